@@ -1,0 +1,225 @@
+/**
+ * The broker's domain records. These are plain data: the store persists them, the HTTP layer
+ * validates and renders them, the domain services decide what they mean. Times are epoch
+ * milliseconds (numbers) so that they sort and compare without parsing.
+ */
+
+/** PPP authentication methods a tenant can allow, strongest first. */
+export const AUTH_METHODS = ['mschapv2', 'chap-md5', 'pap'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export interface Tenant {
+  readonly tenantId: string;
+  readonly name: string;
+  /** Allowed PPP auth methods in preference order; the agent offers the first one in LCP. */
+  readonly authMethods: readonly AuthMethod[];
+  /** Quota: concurrent sessions for the whole tenant (undefined = unlimited). */
+  readonly maxSessions?: number;
+  /** Quota: concurrent sessions per user (e.g. 1). */
+  readonly maxSessionsPerUser?: number;
+  readonly createdAt: number;
+}
+
+/**
+ * What the broker keeps to verify a user. Never the clear-text password:
+ * - `ntHash`: MD4(UTF-16LE(password)), needed by MS-CHAPv2 (RFC 2759) and enough to verify PAP.
+ *   It is password-equivalent for MS-CHAPv2, which is why the table must be protected like a secret.
+ * - `chapSecret`: CHAP-MD5 (RFC 1994) needs the secret itself, so it is stored encrypted
+ *   (AES-256-GCM with the configured data key; KMS in AWS). Present only when CHAP-MD5 is enabled.
+ */
+export interface UserCredentials {
+  readonly ntHash: string; // hex, 32 chars
+  readonly chapSecret?: EncryptedBlob;
+}
+
+export interface EncryptedBlob {
+  readonly keyId: string;
+  readonly iv: string; // base64
+  readonly ciphertext: string; // base64
+  readonly tag: string; // base64
+}
+
+export interface User {
+  readonly tenantId: string;
+  readonly username: string; // without realm
+  readonly credentials: UserCredentials;
+  /** Optional fixed address, must lie in one of the tenant's pools. */
+  readonly staticIp?: string;
+  readonly disabled?: boolean;
+  readonly createdAt: number;
+  /** Consecutive failed authentications since the last success. */
+  readonly failedAttempts: number;
+  readonly lockedUntil?: number;
+  readonly lastFailureAt?: number;
+  readonly lastFailureReason?: string;
+}
+
+/** One failed (or lockout) authentication event, kept for operators with a TTL. */
+export interface AuthEvent {
+  readonly tenantId: string;
+  readonly username: string;
+  readonly at: number;
+  readonly kind: 'failure' | 'locked';
+  readonly method: AuthMethod;
+  readonly reason: string;
+  readonly agentId?: string;
+  readonly expiresAt: number;
+}
+
+export interface AddressRange {
+  readonly first: string; // dotted IPv4
+  readonly last: string;
+}
+
+export interface Pool {
+  readonly tenantId: string;
+  readonly poolId: string;
+  readonly cidr: string; // e.g. 10.8.0.0/24
+  /** Addresses never handed out (network, broadcast and the gateway are always excluded). */
+  readonly exclude: readonly AddressRange[];
+  readonly dns: readonly string[];
+  /** The address the agent uses as its own end of every PPP link in this pool. */
+  readonly gateway: string;
+  readonly createdAt: number;
+}
+
+/** One leased address: exists exactly while a session holds it (conditional put = atomic claim). */
+export interface Lease {
+  readonly tenantId: string;
+  readonly poolId: string;
+  readonly ip: string;
+  readonly sessionId: string;
+  readonly leasedAt: number;
+  /** Set when the holder ended; a reaper may delete the lease after this time (grace period). */
+  readonly releaseAfter?: number;
+}
+
+export const AGENT_STATES = ['active', 'draining', 'dead'] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
+
+export interface AgentCounters {
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+}
+
+export interface Agent {
+  readonly agentId: string;
+  readonly name: string;
+  readonly region: string;
+  /** SHA-256 (hex) of the agent's bearer credential; the credential itself is shown once at enrolment. */
+  readonly tokenHash: string;
+  readonly state: AgentState;
+  readonly revoked: boolean;
+  readonly publicAddress?: string;
+  readonly capacity: number;
+  readonly activeSessions: number;
+  readonly lastHeartbeatAt?: number;
+  readonly registeredAt?: number;
+  readonly drainDeadline?: number;
+  readonly counters: AgentCounters;
+  readonly version?: string;
+  readonly createdAt: number;
+}
+
+/** A command queued for an agent, delivered in heartbeat replies until acknowledged. */
+export type AgentCommand =
+  | { readonly commandId: string; readonly type: 'disconnect-session'; readonly sessionId: string; readonly createdAt: number }
+  | { readonly commandId: string; readonly type: 'drain'; readonly deadline: number; readonly createdAt: number }
+  | { readonly commandId: string; readonly type: 'reload-settings'; readonly createdAt: number };
+
+export const SESSION_STATES = ['active', 'stopped'] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+/** Why a session ended. Shared by the agent (which reports) and the broker (which records). */
+export const END_REASONS = [
+  'user-request',
+  'idle-timeout',
+  'lcp-timeout',
+  'admin-disconnect',
+  'auth-failure',
+  'pool-exhausted',
+  'agent-shutdown',
+  'agent-lost',
+  'tunnel-closed',
+  'quota-exceeded',
+  'error',
+] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+export interface Session {
+  readonly sessionId: string;
+  readonly tenantId: string;
+  readonly username: string;
+  readonly agentId: string;
+  /** The agent's own identifier for this L2TP session (idempotency key for start). */
+  readonly agentSessionRef: string;
+  readonly tunnelId: number;
+  readonly l2tpSessionId: number;
+  readonly peerAddress?: string;
+  readonly authMethod: AuthMethod;
+  readonly poolId: string;
+  readonly assignedIp: string;
+  readonly startedAt: number;
+  readonly updatedAt: number;
+  readonly stoppedAt?: number;
+  readonly state: SessionState;
+  readonly endReason?: EndReason;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+  /** Set by an operator's DELETE; the agent is told in its next heartbeat. */
+  readonly disconnectRequestedAt?: number;
+}
+
+export const API_KEY_SCOPES = ['fleet', 'tenant'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export interface ApiKey {
+  readonly keyId: string;
+  readonly scope: ApiKeyScope;
+  readonly tenantId?: string; // set iff scope === 'tenant'
+  readonly name: string;
+  readonly secretHash: string; // SHA-256 hex of the secret part
+  readonly revoked: boolean;
+  readonly createdAt: number;
+}
+
+export interface IpsecSettings {
+  readonly psk: EncryptedBlob;
+  /** Accept legacy proposals (3DES-SHA1, MODP1024) that Windows and older Android need. */
+  readonly allowLegacyProposals: boolean;
+  readonly updatedAt: number;
+  /** Increments on every change so agents can tell they must reload. */
+  readonly revision: number;
+}
+
+export interface IdempotencyRecord {
+  readonly scope: string; // e.g. "agent:<id>" or "apikey:<id>"
+  readonly key: string;
+  readonly requestHash: string;
+  readonly status: number;
+  readonly responseBody: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** A page of results and the opaque cursor for the next page (absent on the last page). */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly cursor?: string;
+}
+
+export interface PageRequest {
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** Source of time, injected so tests can move it. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

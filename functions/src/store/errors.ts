@@ -1,0 +1,27 @@
+/**
+ * Named store errors. The DynamoDB implementation translates ConditionalCheckFailed and
+ * transaction cancellations into these so callers can act without knowing the SDK.
+ */
+export class StoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A create found the item already there. */
+export class AlreadyExistsError extends StoreError {
+  constructor(readonly entity: string, readonly id: string, options?: { cause?: unknown }) {
+    super(`${entity} ${id} already exists`, options);
+  }
+}
+
+/** An update or delete needed the item and it was not there. */
+export class NotFoundError extends StoreError {
+  constructor(readonly entity: string, readonly id: string, options?: { cause?: unknown }) {
+    super(`${entity} ${id} not found`, options);
+  }
+}
+
+/** The store could not be reached or kept failing after retries (throttling, network). */
+export class StoreUnavailableError extends StoreError {}

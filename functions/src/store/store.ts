@@ -1,0 +1,139 @@
+import type {
+  Agent,
+  AgentCommand,
+  AgentCounters,
+  AgentState,
+  ApiKey,
+  AuthEvent,
+  EndReason,
+  IdempotencyRecord,
+  IpsecSettings,
+  Lease,
+  Page,
+  PageRequest,
+  Pool,
+  Session,
+  SessionState,
+  Tenant,
+  User,
+} from '../domain/types';
+
+/**
+ * Everything the broker persists, as the domain needs it. The only implementation that ships is
+ * DynamoDB (`./dynamo`); invariants live in its condition expressions, and a failed condition
+ * surfaces as one of the named errors in `./errors` (never as an SDK exception).
+ *
+ * Methods that "create" fail with `AlreadyExistsError` when the item exists; methods that update
+ * an item that must exist fail with `NotFoundError`. Reads return `undefined` when absent.
+ */
+export interface Store {
+  /** Cheap round trip used by /healthz. Throws when the table is unreachable. */
+  ping(): Promise<void>;
+
+  // --- tenants -------------------------------------------------------------------------------
+  createTenant(tenant: Tenant): Promise<void>;
+  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  listTenants(page: PageRequest): Promise<Page<Tenant>>;
+
+  // --- users ---------------------------------------------------------------------------------
+  createUser(user: User): Promise<void>;
+  getUser(tenantId: string, username: string): Promise<User | undefined>;
+  listUsers(tenantId: string, page: PageRequest): Promise<Page<User>>;
+  /** Returns false when the user did not exist. */
+  deleteUser(tenantId: string, username: string): Promise<boolean>;
+  /**
+   * Atomically counts one failed authentication (ADD failedAttempts 1) and records the event;
+   * when `lockUntil` is given, also sets lockedUntil. Returns the new failedAttempts.
+   */
+  recordAuthFailure(event: AuthEvent, lockUntil?: number): Promise<number>;
+  /** Resets failedAttempts/lockedUntil after a successful authentication. */
+  clearAuthFailures(tenantId: string, username: string): Promise<void>;
+  listAuthEvents(tenantId: string, username: string, page: PageRequest): Promise<Page<AuthEvent>>;
+
+  // --- pools and leases ----------------------------------------------------------------------
+  createPool(pool: Pool): Promise<void>;
+  getPool(tenantId: string, poolId: string): Promise<Pool | undefined>;
+  listPools(tenantId: string): Promise<Pool[]>;
+  /** All current leases of a pool (used to pick free candidates and by the reaper). */
+  listLeases(tenantId: string, poolId: string): Promise<Lease[]>;
+
+  // --- sessions ------------------------------------------------------------------------------
+  /**
+   * Atomically (one transaction) claims `lease.ip` and creates the session, idempotent on
+   * (session.agentId, session.agentSessionRef):
+   *  - `{ outcome: 'created' }` when both were written;
+   *  - `{ outcome: 'exists', session }` when the agent already started this session (retry);
+   *  - `{ outcome: 'address-taken' }` when the address is leased by someone else (try another).
+   * The agent's activeSessions counter is incremented in the same transaction.
+   */
+  startSession(
+    session: Session,
+    lease: Lease,
+  ): Promise<{ outcome: 'created' } | { outcome: 'exists'; session: Session } | { outcome: 'address-taken' }>;
+  getSession(sessionId: string): Promise<Session | undefined>;
+  findSessionByAgentRef(agentId: string, agentSessionRef: string): Promise<Session | undefined>;
+  /**
+   * Interim accounting: counters only ever grow (a late or duplicated report never lowers them),
+   * and a stopped session is never changed. Returns the session after the update, or undefined
+   * when it does not exist.
+   */
+  updateSessionCounters(sessionId: string, counters: AgentCounters, at: number): Promise<Session | undefined>;
+  /**
+   * Stops an active session once (transaction): state -> stopped with reason and final counters,
+   * lease deleted (only if still held by this session), agent's activeSessions decremented.
+   * Idempotent: a second stop returns the already-stopped session unchanged.
+   */
+  stopSession(
+    sessionId: string,
+    stop: { reason: EndReason; at: number; counters?: AgentCounters },
+  ): Promise<Session | undefined>;
+  markDisconnectRequested(sessionId: string, at: number): Promise<Session | undefined>;
+  listSessions(filter: SessionFilter, page: PageRequest): Promise<Page<Session>>;
+
+  // --- agents --------------------------------------------------------------------------------
+  createAgent(agent: Agent): Promise<void>;
+  getAgent(agentId: string): Promise<Agent | undefined>;
+  listAgents(page: PageRequest): Promise<Page<Agent>>;
+  /** Updates registration/heartbeat fields of an existing agent. */
+  updateAgent(agentId: string, changes: AgentUpdate): Promise<Agent>;
+  /** Changes state only when the current state is one of `from` (else returns undefined). */
+  transitionAgent(agentId: string, from: readonly AgentState[], to: AgentState, at: number): Promise<Agent | undefined>;
+  enqueueAgentCommand(agentId: string, command: AgentCommand): Promise<void>;
+  listAgentCommands(agentId: string): Promise<AgentCommand[]>;
+  ackAgentCommands(agentId: string, commandIds: readonly string[]): Promise<void>;
+
+  // --- API keys and fleet settings -----------------------------------------------------------
+  createApiKey(key: ApiKey): Promise<void>;
+  getApiKey(keyId: string): Promise<ApiKey | undefined>;
+  revokeApiKey(keyId: string): Promise<boolean>;
+  getIpsecSettings(): Promise<IpsecSettings | undefined>;
+  putIpsecSettings(settings: IpsecSettings): Promise<void>;
+
+  // --- idempotency ---------------------------------------------------------------------------
+  getIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** Conditional put: false when a record for (scope, key) already exists. */
+  putIdempotencyRecord(record: IdempotencyRecord): Promise<boolean>;
+}
+
+export interface SessionFilter {
+  readonly tenantId?: string;
+  readonly username?: string; // requires tenantId
+  readonly agentId?: string;
+  readonly state?: SessionState;
+  readonly since?: number; // startedAt >= since
+  readonly until?: number; // startedAt < until
+}
+
+export interface AgentUpdate {
+  readonly name?: string;
+  readonly publicAddress?: string;
+  readonly capacity?: number;
+  readonly activeSessions?: number;
+  readonly lastHeartbeatAt?: number;
+  readonly registeredAt?: number;
+  readonly counters?: AgentCounters;
+  readonly version?: string;
+  readonly revoked?: boolean;
+  readonly tokenHash?: string;
+  readonly drainDeadline?: number;
+}
