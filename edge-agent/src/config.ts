@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+/**
+ * The agent's settings. Every setting is both a flag (`--broker-url`) and an environment variable
+ * (`BROKER_URL`); a flag wins. Parsed once at the entry point; modules receive the typed result.
+ */
+export interface AgentConfig {
+  readonly brokerUrl: string;
+  readonly agentId: string;
+  readonly agentToken: string;
+  readonly l2tpListen: { readonly address: string; readonly port: number };
+  readonly publicAddress?: string;
+  readonly tunName: string;
+  readonly mtu: number;
+  readonly ipsec: 'strongswan' | 'off';
+  readonly viciSocket: string;
+  readonly stateDir: string;
+  readonly capacity: number;
+  readonly logLevel: string;
+  /** Optional L2TP tunnel secret (RFC 2661 §5.1.1); most built-in clients use none. */
+  readonly tunnelSecret?: string;
+  /** Accept L2TP that did not arrive through an IPsec SA (plain-L2TP deployments, tests). */
+  readonly allowPlainL2tp: boolean;
+}
+
+interface SettingSpec {
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+  readonly defaultValue?: string;
+}
+
+/** One table drives parsing and --help, so they cannot disagree. */
+export const AGENT_SETTINGS = {
+  brokerUrl: { flag: 'broker-url', env: 'BROKER_URL', help: 'Broker API base URL, e.g. http://127.0.0.1:8787' },
+  agentId: { flag: 'agent-id', env: 'AGENT_ID', help: 'This agent\'s id (from POST /v1/agents)' },
+  agentToken: { flag: 'agent-token', env: 'AGENT_TOKEN', help: 'This agent\'s credential (from POST /v1/agents)' },
+  l2tpListen: { flag: 'l2tp-listen', env: 'L2TP_LISTEN', help: 'UDP address:port for L2TP', defaultValue: '0.0.0.0:1701' },
+  publicAddress: { flag: 'public-address', env: 'PUBLIC_ADDRESS', help: 'Address clients connect to (reported to the broker)' },
+  tunName: { flag: 'tun-name', env: 'TUN_NAME', help: 'TUN device carrying client traffic', defaultValue: 'tbr0' },
+  mtu: { flag: 'mtu', env: 'MTU', help: 'PPP MTU/MRU and TUN MTU (1280-1500)', defaultValue: '1400' },
+  ipsec: { flag: 'ipsec', env: 'IPSEC', help: 'strongswan (drive charon over VICI) or off', defaultValue: 'strongswan' },
+  viciSocket: { flag: 'vici-socket', env: 'VICI_SOCKET', help: 'strongSwan VICI socket', defaultValue: '/var/run/charon.vici' },
+  stateDir: { flag: 'state-dir', env: 'STATE_DIR', help: 'Directory for the outbox of undelivered reports', defaultValue: '/var/lib/edge-agent' },
+  capacity: { flag: 'capacity', env: 'CAPACITY', help: 'Maximum concurrent sessions', defaultValue: '10000' },
+  logLevel: { flag: 'log-level', env: 'LOG_LEVEL', help: 'pino level: debug, info, warn, error', defaultValue: 'info' },
+  tunnelSecret: { flag: 'tunnel-secret', env: 'L2TP_SECRET', help: 'Optional L2TP tunnel secret' },
+  allowPlainL2tp: { flag: 'allow-plain-l2tp', env: 'ALLOW_PLAIN_L2TP', help: 'Accept L2TP outside IPsec (true/false)', defaultValue: 'false' },
+} as const satisfies Record<keyof AgentConfig, SettingSpec>;
+
+type SettingName = keyof typeof AGENT_SETTINGS;
+
+const hostPort = z
+  .string()
+  .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/, 'expected address:port')
+  .transform((value) => {
+    const cut = value.lastIndexOf(':');
+    return { address: value.slice(0, cut).replace(/^\[|\]$/g, ''), port: Number(value.slice(cut + 1)) };
+  })
+  .refine((v) => v.port > 0 && v.port < 65536, 'port out of range');
+
+const booleanText = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  brokerUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  agentId: z.string().min(1),
+  agentToken: z.string().min(8),
+  l2tpListen: hostPort,
+  publicAddress: z.string().min(1).optional(),
+  tunName: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'interface names are 1-15 letters, digits, _ . -'),
+  mtu: z.coerce.number().int().min(1280).max(1500),
+  ipsec: z.enum(['strongswan', 'off']),
+  viciSocket: z.string().min(1),
+  stateDir: z.string().min(1),
+  capacity: z.coerce.number().int().min(1).max(100_000),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  tunnelSecret: z.string().min(1).optional(),
+  allowPlainL2tp: booleanText,
+});
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type ParsedArgs = { readonly help: boolean; readonly values: Partial<Record<SettingName, string>> };
+
+/** Splits argv into known settings (`--name value` or `--name=value`) and --help. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const byFlag = new Map(Object.entries(AGENT_SETTINGS).map(([name, spec]) => [spec.flag, name as SettingName]));
+  const values: Partial<Record<SettingName, string>> = {};
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    const match = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    const name = match ? byFlag.get(match[1] ?? '') : undefined;
+    if (!match || !name) throw new ConfigError(`unknown argument ${arg} (see --help)`);
+    const value = match[2] ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`--${match[1]} needs a value`);
+    values[name] = value;
+  }
+  return { help, values };
+}
+
+/** Flag, else environment variable, else default; then validated. Errors name the flag and variable. */
+export function loadAgentConfig(args: ParsedArgs, env: Readonly<Record<string, string | undefined>>): AgentConfig {
+  const raw: Record<string, string | undefined> = {};
+  for (const [name, spec] of Object.entries(AGENT_SETTINGS) as [SettingName, SettingSpec][]) {
+    raw[name] = args.values[name] ?? nonEmpty(env[spec.env]) ?? spec.defaultValue;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const spec = AGENT_SETTINGS[issue.path[0] as SettingName];
+      const what = raw[issue.path[0] as string] === undefined ? 'is required' : issue.message;
+      return spec ? `--${spec.flag} / ${spec.env} ${what}` : issue.message;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The --help text, generated from the settings table. */
+export function helpText(): string {
+  const lines = ['Usage: edge-agent [options]', '', 'Every option can also be set by its environment variable.', ''];
+  for (const spec of Object.values(AGENT_SETTINGS) as SettingSpec[]) {
+    const left = `  --${spec.flag} <value>`.padEnd(30);
+    const def = spec.defaultValue !== undefined ? ` (default ${spec.defaultValue})` : '';
+    lines.push(`${left}${spec.env.padEnd(18)}${spec.help}${def}`);
+  }
+  lines.push('  -h, --help');
+  return lines.join('\n');
+}

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, helpText, loadAgentConfig, parseArgs } from '../../../edge-agent/src/config';
+
+const required = { BROKER_URL: 'http://127.0.0.1:8787/', AGENT_ID: 'agt-1', AGENT_TOKEN: 'tba_agt-1_secretsecret' };
+
+test('environment variables and defaults produce a full config', () => {
+  const config = loadAgentConfig(parseArgs([]), required);
+  assert.equal(config.brokerUrl, 'http://127.0.0.1:8787');
+  assert.deepEqual(config.l2tpListen, { address: '0.0.0.0', port: 1701 });
+  assert.equal(config.ipsec, 'strongswan');
+  assert.equal(config.viciSocket, '/var/run/charon.vici');
+  assert.equal(config.mtu, 1400);
+  assert.equal(config.allowPlainL2tp, false);
+});
+
+test('a flag wins over its environment variable, in both flag forms', () => {
+  const config = loadAgentConfig(parseArgs(['--mtu', '1300', '--ipsec=off', '--l2tp-listen', '127.0.0.1:11701']), {
+    ...required,
+    MTU: '1500',
+  });
+  assert.equal(config.mtu, 1300);
+  assert.equal(config.ipsec, 'off');
+  assert.deepEqual(config.l2tpListen, { address: '127.0.0.1', port: 11701 });
+});
+
+test('missing and invalid settings are named by flag and variable', () => {
+  assert.throws(
+    () => loadAgentConfig(parseArgs([]), { BROKER_URL: 'http://x' }),
+    (error: unknown) =>
+      error instanceof ConfigError && /--agent-id \/ AGENT_ID is required/.test(error.message) && /AGENT_TOKEN/.test(error.message),
+  );
+  assert.throws(() => loadAgentConfig(parseArgs(['--mtu', '9000']), required), /--mtu \/ MTU/);
+  assert.throws(() => loadAgentConfig(parseArgs(['--ipsec', 'racoon']), required), /--ipsec \/ IPSEC/);
+});
+
+test('unknown arguments and flags without values are refused', () => {
+  assert.throws(() => parseArgs(['--nope']), /unknown argument --nope/);
+  assert.throws(() => parseArgs(['--mtu']), /--mtu needs a value/);
+});
+
+test('--help lists every setting with its variable', () => {
+  assert.equal(parseArgs(['--help']).help, true);
+  const help = helpText();
+  for (const name of ['BROKER_URL', 'AGENT_ID', 'AGENT_TOKEN', 'L2TP_LISTEN', 'PUBLIC_ADDRESS', 'TUN_NAME', 'IPSEC', 'VICI_SOCKET']) {
+    assert.match(help, new RegExp(name));
+  }
+});

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Outbox } from '../../../edge-agent/src/broker/outbox';
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('pending reports survive a restart and acked ones do not', (t) => {
+  const dir = tempDir(t);
+  const { outbox } = Outbox.open(dir);
+  const first = { kind: 'stop' as const, sessionId: 's1', payload: { reason: 'user-request' }, createdAt: 1 };
+  const second = { kind: 'stop' as const, sessionId: 's2', payload: { reason: 'idle-timeout' }, createdAt: 2 };
+  outbox.put(first);
+  outbox.put(second);
+  outbox.ack(first);
+
+  const reopened = Outbox.open(dir).outbox;
+  assert.deepEqual(reopened.pending(), [second]);
+});
+
+test('a newer interim replaces an older one, and a stop supersedes interims', (t) => {
+  const { outbox } = Outbox.open(tempDir(t));
+  outbox.put({ kind: 'interim', sessionId: 's1', payload: { bytesIn: 10 }, createdAt: 1 });
+  outbox.put({ kind: 'interim', sessionId: 's1', payload: { bytesIn: 20 }, createdAt: 2 });
+  assert.deepEqual(outbox.pending().map((r) => r.payload), [{ bytesIn: 20 }]);
+
+  outbox.put({ kind: 'stop', sessionId: 's1', payload: { bytesIn: 25 }, createdAt: 3 });
+  outbox.put({ kind: 'interim', sessionId: 's1', payload: { bytesIn: 30 }, createdAt: 4 });
+  assert.deepEqual(outbox.pending().map((r) => [r.kind, r.payload]), [['stop', { bytesIn: 25 }]]);
+});
+
+test('acking a record that a newer one replaced keeps the newer one', (t) => {
+  const { outbox } = Outbox.open(tempDir(t));
+  const old = { kind: 'interim' as const, sessionId: 's1', payload: 1, createdAt: 1 };
+  outbox.put(old);
+  outbox.put({ ...old, payload: 2, createdAt: 2 });
+  outbox.ack(old);
+  assert.equal(outbox.size, 1);
+  assert.equal(outbox.pending()[0]?.payload, 2);
+});
+
+test('a torn last line (crash mid-write) is skipped, not fatal', (t) => {
+  const dir = tempDir(t);
+  Outbox.open(dir).outbox.put({ kind: 'stop', sessionId: 's1', payload: {}, createdAt: 1 });
+  appendFileSync(join(dir, 'outbox.jsonl'), '{"op":"put","kind":"st');
+  const { outbox, skippedLines } = Outbox.open(dir);
+  assert.equal(skippedLines, 1);
+  assert.equal(outbox.size, 1);
+});
+
+test('compaction keeps exactly the pending records', (t) => {
+  const dir = tempDir(t);
+  const { outbox } = Outbox.open(dir);
+  for (let i = 0; i < 50; i++) {
+    const record = { kind: 'stop' as const, sessionId: `s${i}`, payload: i, createdAt: i };
+    outbox.put(record);
+    if (i % 2 === 0) outbox.ack(record);
+  }
+  outbox.compact();
+  const lines = readFileSync(join(dir, 'outbox.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 25);
+  assert.deepEqual(Outbox.open(dir).outbox.pending().map((r) => r.sessionId), outbox.pending().map((r) => r.sessionId));
+});
