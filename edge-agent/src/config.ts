@@ -91,7 +91,7 @@ export type ParsedArgs = { readonly help: boolean; readonly values: Partial<Reco
 
 /** Splits argv into known settings (`--name value` or `--name=value`) and --help. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const byFlag = new Map(Object.entries(AGENT_SETTINGS).map(([name, spec]) => [spec.flag, name as SettingName]));
+  const byFlag = new Map<string, SettingName>(Object.entries(AGENT_SETTINGS).map(([name, spec]) => [spec.flag, name as SettingName] as const));
   const values: Partial<Record<SettingName, string>> = {};
   let help = false;
   for (let i = 0; i < argv.length; i++) {
