@@ -1,0 +1,161 @@
+/**
+ * The agent's HTTP transport to the broker: bearer auth, a deadline per request, a cap on the
+ * response size (a broken or hostile broker cannot make the agent buffer megabytes), and retries
+ * with exponential backoff and full jitter for requests that are safe to repeat.
+ */
+
+export class BrokerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The broker could not be reached, timed out, or answered 5xx/429 after all retries. */
+export class BrokerUnavailableError extends BrokerError {}
+
+/** The broker answered with a definite refusal (4xx): retrying the same request will not help. */
+export class BrokerRejectedError extends BrokerError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`broker refused (${status} ${code}): ${message}`);
+  }
+}
+
+export interface TransportOptions {
+  readonly baseUrl: string;
+  readonly token: string;
+  readonly timeoutMs?: number;
+  readonly maxResponseBytes?: number;
+  /** Attempts for retryable requests (1 = no retry). */
+  readonly attempts?: number;
+  readonly baseDelayMs?: number;
+  readonly fetch?: typeof fetch;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RequestOptions {
+  /** Safe to repeat (the broker's agent API is idempotent for all of these). Default true. */
+  readonly retry?: boolean;
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+export class HttpTransport {
+  private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: TransportOptions) {
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
+    this.attempts = options.attempts ?? 4;
+    this.baseDelayMs = options.baseDelayMs ?? 200;
+    this.fetchImpl = options.fetch ?? fetch;
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  get<T>(path: string, options?: RequestOptions): Promise<T> {
+    return this.request<T>('GET', path, undefined, options);
+  }
+
+  post<T>(path: string, body: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>('POST', path, body, options);
+  }
+
+  private async request<T>(method: string, path: string, body: unknown, options?: RequestOptions): Promise<T> {
+    const attempts = options?.retry === false ? 1 : this.attempts;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        return await this.once<T>(method, path, body);
+      } catch (error) {
+        if (error instanceof BrokerRejectedError) throw error;
+        lastError = error;
+        if (attempt < attempts) {
+          // Full jitter: spreads a fleet's retries so a recovering broker is not stampeded.
+          const cap = this.baseDelayMs * 2 ** (attempt - 1);
+          await this.sleep(Math.floor(this.random() * cap));
+        }
+      }
+    }
+    if (lastError instanceof BrokerUnavailableError) throw lastError;
+    throw new BrokerUnavailableError(`${method} ${path} failed: ${describe(lastError)}`, { cause: lastError });
+  }
+
+  private async once<T>(method: string, path: string, body: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.options.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new BrokerUnavailableError(`${method} ${path}: ${describe(error)}`, { cause: error });
+    }
+    const text = await readLimited(response, this.maxResponseBytes);
+    if (response.ok) {
+      try {
+        return (text ? JSON.parse(text) : undefined) as T;
+      } catch (error) {
+        throw new BrokerUnavailableError(`${method} ${path}: response is not JSON`, { cause: error });
+      }
+    }
+    if (RETRYABLE_STATUS.has(response.status)) {
+      throw new BrokerUnavailableError(`${method} ${path}: HTTP ${response.status}`);
+    }
+    const { code, message } = parseErrorBody(text);
+    throw new BrokerRejectedError(response.status, code, message);
+  }
+}
+
+async function readLimited(response: Response, limit: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > limit) {
+    await response.body?.cancel();
+    throw new BrokerUnavailableError(`response of ${declared} bytes exceeds the ${limit}-byte limit`);
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > limit) throw new BrokerUnavailableError(`response exceeds the ${limit}-byte limit`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseErrorBody(text: string): { code: string; message: string } {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    return {
+      code: typeof parsed.error?.code === 'string' ? parsed.error.code : 'unknown',
+      message: typeof parsed.error?.message === 'string' ? parsed.error.message : text.slice(0, 200),
+    };
+  } catch {
+    return { code: 'unknown', message: text.slice(0, 200) };
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    return cause?.code ? `${error.message} (${cause.code})` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { BrokerRejectedError, BrokerUnavailableError, HttpTransport } from '../../../edge-agent/src/broker/http-transport';
+
+/** A real HTTP server on loopback whose behaviour each test scripts. */
+async function serve(handler: Parameters<typeof createServer>[1], t: { after(fn: () => unknown): void }): Promise<string> {
+  const server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
+const noSleep = { sleep: async () => {}, random: () => 0.5 };
+
+test('sends the bearer token and JSON body, parses the JSON answer', async (t) => {
+  let seen: { auth?: string; body?: string } = {};
+  const baseUrl = await serve((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen = { auth: req.headers.authorization, body };
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+  }, t);
+  const transport = new HttpTransport({ baseUrl, token: 'tba_x_y', ...noSleep });
+  assert.deepEqual(await transport.post('/v1/agent/heartbeat', { a: 1 }), { ok: true });
+  assert.equal(seen.auth, 'Bearer tba_x_y');
+  assert.equal(seen.body, '{"a":1}');
+});
+
+test('retries 503 and succeeds; a 4xx is final and carries the broker\'s code', async (t) => {
+  let calls = 0;
+  const baseUrl = await serve((req, res) => {
+    calls++;
+    if (req.url === '/flaky' && calls < 3) return void res.writeHead(503).end();
+    if (req.url === '/bad') return void res.writeHead(409).end('{"error":{"code":"pool-exhausted","message":"no address"}}');
+    res.end('{"n":1}');
+  }, t);
+  const transport = new HttpTransport({ baseUrl, token: 't', ...noSleep });
+  assert.deepEqual(await transport.get('/flaky'), { n: 1 });
+  assert.equal(calls, 3);
+  calls = 0;
+  await assert.rejects(transport.post('/bad', {}), (e: unknown) => e instanceof BrokerRejectedError && e.code === 'pool-exhausted' && e.status === 409);
+  assert.equal(calls, 1);
+});
+
+test('an unreachable broker gives BrokerUnavailableError after the configured attempts', async () => {
+  const delays: number[] = [];
+  const transport = new HttpTransport({
+    baseUrl: 'http://127.0.0.1:1',
+    token: 't',
+    attempts: 3,
+    baseDelayMs: 100,
+    random: () => 0.999,
+    sleep: async (ms) => void delays.push(ms),
+  });
+  await assert.rejects(transport.get('/v1/agent/settings'), BrokerUnavailableError);
+  assert.deepEqual(delays, [99, 199]);
+});
+
+test('a slow broker times out, and an oversized answer is refused', async (t) => {
+  const baseUrl = await serve((req, res) => {
+    if (req.url === '/slow') return void setTimeout(() => res.end('{}'), 2_000);
+    res.end(`"${'x'.repeat(5_000)}"`);
+  }, t);
+  const transport = new HttpTransport({ baseUrl, token: 't', timeoutMs: 100, attempts: 1, maxResponseBytes: 1_000 });
+  await assert.rejects(transport.get('/slow'), BrokerUnavailableError);
+  await assert.rejects(transport.get('/big'), /exceeds the 1000-byte limit/);
+});
