@@ -1,0 +1,10 @@
+export * from './errors';
+export { constantTimeEqual } from './bytes';
+export { ntPasswordHash, hashNtPasswordHash } from './nt-hash';
+export { desEncryptBlock, expandDesKey } from './des';
+export * from './mschapv2';
+export * from './chap-md5';
+export * from './pap';
+export * from './secret-box';
+export * from './credentials';
+export * from './username';
