@@ -1,0 +1,104 @@
+/**
+ * Broker configuration, parsed once by an entry point from an env-like object. Modules receive
+ * the typed BrokerConfig; nothing else reads process.env.
+ */
+import { z } from 'zod';
+import { DEFAULT_TABLE_NAME } from './store/table-definition';
+import { ConfigError } from './errors';
+
+/** One data-encryption key (AES-256-GCM); the first configured key encrypts, all decrypt. */
+export interface DataKey {
+  readonly keyId: string;
+  /** base64 of 32 bytes. */
+  readonly keyBase64: string;
+}
+
+export interface BrokerConfig {
+  /** Fleet admin bearer token (bootstrap credential; create API keys with it). */
+  readonly adminToken: string;
+  readonly tableName: string;
+  /** DynamoDB Local endpoint; undefined in AWS. */
+  readonly dynamoEndpoint?: string;
+  readonly region?: string;
+  readonly dataKeys: readonly DataKey[];
+  readonly lockout: {
+    /** Consecutive failures that lock the user. */
+    readonly threshold: number;
+    readonly durationMs: number;
+  };
+  /** How long auth events are kept (DynamoDB TTL). */
+  readonly authEventTtlMs: number;
+  readonly heartbeatIntervalSeconds: number;
+  readonly idempotencyTtlMs: number;
+  readonly maxBodyBytes: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const dataKeysSchema = z.string().transform((raw, ctx): DataKey[] => {
+  const keys: DataKey[] = [];
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const colon = entry.indexOf(':');
+    const keyId = entry.slice(0, colon);
+    const keyBase64 = entry.slice(colon + 1);
+    if (colon <= 0 || !/^[A-Za-z0-9._-]+$/.test(keyId)) {
+      ctx.addIssue({ code: 'custom', message: `entry "${entry.slice(0, 12)}..." must be keyId:base64` });
+      return z.NEVER;
+    }
+    if (Buffer.from(keyBase64, 'base64').length !== 32) {
+      ctx.addIssue({ code: 'custom', message: `key ${keyId} must be 32 bytes of base64` });
+      return z.NEVER;
+    }
+    keys.push({ keyId, keyBase64 });
+  }
+  if (keys.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'at least one keyId:base64 entry is required' });
+    return z.NEVER;
+  }
+  return keys;
+});
+
+const envSchema = z.object({
+  BROKER_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  TABLE_NAME: z.string().min(3).default(DEFAULT_TABLE_NAME),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().optional(),
+  DATA_KEYS: dataKeysSchema,
+  AUTH_LOCKOUT_THRESHOLD: positiveInt(5),
+  AUTH_LOCKOUT_SECONDS: positiveInt(900),
+  AUTH_EVENT_TTL_DAYS: positiveInt(30),
+  HEARTBEAT_INTERVAL_SECONDS: positiveInt(30),
+  IDEMPOTENCY_TTL_HOURS: positiveInt(24),
+  MAX_BODY_BYTES: positiveInt(64 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/**
+ * Parses the broker configuration. Empty strings count as unset. Throws ConfigError naming the
+ * first bad key (message never contains secret values).
+ */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): BrokerConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0] ?? 'env');
+    const message = issue?.code === 'invalid_type' && cleaned[key] === undefined ? 'is required' : (issue?.message ?? 'invalid');
+    throw new ConfigError(key, message);
+  }
+  const e = parsed.data;
+  return {
+    adminToken: e.BROKER_ADMIN_TOKEN,
+    tableName: e.TABLE_NAME,
+    ...(e.DYNAMODB_ENDPOINT ? { dynamoEndpoint: e.DYNAMODB_ENDPOINT } : {}),
+    ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
+    dataKeys: e.DATA_KEYS,
+    lockout: { threshold: e.AUTH_LOCKOUT_THRESHOLD, durationMs: e.AUTH_LOCKOUT_SECONDS * 1000 },
+    authEventTtlMs: e.AUTH_EVENT_TTL_DAYS * 86_400_000,
+    heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
+    idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    logLevel: e.LOG_LEVEL,
+  };
+}

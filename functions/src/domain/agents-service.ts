@@ -1,0 +1,108 @@
+/**
+ * Edge agent enrolment, credentials, registration and heartbeats. The operator enrols an agent
+ * (POST /v1/agents) and hands its one-time token to the VM; the agent registers on start and then
+ * heartbeats, receiving queued commands until it acknowledges them.
+ */
+import { NotFoundError, UnauthorizedError } from '../errors';
+import { issueToken, newId, parseToken, secretMatches } from './bearer-tokens';
+import type { ServiceContext } from './service-context';
+import type { Agent, AgentCommand, AgentCounters, Page, PageRequest } from './types';
+
+const ZERO_COUNTERS: AgentCounters = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+
+export interface EnrollAgentInput {
+  readonly name: string;
+  readonly region?: string;
+  readonly capacity?: number;
+}
+
+/** Creates an agent and its credential; the clear token is returned once and only its hash is kept. */
+export async function enrollAgent(
+  ctx: Pick<ServiceContext, 'store' | 'clock' | 'random'>,
+  input: EnrollAgentInput,
+): Promise<{ agent: Agent; token: string }> {
+  const agentId = `agent-${newId(ctx.random)}`;
+  const { token, secretHash } = issueToken('agent', agentId, ctx.random);
+  const agent: Agent = {
+    agentId,
+    name: input.name,
+    region: input.region ?? 'default',
+    tokenHash: secretHash,
+    state: 'active',
+    revoked: false,
+    capacity: input.capacity ?? 100,
+    activeSessions: 0,
+    counters: ZERO_COUNTERS,
+    createdAt: ctx.clock.now(),
+  };
+  await ctx.store.createAgent(agent);
+  return { agent, token };
+}
+
+/** Resolves an agent bearer token; revoked or unknown agents are refused at once. */
+export async function authenticateAgent(ctx: Pick<ServiceContext, 'store'>, token: string): Promise<Agent> {
+  const parts = parseToken('agent', token);
+  if (!parts) throw new UnauthorizedError('not an agent credential');
+  const agent = await ctx.store.getAgent(parts.id);
+  if (!agent || !secretMatches(parts.secret, agent.tokenHash)) throw new UnauthorizedError('invalid agent credential');
+  if (agent.revoked) throw new UnauthorizedError(`agent ${agent.agentId} is revoked`, 'agent-revoked');
+  return agent;
+}
+
+export function listAgents(ctx: Pick<ServiceContext, 'store'>, page: PageRequest): Promise<Page<Agent>> {
+  return ctx.store.listAgents(page);
+}
+
+/** Revokes an agent's credential: its next request is refused. Sessions it serves are left to the reaper. */
+export async function revokeAgent(ctx: Pick<ServiceContext, 'store'>, agentId: string): Promise<Agent> {
+  const agent = await ctx.store.getAgent(agentId);
+  if (!agent) throw new NotFoundError('agent', agentId);
+  return agent.revoked ? agent : ctx.store.updateAgent(agentId, { revoked: true });
+}
+
+export interface RegisterInput {
+  readonly publicAddress: string;
+  readonly capacity: number;
+  readonly version: string;
+}
+
+/** Agent start-up: records where it listens and what it runs; a `dead` agent comes back `active`. */
+export async function registerAgent(ctx: Pick<ServiceContext, 'store' | 'clock'>, agent: Agent, input: RegisterInput): Promise<Agent> {
+  const now = ctx.clock.now();
+  let updated = await ctx.store.updateAgent(agent.agentId, {
+    publicAddress: input.publicAddress,
+    capacity: input.capacity,
+    version: input.version,
+    registeredAt: now,
+    lastHeartbeatAt: now,
+  });
+  if (updated.state === 'dead') updated = (await ctx.store.transitionAgent(agent.agentId, ['dead'], 'active', now)) ?? updated;
+  return updated;
+}
+
+export interface HeartbeatInput {
+  readonly activeSessions: number;
+  readonly counters: AgentCounters;
+  readonly ackCommandIds: readonly string[];
+}
+
+/**
+ * Acknowledged commands are deleted first, so the reply only carries what is still pending;
+ * a retried heartbeat is harmless (acks of already-deleted commands are no-ops).
+ */
+export async function heartbeat(
+  ctx: Pick<ServiceContext, 'store' | 'clock'>,
+  agent: Agent,
+  input: HeartbeatInput,
+): Promise<{ agent: Agent; commands: AgentCommand[] }> {
+  const now = ctx.clock.now();
+  if (input.ackCommandIds.length > 0) await ctx.store.ackAgentCommands(agent.agentId, input.ackCommandIds);
+  let updated = await ctx.store.updateAgent(agent.agentId, {
+    lastHeartbeatAt: now,
+    activeSessions: input.activeSessions,
+    counters: input.counters,
+  });
+  if (updated.state === 'dead') updated = (await ctx.store.transitionAgent(agent.agentId, ['dead'], 'active', now)) ?? updated;
+  const commands = await ctx.store.listAgentCommands(agent.agentId);
+  return { agent: updated, commands };
+}

@@ -1,0 +1,172 @@
+/**
+ * Session lifecycle as the broker sees it: start (address + quota), interim accounting, stop, and
+ * operator-requested disconnects delivered to the agent as commands.
+ */
+import { ConflictError, ForbiddenError, NotFoundError, PoolExhaustedApiError, QuotaExceededError } from '../errors';
+import { AlreadyExistsError } from '../store/errors';
+import type { SessionFilter } from '../store/store';
+import { PoolExhaustedError, startSessionWithAddress } from './ip-allocation';
+import type { ServiceContext } from './service-context';
+import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Pool, Session } from './types';
+
+export interface StartSessionInput {
+  readonly agentSessionRef: string;
+  readonly tunnelId: number;
+  readonly l2tpSessionId: number;
+  readonly peerAddress?: string;
+  readonly tenantId: string;
+  readonly username: string;
+  readonly authMethod: AuthMethod;
+}
+
+export interface StartedSession {
+  readonly session: Session;
+  readonly pool: Pool;
+  /** False when this was a retry of a start the broker already recorded. */
+  readonly created: boolean;
+}
+
+/**
+ * Starts a session for an authenticated user. Idempotent on (agent, agentSessionRef): a retry
+ * returns the same session and lease without counting against the quota again.
+ */
+export async function startSession(
+  ctx: Pick<ServiceContext, 'store' | 'clock'>,
+  agent: Agent,
+  input: StartSessionInput,
+): Promise<StartedSession> {
+  const existing = await ctx.store.findSessionByAgentRef(agent.agentId, input.agentSessionRef);
+  if (existing) return { session: existing, pool: await poolOf(ctx, existing), created: false };
+
+  if (agent.state !== 'active') throw new ConflictError('agent-draining', `agent ${agent.agentId} is ${agent.state} and takes no new sessions`);
+  const tenant = await ctx.store.getTenant(input.tenantId);
+  if (!tenant) throw new NotFoundError('tenant', input.tenantId);
+  const user = await ctx.store.getUser(input.tenantId, input.username);
+  if (!user) throw new NotFoundError('user', input.username);
+  if (user.disabled) throw new ForbiddenError(`user ${input.username} is disabled`, 'user-disabled');
+  if (!tenant.authMethods.includes(input.authMethod)) {
+    throw new ForbiddenError(`method ${input.authMethod} is not allowed for tenant ${tenant.tenantId}`, 'method-not-allowed');
+  }
+
+  // Quotas are checked by counting active sessions: not atomic with the start, so two racing starts
+  // may both pass at the limit (documented limit; the count self-corrects as sessions end).
+  if (tenant.maxSessionsPerUser !== undefined) {
+    const n = await countActive(ctx, { tenantId: tenant.tenantId, username: user.username }, tenant.maxSessionsPerUser);
+    if (n >= tenant.maxSessionsPerUser) {
+      throw new QuotaExceededError(`user ${user.username} already has ${n} active sessions (limit ${tenant.maxSessionsPerUser})`);
+    }
+  }
+  if (tenant.maxSessions !== undefined) {
+    const n = await countActive(ctx, { tenantId: tenant.tenantId }, tenant.maxSessions);
+    if (n >= tenant.maxSessions) {
+      throw new QuotaExceededError(`tenant ${tenant.tenantId} already has ${n} active sessions (limit ${tenant.maxSessions})`);
+    }
+  }
+
+  const pools = await ctx.store.listPools(tenant.tenantId);
+  try {
+    const { session, created } = await startSessionWithAddress(ctx.store, ctx.clock, {
+      tenant,
+      user,
+      pools,
+      agentId: agent.agentId,
+      agentSessionRef: input.agentSessionRef,
+      tunnelId: input.tunnelId,
+      l2tpSessionId: input.l2tpSessionId,
+      ...(input.peerAddress !== undefined ? { peerAddress: input.peerAddress } : {}),
+      authMethod: input.authMethod,
+    });
+    const pool = pools.find((p) => p.poolId === session.poolId) ?? (await poolOf(ctx, session));
+    return { session, pool, created };
+  } catch (error) {
+    if (error instanceof PoolExhaustedError) {
+      throw new PoolExhaustedApiError(`no free address for tenant ${tenant.tenantId}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function poolOf(ctx: Pick<ServiceContext, 'store'>, session: Session): Promise<Pool> {
+  const pool = await ctx.store.getPool(session.tenantId, session.poolId);
+  if (!pool) throw new NotFoundError('pool', session.poolId);
+  return pool;
+}
+
+/** Counts active sessions matching `filter`, stopping as soon as `atLeast` is reached. */
+async function countActive(ctx: Pick<ServiceContext, 'store'>, filter: SessionFilter, atLeast: number): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.store.listSessions({ ...filter, state: 'active' }, { limit: 100, ...(cursor ? { cursor } : {}) });
+    count += page.items.length;
+    cursor = page.cursor;
+  } while (cursor !== undefined && count < atLeast);
+  return count;
+}
+
+/** A session of this agent, or NotFound (an agent never sees another agent's sessions). */
+async function agentSession(ctx: Pick<ServiceContext, 'store'>, agent: Agent, sessionId: string): Promise<Session> {
+  const session = await ctx.store.getSession(sessionId);
+  if (!session || session.agentId !== agent.agentId) throw new NotFoundError('session', sessionId);
+  return session;
+}
+
+/** Interim accounting: cumulative counters; lower or repeated values never move them back. */
+export async function reportInterim(
+  ctx: Pick<ServiceContext, 'store' | 'clock'>,
+  agent: Agent,
+  sessionId: string,
+  counters: AgentCounters,
+): Promise<Session> {
+  await agentSession(ctx, agent, sessionId);
+  const updated = await ctx.store.updateSessionCounters(sessionId, counters, ctx.clock.now());
+  if (!updated) throw new NotFoundError('session', sessionId);
+  return updated;
+}
+
+/** Stops a session once; a repeated stop returns the stopped session unchanged. */
+export async function stopSession(
+  ctx: Pick<ServiceContext, 'store' | 'clock'>,
+  agent: Agent,
+  sessionId: string,
+  stop: { reason: EndReason; counters?: AgentCounters },
+): Promise<Session> {
+  await agentSession(ctx, agent, sessionId);
+  const stopped = await ctx.store.stopSession(sessionId, {
+    reason: stop.reason,
+    at: ctx.clock.now(),
+    ...(stop.counters ? { counters: stop.counters } : {}),
+  });
+  if (!stopped) throw new NotFoundError('session', sessionId);
+  return stopped;
+}
+
+/** Commands for one session use a fixed id, so repeated DELETEs queue at most one. */
+export function disconnectCommandId(sessionId: string): string {
+  return `disconnect-${sessionId}`;
+}
+
+/**
+ * Operator disconnect: marks the session and queues `disconnect-session` for its agent; the agent
+ * tears the PPP/L2TP session down and reports the stop with reason `admin-disconnect`.
+ */
+export async function requestDisconnect(ctx: Pick<ServiceContext, 'store' | 'clock'>, session: Session): Promise<Session> {
+  if (session.state !== 'active') throw new ConflictError('session-stopped', `session ${session.sessionId} is already stopped`);
+  const now = ctx.clock.now();
+  const marked = (await ctx.store.markDisconnectRequested(session.sessionId, now)) ?? session;
+  try {
+    await ctx.store.enqueueAgentCommand(session.agentId, {
+      commandId: disconnectCommandId(session.sessionId),
+      type: 'disconnect-session',
+      sessionId: session.sessionId,
+      createdAt: now,
+    });
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+  }
+  return marked;
+}
+
+export function listSessions(ctx: Pick<ServiceContext, 'store'>, filter: SessionFilter, page: PageRequest): Promise<Page<Session>> {
+  return ctx.store.listSessions(filter, page);
+}

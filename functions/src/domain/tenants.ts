@@ -1,0 +1,44 @@
+/** Tenant administration. */
+import { AlreadyExistsError } from '../store/errors';
+import { ConflictError, NotFoundError } from '../errors';
+import type { ServiceContext } from './service-context';
+import { AUTH_METHODS, type AuthMethod, type Tenant } from './types';
+
+export interface CreateTenantInput {
+  readonly tenantId: string;
+  readonly name: string;
+  readonly authMethods?: readonly AuthMethod[];
+  readonly maxSessions?: number;
+  readonly maxSessionsPerUser?: number;
+}
+
+/** Creates a tenant; all methods allowed (strongest first) unless narrowed. 409 `tenant-exists` on duplicates. */
+export async function createTenant(ctx: Pick<ServiceContext, 'store' | 'clock'>, input: CreateTenantInput): Promise<Tenant> {
+  const requested = input.authMethods ?? AUTH_METHODS;
+  // Keep the canonical strongest-first order and drop duplicates: the agent offers the first in LCP.
+  const authMethods = AUTH_METHODS.filter((m) => requested.includes(m));
+  const tenant: Tenant = {
+    tenantId: input.tenantId,
+    name: input.name,
+    authMethods,
+    ...(input.maxSessions !== undefined ? { maxSessions: input.maxSessions } : {}),
+    ...(input.maxSessionsPerUser !== undefined ? { maxSessionsPerUser: input.maxSessionsPerUser } : {}),
+    createdAt: ctx.clock.now(),
+  };
+  try {
+    await ctx.store.createTenant(tenant);
+  } catch (error) {
+    if (error instanceof AlreadyExistsError) {
+      throw new ConflictError('tenant-exists', `tenant ${input.tenantId} already exists`, 'tenantId');
+    }
+    throw error;
+  }
+  return tenant;
+}
+
+/** The tenant, or NotFoundError. */
+export async function requireTenant(ctx: Pick<ServiceContext, 'store'>, tenantId: string): Promise<Tenant> {
+  const tenant = await ctx.store.getTenant(tenantId);
+  if (!tenant) throw new NotFoundError('tenant', tenantId);
+  return tenant;
+}

@@ -1,0 +1,98 @@
+/**
+ * The broker's API error family. Domain services throw these; the HTTP layer maps each kind to a
+ * status exactly once (`http/error-handler.ts`), and renders `{ error: { code, message, field? } }`.
+ * `code` is a stable, machine-readable string agents and scripts can switch on.
+ */
+export type BrokerErrorKind =
+  | 'validation'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'locked'
+  | 'payload-too-large'
+  | 'unavailable';
+
+export class BrokerError extends Error {
+  constructor(
+    readonly kind: BrokerErrorKind,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input failed validation; `field` names the offending field (dotted path for nested ones). */
+export class ValidationError extends BrokerError {
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super('validation', 'validation-failed', message, field, options);
+  }
+}
+
+/** Missing, malformed or unknown credentials. */
+export class UnauthorizedError extends BrokerError {
+  constructor(message = 'missing or invalid credentials', code = 'unauthorized') {
+    super('unauthorized', code, message);
+  }
+}
+
+/** Valid credentials that may not do this (e.g. a tenant key on a fleet-only route). */
+export class ForbiddenError extends BrokerError {
+  constructor(message: string, code = 'forbidden') {
+    super('forbidden', code, message);
+  }
+}
+
+/** The resource does not exist, or the caller may not know that it exists (tenant isolation). */
+export class NotFoundError extends BrokerError {
+  constructor(readonly entity: string, readonly id: string) {
+    super('not-found', 'not-found', `${entity} ${id} not found`);
+  }
+}
+
+/** The request conflicts with current state (duplicate id, quota reached, idempotency key reuse). */
+export class ConflictError extends BrokerError {
+  constructor(code: string, message: string, field?: string) {
+    super('conflict', code, message, field);
+  }
+}
+
+/** The session cannot start because the tenant's concurrent-session quota is reached. */
+export class QuotaExceededError extends ConflictError {
+  constructor(message: string) {
+    super('quota-exceeded', message);
+  }
+}
+
+/** The user is locked out after too many failed authentications. */
+export class LockedError extends BrokerError {
+  constructor(message: string, readonly lockedUntil: number) {
+    super('locked', 'locked', message);
+  }
+}
+
+/** No free address in any of the tenant's pools (the agent maps it to a PPP failure reason). */
+export class PoolExhaustedApiError extends BrokerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', 'pool-exhausted', message, undefined, options);
+  }
+}
+
+/** A dependency (the table) is unreachable; the caller may retry. */
+export class ServiceUnavailableError extends BrokerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', 'service-unavailable', message, undefined, options);
+  }
+}
+
+/** Configuration could not be parsed; names the offending key. */
+export class ConfigError extends Error {
+  constructor(readonly key: string, message: string) {
+    super(`config ${key}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
