@@ -25,3 +25,10 @@ export class NotFoundError extends StoreError {
 
 /** The store could not be reached or kept failing after retries (throttling, network). */
 export class StoreUnavailableError extends StoreError {}
+
+/** A pagination cursor that this listing did not produce (tampered, truncated or from elsewhere). */
+export class InvalidCursorError extends StoreError {
+  constructor(options?: { cause?: unknown }) {
+    super('invalid pagination cursor', options);
+  }
+}

@@ -69,7 +69,7 @@ export interface Store {
   startSession(
     session: Session,
     lease: Lease,
-  ): Promise<{ outcome: 'created' } | { outcome: 'exists'; session: Session } | { outcome: 'address-taken' }>;
+  ): Promise<StartSessionResult>;
   getSession(sessionId: string): Promise<Session | undefined>;
   findSessionByAgentRef(agentId: string, agentSessionRef: string): Promise<Session | undefined>;
   /**
@@ -82,11 +82,9 @@ export interface Store {
    * Stops an active session once (transaction): state -> stopped with reason and final counters,
    * lease deleted (only if still held by this session), agent's activeSessions decremented.
    * Idempotent: a second stop returns the already-stopped session unchanged.
+   * With `leaseGraceUntil`, the lease is kept with `releaseAfter` instead of being deleted.
    */
-  stopSession(
-    sessionId: string,
-    stop: { reason: EndReason; at: number; counters?: AgentCounters },
-  ): Promise<Session | undefined>;
+  stopSession(sessionId: string, stop: StopSessionInput): Promise<Session | undefined>;
   markDisconnectRequested(sessionId: string, at: number): Promise<Session | undefined>;
   listSessions(filter: SessionFilter, page: PageRequest): Promise<Page<Session>>;
 
@@ -113,6 +111,23 @@ export interface Store {
   getIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Conditional put: false when a record for (scope, key) already exists. */
   putIdempotencyRecord(record: IdempotencyRecord): Promise<boolean>;
+}
+
+export type StartSessionResult =
+  | { outcome: 'created' }
+  | { outcome: 'exists'; session: Session }
+  | { outcome: 'address-taken' };
+
+export interface StopSessionInput {
+  reason: EndReason;
+  at: number;
+  /** Final counters; like interim ones they never lower what is stored. */
+  counters?: AgentCounters;
+  /**
+   * Keep the lease until this time (epoch ms) instead of deleting it: used when an agent is
+   * lost, so the address is not handed out while the dead agent might still forward for it.
+   */
+  leaseGraceUntil?: number;
 }
 
 export interface SessionFilter {

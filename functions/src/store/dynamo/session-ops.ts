@@ -1,0 +1,242 @@
+/**
+ * Session writes. Start and stop are single transactions so that the session, its address lease
+ * and the agent's activeSessions counter can never disagree; conditions carry the invariants and
+ * cancellation reasons (in request order) say which one failed.
+ */
+import {
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import type { AgentCounters, EndReason, Lease, Session } from '../../domain/types';
+import { AlreadyExistsError, NotFoundError, StoreError, StoreUnavailableError } from '../errors';
+import type { StartSessionResult, StopSessionInput } from '../store';
+import { fromItem, toAttributes, toItem, type Item } from './item-codec';
+import { gsiKeys, INDEXES, keys } from './keys';
+import { cancellationCodes, isConditionFailed, translateSdkError } from './sdk-errors';
+import { sessionItem } from './session-items';
+import type { Table } from './table';
+
+const CCF = 'ConditionalCheckFailed';
+/** Retries of a transaction that lost a race (TransactionConflict) or whose read went stale. */
+const MAX_ATTEMPTS = 8;
+
+const backoff = (attempt: number) =>
+  new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 10 * 2 ** attempt)));
+
+export async function findSessionByAgentRef(t: Table, agentId: string, ref: string): Promise<Session | undefined> {
+  const pointer = await t.get<{ sessionId: string }>(keys.agentRef(agentId, ref));
+  return pointer ? t.get<Session>(keys.session(pointer.sessionId)) : undefined;
+}
+
+export async function startSession(t: Table, session: Session, lease: Lease): Promise<StartSessionResult> {
+  const TableName = t.tableName;
+  const items: TransactWriteItem[] = [
+    { Put: { TableName, Item: sessionItem(session), ConditionExpression: 'attribute_not_exists(PK)' } },
+    {
+      Put: {
+        TableName,
+        Item: toItem(keys.agentRef(session.agentId, session.agentSessionRef), 'agent-ref', {
+          agentId: session.agentId,
+          agentSessionRef: session.agentSessionRef,
+          sessionId: session.sessionId,
+        }),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+    {
+      // A lease left in its grace period (releaseAfter) may be taken once that time has passed.
+      Put: {
+        TableName,
+        Item: toItem(keys.lease(lease.tenantId, lease.poolId, lease.ip), 'lease', lease),
+        ConditionExpression: 'attribute_not_exists(PK) OR releaseAfter < :now',
+        ExpressionAttributeValues: toAttributes({ ':now': lease.leasedAt }),
+      },
+    },
+    {
+      Update: {
+        TableName,
+        Key: toAttributes(keys.agent(session.agentId)),
+        UpdateExpression: 'ADD activeSessions :one',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: toAttributes({ ':one': 1 }),
+      },
+    },
+  ];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await t.send('TransactWriteItems', (c) => c.send(new TransactWriteItemsCommand({ TransactItems: items })));
+      return { outcome: 'created' };
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (!codes) throw translateSdkError(error, 'TransactWriteItems');
+      const [sessionCode, refCode, leaseCode, agentCode] = codes;
+      if (refCode === CCF) {
+        const existing = await findSessionByAgentRef(t, session.agentId, session.agentSessionRef);
+        if (existing) return { outcome: 'exists', session: existing };
+        throw new StoreError(`agent ref ${session.agentId}/${session.agentSessionRef} points to no session`);
+      }
+      if (agentCode === CCF) throw new NotFoundError('agent', session.agentId, { cause: error });
+      if (sessionCode === CCF) throw new AlreadyExistsError('session', session.sessionId, { cause: error });
+      if (leaseCode === CCF) return { outcome: 'address-taken' };
+      if (attempt + 1 >= MAX_ATTEMPTS) {
+        throw new StoreUnavailableError(`startSession kept conflicting (${codes.join(',')})`, { cause: error });
+      }
+      await backoff(attempt);
+    }
+  }
+}
+
+function maxCounters(a: AgentCounters, b: AgentCounters | undefined): AgentCounters {
+  if (!b) return { bytesIn: a.bytesIn, bytesOut: a.bytesOut, packetsIn: a.packetsIn, packetsOut: a.packetsOut };
+  return {
+    bytesIn: Math.max(a.bytesIn, b.bytesIn),
+    bytesOut: Math.max(a.bytesOut, b.bytesOut),
+    packetsIn: Math.max(a.packetsIn, b.packetsIn),
+    packetsOut: Math.max(a.packetsOut, b.packetsOut),
+  };
+}
+
+/** Sets the four counters, on the condition that none of the stored ones is larger. */
+const COUNTERS_SET = 'bytesIn = :bi, bytesOut = :bo, packetsIn = :pi, packetsOut = :po';
+const COUNTERS_NEVER_DECREASE = 'bytesIn <= :bi AND bytesOut <= :bo AND packetsIn <= :pi AND packetsOut <= :po';
+const counterValues = (c: AgentCounters) => ({ ':bi': c.bytesIn, ':bo': c.bytesOut, ':pi': c.packetsIn, ':po': c.packetsOut });
+
+export async function stopSession(t: Table, sessionId: string, stop: StopSessionInput): Promise<Session | undefined> {
+  const TableName = t.tableName;
+  let touchAgent = true;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const s = await t.get<Session>(keys.session(sessionId));
+    if (!s || s.state === 'stopped') return s;
+    const leaseKey = keys.lease(s.tenantId, s.poolId, s.assignedIp);
+    const lease = await t.get<Lease>(leaseKey);
+    const counters = maxCounters(s, stop.counters);
+    const stopped: Session = {
+      ...s,
+      ...counters,
+      state: 'stopped',
+      stoppedAt: stop.at,
+      endReason: stop.reason,
+      updatedAt: Math.max(s.updatedAt, stop.at),
+    };
+    const items: TransactWriteItem[] = [
+      {
+        Update: {
+          TableName,
+          Key: toAttributes(keys.session(sessionId)),
+          UpdateExpression: `SET #state = :stopped, stoppedAt = :at, endReason = :reason, updatedAt = :upd, #gsi = :gsi, ${COUNTERS_SET}`,
+          ConditionExpression: `#state = :active AND ${COUNTERS_NEVER_DECREASE}`,
+          ExpressionAttributeNames: { '#state': 'state', '#gsi': INDEXES.sessionsByState.pk },
+          ExpressionAttributeValues: toAttributes({
+            ':stopped': 'stopped',
+            ':active': 'active',
+            ':at': stop.at,
+            ':reason': stop.reason satisfies EndReason,
+            ':upd': stopped.updatedAt,
+            ':gsi': gsiKeys.sessionsByState('stopped'),
+            ...counterValues(counters),
+          }),
+        },
+      },
+    ];
+    if (lease?.sessionId === sessionId) {
+      // Only the holder releases its lease; with a grace time the address stays reserved (an agent
+      // that is presumed lost may still forward traffic for it) and becomes reusable afterwards.
+      const guard = { ConditionExpression: 'sessionId = :sid' };
+      items.push(
+        stop.leaseGraceUntil !== undefined
+          ? {
+              Update: {
+                TableName,
+                Key: toAttributes(leaseKey),
+                UpdateExpression: 'SET releaseAfter = :after',
+                ...guard,
+                ExpressionAttributeValues: toAttributes({ ':sid': sessionId, ':after': stop.leaseGraceUntil }),
+              },
+            }
+          : {
+              Delete: {
+                TableName,
+                Key: toAttributes(leaseKey),
+                ...guard,
+                ExpressionAttributeValues: toAttributes({ ':sid': sessionId }),
+              },
+            },
+      );
+    }
+    if (touchAgent) {
+      items.push({
+        Update: {
+          TableName,
+          Key: toAttributes(keys.agent(s.agentId)),
+          UpdateExpression: 'ADD activeSessions :minus',
+          ConditionExpression: 'attribute_exists(PK) AND activeSessions > :zero',
+          ExpressionAttributeValues: toAttributes({ ':minus': -1, ':zero': 0 }),
+        },
+      });
+    }
+    try {
+      await t.send('TransactWriteItems', (c) => c.send(new TransactWriteItemsCommand({ TransactItems: items })));
+      return stopped;
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (!codes) throw translateSdkError(error, 'TransactWriteItems');
+      // The agent item is last; if its condition failed (agent gone or counter already 0) the
+      // stop must still happen, without the decrement. Anything else: re-read and try again.
+      if (touchAgent && codes[items.length - 1] === CCF) touchAgent = false;
+      else await backoff(attempt);
+    }
+  }
+  throw new StoreUnavailableError(`stopSession ${sessionId} kept conflicting`);
+}
+
+export async function updateSessionCounters(
+  t: Table,
+  sessionId: string,
+  reported: AgentCounters,
+  at: number,
+): Promise<Session | undefined> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const s = await t.get<Session>(keys.session(sessionId));
+    if (!s || s.state === 'stopped') return s;
+    const next = maxCounters(s, reported);
+    const grows =
+      next.bytesIn > s.bytesIn || next.bytesOut > s.bytesOut || next.packetsIn > s.packetsIn || next.packetsOut > s.packetsOut;
+    if (!grows && at <= s.updatedAt) return s;
+    try {
+      const out = (await t.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
+          TableName: t.tableName,
+          Key: toAttributes(keys.session(sessionId)),
+          UpdateExpression: `SET ${COUNTERS_SET}, updatedAt = :upd`,
+          ConditionExpression: `#state = :active AND ${COUNTERS_NEVER_DECREASE}`,
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: toAttributes({ ':active': 'active', ':upd': Math.max(s.updatedAt, at), ...counterValues(next) }),
+          ReturnValues: 'ALL_NEW',
+        }))));
+      return out.Attributes ? fromItem<Session>(out.Attributes) : undefined;
+    } catch (error) {
+      if (!isConditionFailed(error)) throw translateSdkError(error, 'UpdateItem');
+      // A concurrent report or the stop won the race: re-read and decide again.
+    }
+  }
+  throw new StoreUnavailableError(`updateSessionCounters ${sessionId} kept conflicting`);
+}
+
+export async function markDisconnectRequested(t: Table, sessionId: string, at: number): Promise<Session | undefined> {
+  try {
+    const out = (await t.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
+        TableName: t.tableName,
+        Key: toAttributes(keys.session(sessionId)),
+        // The first request's time is kept: repeated DELETEs do not move it.
+        UpdateExpression: 'SET disconnectRequestedAt = if_not_exists(disconnectRequestedAt, :at)',
+        ConditionExpression: 'attribute_exists(PK) AND #state = :active',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: toAttributes({ ':at': at, ':active': 'active' }),
+        ReturnValues: 'ALL_NEW',
+      }))));
+    return out.Attributes ? fromItem<Session>(out.Attributes) : undefined;
+  } catch (error) {
+    if (!isConditionFailed(error)) throw translateSdkError(error, 'UpdateItem');
+    return t.get<Session>(keys.session(sessionId)); // absent, or stopped (left unchanged)
+  }
+}
