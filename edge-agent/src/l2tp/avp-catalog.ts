@@ -1,6 +1,6 @@
 /**
  * Every IETF AVP of RFC 2661 §4.4 as a data table: attribute type, the message field it fills, the M bit we send,
- * whether it may be hidden, and a value codec. A value codec returns a string (the reason) when bytes are malformed.
+ * and a value codec. A value codec returns a `BadAvpValue` (the reason) when bytes are malformed.
  */
 
 /** Result Code AVP value, RFC 2661 §4.4.2. */
@@ -82,8 +82,14 @@ export interface AvpFields {
 
 export type AvpField = keyof AvpFields;
 
+/** Why an AVP value is malformed (a value, not thrown). */
+export class BadAvpValue {
+  constructor(readonly reason: string) {}
+}
+const bad = (reason: string): BadAvpValue => new BadAvpValue(reason);
+
 interface ValueCodec<T> {
-  decode(v: Uint8Array): T | string;
+  decode(v: Uint8Array): T | BadAvpValue;
   encode(x: T): Uint8Array;
 }
 
@@ -104,7 +110,7 @@ function putBe(out: Uint8Array, at: number, n: number, x: number): void {
 
 function uint(n: 1 | 2 | 4): ValueCodec<number> {
   return {
-    decode: (v) => (v.length === n ? be(v, 0, n) : `expected ${n} octets, got ${v.length}`),
+    decode: (v) => (v.length === n ? be(v, 0, n) : bad(`expected ${n} octets, got ${v.length}`)),
     encode: (x) => {
       const out = new Uint8Array(n);
       putBe(out, 0, n, x);
@@ -117,12 +123,12 @@ const u32 = uint(4);
 const bytes: ValueCodec<Uint8Array> = { decode: (v) => v.slice(), encode: (x) => x };
 const str: ValueCodec<string> = { decode: (v) => text.decode(v), encode: (x) => utf8.encode(x) };
 function fixedBytes(n: number): ValueCodec<Uint8Array> {
-  return { decode: (v) => (v.length === n ? v.slice() : `expected ${n} octets, got ${v.length}`), encode: (x) => x };
+  return { decode: (v) => (v.length === n ? v.slice() : bad(`expected ${n} octets, got ${v.length}`)), encode: (x) => x };
 }
 
 const resultCode: ValueCodec<ResultCode> = {
   decode: (v) => {
-    if (v.length < 2) return 'Result Code needs at least 2 octets';
+    if (v.length < 2) return bad('Result Code needs at least 2 octets');
     const out: { -readonly [K in keyof ResultCode]: ResultCode[K] } = { resultCode: be(v, 0, 2) };
     // A 1-octet error code is a malformed AVP from some peers; tolerate it by ignoring the stray octet.
     if (v.length >= 4) out.errorCode = be(v, 2, 2);
@@ -143,13 +149,13 @@ const resultCode: ValueCodec<ResultCode> = {
 };
 
 const protocolVersion: ValueCodec<ProtocolVersion> = {
-  decode: (v) => (v.length === 2 ? { version: v[0] as number, revision: v[1] as number } : 'expected 2 octets'),
+  decode: (v) => (v.length === 2 ? { version: v[0] as number, revision: v[1] as number } : bad('expected 2 octets')),
   encode: (x) => new Uint8Array([x.version, x.revision]),
 };
 
 const q931: ValueCodec<Q931Cause> = {
   decode: (v) => {
-    if (v.length < 3) return 'Q.931 Cause Code needs at least 3 octets';
+    if (v.length < 3) return bad('Q.931 Cause Code needs at least 3 octets');
     const out: { -readonly [K in keyof Q931Cause]: Q931Cause[K] } = { causeCode: be(v, 0, 2), causeMessage: v[2] as number };
     if (v.length > 3) out.advisory = text.decode(v.subarray(3));
     return out;
@@ -166,7 +172,7 @@ const q931: ValueCodec<Q931Cause> = {
 
 const callErrors: ValueCodec<CallErrors> = {
   decode: (v) => {
-    if (v.length !== 26) return `Call Errors needs 26 octets, got ${v.length}`;
+    if (v.length !== 26) return bad(`Call Errors needs 26 octets, got ${v.length}`);
     return {
       crcErrors: be(v, 2, 4),
       framingErrors: be(v, 6, 4),
@@ -186,7 +192,7 @@ const callErrors: ValueCodec<CallErrors> = {
 };
 
 const accm: ValueCodec<Accm> = {
-  decode: (v) => (v.length === 10 ? { sendAccm: be(v, 2, 4), receiveAccm: be(v, 6, 4) } : 'ACCM needs 10 octets'),
+  decode: (v) => (v.length === 10 ? { sendAccm: be(v, 2, 4), receiveAccm: be(v, 6, 4) } : bad('ACCM needs 10 octets')),
   encode: (x) => {
     const out = new Uint8Array(10);
     putBe(out, 2, 4, x.sendAccm);
@@ -196,12 +202,12 @@ const accm: ValueCodec<Accm> = {
 };
 
 const proxyAuthenId: ValueCodec<number> = {
-  decode: (v) => (v.length === 2 ? (v[1] as number) : 'Proxy Authen ID needs 2 octets'),
+  decode: (v) => (v.length === 2 ? (v[1] as number) : bad('Proxy Authen ID needs 2 octets')),
   encode: (x) => new Uint8Array([0, x]),
 };
 
 const presence: ValueCodec<boolean> = {
-  decode: (v) => (v.length === 0 ? true : 'Sequencing Required carries no value'),
+  decode: (v) => (v.length === 0 ? true : bad('Sequencing Required carries no value')),
   encode: () => new Uint8Array(0),
 };
 

@@ -3,7 +3,7 @@
  * The Message Type AVP (§4.4.1) comes first; hidden AVPs follow a Random Vector (§4.3).
  */
 import { ATTR_RANDOM_VECTOR, decodeAvps, encodeAvps, type RawAvp } from './avp';
-import { ATTR_MESSAGE_TYPE, AVP_BY_FIELD, AVP_BY_TYPE, AVP_DEFINITIONS, type AvpField, type AvpFields } from './avp-catalog';
+import { ATTR_MESSAGE_TYPE, BadAvpValue, AVP_BY_FIELD, AVP_BY_TYPE, AVP_DEFINITIONS, type AvpField, type AvpFields } from './avp-catalog';
 import { MessageType, messageTypeName, type MessageTypeName } from './constants';
 import { L2tpDecodeError, L2tpError } from './errors';
 import { MAX_ERROR_CODE, MAX_RESULT_CODE, MESSAGE_RULES } from './message-rules';
@@ -63,8 +63,8 @@ export function decodeControlMessage(
     const known = avp.vendorId === 0 ? AVP_BY_TYPE.get(avp.attributeType) : undefined;
     if (known) {
       const value = known.codec.decode(avp.value);
-      if (typeof value === 'string') {
-        return new L2tpDecodeError('bad-avp-value', `${known.name}: ${value}`, { avp: known.name, messageType: type });
+      if (value instanceof BadAvpValue) {
+        return new L2tpDecodeError('bad-avp-value', `${known.name}: ${value.reason}`, { avp: known.name, messageType: type });
       }
       fields[known.field] = value;
       continue;
