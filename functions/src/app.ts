@@ -1,0 +1,109 @@
+/**
+ * The broker's HTTP app. It knows no runtime: Lambda (`entry/lambda.ts`) and the local Node server
+ * (`entry/local-server.ts`) both serve `app.fetch`, and tests call `app.request()` directly.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Logger } from 'pino';
+import type { BrokerConfig } from './config';
+import { cryptoRandom, type RandomBytes } from './domain/bearer-tokens';
+import { createSecretBox, staticKeyRing, type SecretBox } from './domain/ppp-auth';
+import type { ServiceContext } from './domain/service-context';
+import type { Clock } from './domain/types';
+import { BrokerError } from './errors';
+import { agentAuth, operatorAuth } from './http/auth';
+import type { AppEnv } from './http/context';
+import { renderDocsPage } from './http/docs-page';
+import { onError, onNotFound } from './http/error-handler';
+import { idempotencyMiddleware } from './http/idempotency-middleware';
+import { registerAgentProtocolRoutes } from './http/routes/agent-protocol';
+import { registerFleetRoutes } from './http/routes/fleet';
+import { registerHealthRoute } from './http/routes/health';
+import { registerPoolRoutes } from './http/routes/pools';
+import { registerSessionRoutes } from './http/routes/sessions';
+import { registerTenantRoutes } from './http/routes/tenants';
+import { validationHook } from './http/validation-hook';
+import type { Store } from './store/store';
+
+export interface AppDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: BrokerConfig;
+  /** Randomness for ids and tokens; crypto.randomBytes by default. */
+  readonly random?: RandomBytes;
+  /** Defaults to an AES-GCM box over `config.dataKeys` (first key encrypts). */
+  readonly secretBox?: SecretBox;
+}
+
+const OPENAPI_INFO = {
+  openapi: '3.0.3',
+  info: {
+    title: 'tunnel-broker API',
+    version: '1',
+    description:
+      'Operator routes take the fleet admin token or an API key (tbk_...); /v1/agent routes take an agent credential (tba_...). ' +
+      'Errors are {"error":{"code","message","field"?}}. POSTs accept an optional Idempotency-Key header.',
+  },
+};
+
+/** Builds the app once per process/container. */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const { config } = deps;
+  const secretBox =
+    deps.secretBox ??
+    createSecretBox(
+      staticKeyRing({
+        currentKeyId: config.dataKeys[0]!.keyId,
+        keys: Object.fromEntries(config.dataKeys.map((k) => [k.keyId, k.keyBase64])),
+      }),
+    );
+  const ctx: ServiceContext = { store: deps.store, clock: deps.clock, random: deps.random ?? cryptoRandom, secretBox, config };
+
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+
+  app.use('*', requestId());
+  app.use('*', async (c, next) => {
+    const log = deps.logger.child({ requestId: c.get('requestId') });
+    c.set('log', log);
+    const started = performance.now();
+    await next();
+    log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: config.maxBodyBytes,
+      onError: () => {
+        throw new BrokerError('payload-too-large', 'payload-too-large', `request body exceeds ${config.maxBodyBytes} bytes`);
+      },
+    }),
+  );
+  // `/v1/agent/*` does not match `/v1/agents`: the two families never share a middleware.
+  app.use('/v1/agent/*', agentAuth(ctx));
+  app.use('/v1/*', async (c, next) => {
+    if (c.req.path === '/v1/agent' || c.req.path.startsWith('/v1/agent/')) return next();
+    return operatorAuth(ctx)(c, next);
+  });
+  app.use('/v1/*', idempotencyMiddleware(ctx));
+
+  registerHealthRoute(app, ctx);
+  registerTenantRoutes(app, ctx);
+  registerPoolRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
+  registerFleetRoutes(app, ctx);
+  registerAgentProtocolRoutes(app, ctx);
+
+  app.doc('/openapi.json', OPENAPI_INFO);
+  let docsHtml: string | undefined;
+  app.get('/docs', (c) => {
+    docsHtml ??= renderDocsPage(app.getOpenAPIDocument(OPENAPI_INFO) as unknown as Parameters<typeof renderDocsPage>[0]);
+    return c.html(docsHtml);
+  });
+
+  app.onError(onError);
+  app.notFound(onNotFound);
+  return app;
+}

@@ -1,0 +1,22 @@
+/**
+ * AWS Lambda entry point: the only place (with the local server script) that reads process.env.
+ * The app and its DynamoDB client are built once per container and reused across invocations.
+ */
+import { handle } from 'hono/aws-lambda';
+import pino from 'pino';
+import { createApp } from '../app';
+import { parseConfig } from '../config';
+import { systemClock } from '../domain/types';
+import { createDynamoClient } from '../store/dynamo/client';
+import { DynamoStore } from '../store/dynamo';
+
+const config = parseConfig(process.env);
+const logger = pino({ level: config.logLevel });
+const client = createDynamoClient({
+  ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
+  ...(config.region ? { region: config.region } : {}),
+});
+const store = new DynamoStore({ client, tableName: config.tableName });
+const app = createApp({ store, clock: systemClock, logger, config });
+
+export const handler = handle(app);

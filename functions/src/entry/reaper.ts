@@ -1,0 +1,57 @@
+/**
+ * Lambda entry point of the reaper (scheduled, e.g. every minute). Configuration comes from the
+ * environment, parsed once here; the store and clock are built lazily and reused across warm
+ * invocations.
+ */
+import pino from 'pino';
+import { z } from 'zod';
+import { reap, type ReapSummary } from '../domain/reaper';
+import { systemClock } from '../domain/types';
+import { createDynamoClient, DynamoStore } from '../store/dynamo';
+
+export const ReaperEnv = z.object({
+  TABLE_NAME: z.string().min(1),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().positive().default(90_000),
+  LEASE_GRACE_MS: z.coerce.number().int().nonnegative().default(300_000),
+});
+export type ReaperEnv = z.infer<typeof ReaperEnv>;
+
+/** Parses the env object, naming every missing or bad key. */
+export function parseReaperEnv(env: Record<string, string | undefined>): ReaperEnv {
+  const parsed = ReaperEnv.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new Error(`reaper configuration invalid: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Builds a handler from an env object (tests pass their own). */
+export function createReaperHandler(env: Record<string, string | undefined>): () => Promise<ReapSummary> {
+  const config = parseReaperEnv(env);
+  const log = pino({ name: 'reaper' });
+  const store = new DynamoStore({
+    client: createDynamoClient({
+      ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+      ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
+    }),
+    tableName: config.TABLE_NAME,
+  });
+  return async () => {
+    const summary = await reap(store, systemClock, {
+      heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_MS,
+      leaseGraceMs: config.LEASE_GRACE_MS,
+    });
+    log.info(summary, 'reaper pass done');
+    return summary;
+  };
+}
+
+let cached: (() => Promise<ReapSummary>) | undefined;
+
+export const handler = async (): Promise<ReapSummary> => {
+  cached ??= createReaperHandler(process.env);
+  return cached();
+};

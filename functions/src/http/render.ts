@@ -1,0 +1,122 @@
+/** Domain records -> API JSON: times as ISO-8601, secrets and hashes never included. */
+import type { Agent, AgentCommand, ApiKey, AuthEvent, Pool, Session, Tenant, User } from '../domain/types';
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+const optIso = <K extends string>(key: K, ms: number | undefined): { [P in K]?: string } =>
+  (ms === undefined ? {} : { [key]: iso(ms) }) as { [P in K]?: string };
+
+export function renderTenant(t: Tenant) {
+  return {
+    tenantId: t.tenantId,
+    name: t.name,
+    authMethods: [...t.authMethods],
+    ...(t.maxSessions !== undefined ? { maxSessions: t.maxSessions } : {}),
+    ...(t.maxSessionsPerUser !== undefined ? { maxSessionsPerUser: t.maxSessionsPerUser } : {}),
+    createdAt: iso(t.createdAt),
+  };
+}
+
+export function renderUser(u: User, now: number) {
+  return {
+    tenantId: u.tenantId,
+    username: u.username,
+    ...(u.staticIp !== undefined ? { staticIp: u.staticIp } : {}),
+    disabled: u.disabled ?? false,
+    chapMd5: u.credentials.chapSecret !== undefined,
+    createdAt: iso(u.createdAt),
+    failedAttempts: u.failedAttempts,
+    locked: u.lockedUntil !== undefined && u.lockedUntil > now,
+    ...optIso('lockedUntil', u.lockedUntil),
+    ...optIso('lastFailureAt', u.lastFailureAt),
+    ...(u.lastFailureReason !== undefined ? { lastFailureReason: u.lastFailureReason } : {}),
+  };
+}
+
+export function renderAuthEvent(e: AuthEvent) {
+  return {
+    at: iso(e.at),
+    kind: e.kind,
+    method: e.method,
+    reason: e.reason,
+    ...(e.agentId !== undefined ? { agentId: e.agentId } : {}),
+  };
+}
+
+export function renderPool(p: Pool) {
+  return {
+    tenantId: p.tenantId,
+    poolId: p.poolId,
+    cidr: p.cidr,
+    exclude: p.exclude.map((r) => ({ first: r.first, last: r.last })),
+    dns: [...p.dns],
+    gateway: p.gateway,
+    createdAt: iso(p.createdAt),
+  };
+}
+
+export function renderSession(s: Session) {
+  return {
+    sessionId: s.sessionId,
+    tenantId: s.tenantId,
+    username: s.username,
+    agentId: s.agentId,
+    agentSessionRef: s.agentSessionRef,
+    tunnelId: s.tunnelId,
+    l2tpSessionId: s.l2tpSessionId,
+    ...(s.peerAddress !== undefined ? { peerAddress: s.peerAddress } : {}),
+    authMethod: s.authMethod,
+    poolId: s.poolId,
+    assignedIp: s.assignedIp,
+    state: s.state,
+    startedAt: iso(s.startedAt),
+    updatedAt: iso(s.updatedAt),
+    ...optIso('stoppedAt', s.stoppedAt),
+    ...(s.endReason !== undefined ? { endReason: s.endReason } : {}),
+    ...optIso('disconnectRequestedAt', s.disconnectRequestedAt),
+    counters: { bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut },
+  };
+}
+
+export function renderAgent(a: Agent) {
+  return {
+    agentId: a.agentId,
+    name: a.name,
+    region: a.region,
+    state: a.state,
+    revoked: a.revoked,
+    ...(a.publicAddress !== undefined ? { publicAddress: a.publicAddress } : {}),
+    capacity: a.capacity,
+    activeSessions: a.activeSessions,
+    ...optIso('lastHeartbeatAt', a.lastHeartbeatAt),
+    ...optIso('registeredAt', a.registeredAt),
+    ...(a.version !== undefined ? { version: a.version } : {}),
+    counters: { ...a.counters },
+    createdAt: iso(a.createdAt),
+  };
+}
+
+export function renderApiKey(k: ApiKey) {
+  return {
+    keyId: k.keyId,
+    scope: k.scope,
+    ...(k.tenantId !== undefined ? { tenantId: k.tenantId } : {}),
+    name: k.name,
+    revoked: k.revoked,
+    createdAt: iso(k.createdAt),
+  };
+}
+
+export function renderCommand(cmd: AgentCommand) {
+  switch (cmd.type) {
+    case 'disconnect-session':
+      return { commandId: cmd.commandId, type: cmd.type, sessionId: cmd.sessionId, createdAt: iso(cmd.createdAt) };
+    case 'drain':
+      return { commandId: cmd.commandId, type: cmd.type, deadline: iso(cmd.deadline), createdAt: iso(cmd.createdAt) };
+    case 'reload-settings':
+      return { commandId: cmd.commandId, type: cmd.type, createdAt: iso(cmd.createdAt) };
+  }
+}
+
+export function renderPage<T, R>(page: { items: readonly T[]; cursor?: string }, render: (item: T) => R) {
+  return { items: page.items.map(render), ...(page.cursor !== undefined ? { cursor: page.cursor } : {}) };
+}

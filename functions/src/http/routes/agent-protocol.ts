@@ -1,0 +1,222 @@
+/**
+ * The edge agent's API under /v1/agent (agent credentials only). Every call is safe to retry:
+ * session start is idempotent on (agent, agentSessionRef), counters only grow, stop is once.
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { heartbeat, registerAgent } from '../../domain/agents-service';
+import { AUTH_FAILURE_REASONS, authenticate } from '../../domain/auth-service';
+import { agentIpsecSettings, ipsecRevision } from '../../domain/ipsec-settings';
+import type { ServiceContext } from '../../domain/service-context';
+import { reportInterim, startSession, stopSession } from '../../domain/sessions-service';
+import type { Session } from '../../domain/types';
+import type { AppEnv } from '../context';
+import { iso, renderCommand } from '../render';
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route-helpers';
+import {
+  AgentSettingsSchema,
+  AuthenticateBody,
+  CommandSchema,
+  CountersSchema,
+  HeartbeatBody,
+  IdParam,
+  InterimBody,
+  RegisterBody,
+  StartSessionBody,
+  StopBody,
+} from '../schemas';
+import { END_REASONS, SESSION_STATES } from '../../domain/types';
+
+const AuthResultSchema = z
+  .union([
+    z.object({
+      ok: z.literal(true),
+      tenantId: z.string(),
+      username: z.string(),
+      authenticatorResponse: z.string().optional().openapi({ description: 'MS-CHAPv2 only: the S=<40 hex> string for the Success packet' }),
+    }),
+    z.object({
+      ok: z.literal(false),
+      reason: z.enum(AUTH_FAILURE_REASONS),
+      retryable: z.boolean(),
+      lockedUntil: z.string().optional(),
+    }),
+  ])
+  .openapi('AgentAuthResult');
+
+const StartedSchema = z
+  .object({
+    sessionId: z.string(),
+    address: z.string(),
+    gateway: z.string(),
+    dns: z.array(z.string()),
+    poolId: z.string(),
+    created: z.boolean().openapi({ description: 'false when this was a retry of an already recorded start' }),
+  })
+  .openapi('AgentSessionStarted');
+
+const SessionStateSchema = z
+  .object({
+    sessionId: z.string(),
+    state: z.enum(SESSION_STATES),
+    counters: CountersSchema,
+    endReason: z.enum(END_REASONS).optional(),
+    disconnectRequested: z.boolean(),
+  })
+  .openapi('AgentSessionState');
+
+const SessionParams = z.object({ sessionId: IdParam });
+
+function sessionState(s: Session) {
+  return {
+    sessionId: s.sessionId,
+    state: s.state,
+    counters: { bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut },
+    ...(s.endReason !== undefined ? { endReason: s.endReason } : {}),
+    disconnectRequested: s.disconnectRequestedAt !== undefined,
+  };
+}
+
+export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContext): void {
+  const settings = async () => {
+    const ipsec = await agentIpsecSettings(ctx);
+    return {
+      revision: ipsec?.revision ?? 0,
+      heartbeatIntervalSeconds: ctx.config.heartbeatIntervalSeconds,
+      ipsec: ipsec ? { psk: ipsec.psk, allowLegacyProposals: ipsec.allowLegacyProposals } : null,
+    };
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/agent/register',
+      summary: 'Agent start-up: record address, capacity, version; returns settings',
+      security: bearerSecurity,
+      request: { body: jsonBody(RegisterBody) },
+      responses: {
+        200: jsonResponse(z.object({ agentId: z.string(), settings: AgentSettingsSchema }), 'registered'),
+        ...errorResponses(400, 401, 403),
+      },
+    }),
+    async (c) => {
+      const agent = await registerAgent(ctx, c.get('agent'), c.req.valid('json'));
+      return c.json({ agentId: agent.agentId, settings: await settings() }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/agent/heartbeat',
+      summary: 'Liveness and load; acknowledges commands and returns the pending ones',
+      security: bearerSecurity,
+      request: { body: jsonBody(HeartbeatBody) },
+      responses: {
+        200: jsonResponse(
+          z.object({ commands: z.array(CommandSchema), settingsRevision: z.number(), heartbeatIntervalSeconds: z.number() }),
+          'pending commands',
+        ),
+        ...errorResponses(400, 401, 403),
+      },
+    }),
+    async (c) => {
+      const { commands } = await heartbeat(ctx, c.get('agent'), c.req.valid('json'));
+      return c.json(
+        {
+          commands: commands.map(renderCommand),
+          settingsRevision: await ipsecRevision(ctx),
+          heartbeatIntervalSeconds: ctx.config.heartbeatIntervalSeconds,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/agent/settings',
+      summary: 'Current settings, including the IPsec PSK in clear (agents only)',
+      security: bearerSecurity,
+      responses: { 200: jsonResponse(AgentSettingsSchema, 'settings'), ...errorResponses(401, 403) },
+    }),
+    async (c) => c.json(await settings(), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/agent/authenticate',
+      summary: 'Verify a PPP authentication (PAP, CHAP-MD5, MS-CHAPv2) relayed by the agent',
+      description: 'Always 200 with ok true/false; byte fields are hex. The tenant comes from the realm of username.',
+      security: bearerSecurity,
+      request: { body: jsonBody(AuthenticateBody) },
+      responses: { 200: jsonResponse(AuthResultSchema, 'verdict'), ...errorResponses(400, 401, 403) },
+    }),
+    async (c) => {
+      const result = await authenticate(ctx, c.get('agent').agentId, c.req.valid('json'));
+      if (result.ok) return c.json(result, 200);
+      const { lockedUntil, ...rest } = result;
+      return c.json({ ...rest, ...(lockedUntil !== undefined ? { lockedUntil: iso(lockedUntil) } : {}) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/agent/sessions',
+      summary: 'Start a session: allocate an address; idempotent on agentSessionRef',
+      description:
+        '201 when created, 200 on a retry of the same agentSessionRef. Refusals: 409 quota-exceeded, 409 agent-draining, 503 pool-exhausted, 403 user-disabled / method-not-allowed, 404 unknown tenant or user.',
+      security: bearerSecurity,
+      request: { body: jsonBody(StartSessionBody) },
+      responses: {
+        200: jsonResponse(StartedSchema, 'already started (retry)'),
+        201: jsonResponse(StartedSchema, 'started'),
+        ...errorResponses(400, 401, 403, 404, 409, 503),
+      },
+    }),
+    async (c) => {
+      const { session, pool, created } = await startSession(ctx, c.get('agent'), c.req.valid('json'));
+      const body = {
+        sessionId: session.sessionId,
+        address: session.assignedIp,
+        gateway: pool.gateway,
+        dns: [...pool.dns],
+        poolId: pool.poolId,
+        created,
+      };
+      return created ? c.json(body, 201) : c.json(body, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/agent/sessions/{sessionId}/interim',
+      summary: 'Interim accounting with cumulative counters (never decrease; duplicates harmless)',
+      security: bearerSecurity,
+      request: { params: SessionParams, body: jsonBody(InterimBody) },
+      responses: { 200: jsonResponse(SessionStateSchema, 'recorded'), ...errorResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const s = await reportInterim(ctx, c.get('agent'), c.req.valid('param').sessionId, c.req.valid('json').counters);
+      return c.json(sessionState(s), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/agent/sessions/{sessionId}/stop',
+      summary: 'Stop a session and release its address (idempotent)',
+      security: bearerSecurity,
+      request: { params: SessionParams, body: jsonBody(StopBody) },
+      responses: { 200: jsonResponse(SessionStateSchema, 'stopped'), ...errorResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const s = await stopSession(ctx, c.get('agent'), c.req.valid('param').sessionId, c.req.valid('json'));
+      return c.json(sessionState(s), 200);
+    },
+  );
+}

@@ -1,0 +1,146 @@
+/** Fleet administration: agents, API keys and IPsec settings (fleet scope only). */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { enrollAgent, listAgents, revokeAgent } from '../../domain/agents-service';
+import { createApiKey, revokeApiKey } from '../../domain/api-keys';
+import { putIpsecSettings } from '../../domain/ipsec-settings';
+import type { ServiceContext } from '../../domain/service-context';
+import { requireFleet } from '../auth';
+import type { AppEnv } from '../context';
+import { iso, renderAgent, renderApiKey, renderPage } from '../render';
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route-helpers';
+import {
+  AgentSchema,
+  ApiKeySchema,
+  CreateAgentBody,
+  CreateApiKeyBody,
+  IdParam,
+  IpsecStatusSchema,
+  PageQuery,
+  PutIpsecBody,
+  pageOf,
+} from '../schemas';
+
+const TokenNote = 'the bearer token; shown only in this response';
+
+export function registerFleetRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContext): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/agents',
+      summary: 'Enrol an edge agent; returns its credential once',
+      security: bearerSecurity,
+      request: { body: jsonBody(CreateAgentBody) },
+      responses: {
+        201: jsonResponse(z.object({ agent: AgentSchema, token: z.string().openapi({ description: TokenNote }) }), 'enrolled'),
+        ...errorResponses(400, 401, 403),
+      },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const { agent, token } = await enrollAgent(ctx, c.req.valid('json'));
+      return c.json({ agent: renderAgent(agent), token }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/agents',
+      summary: 'List agents',
+      security: bearerSecurity,
+      request: { query: PageQuery },
+      responses: { 200: jsonResponse(pageOf(AgentSchema), 'a page of agents'), ...errorResponses(400, 401, 403) },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const { limit, cursor } = c.req.valid('query');
+      return c.json(renderPage(await listAgents(ctx, { limit, ...(cursor ? { cursor } : {}) }), renderAgent), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/agents/{agentId}',
+      summary: 'Revoke an agent credential (refused from its next request on)',
+      security: bearerSecurity,
+      request: { params: z.object({ agentId: IdParam }) },
+      responses: { 200: jsonResponse(AgentSchema, 'revoked'), ...errorResponses(401, 403, 404) },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      return c.json(renderAgent(await revokeAgent(ctx, c.req.valid('param').agentId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/api-keys',
+      summary: 'Create an API key (fleet or one tenant); returns the token once',
+      security: bearerSecurity,
+      request: { body: jsonBody(CreateApiKeyBody) },
+      responses: {
+        201: jsonResponse(z.object({ apiKey: ApiKeySchema, token: z.string().openapi({ description: TokenNote }) }), 'created'),
+        ...errorResponses(400, 401, 403, 404),
+      },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const { key, token } = await createApiKey(ctx, c.req.valid('json'));
+      return c.json({ apiKey: renderApiKey(key), token }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/api-keys/{keyId}',
+      summary: 'Revoke an API key',
+      security: bearerSecurity,
+      request: { params: z.object({ keyId: IdParam }) },
+      responses: { 204: { description: 'revoked' }, ...errorResponses(401, 403, 404) },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      await revokeApiKey(ctx, c.req.valid('param').keyId);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/v1/ipsec',
+      summary: 'Set the fleet IPsec PSK (stored encrypted; agents reload on the new revision)',
+      security: bearerSecurity,
+      request: { body: jsonBody(PutIpsecBody) },
+      responses: { 200: jsonResponse(IpsecStatusSchema, 'stored'), ...errorResponses(400, 401, 403) },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const s = await putIpsecSettings(ctx, c.req.valid('json'));
+      return c.json({ configured: true, allowLegacyProposals: s.allowLegacyProposals, revision: s.revision, updatedAt: iso(s.updatedAt) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/ipsec',
+      summary: 'IPsec settings status (never the PSK)',
+      security: bearerSecurity,
+      responses: { 200: jsonResponse(IpsecStatusSchema, 'status'), ...errorResponses(401, 403) },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const s = await ctx.store.getIpsecSettings();
+      return c.json(
+        s
+          ? { configured: true, allowLegacyProposals: s.allowLegacyProposals, revision: s.revision, updatedAt: iso(s.updatedAt) }
+          : { configured: false, allowLegacyProposals: false, revision: 0 },
+        200,
+      );
+    },
+  );
+}

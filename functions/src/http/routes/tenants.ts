@@ -1,0 +1,128 @@
+/** Tenants and their users (operator routes). */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createTenant, requireTenant } from '../../domain/tenants';
+import { createUser, deleteUser, listAuthEvents, listUsers } from '../../domain/users';
+import type { ServiceContext } from '../../domain/service-context';
+import { assertTenantAccess, requireFleet } from '../auth';
+import type { AppEnv } from '../context';
+import { renderAuthEvent, renderPage, renderTenant, renderUser } from '../render';
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route-helpers';
+import {
+  AuthEventSchema,
+  CreateTenantBody,
+  CreateUserBody,
+  PageQuery,
+  TenantIdSchema,
+  TenantSchema,
+  UserSchema,
+  UsernameSchema,
+  pageOf,
+} from '../schemas';
+
+const TenantParams = z.object({ tenantId: TenantIdSchema });
+const UserParams = z.object({ tenantId: TenantIdSchema, username: UsernameSchema });
+
+export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContext): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tenants',
+      summary: 'Create a tenant (fleet scope)',
+      security: bearerSecurity,
+      request: { body: jsonBody(CreateTenantBody) },
+      responses: { 201: jsonResponse(TenantSchema, 'created'), ...errorResponses(400, 401, 403, 409) },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const tenant = await createTenant(ctx, c.req.valid('json'));
+      return c.json(renderTenant(tenant), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tenants/{tenantId}',
+      summary: 'Get a tenant',
+      security: bearerSecurity,
+      request: { params: TenantParams },
+      responses: { 200: jsonResponse(TenantSchema, 'the tenant'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { tenantId } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      return c.json(renderTenant(await requireTenant(ctx, tenantId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tenants/{tenantId}/users',
+      summary: 'Create a user; the password is kept only as an NT hash (and encrypted for CHAP-MD5)',
+      security: bearerSecurity,
+      request: { params: TenantParams, body: jsonBody(CreateUserBody) },
+      responses: { 201: jsonResponse(UserSchema, 'created'), ...errorResponses(400, 401, 404, 409) },
+    }),
+    async (c) => {
+      const { tenantId } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      const user = await createUser(ctx, tenantId, c.req.valid('json'));
+      return c.json(renderUser(user, ctx.clock.now()), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tenants/{tenantId}/users',
+      summary: 'List users with their failed-attempt counters and lock state',
+      security: bearerSecurity,
+      request: { params: TenantParams, query: PageQuery },
+      responses: { 200: jsonResponse(pageOf(UserSchema), 'a page of users'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { tenantId } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      const { limit, cursor } = c.req.valid('query');
+      const page = await listUsers(ctx, tenantId, { limit, ...(cursor ? { cursor } : {}) });
+      const now = ctx.clock.now();
+      return c.json(renderPage(page, (u) => renderUser(u, now)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tenants/{tenantId}/users/{username}/auth-events',
+      summary: 'Failed authentications and lockouts of a user',
+      security: bearerSecurity,
+      request: { params: UserParams, query: PageQuery },
+      responses: { 200: jsonResponse(pageOf(AuthEventSchema), 'a page of events'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { tenantId, username } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      const { limit, cursor } = c.req.valid('query');
+      const page = await listAuthEvents(ctx, tenantId, username, { limit, ...(cursor ? { cursor } : {}) });
+      return c.json(renderPage(page, renderAuthEvent), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/tenants/{tenantId}/users/{username}',
+      summary: 'Delete a user (running sessions are not cut; DELETE them explicitly)',
+      security: bearerSecurity,
+      request: { params: UserParams },
+      responses: { 204: { description: 'deleted' }, ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { tenantId, username } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      await deleteUser(ctx, tenantId, username);
+      return c.body(null, 204);
+    },
+  );
+}

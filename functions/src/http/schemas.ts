@@ -1,0 +1,308 @@
+/**
+ * Request and response schemas of the broker API. Routes validate with them and /openapi.json is
+ * generated from them, so the document cannot drift from the code.
+ */
+import { z } from '@hono/zod-openapi';
+import { TENANT_ID_PATTERN } from '../domain/ppp-auth';
+import { AGENT_STATES, API_KEY_SCOPES, AUTH_METHODS, END_REASONS, SESSION_STATES } from '../domain/types';
+
+// --- building blocks ------------------------------------------------------------------------------
+
+export const TenantIdSchema = z
+  .string()
+  .regex(TENANT_ID_PATTERN, 'lower-case letters, digits, ".", "_", "-"; 1..64 characters, starting alphanumeric')
+  .openapi({ example: 'acme' });
+
+/** The user part only (no realm); `\` and control characters would make PPP names ambiguous. */
+// eslint-disable-next-line no-control-regex
+export const UsernameSchema = z.string().regex(/^[^\\\u0000-\u001f\u007f-\u009f]{1,128}$/, '1..128 characters, no "\\" or control characters').openapi({ example: 'alice' });
+
+const Ipv4 = z.ipv4();
+const IsoTime = z.string().openapi({ format: 'date-time', example: '2024-05-01T12:00:00.000Z' });
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const IdParam = z.string().min(1).max(128);
+
+export const CountersSchema = z
+  .object({ bytesIn: Count, bytesOut: Count, packetsIn: Count, packetsOut: Count })
+  .openapi('Counters');
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'validation-failed' }),
+      message: z.string(),
+      field: z.string().optional(),
+    }),
+  })
+  .openapi('Error');
+
+/** `limit` 1..100 (default 50) and the opaque `cursor` from the previous page. */
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+/** ISO-8601 text or epoch milliseconds -> epoch ms. */
+const TimeQuery = z
+  .string()
+  .transform((raw, ctx) => {
+    const value = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+    if (!Number.isFinite(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 or epoch milliseconds' });
+      return z.NEVER;
+    }
+    return value;
+  })
+  .openapi({ type: 'string', example: '2024-05-01T00:00:00Z' });
+
+// --- operator requests ----------------------------------------------------------------------------
+
+export const CreateTenantBody = z
+  .object({
+    tenantId: TenantIdSchema,
+    name: z.string().min(1).max(128),
+    authMethods: z.array(z.enum(AUTH_METHODS)).min(1).optional(),
+    maxSessions: z.number().int().positive().optional(),
+    maxSessionsPerUser: z.number().int().positive().optional(),
+  })
+  .openapi('CreateTenant');
+
+export const CreateUserBody = z
+  .object({
+    username: UsernameSchema,
+    password: z.string().min(1).max(256),
+    staticIp: Ipv4.optional(),
+    chapMd5: z.boolean().optional(),
+  })
+  .openapi('CreateUser');
+
+export const CreatePoolBody = z
+  .object({
+    poolId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-", up to 32'),
+    cidr: z.string().openapi({ example: '10.8.0.0/24' }),
+    exclude: z.array(z.object({ first: Ipv4, last: Ipv4 })).max(64).optional(),
+    dns: z.array(Ipv4).min(1).max(4),
+    gateway: Ipv4.optional(),
+  })
+  .openapi('CreatePool');
+
+export const SessionsQuery = PageQuery.extend({
+  tenantId: TenantIdSchema.optional(),
+  username: UsernameSchema.optional(),
+  agentId: IdParam.optional(),
+  state: z.enum(SESSION_STATES).optional(),
+  since: TimeQuery.optional(),
+  until: TimeQuery.optional(),
+});
+
+export const CreateAgentBody = z
+  .object({
+    name: z.string().min(1).max(128),
+    region: z.string().min(1).max(64).optional(),
+    capacity: z.number().int().min(1).max(100_000).optional(),
+  })
+  .openapi('CreateAgent');
+
+export const PutIpsecBody = z
+  .object({ psk: z.string().min(8).max(256), allowLegacyProposals: z.boolean().optional() })
+  .openapi('PutIpsec');
+
+export const CreateApiKeyBody = z
+  .object({ scope: z.enum(API_KEY_SCOPES), tenantId: TenantIdSchema.optional(), name: z.string().min(1).max(128) })
+  .superRefine((body, ctx) => {
+    if (body.scope === 'tenant' && body.tenantId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'required when scope is "tenant"' });
+    }
+    if (body.scope === 'fleet' && body.tenantId !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'only allowed when scope is "tenant"' });
+    }
+  })
+  .openapi('CreateApiKey');
+
+// --- agent requests -------------------------------------------------------------------------------
+
+export const RegisterBody = z
+  .object({
+    publicAddress: z.string().min(1).max(255),
+    capacity: z.number().int().min(0).max(100_000),
+    version: z.string().min(1).max(64),
+  })
+  .openapi('AgentRegister');
+
+export const HeartbeatBody = z
+  .object({
+    activeSessions: Count,
+    counters: CountersSchema,
+    ackCommandIds: z.array(z.string().min(1).max(128)).max(1000).default([]),
+  })
+  .openapi('AgentHeartbeat');
+
+const Hex = (bytes?: number) =>
+  z.string().regex(bytes === undefined ? /^(?:[0-9a-fA-F]{2})+$/ : new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), bytes === undefined ? 'hex bytes' : `${bytes} bytes as hex`);
+const PppName = z.string().min(1).max(256).openapi({ description: 'the Name exactly as the peer sent it, with realm', example: 'alice@acme' });
+
+export const AuthenticateBody = z
+  .discriminatedUnion('method', [
+    z.object({ method: z.literal('pap'), username: PppName, password: z.string().max(256) }),
+    z.object({
+      method: z.literal('chap-md5'),
+      username: PppName,
+      id: z.number().int().min(0).max(255),
+      challenge: Hex().max(512),
+      response: Hex(16),
+    }),
+    z.object({
+      method: z.literal('mschapv2'),
+      username: PppName,
+      authenticatorChallenge: Hex(16),
+      peerChallenge: Hex(16),
+      ntResponse: Hex(24),
+    }),
+  ])
+  .openapi('AgentAuthenticate');
+
+export const StartSessionBody = z
+  .object({
+    agentSessionRef: z.string().min(1).max(128),
+    tunnelId: z.number().int().min(1).max(65535),
+    l2tpSessionId: z.number().int().min(1).max(65535),
+    peerAddress: z.string().min(1).max(64).optional(),
+    tenantId: TenantIdSchema,
+    username: UsernameSchema,
+    authMethod: z.enum(AUTH_METHODS),
+  })
+  .openapi('AgentStartSession');
+
+export const InterimBody = z.object({ counters: CountersSchema }).openapi('AgentInterim');
+
+export const StopBody = z.object({ reason: z.enum(END_REASONS), counters: CountersSchema.optional() }).openapi('AgentStop');
+
+// --- responses ------------------------------------------------------------------------------------
+
+export const TenantSchema = z
+  .object({
+    tenantId: z.string(),
+    name: z.string(),
+    authMethods: z.array(z.enum(AUTH_METHODS)),
+    maxSessions: z.number().optional(),
+    maxSessionsPerUser: z.number().optional(),
+    createdAt: IsoTime,
+  })
+  .openapi('Tenant');
+
+export const UserSchema = z
+  .object({
+    tenantId: z.string(),
+    username: z.string(),
+    staticIp: z.string().optional(),
+    disabled: z.boolean(),
+    chapMd5: z.boolean().openapi({ description: 'a CHAP-MD5 secret is stored (encrypted)' }),
+    createdAt: IsoTime,
+    failedAttempts: z.number(),
+    locked: z.boolean(),
+    lockedUntil: IsoTime.optional(),
+    lastFailureAt: IsoTime.optional(),
+    lastFailureReason: z.string().optional(),
+  })
+  .openapi('User');
+
+export const AuthEventSchema = z
+  .object({
+    at: IsoTime,
+    kind: z.enum(['failure', 'locked']),
+    method: z.enum(AUTH_METHODS),
+    reason: z.string(),
+    agentId: z.string().optional(),
+  })
+  .openapi('AuthEvent');
+
+export const PoolSchema = z
+  .object({
+    tenantId: z.string(),
+    poolId: z.string(),
+    cidr: z.string(),
+    exclude: z.array(z.object({ first: z.string(), last: z.string() })),
+    dns: z.array(z.string()),
+    gateway: z.string(),
+    createdAt: IsoTime,
+  })
+  .openapi('Pool');
+
+export const SessionSchema = z
+  .object({
+    sessionId: z.string(),
+    tenantId: z.string(),
+    username: z.string(),
+    agentId: z.string(),
+    agentSessionRef: z.string(),
+    tunnelId: z.number(),
+    l2tpSessionId: z.number(),
+    peerAddress: z.string().optional(),
+    authMethod: z.enum(AUTH_METHODS),
+    poolId: z.string(),
+    assignedIp: z.string(),
+    state: z.enum(SESSION_STATES),
+    startedAt: IsoTime,
+    updatedAt: IsoTime,
+    stoppedAt: IsoTime.optional(),
+    endReason: z.enum(END_REASONS).optional(),
+    disconnectRequestedAt: IsoTime.optional(),
+    counters: CountersSchema,
+  })
+  .openapi('Session');
+
+export const AgentSchema = z
+  .object({
+    agentId: z.string(),
+    name: z.string(),
+    region: z.string(),
+    state: z.enum(AGENT_STATES),
+    revoked: z.boolean(),
+    publicAddress: z.string().optional(),
+    capacity: z.number(),
+    activeSessions: z.number(),
+    lastHeartbeatAt: IsoTime.optional(),
+    registeredAt: IsoTime.optional(),
+    version: z.string().optional(),
+    counters: CountersSchema,
+    createdAt: IsoTime,
+  })
+  .openapi('Agent');
+
+export const ApiKeySchema = z
+  .object({
+    keyId: z.string(),
+    scope: z.enum(API_KEY_SCOPES),
+    tenantId: z.string().optional(),
+    name: z.string(),
+    revoked: z.boolean(),
+    createdAt: IsoTime,
+  })
+  .openapi('ApiKey');
+
+export const IpsecStatusSchema = z
+  .object({ configured: z.boolean(), allowLegacyProposals: z.boolean(), revision: z.number(), updatedAt: IsoTime.optional() })
+  .openapi('IpsecStatus');
+
+export const CommandSchema = z
+  .object({
+    commandId: z.string(),
+    type: z.enum(['disconnect-session', 'drain', 'reload-settings']),
+    sessionId: z.string().optional(),
+    deadline: IsoTime.optional(),
+    createdAt: IsoTime,
+  })
+  .openapi('AgentCommand');
+
+export const AgentSettingsSchema = z
+  .object({
+    revision: z.number().openapi({ description: 'IPsec settings revision; 0 = no PSK configured yet' }),
+    heartbeatIntervalSeconds: z.number(),
+    ipsec: z.object({ psk: z.string(), allowLegacyProposals: z.boolean() }).nullable(),
+  })
+  .openapi('AgentSettings');
+
+/** `{ items, cursor? }` for a listing of `item`. */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), cursor: z.string().optional() });
+}
