@@ -1,0 +1,4 @@
+export * from './ipv4';
+export * from './pool-addresses';
+export * from './errors';
+export * from './start-session';

@@ -1,0 +1,62 @@
+/**
+ * Pure IPv4 arithmetic on unsigned 32-bit numbers. Parsers return undefined for bad input
+ * instead of throwing, so callers can turn it into a message about the offending field.
+ */
+
+/** Dotted quad to number. Strict: four decimal octets 0-255, no leading zeros (no octal ambiguity). */
+export function parseIpv4(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return undefined;
+    const octet = Number(part);
+    if (octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return value;
+}
+
+export function formatIpv4(value: number): string {
+  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+}
+
+export interface Cidr {
+  /** First address (network address). */
+  readonly network: number;
+  readonly prefix: number;
+  /** Last address (broadcast address for prefixes up to /30). */
+  readonly last: number;
+  readonly size: number;
+}
+
+export type CidrError = { readonly error: string };
+
+/** Parses `a.b.c.d/n`; host bits must be zero so that the text means one unambiguous block. */
+export function parseCidr(text: string): Cidr | CidrError {
+  const match = /^([^/]+)\/(\d{1,2})$/.exec(text);
+  if (!match) return { error: `"${text}" is not in a.b.c.d/prefix form` };
+  const address = parseIpv4(match[1]!);
+  const prefix = Number(match[2]);
+  if (address === undefined) return { error: `"${match[1]}" is not a valid IPv4 address` };
+  if (prefix > 32) return { error: `prefix /${prefix} is larger than 32` };
+  const size = 2 ** (32 - prefix);
+  const network = address - (address % size);
+  if (network !== address) {
+    return { error: `"${text}" has host bits set; the block is ${formatIpv4(network)}/${prefix}` };
+  }
+  return { network, prefix, last: network + size - 1, size };
+}
+
+export function isCidrError(value: Cidr | CidrError): value is CidrError {
+  return 'error' in value;
+}
+
+export function cidrContains(cidr: Cidr, address: number): boolean {
+  return address >= cidr.network && address <= cidr.last;
+}
+
+/** Inclusive ranges [a1,a2] and [b1,b2] share at least one address. */
+export function rangesOverlap(a1: number, a2: number, b1: number, b2: number): boolean {
+  return a1 <= b2 && b1 <= a2;
+}

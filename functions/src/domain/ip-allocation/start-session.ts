@@ -1,0 +1,131 @@
+/**
+ * Starting a session means claiming an address: the store's transaction is the arbiter (a
+ * conditional put on the lease), this service only chooses which address to try. Concurrent
+ * allocators start at random offsets so they rarely race for the same address, and a lost race
+ * (`address-taken`) simply moves on; after a few losses the lease list is read again.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../../store/store';
+import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Pool, Session, Tenant, User } from '../types';
+import { PoolExhaustedError, StaticAddressUnavailableError } from './errors';
+import { formatIpv4, parseIpv4 } from './ipv4';
+import { candidateAddresses, isInPool } from './pool-addresses';
+
+export interface StartSessionInput {
+  readonly tenant: Tenant;
+  readonly user: User;
+  /** The tenant's pools, tried in this order. */
+  readonly pools: readonly Pool[];
+  readonly agentId: string;
+  readonly agentSessionRef: string;
+  readonly tunnelId: number;
+  readonly l2tpSessionId: number;
+  readonly peerAddress?: string;
+  readonly authMethod: AuthMethod;
+}
+
+/** Lost races on one lease list before it is read again. */
+const STALE_AFTER_LOSSES = 8;
+/** Lease-list reads per pool before giving up (a pool churning this fast is as good as full). */
+const MAX_READS_PER_POOL = 32;
+
+/** A lease blocks its address unless its grace period (releaseAfter) has passed. */
+function blocks(lease: Lease, now: number): boolean {
+  return lease.releaseAfter === undefined || lease.releaseAfter >= now;
+}
+
+/**
+ * Creates the session with an address (the user's staticIp, else a free one from the pools).
+ * Idempotent on (agentId, agentSessionRef): a retry returns the existing session, created=false.
+ * Throws PoolExhaustedError / StaticAddressUnavailableError when no address can be given.
+ */
+export async function startSessionWithAddress(
+  store: Store,
+  clock: Clock,
+  input: StartSessionInput,
+): Promise<{ session: Session; created: boolean }> {
+  const existing = await store.findSessionByAgentRef(input.agentId, input.agentSessionRef);
+  if (existing) return { session: existing, created: false };
+  const sessionId = randomUUID();
+
+  const attempt = async (pool: Pool, ip: string) => {
+    const now = clock.now();
+    const session = buildSession(input, sessionId, pool.poolId, ip, now);
+    const lease: Lease = { tenantId: pool.tenantId, poolId: pool.poolId, ip, sessionId, leasedAt: now };
+    return { session, result: await store.startSession(session, lease) };
+  };
+
+  if (input.user.staticIp !== undefined) {
+    const ip = input.user.staticIp;
+    const pool = input.pools.find((p) => isInPool(p, ip));
+    if (!pool) throw new StaticAddressUnavailableError(input.tenant.tenantId, input.user.username, ip, 'not-in-pool');
+    const { session, result } = await attempt(pool, ip);
+    if (result.outcome === 'created') return { session, created: true };
+    if (result.outcome === 'exists') return { session: result.session, created: false };
+    throw new StaticAddressUnavailableError(input.tenant.tenantId, input.user.username, ip, 'in-use');
+  }
+
+  for (const pool of input.pools) {
+    const candidates = candidateAddresses(pool);
+    if (candidates.length === 0) continue;
+    for (let read = 0; read < MAX_READS_PER_POOL; read++) {
+      const now = clock.now();
+      const taken = new Set<number>();
+      for (const lease of await store.listLeases(pool.tenantId, pool.poolId)) {
+        const address = parseIpv4(lease.ip);
+        if (address !== undefined && blocks(lease, now)) taken.add(address);
+      }
+      const free = candidates.filter((a) => !taken.has(a));
+      if (free.length === 0) break;
+      const offset = Math.floor(Math.random() * free.length);
+      let losses = 0;
+      for (let i = 0; i < free.length && losses < STALE_AFTER_LOSSES; i++) {
+        const ip = formatIpv4(free[(offset + i) % free.length]!);
+        const { session, result } = await attempt(pool, ip);
+        if (result.outcome === 'created') return { session, created: true };
+        if (result.outcome === 'exists') return { session: result.session, created: false };
+        losses++;
+      }
+      // Every address tried was lost to a concurrent allocator: read again; the next read
+      // either shows addresses freed meanwhile or none (exhausted).
+    }
+  }
+  throw new PoolExhaustedError(
+    input.tenant.tenantId,
+    input.pools.map((p) => p.poolId),
+  );
+}
+
+function buildSession(input: StartSessionInput, sessionId: string, poolId: string, ip: string, now: number): Session {
+  return {
+    sessionId,
+    tenantId: input.tenant.tenantId,
+    username: input.user.username,
+    agentId: input.agentId,
+    agentSessionRef: input.agentSessionRef,
+    tunnelId: input.tunnelId,
+    l2tpSessionId: input.l2tpSessionId,
+    ...(input.peerAddress !== undefined ? { peerAddress: input.peerAddress } : {}),
+    authMethod: input.authMethod,
+    poolId,
+    assignedIp: ip,
+    startedAt: now,
+    updatedAt: now,
+    state: 'active',
+    bytesIn: 0,
+    bytesOut: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+  };
+}
+
+/** Stops a session and frees its address (thin wrapper so callers need not build the stop). */
+export function releaseSession(
+  store: Store,
+  clock: Clock,
+  sessionId: string,
+  reason: EndReason,
+  counters?: AgentCounters,
+): Promise<Session | undefined> {
+  return store.stopSession(sessionId, { reason, at: clock.now(), ...(counters ? { counters } : {}) });
+}
