@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './tun';
+export * from './fake-tun';
+export * from './link-config';
+export * from './udp';
+export * from './fake-udp';

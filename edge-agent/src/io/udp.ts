@@ -1,0 +1,89 @@
+/**
+ * The agent's UDP socket (L2TP over UDP port 1701, RFC 2661 §8.1) behind a small interface, so
+ * the L2TP/PPP stack runs end to end against `FakeUdpNetwork` in tests.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { UdpError } from './errors';
+
+export interface RemoteInfo {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface DatagramSocket {
+  /** The bound local address and port (port resolved when 0 was asked). */
+  readonly address: string;
+  readonly port: number;
+  /** Send one datagram; errors go to the error handler (UDP has no delivery guarantee anyway). */
+  send(data: Uint8Array, port: number, address: string): void;
+  /** Set the handler for received datagrams (replaces any previous one). */
+  onMessage(handler: (data: Buffer, remote: RemoteInfo) => void): void;
+  onError(handler: (error: UdpError) => void): void;
+  close(): Promise<void>;
+}
+
+export interface OpenUdpOptions {
+  readonly address: string;
+  readonly port: number;
+  /** SO_RCVBUF / SO_SNDBUF in bytes; larger buffers absorb bursts from many sessions. */
+  readonly receiveBufferSize?: number;
+  readonly sendBufferSize?: number;
+}
+
+/** Bind a real UDP socket; rejects with UdpError (e.g. EADDRINUSE, EACCES). */
+export function openUdp(options: OpenUdpOptions): Promise<DatagramSocket> {
+  const socket = createSocket({ type: isIPv6(options.address) ? 'udp6' : 'udp4' });
+  return new Promise((resolve, reject) => {
+    const onBindError = (cause: Error) => {
+      socket.close();
+      reject(new UdpError(`cannot bind UDP ${options.address}:${options.port}: ${cause.message}`, options.address, options.port, { cause }));
+    };
+    socket.once('error', onBindError);
+    socket.bind(options.port, options.address, () => {
+      socket.off('error', onBindError);
+      try {
+        if (options.receiveBufferSize) socket.setRecvBufferSize(options.receiveBufferSize);
+        if (options.sendBufferSize) socket.setSendBufferSize(options.sendBufferSize);
+      } catch (cause) {
+        socket.close();
+        reject(new UdpError(`cannot size UDP buffers: ${String(cause)}`, options.address, options.port, { cause }));
+        return;
+      }
+      resolve(new NodeDatagramSocket(socket));
+    });
+  });
+}
+
+class NodeDatagramSocket implements DatagramSocket {
+  readonly address: string;
+  readonly port: number;
+  private errorHandler: (error: UdpError) => void = () => {};
+  private closed = false;
+
+  constructor(private readonly socket: Socket) {
+    const bound = socket.address();
+    this.address = bound.address;
+    this.port = bound.port;
+    socket.on('error', (cause) => this.errorHandler(new UdpError(`UDP ${this.address}:${this.port}: ${cause.message}`, this.address, this.port, { cause })));
+  }
+
+  send(data: Uint8Array, port: number, address: string): void {
+    if (!this.closed) this.socket.send(data, port, address);
+  }
+
+  onMessage(handler: (data: Buffer, remote: RemoteInfo) => void): void {
+    this.socket.removeAllListeners('message');
+    this.socket.on('message', handler);
+  }
+
+  onError(handler: (error: UdpError) => void): void {
+    this.errorHandler = handler;
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((done) => this.socket.close(() => done()));
+  }
+}
