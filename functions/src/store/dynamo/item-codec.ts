@@ -1,5 +1,5 @@
 /**
- * Domain record <-> DynamoDB item. Items carry their keys, a `kind` and, for TTL'd records, the
+ * Domain record <-> DynamoDB item. Items carry their keys, an `itemType` and, for TTL'd records, the
  * TTL in epoch seconds (`expiresAt`) beside the domain's millisecond value (`expiresAtMs`).
  * Decoding strips everything that is not part of the domain record.
  */
@@ -15,7 +15,7 @@ const INTERNAL = new Set<string>([
   TABLE_DEFINITION.partitionKey.name,
   TABLE_DEFINITION.sortKey.name,
   ...TABLE_DEFINITION.globalSecondaryIndexes.flatMap((i) => [i.partitionKey.name, i.sortKey.name]),
-  'kind',
+  'itemType',
   'stateChangedAt',
   TTL_ATTRIBUTE,
 ]);
@@ -38,7 +38,7 @@ export function toItem(key: Key, kind: ItemKind, record: object, extra: Record<s
     data[TTL_ATTRIBUTE + MS_SUFFIX] = expiresAt;
     data[TTL_ATTRIBUTE] = ttlSeconds(expiresAt);
   }
-  return toAttributes({ ...data, ...extra, ...key, kind });
+  return toAttributes({ ...data, ...extra, ...key, itemType: kind });
 }
 
 /** Unmarshals an item and removes keys and bookkeeping attributes. */
