@@ -1,0 +1,138 @@
+/**
+ * Builders for the VICI messages the agent sends. Plain data in, plain ViciMessage out; option
+ * names follow swanctl.conf(5), command shapes follow the vici README.
+ */
+import type { ViciMessage, ViciSection } from './message-codec';
+
+/**
+ * IKE (phase 1) proposals. Modern first; the legacy set adds what Windows and older Android need
+ * for L2TP/IPsec (MODP1024, 3DES), which is why it is opt-in (IpsecSettings.allowLegacyProposals).
+ */
+export const MODERN_IKE_PROPOSALS = ['aes256-sha256-modp2048', 'aes128-sha256-modp2048', 'aes256-sha1-modp2048', 'aes128-sha1-modp2048'] as const;
+export const LEGACY_IKE_PROPOSALS = ['aes256-sha1-modp1024', 'aes128-sha1-modp1024', '3des-sha1-modp1024'] as const;
+export const MODERN_ESP_PROPOSALS = ['aes256-sha256', 'aes128-sha256', 'aes256-sha1', 'aes128-sha1'] as const;
+export const LEGACY_ESP_PROPOSALS = ['3des-sha1'] as const;
+
+/** The IKE and ESP proposal lists for a settings choice. */
+export function proposalsFor(allowLegacy: boolean): { ike: string[]; esp: string[] } {
+  return {
+    ike: [...MODERN_IKE_PROPOSALS, ...(allowLegacy ? LEGACY_IKE_PROPOSALS : [])],
+    esp: [...MODERN_ESP_PROPOSALS, ...(allowLegacy ? LEGACY_ESP_PROPOSALS : [])],
+  };
+}
+
+export interface L2tpPskConnOptions {
+  /** Connection name (the key under which load-conn stores it). */
+  readonly name: string;
+  /** Default ['%any']. */
+  readonly localAddrs?: readonly string[];
+  /** Default ['%any']: road-warrior clients from anywhere. */
+  readonly remoteAddrs?: readonly string[];
+  readonly ikeProposals: readonly string[];
+  readonly espProposals: readonly string[];
+  /** Default '30s'. */
+  readonly dpdDelay?: string;
+  /** IKEv1 only. Default '150s'. */
+  readonly dpdTimeout?: string;
+  /**
+   * Force UDP encapsulation (encap=yes) even without a detected NAT. Default false: NAT-T is still
+   * used automatically when NAT detection finds a NAT (the usual case for L2TP clients at home).
+   */
+  readonly forceEncap?: boolean;
+  /** Local IKE identity (e.g. the public address); default strongSwan's (the local address). */
+  readonly localId?: string;
+  /** Child config name. Default 'l2tp'. */
+  readonly childName?: string;
+}
+
+/**
+ * `load-conn` for an IKEv1 PSK responder that only protects L2TP (RFC 3193 §4: transport mode,
+ * UDP port 1701 on our side; the client's source port may be any because NAT and iOS/macOS change it).
+ */
+export function loadL2tpPskConnMessage(o: L2tpPskConnOptions): ViciMessage {
+  const local: ViciSection = o.localId === undefined ? { auth: 'psk' } : { auth: 'psk', id: o.localId };
+  return {
+    [o.name]: {
+      version: '1',
+      local_addrs: [...(o.localAddrs ?? ['%any'])],
+      remote_addrs: [...(o.remoteAddrs ?? ['%any'])],
+      proposals: [...o.ikeProposals],
+      dpd_delay: o.dpdDelay ?? '30s',
+      dpd_timeout: o.dpdTimeout ?? '150s',
+      encap: o.forceEncap ? 'yes' : 'no',
+      // PSK clients are told apart only by address; never let one client's SA replace another's.
+      unique: 'never',
+      fragmentation: 'yes',
+      local,
+      remote: { auth: 'psk' },
+      children: {
+        [o.childName ?? 'l2tp']: {
+          mode: 'transport',
+          local_ts: ['dynamic[udp/1701]'],
+          remote_ts: ['dynamic[udp]'],
+          esp_proposals: [...o.espProposals],
+          dpd_action: 'clear',
+          start_action: 'none',
+          close_action: 'none',
+        },
+      },
+    },
+  };
+}
+
+export interface LoadSharedOptions {
+  /** The PSK (raw bytes or UTF-8 text). */
+  readonly secret: string | Buffer;
+  /** Identities the secret applies to; empty = any peer (a single global PSK). */
+  readonly owners?: readonly string[];
+  /** Optional unique id (strongSwan >= 5.8.0) so the key can later be replaced or unloaded by id. */
+  readonly id?: string;
+}
+
+/** `load-shared` for an IKE pre-shared key. */
+export function loadSharedIkeMessage(o: LoadSharedOptions): ViciMessage {
+  return {
+    ...(o.id === undefined ? {} : { id: o.id }),
+    type: 'IKE',
+    data: o.secret,
+    owners: [...(o.owners ?? [])],
+  };
+}
+
+export interface TerminateOptions {
+  /** The IKE_SA unique id (list-sa `uniqueid`). */
+  readonly ikeId: number | string;
+  /** Milliseconds strongSwan waits before answering; -1 answers at once. */
+  readonly timeoutMs?: number;
+  /** Delete without waiting for the peer's answer (strongSwan >= 5.5.1). */
+  readonly force?: boolean;
+}
+
+/** `terminate` of one IKE_SA by unique id. */
+export function terminateIkeMessage(o: TerminateOptions): ViciMessage {
+  return {
+    ike_id: String(o.ikeId),
+    ...(o.timeoutMs === undefined ? {} : { timeout: String(o.timeoutMs) }),
+    ...(o.force ? { force: 'yes' } : {}),
+  };
+}
+
+export interface ListSasOptions {
+  readonly noblock?: boolean;
+  readonly ike?: string;
+  readonly ikeId?: number | string;
+}
+
+/** `list-sas`; the SAs stream as `list-sa` events. */
+export function listSasMessage(o: ListSasOptions = {}): ViciMessage {
+  return {
+    ...(o.noblock ? { noblock: 'yes' } : {}),
+    ...(o.ike === undefined ? {} : { ike: o.ike }),
+    ...(o.ikeId === undefined ? {} : { ike_id: String(o.ikeId) }),
+  };
+}
+
+/** `unload-conn`. */
+export function unloadConnMessage(name: string): ViciMessage {
+  return { name };
+}
