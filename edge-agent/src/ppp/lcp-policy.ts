@@ -9,7 +9,7 @@ import type { AuthMethod, EndReason } from '../../../functions/src/domain/types'
 import type { PppOption } from './control-packet';
 import { composeReply, type LayerPolicy, type PolicyUpdate, type RequestReview } from './control-layer';
 import { PppDecodeError } from './errors';
-import { authMethodOf, authProtocolOption, decodeLcpOption, encodeLcpOption, type LcpOption } from './lcp';
+import { authMethodOf, authProtocolOption, decodeLcpOption, encodeLcpOption } from './lcp';
 import { DEFAULT_MRU, LCP_OPTION, MIN_MRU } from './protocol-numbers';
 
 export interface LcpPolicyState {
@@ -177,4 +177,3 @@ export function currentServerAuth(p: LcpPolicyState): AuthMethod | undefined {
   return p.authMethods[0];
 }
 
-export type { LcpOption };

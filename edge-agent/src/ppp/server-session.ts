@@ -7,7 +7,7 @@
  * Authenticate (verify-credentials → auth-result) → request-address → address-assigned → IPCP →
  * link-up. Every end emits exactly one link-down.
  */
-import type { AuthMethod, EndReason } from '../../../functions/src/domain/types';
+import type { AuthMethod } from '../../../functions/src/domain/types';
 import { readU32 } from './bytes';
 import type { LayerDefinition } from './control-layer';
 import { newLayer } from './control-layer';
@@ -192,4 +192,3 @@ export function createPppServerSession(config: PppServerConfig): PppServerSessio
   };
 }
 
-export type { EndReason };

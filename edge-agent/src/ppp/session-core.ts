@@ -10,7 +10,6 @@ import { u32 } from './bytes';
 import { decodeControlPacket, encodeControlPacket } from './control-packet';
 import { layerEvent, layerReceive, layerTimeout, type LayerDefinition, type LayerOutput, type LayerResult, type LayerState } from './control-layer';
 import { PppDecodeError } from './errors';
-import type { FsmEvent } from './fsm';
 import type { LcpPolicyState } from './lcp-policy';
 import { CP_CODE, PPP_PROTOCOL } from './protocol-numbers';
 import type { PppAction, PppTimer, PppTimings } from './session-types';
@@ -250,6 +249,3 @@ function echoTick<S extends CoreState<I>, I>(h: CoreHooks<S, I>, s: S, out: Out)
   );
   return { ...s, echoMisses: s.echoMisses + 1, lcp: { ...s.lcp, nextId: (identifier + 1) & 0xff } };
 }
-
-/** Events the automaton reports as impossible are ignored rather than thrown on (§4.1 "-"). */
-export type { FsmEvent };

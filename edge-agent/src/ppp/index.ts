@@ -1,0 +1,17 @@
+export * from './errors';
+export * from './protocol-numbers';
+export * from './frame';
+export * from './control-packet';
+export * from './lcp';
+export * from './ipcp';
+export * from './pap';
+export * from './chap';
+export * from './fsm';
+export * from './control-layer';
+export * from './lcp-policy';
+export * from './ipcp-policy';
+export * from './session-types';
+export * from './server-session';
+export * from './client-session';
+export * from './client-crypto';
+export { ipv4ToBytes, bytesToIpv4 } from './bytes';
