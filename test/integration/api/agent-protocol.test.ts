@@ -1,0 +1,264 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { checkAuthenticatorResponse, computeChapMd5, computeMsChapV2Response } from '../../../functions/src/domain/ppp-auth';
+import { createHarness, heartbeatBody, seedAgent, seedTenant, startBody, type Harness } from './harness';
+
+let h: Harness;
+let agent: { agentId: string; token: string };
+before(async () => {
+  h = await createHarness();
+  agent = await seedAgent(h);
+  await seedTenant(h, 'acme');
+});
+after(async () => {
+  await h?.close();
+});
+
+const asAgent = (method: string, path: string, body?: unknown, token = agent.token) =>
+  h.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
+
+async function mschapv2(username: string, password: string) {
+  const authenticatorChallenge = randomBytes(16);
+  const client = await computeMsChapV2Response({ password, authenticatorChallenge, username });
+  const body = {
+    method: 'mschapv2',
+    username,
+    authenticatorChallenge: authenticatorChallenge.toString('hex'),
+    peerChallenge: client.peerChallenge.toString('hex'),
+    ntResponse: client.ntResponse.toString('hex'),
+  };
+  return { body, client, authenticatorChallenge };
+}
+
+describe('registration, settings and heartbeat', () => {
+  test('register returns settings; GET settings gives the agent the PSK in clear', async () => {
+    const reg = await asAgent('POST', '/v1/agent/register', { publicAddress: '203.0.113.10', capacity: 80, version: '0.2.0' });
+    assert.equal(reg.status, 200);
+    assert.equal(reg.body.agentId, agent.agentId);
+    assert.equal(reg.body.settings.heartbeatIntervalSeconds, 30);
+    await h.admin('PUT', '/v1/ipsec', { psk: 'agent-visible-psk', allowLegacyProposals: true });
+    const settings = await asAgent('GET', '/v1/agent/settings');
+    assert.equal(settings.status, 200);
+    assert.deepEqual(settings.body.ipsec, { psk: 'agent-visible-psk', allowLegacyProposals: true });
+    const hb = await asAgent('POST', '/v1/agent/heartbeat', heartbeatBody());
+    assert.equal(hb.body.settingsRevision, settings.body.revision);
+    const listed = await h.admin('GET', '/v1/agents');
+    const me = listed.body.items.find((a: { agentId: string }) => a.agentId === agent.agentId);
+    assert.equal(me.version, '0.2.0');
+    assert.equal(me.capacity, 80);
+    assert.equal(me.lastHeartbeatAt, '2024-05-01T12:00:00.000Z');
+  });
+
+  test('bad bodies are 400 naming the field', async () => {
+    const res = await asAgent('POST', '/v1/agent/heartbeat', { activeSessions: -1, counters: {}, ackCommandIds: [] });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.field, 'activeSessions');
+  });
+});
+
+describe('PPP authentication', () => {
+  test('MS-CHAPv2 with the realm and domain forms; the authenticator response checks out client-side', async () => {
+    for (const name of ['alice@acme', 'ACME\\alice']) {
+      const { body, client, authenticatorChallenge } = await mschapv2(name, 'correct horse');
+      const res = await asAgent('POST', '/v1/agent/authenticate', body);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.ok, true, JSON.stringify(res.body));
+      assert.equal(res.body.tenantId, 'acme');
+      assert.equal(res.body.username, 'alice');
+      assert.equal(res.body.authenticatorResponse, client.expectedAuthenticatorResponse);
+      assert.ok(
+        await checkAuthenticatorResponse({
+          password: 'correct horse',
+          authenticatorChallenge,
+          peerChallenge: client.peerChallenge,
+          ntResponse: client.ntResponse,
+          username: name,
+          received: res.body.authenticatorResponse,
+        }),
+      );
+    }
+  });
+
+  test('PAP and CHAP-MD5 with real material; wrong answers fail with bad-credentials', async () => {
+    const pap = await asAgent('POST', '/v1/agent/authenticate', { method: 'pap', username: 'alice@acme', password: 'correct horse' });
+    assert.equal(pap.body.ok, true);
+    const challenge = randomBytes(16);
+    const response = computeChapMd5({ id: 42, secret: 'correct horse', challenge });
+    const chap = await asAgent('POST', '/v1/agent/authenticate', {
+      method: 'chap-md5',
+      username: 'alice@acme',
+      id: 42,
+      challenge: challenge.toString('hex'),
+      response: response.toString('hex'),
+    });
+    assert.equal(chap.body.ok, true, JSON.stringify(chap.body));
+    const wrongId = await asAgent('POST', '/v1/agent/authenticate', {
+      method: 'chap-md5',
+      username: 'alice@acme',
+      id: 43,
+      challenge: challenge.toString('hex'),
+      response: response.toString('hex'),
+    });
+    assert.deepEqual(wrongId.body, { ok: false, reason: 'bad-credentials', retryable: false });
+    // Clear the counter again so later tests start from zero.
+    assert.equal((await asAgent('POST', '/v1/agent/authenticate', { method: 'pap', username: 'alice@acme', password: 'correct horse' })).body.ok, true);
+  });
+
+  test('unknown tenant/user, disallowed method and malformed names are refused with reasons', async () => {
+    await seedTenant(h, 'paponly', { authMethods: ['pap'], cidr: '10.20.0.0/24' });
+    const cases: [unknown, string][] = [
+      [{ method: 'pap', username: 'alice@nobody', password: 'x' }, 'unknown-tenant'],
+      [{ method: 'pap', username: 'alice', password: 'x' }, 'unknown-tenant'],
+      [{ method: 'pap', username: 'mallory@acme', password: 'x' }, 'unknown-user'],
+      [(await mschapv2('alice@paponly', 'correct horse')).body, 'method-not-allowed'],
+      [{ method: 'pap', username: 'a\\b\\c', password: 'x' }, 'malformed-username'],
+    ];
+    for (const [body, reason] of cases) {
+      const res = await asAgent('POST', '/v1/agent/authenticate', body);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.ok, false);
+      assert.equal(res.body.reason, reason, JSON.stringify(body));
+    }
+  });
+
+  test('lockout: after the threshold even the correct password is refused until the lock expires', async () => {
+    await h.admin('POST', '/v1/tenants/acme/users', { username: 'dave', password: 'dave-pw' });
+    for (let i = 1; i <= 3; i++) {
+      const res = await asAgent('POST', '/v1/agent/authenticate', (await mschapv2('dave@acme', 'guess')).body);
+      assert.equal(res.body.reason, 'bad-credentials');
+      assert.equal(res.body.lockedUntil !== undefined, i === 3, `attempt ${i}`);
+    }
+    const correct = await asAgent('POST', '/v1/agent/authenticate', (await mschapv2('dave@acme', 'dave-pw')).body);
+    assert.equal(correct.body.ok, false);
+    assert.equal(correct.body.reason, 'locked');
+    assert.equal(correct.body.lockedUntil, '2024-05-01T12:10:00.000Z');
+
+    const users = await h.admin('GET', '/v1/tenants/acme/users');
+    const dave = users.body.items.find((u: { username: string }) => u.username === 'dave');
+    assert.equal(dave.locked, true);
+    assert.equal(dave.failedAttempts, 4, 'attempts during the lock are counted too');
+    assert.equal(dave.lastFailureReason, 'locked');
+    const events = await h.admin('GET', '/v1/tenants/acme/users/dave/auth-events');
+    assert.equal(events.body.items.length, 4);
+    const reasons = events.body.items.map((e: { reason: string }) => e.reason).sort();
+    assert.deepEqual(reasons, ['bad-credentials', 'bad-credentials', 'bad-credentials', 'locked']);
+    const kinds = events.body.items.map((e: { kind: string }) => e.kind).sort();
+    assert.deepEqual(kinds, ['failure', 'failure', 'failure', 'locked'], 'the third failure is the one that locked');
+    assert.ok(events.body.items.every((e: { agentId: string }) => e.agentId === agent.agentId));
+
+    h.clock.advance(10 * 60_000 + 1);
+    const later = await asAgent('POST', '/v1/agent/authenticate', (await mschapv2('dave@acme', 'dave-pw')).body);
+    assert.equal(later.body.ok, true, JSON.stringify(later.body));
+    const cleared = (await h.admin('GET', '/v1/tenants/acme/users')).body.items.find((u: { username: string }) => u.username === 'dave');
+    assert.equal(cleared.failedAttempts, 0);
+    assert.equal(cleared.locked, false);
+  });
+});
+
+describe('sessions', () => {
+  test('start is idempotent on agentSessionRef: same session, one lease', async () => {
+    const first = await asAgent('POST', '/v1/agent/sessions', startBody('ref-idem'));
+    assert.equal(first.status, 201);
+    assert.equal(first.body.gateway, '10.8.0.1');
+    assert.deepEqual(first.body.dns, ['1.1.1.1']);
+    assert.equal(first.body.poolId, 'main');
+    const again = await asAgent('POST', '/v1/agent/sessions', startBody('ref-idem'));
+    assert.equal(again.status, 200);
+    assert.equal(again.body.sessionId, first.body.sessionId);
+    assert.equal(again.body.address, first.body.address);
+    assert.equal(again.body.created, false);
+    const leases = await h.testStore.store.listLeases('acme', 'main');
+    assert.equal(leases.filter((l) => l.sessionId === first.body.sessionId).length, 1);
+    await asAgent('POST', `/v1/agent/sessions/${first.body.sessionId}/stop`, { reason: 'user-request' });
+  });
+
+  test('interim counters never decrease; stop twice is harmless and releases the address', async () => {
+    const started = await asAgent('POST', '/v1/agent/sessions', startBody('ref-counters'));
+    const id = started.body.sessionId;
+    const c = (n: number) => ({ bytesIn: n, bytesOut: n * 2, packetsIn: n, packetsOut: n });
+    assert.equal((await asAgent('POST', `/v1/agent/sessions/${id}/interim`, { counters: c(100) })).body.counters.bytesIn, 100);
+    const late = await asAgent('POST', `/v1/agent/sessions/${id}/interim`, { counters: c(50) });
+    assert.equal(late.status, 200);
+    assert.deepEqual(late.body.counters, c(100), 'a late, lower report does not lower the counters');
+    await asAgent('POST', `/v1/agent/sessions/${id}/interim`, { counters: c(100) });
+    const stop = await asAgent('POST', `/v1/agent/sessions/${id}/stop`, { reason: 'user-request', counters: c(120) });
+    assert.equal(stop.status, 200);
+    assert.equal(stop.body.state, 'stopped');
+    assert.equal(stop.body.endReason, 'user-request');
+    assert.equal(stop.body.counters.bytesIn, 120);
+    const stopAgain = await asAgent('POST', `/v1/agent/sessions/${id}/stop`, { reason: 'error', counters: c(999) });
+    assert.equal(stopAgain.status, 200);
+    assert.equal(stopAgain.body.endReason, 'user-request', 'the first stop wins');
+    assert.equal(stopAgain.body.counters.bytesIn, 120);
+    const session = await h.admin('GET', `/v1/sessions/${id}`);
+    assert.equal(session.body.state, 'stopped');
+    assert.ok(session.body.stoppedAt);
+    const leases = await h.testStore.store.listLeases('acme', 'main');
+    assert.ok(!leases.some((l) => l.sessionId === id && l.releaseAfter === undefined), 'address released');
+    assert.equal((await asAgent('POST', '/v1/agent/sessions/nope/stop', { reason: 'error' })).status, 404);
+  });
+
+  test('another agent cannot touch this agent\'s sessions', async () => {
+    const other = await seedAgent(h, 'edge-other');
+    const started = await asAgent('POST', '/v1/agent/sessions', startBody('ref-owned'));
+    const res = await asAgent('POST', `/v1/agent/sessions/${started.body.sessionId}/stop`, { reason: 'error' }, other.token);
+    assert.equal(res.status, 404);
+    await asAgent('POST', `/v1/agent/sessions/${started.body.sessionId}/stop`, { reason: 'user-request' });
+  });
+
+  test('quotas: per-user and per-tenant limits refuse with quota-exceeded', async () => {
+    await seedTenant(h, 'quota', { maxSessions: 2, maxSessionsPerUser: 1, cidr: '10.30.0.0/24' });
+    await h.admin('POST', '/v1/tenants/quota/users', { username: 'bob', password: 'pw' });
+    await h.admin('POST', '/v1/tenants/quota/users', { username: 'eve', password: 'pw' });
+    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('q1', 'quota', 'alice'))).status, 201);
+    const perUser = await asAgent('POST', '/v1/agent/sessions', startBody('q2', 'quota', 'alice'));
+    assert.equal(perUser.status, 409);
+    assert.equal(perUser.body.error.code, 'quota-exceeded');
+    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('q3', 'quota', 'bob'))).status, 201);
+    const perTenant = await asAgent('POST', '/v1/agent/sessions', startBody('q4', 'quota', 'eve'));
+    assert.equal(perTenant.status, 409);
+    assert.equal(perTenant.body.error.code, 'quota-exceeded');
+    // A retry of an already started session is not a new session and is not refused.
+    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('q1', 'quota', 'alice'))).status, 200);
+  });
+
+  test('pool exhausted is 503 pool-exhausted', async () => {
+    await seedTenant(h, 'tiny', { cidr: '10.40.0.0/30' }); // one usable client address (.2; .1 is the gateway)
+    await h.admin('POST', '/v1/tenants/tiny/users', { username: 'bob', password: 'pw' });
+    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('t1', 'tiny', 'alice'))).status, 201);
+    const full = await asAgent('POST', '/v1/agent/sessions', startBody('t2', 'tiny', 'bob'));
+    assert.equal(full.status, 503);
+    assert.equal(full.body.error.code, 'pool-exhausted');
+  });
+
+  test('unknown user is 404; bad start body is 400', async () => {
+    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('u1', 'acme', 'ghost'))).status, 404);
+    const bad = await asAgent('POST', '/v1/agent/sessions', { ...startBody('u2'), tunnelId: 0 });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, 'tunnelId');
+  });
+
+  test('operator DELETE queues disconnect-session, delivered by heartbeat until acknowledged', async () => {
+    const started = await asAgent('POST', '/v1/agent/sessions', startBody('ref-kick'));
+    const id = started.body.sessionId;
+    const del = await h.admin('DELETE', `/v1/sessions/${id}`);
+    assert.equal(del.status, 202);
+    assert.ok(del.body.disconnectRequestedAt);
+    assert.equal((await h.admin('DELETE', `/v1/sessions/${id}`)).status, 202, 'repeatable');
+    const hb = await asAgent('POST', '/v1/agent/heartbeat', heartbeatBody());
+    const commands = hb.body.commands.filter((c: { sessionId?: string }) => c.sessionId === id);
+    assert.equal(commands.length, 1, 'queued once');
+    assert.equal(commands[0].type, 'disconnect-session');
+    const again = await asAgent('POST', '/v1/agent/heartbeat', heartbeatBody());
+    assert.equal(again.body.commands.filter((c: { sessionId?: string }) => c.sessionId === id).length, 1, 'redelivered until acked');
+    const acked = await asAgent('POST', '/v1/agent/heartbeat', heartbeatBody([commands[0].commandId]));
+    assert.equal(acked.body.commands.filter((c: { sessionId?: string }) => c.sessionId === id).length, 0);
+    const interim = await asAgent('POST', `/v1/agent/sessions/${id}/interim`, { counters: { bytesIn: 1, bytesOut: 1, packetsIn: 1, packetsOut: 1 } });
+    assert.equal(interim.body.disconnectRequested, true);
+    await asAgent('POST', `/v1/agent/sessions/${id}/stop`, { reason: 'admin-disconnect' });
+    const stopped = await h.admin('DELETE', `/v1/sessions/${id}`);
+    assert.equal(stopped.status, 409);
+    assert.equal(stopped.body.error.code, 'session-stopped');
+  });
+});
