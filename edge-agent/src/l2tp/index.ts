@@ -9,3 +9,7 @@ export * from './avp-catalog';
 export * from './message-rules';
 export * from './message';
 export * from './auth';
+export * from './sequence';
+export * from './reliable';
+export * from './tunnel-types';
+export { createTunnel, stepTunnel, isTunnelDone } from './tunnel';
