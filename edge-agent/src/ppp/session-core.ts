@@ -195,9 +195,10 @@ export function receiveLcp<S extends CoreState<I>, I>(h: CoreHooks<S, I>, s: S, 
 export function receiveIpcp<S extends CoreState<I>, I>(h: CoreHooks<S, I>, s: S, payload: Uint8Array, out: Out): S {
   // §3.5: NCP packets before the Network phase are silently discarded; we keep the latest request
   // so a client that sent it right after authentication does not wait a full restart period.
-  if (s.phase !== 'network') {
+  const started = s.phase === 'network' && s.ipcp.fsm.state !== 'initial' && s.ipcp.fsm.state !== 'starting';
+  if (!started) {
     const p = decodeControlPacket(payload);
-    if (!(p instanceof PppDecodeError) && p.code === CP_CODE.CONFIGURE_REQUEST && s.phase === 'authenticate')
+    if (!(p instanceof PppDecodeError) && p.code === CP_CODE.CONFIGURE_REQUEST && s.phase !== 'establish')
       return { ...s, pendingIpcp: payload.slice() };
     return s;
   }
