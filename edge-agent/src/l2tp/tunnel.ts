@@ -124,7 +124,10 @@ function becomeEstablished(ctx: Ctx): void {
   ctx.s.phase = 'established';
   ctx.actions.push({ kind: 'tunnel-established', localTunnelId: ctx.s.localTunnelId, peerTunnelId: ctx.s.peerTunnelId, peer: ctx.s.peer });
   ctx.actions.push({ kind: 'set-timer', name: 'hello', ms: helloMs(ctx) });
-  for (const session of Object.values(ctx.s.sessions)) if (session.phase === 'wait-tunnel') sendIcrq(ctx, session);
+  // Calls placed while the tunnel came up go out in the order they were placed (serial order, not id order).
+  const waiting = Object.values(ctx.s.sessions).filter((x) => x.phase === 'wait-tunnel');
+  waiting.sort((a, b) => a.callSerialNumber - b.callSerialNumber);
+  for (const session of waiting) sendIcrq(ctx, session);
 }
 
 function onMessage(ctx: Ctx, header: L2tpHeader, msg: ControlMessage): void {
