@@ -85,7 +85,15 @@ export class TunnelBrokerStack extends Stack {
     });
     this.dataKeysSecret = new secretsmanager.Secret(this, 'DataKeys', {
       description: 'tunnel-broker data encryption key (CHAP secrets, IPsec PSK); losing it loses those secrets',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      // functions/src/entry/aws-secrets.ts turns {"keyId","key"} into DATA_KEYS "k1:<key>": 43 base64
+      // characters decode to the 32-byte AES-256-GCM key that functions/src/config.ts requires.
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ keyId: 'k1' }),
+        generateStringKey: 'key',
+        passwordLength: 43,
+        excludePunctuation: true,
+        includeSpace: false,
+      },
       removalPolicy: keep,
     });
 

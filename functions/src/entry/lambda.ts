@@ -6,11 +6,13 @@ import { handle } from 'hono/aws-lambda';
 import pino from 'pino';
 import { createApp } from '../app';
 import { parseConfig } from '../config';
+import { resolveSecretEnv } from './aws-secrets';
 import { systemClock } from '../domain/types';
 import { createDynamoClient } from '../store/dynamo/client';
 import { DynamoStore } from '../store/dynamo';
 
-const config = parseConfig(process.env);
+// In AWS the admin token and data keys arrive as Secrets Manager ARNs (see ./aws-secrets).
+const config = parseConfig(await resolveSecretEnv(process.env));
 const logger = pino({ level: config.logLevel });
 const client = createDynamoClient({
   ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
