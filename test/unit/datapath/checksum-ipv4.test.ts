@@ -93,7 +93,7 @@ describe('IPv4 header checks', () => {
     ['IHL 15 beyond the bytes', mutate((b) => (b[0] = 0x4f), false).subarray(0, 40), 'too-short'],
     ['total length above received', mutate((b) => b.writeUInt16BE(0x74, 2)), 'bad-total-length'],
     ['total length below header', mutate((b) => b.writeUInt16BE(19, 2)), 'bad-total-length'],
-    ['checksum off by one', mutate((b) => (b[11] ^= 1), false), 'bad-checksum'],
+    ['checksum off by one', mutate((b) => (b[11] = b[11]! ^ 1), false), 'bad-checksum'],
     ['TTL changed without checksum', mutate((b) => (b[8] = 1), false), 'bad-checksum'],
   ];
   for (const [name, bytes, reason] of cases) {
@@ -170,7 +170,7 @@ describe('ICMP echo', () => {
     const otherSeq = encodeIcmpEcho({ source: gateway, destination: client, identifier: 0x1234, sequence: 8, payload: Buffer.from('ping data') }, ICMP_ECHO_REPLY);
     assert.equal(isEchoReplyTo(otherSeq, request), false);
     const corrupt = Buffer.from(reply);
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt[corrupt.length - 1] = corrupt[corrupt.length - 1]! ^ 0xff;
     assert.equal(isEchoReplyTo(corrupt, request), false, 'ICMP checksum must be verified');
     assert.equal(isEchoReplyTo(request, request), false);
   });
