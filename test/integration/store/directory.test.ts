@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestStore, type TestStore } from '../../support/test-store';
 import { AlreadyExistsError, InvalidCursorError, NotFoundError } from '../../../functions/src/store/errors';
-import type { AgentCommand, AuthEvent } from '../../../functions/src/domain/types';
+import type { Agent, AgentCommand, AuthEvent } from '../../../functions/src/domain/types';
 import { agent, pool, tenant, user } from './fixtures';
 
 let t: TestStore;
@@ -172,7 +172,7 @@ describe('agents and commands', () => {
     assert.equal(await t.store.transitionAgent('ag-2', [], 'active', 6), undefined);
   });
   test('listAgents pages', async () => {
-    const all = [];
+    const all: Agent[] = [];
     let cursor: string | undefined;
     do {
       const page = await t.store.listAgents({ limit: 1, ...(cursor ? { cursor } : {}) });
