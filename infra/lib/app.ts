@@ -26,6 +26,6 @@ export function createBrokerApp(options: BrokerAppOptions): { app: App; stack: T
     description: 'tunnel-broker: L2TP/IPsec tunnel broker (API, table, edge fleet)',
   });
   addNagSuppressions(stack);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));
   return { app, stack };
 }
