@@ -119,6 +119,7 @@ describe('fleet administration', () => {
     assert.equal(enrolled.status, 201);
     const { token, agent } = enrolled.body;
     assert.match(token, /^tba_agent-[0-9a-f]+_/);
+    assert.equal(enrolled.body.agentId, agent.agentId);
     const list = await h.admin('GET', '/v1/agents');
     assert.ok(list.body.items.some((a: { agentId: string }) => a.agentId === agent.agentId));
     assert.ok(!JSON.stringify(list.body).includes('tokenHash'));

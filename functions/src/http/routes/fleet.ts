@@ -31,14 +31,17 @@ export function registerFleetRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContex
       security: bearerSecurity,
       request: { body: jsonBody(CreateAgentBody) },
       responses: {
-        201: jsonResponse(z.object({ agent: AgentSchema, token: z.string().openapi({ description: TokenNote }) }), 'enrolled'),
+        201: jsonResponse(
+          z.object({ agentId: z.string(), token: z.string().openapi({ description: TokenNote }), agent: AgentSchema }),
+          'enrolled',
+        ),
         ...errorResponses(400, 401, 403),
       },
     }),
     async (c) => {
       requireFleet(c.get('operator'));
       const { agent, token } = await enrollAgent(ctx, c.req.valid('json'));
-      return c.json({ agent: renderAgent(agent), token }, 201);
+      return c.json({ agentId: agent.agentId, token, agent: renderAgent(agent) }, 201);
     },
   );
 
