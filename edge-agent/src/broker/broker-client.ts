@@ -1,0 +1,139 @@
+import type { z } from '@hono/zod-openapi';
+import type {
+  AgentSettingsSchema,
+  AuthenticateBody,
+  CommandSchema,
+  HeartbeatBody,
+  RegisterBody,
+  StartSessionBody,
+  StopBody,
+} from '../../../functions/src/http/schemas';
+import type { AgentCounters, EndReason } from '../../../functions/src/domain/types';
+import { BrokerRejectedError, HttpTransport, type TransportOptions } from './http-transport';
+import { Outbox, type OutboxRecord } from './outbox';
+
+/*
+ * Wire types come from the broker's own zod schemas (type-only imports: nothing of the broker is
+ * bundled into the agent), so a contract change breaks the agent's compile, not production.
+ */
+export type RegisterRequest = z.input<typeof RegisterBody>;
+export type HeartbeatRequest = z.input<typeof HeartbeatBody>;
+export type AuthenticateRequest = z.input<typeof AuthenticateBody>;
+export type StartSessionRequest = z.input<typeof StartSessionBody>;
+export type StopRequest = z.input<typeof StopBody>;
+export type AgentSettings = z.output<typeof AgentSettingsSchema>;
+export type AgentCommandMessage = z.output<typeof CommandSchema>;
+
+export type AuthVerdict =
+  | { ok: true; tenantId: string; username: string; authenticatorResponse?: string }
+  | { ok: false; reason: string; retryable: boolean; lockedUntil?: string };
+
+export interface StartedSession {
+  readonly sessionId: string;
+  readonly address: string;
+  readonly gateway: string;
+  readonly dns: string[];
+  readonly poolId: string;
+  readonly created: boolean;
+}
+
+export interface HeartbeatReply {
+  readonly commands: AgentCommandMessage[];
+  readonly settingsRevision: number;
+  readonly heartbeatIntervalSeconds: number;
+}
+
+/** What the agent's session logic needs from the broker; a fake implements it in tests. */
+export interface Broker {
+  register(request: RegisterRequest): Promise<{ agentId: string; settings: AgentSettings }>;
+  heartbeat(request: HeartbeatRequest): Promise<HeartbeatReply>;
+  settings(): Promise<AgentSettings>;
+  authenticate(request: AuthenticateRequest): Promise<AuthVerdict>;
+  startSession(request: StartSessionRequest): Promise<StartedSession>;
+  /** Queued durably; delivered now if possible, else by `flushOutbox` later. */
+  reportInterim(sessionId: string, counters: AgentCounters): Promise<void>;
+  /** Queued durably; delivered now if possible, else by `flushOutbox` later. */
+  reportStop(sessionId: string, reason: EndReason, counters: AgentCounters): Promise<void>;
+  flushOutbox(): Promise<{ delivered: number; pending: number }>;
+}
+
+export interface BrokerClientOptions extends TransportOptions {
+  readonly stateDir: string;
+  readonly clock?: () => number;
+  readonly onDropped?: (record: OutboxRecord, error: BrokerRejectedError) => void;
+}
+
+/** The real Broker over HTTP, with the on-disk outbox for accounting and stop reports. */
+export class BrokerClient implements Broker {
+  private readonly transport: HttpTransport;
+  private readonly outbox: Outbox;
+  private readonly clock: () => number;
+  private flushing: Promise<{ delivered: number; pending: number }> | undefined;
+
+  constructor(private readonly options: BrokerClientOptions) {
+    this.transport = new HttpTransport(options);
+    this.outbox = Outbox.open(options.stateDir).outbox;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  register(request: RegisterRequest) {
+    return this.transport.post<{ agentId: string; settings: AgentSettings }>('/v1/agent/register', request);
+  }
+
+  heartbeat(request: HeartbeatRequest) {
+    return this.transport.post<HeartbeatReply>('/v1/agent/heartbeat', request);
+  }
+
+  settings() {
+    return this.transport.get<AgentSettings>('/v1/agent/settings');
+  }
+
+  authenticate(request: AuthenticateRequest) {
+    // One attempt only: a repeated verification would count a failure twice toward the lockout.
+    return this.transport.post<AuthVerdict>('/v1/agent/authenticate', request, { retry: false });
+  }
+
+  startSession(request: StartSessionRequest) {
+    return this.transport.post<StartedSession>('/v1/agent/sessions', request);
+  }
+
+  async reportInterim(sessionId: string, counters: AgentCounters): Promise<void> {
+    this.outbox.put({ kind: 'interim', sessionId, payload: { counters }, createdAt: this.clock() });
+    await this.flushOutbox();
+  }
+
+  async reportStop(sessionId: string, reason: EndReason, counters: AgentCounters): Promise<void> {
+    this.outbox.put({ kind: 'stop', sessionId, payload: { reason, counters }, createdAt: this.clock() });
+    await this.flushOutbox();
+  }
+
+  get pendingReports(): number {
+    return this.outbox.size;
+  }
+
+  /**
+   * Delivers queued reports oldest first; stops at the first transport failure (the broker is
+   * down: try again later). A definite refusal (4xx, e.g. a session the broker never knew) is
+   * dropped so one bad record cannot block the queue forever.
+   */
+  flushOutbox(): Promise<{ delivered: number; pending: number }> {
+    this.flushing ??= this.deliver().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async deliver(): Promise<{ delivered: number; pending: number }> {
+    let delivered = 0;
+    for (const record of this.outbox.pending()) {
+      const path = `/v1/agent/sessions/${encodeURIComponent(record.sessionId)}/${record.kind}`;
+      try {
+        await this.transport.post(path, record.payload, { retry: false });
+      } catch (error) {
+        if (!(error instanceof BrokerRejectedError)) break;
+        this.options.onDropped?.(record, error);
+      }
+      this.outbox.ack(record);
+      delivered++;
+    }
+    return { delivered, pending: this.outbox.size };
+  }
+}

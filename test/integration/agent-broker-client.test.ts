@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BrokerClient } from '../../edge-agent/src/broker/broker-client';
+import { BrokerUnavailableError } from '../../edge-agent/src/broker/http-transport';
+import { computeMsChapV2Response } from '../../functions/src/domain/ppp-auth';
+import { startLiveBroker } from '../support/live-broker';
+
+const counters = (n: number) => ({ bytesIn: n * 100, bytesOut: n * 50, packetsIn: n, packetsOut: n });
+
+test('the agent client registers, authenticates, starts, accounts and stops against the real broker, surviving an outage', async (t) => {
+  const broker = await startLiveBroker();
+  t.after(() => broker.close());
+  await broker.seedTenant('acme');
+  const { agentId, token } = await broker.enrolAgent();
+  const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
+  t.after(() => rmSync(stateDir, { recursive: true, force: true }));
+  const fast = { attempts: 2, baseDelayMs: 10, timeoutMs: 2_000 };
+  const client = new BrokerClient({ baseUrl: broker.url, token, stateDir, ...fast });
+
+  const registered = await client.register({ publicAddress: '127.0.0.1', capacity: 100, version: 'test' });
+  assert.equal(registered.agentId, agentId);
+
+  const authenticatorChallenge = Buffer.alloc(16, 7);
+  const peerChallenge = Buffer.alloc(16, 9);
+  const ntResponse = await computeMsChapV2Response({
+    authenticatorChallenge,
+    peerChallenge,
+    username: 'alice@acme',
+    password: 'pw-alice',
+  });
+  const verdict = await client.authenticate({
+    method: 'mschapv2',
+    username: 'alice@acme',
+    authenticatorChallenge: authenticatorChallenge.toString('hex'),
+    peerChallenge: peerChallenge.toString('hex'),
+    ntResponse: ntResponse.ntResponse.toString('hex'),
+  });
+  assert.equal(verdict.ok, true);
+  assert.ok(verdict.ok && verdict.authenticatorResponse?.startsWith('S='));
+
+  const start = { agentSessionRef: 'ref-1', tunnelId: 3, l2tpSessionId: 4, tenantId: 'acme', username: 'alice', authMethod: 'mschapv2' as const };
+  const started = await client.startSession(start);
+  const retried = await client.startSession(start);
+  assert.equal(retried.sessionId, started.sessionId, 'a retried start is the same session');
+  assert.equal(retried.created, false);
+
+  await client.reportInterim(started.sessionId, counters(1));
+  let session = (await broker.admin('GET', `/v1/sessions/${started.sessionId}`)).body;
+  assert.equal(session.counters.packetsIn, 1);
+
+  // Broker outage: reports queue on disk, nothing is lost, not even across an agent restart.
+  await broker.stop();
+  await assert.rejects(client.heartbeat({ activeSessions: 1, counters: counters(2), ackCommandIds: [] }), BrokerUnavailableError);
+  await client.reportInterim(started.sessionId, counters(2));
+  await client.reportStop(started.sessionId, 'user-request', counters(3));
+  assert.equal(client.pendingReports, 1, 'the stop supersedes the queued interim');
+
+  await broker.start();
+  const restarted = new BrokerClient({ baseUrl: broker.url, token, stateDir, ...fast });
+  assert.deepEqual(await restarted.flushOutbox(), { delivered: 1, pending: 0 });
+  session = (await broker.admin('GET', `/v1/sessions/${started.sessionId}`)).body;
+  assert.equal(session.state, 'stopped');
+  assert.equal(session.endReason, 'user-request');
+  assert.equal(session.counters.packetsIn, 3);
+});
