@@ -13,3 +13,4 @@ export * from './sequence';
 export * from './reliable';
 export * from './tunnel-types';
 export { createTunnel, stepTunnel, isTunnelDone } from './tunnel';
+export * from './routing';

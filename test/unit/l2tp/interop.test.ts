@@ -119,3 +119,18 @@ describe('LNS engine interop tolerance', () => {
     assert.deepEqual(r.actions.map((a) => a.kind), ['warning']);
   });
 });
+
+describe('routeDatagram', () => {
+  test('classifies new SCCRQs, existing tunnels, data and junk', async () => {
+    const { routeDatagram } = await import('../../../edge-agent/src/l2tp/index');
+    const sccrq = encodePacket({ isControl: true, tunnelId: 0, sessionId: 0, ns: 0, nr: 0 }, windowsSccrq);
+    assert.deepEqual(routeDatagram(sccrq), { kind: 'new-tunnel', peerAssignedTunnelId: 0x42 });
+    const hello = encodePacket({ isControl: true, tunnelId: 200, sessionId: 0, ns: 1, nr: 1 }, mt(6));
+    assert.deepEqual(routeDatagram(hello), { kind: 'tunnel', tunnelId: 200 });
+    assert.deepEqual(routeDatagram(encodePacket({ isControl: false, tunnelId: 200, sessionId: 1 }, new Uint8Array([0xff, 0x03]))), { kind: 'data' });
+    const zeroHello = encodePacket({ isControl: true, tunnelId: 0, sessionId: 0, ns: 1, nr: 1 }, mt(6));
+    const r = routeDatagram(zeroHello);
+    assert.ok(isL2tpDecodeError(r));
+    assert.ok(isL2tpDecodeError(routeDatagram(new Uint8Array([1]))));
+  });
+});
