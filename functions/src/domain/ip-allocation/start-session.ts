@@ -1,7 +1,7 @@
 /**
  * Starting a session means claiming an address: the store's transaction is the arbiter (a
- * conditional put on the lease), this service only chooses which address to try. Concurrent
- * allocators start at random offsets so they rarely race for the same address, and a lost race
+ * conditional put on the lease), this service only chooses which address to try. Candidates
+ * are tried in random order so concurrent allocators rarely race for the same address; a lost race
  * (`address-taken`) simply moves on; after a few losses the lease list is read again.
  */
 import { randomUUID } from 'node:crypto';
@@ -77,10 +77,13 @@ export async function startSessionWithAddress(
       }
       const free = candidates.filter((a) => !taken.has(a));
       if (free.length === 0) break;
-      const offset = Math.floor(Math.random() * free.length);
       let losses = 0;
       for (let i = 0; i < free.length && losses < STALE_AFTER_LOSSES; i++) {
-        const ip = formatIpv4(free[(offset + i) % free.length]!);
+        // Random order (partial Fisher-Yates): concurrent allocators, which all read nearly the
+        // same free list, spread over it instead of walking into each other's addresses.
+        const j = i + Math.floor(Math.random() * (free.length - i));
+        [free[i], free[j]] = [free[j]!, free[i]!];
+        const ip = formatIpv4(free[i]!);
         const { session, result } = await attempt(pool, ip);
         if (result.outcome === 'created') return { session, created: true };
         if (result.outcome === 'exists') return { session: result.session, created: false };
