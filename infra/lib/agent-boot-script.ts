@@ -63,6 +63,7 @@ export function agentBootScript(o: AgentBootScriptOptions): string[] {
     'TimeoutStartSec=infinity',
     'RuntimeDirectory=edge-agent',
     'RuntimeDirectoryMode=0700',
+    'StateDirectory=edge-agent', // /var/lib/edge-agent: the agent's outbox of undelivered reports
     `ExecStartPre=${CREDENTIALS_SCRIPT}`,
     `EnvironmentFile=${AGENT_ENV_FILE}`,
     `ExecStart=/opt/node/bin/node --enable-source-maps /opt/edge-agent/edge-agent.mjs${quotedArgs ? ` ${quotedArgs}` : ''}`,
@@ -99,12 +100,16 @@ function credentialsScript(o: AgentBootScriptOptions): string[] {
     'done',
     'umask 077',
     `mkdir -p "$(dirname ${AGENT_ENV_FILE})"`,
+    // tba_<agentId>_<secret>: ids never contain "_" (functions/src/domain/bearer-tokens.ts).
+    'REST=${TOKEN#tba_}',
+    'AGENT_ID=${REST%%_*}',
+    // Variable names are the edge agent's own settings (edge-agent/src/config.ts, AGENT_SETTINGS).
     `cat > ${AGENT_ENV_FILE} <<ENV`,
     `BROKER_URL=${o.brokerUrl}`,
+    'AGENT_ID=$AGENT_ID',
     'AGENT_TOKEN=$TOKEN',
-    'AGENT_NAME=$INSTANCE_ID',
-    'AGENT_REGION=$REGION',
-    'AGENT_PUBLIC_ADDRESS=$PUBLIC_IP',
+    'PUBLIC_ADDRESS=$PUBLIC_IP',
+    'IPSEC=strongswan',
     'ENV',
   ];
 }
