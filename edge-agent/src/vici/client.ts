@@ -186,7 +186,12 @@ export class ViciClient implements ViciSession {
     this.shutdown(new ViciClosedError('VICI connection closed by the client'), true);
     await new Promise<void>((resolve) => {
       if (this.socket.destroyed) return resolve();
-      this.socket.once('close', () => resolve());
+      // A peer that never finishes its side must not keep close() waiting.
+      const timer = setTimeout(() => this.socket.destroy(), 1_000);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.socket.end();
     });
   }
