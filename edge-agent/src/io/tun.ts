@@ -2,23 +2,23 @@
  * The agent's TUN device: one IFF_TUN | IFF_NO_PI interface shared by every client session.
  * Each read() returns exactly one IPv4/IPv6 packet and each write() injects exactly one.
  *
- * How packets are read without blocking the event loop or holding a libuv threadpool thread:
- * the fd is opened O_NONBLOCK and handed to a libuv stream handle (a `Pipe` from
- * `process.binding('pipe_wrap')`, wrapped in `net.Socket`). libuv then polls it with epoll on the
- * main loop and reads up to 32 packets per wake-up, one read() each, so each 'data' chunk is one
- * packet (a Readable in flowing mode hands buffered chunks out one at a time, never merged).
- * `net.Socket({ fd })` would refuse the fd because libuv classifies a character device as a FILE.
- * Writes do NOT go through the stream: Node may coalesce queued stream writes into one writev(),
- * which TUN would take as ONE packet. They are plain synchronous write() calls instead; a TUN write
- * never blocks (the kernel queues or drops), so a sync syscall is the cheapest correct path.
+ * Reading without blocking the event loop or parking a libuv threadpool thread: the fd is opened
+ * O_NONBLOCK and handed to a libuv stream handle (a `Pipe` from `process.binding('pipe_wrap')`,
+ * wrapped in `net.Socket` with the `onread` user-buffer option), so epoll on the main loop signals
+ * readability. `net.Socket({ fd })` would refuse the fd: libuv classifies a character device as a
+ * FILE. Each wake-up delivers libuv's packet and then drains the queue with direct read(2) calls
+ * through koffi into the same buffer, because a C++ -> JS stream callback per packet costs several
+ * microseconds. Writes do NOT go through the stream (Node may merge queued stream writes into one
+ * writev(), which TUN would take as ONE packet); they are synchronous write(2) calls through koffi:
+ * a TUN write never blocks (the kernel queues or drops) and koffi saves ~0.6 us over fs.writeSync.
  *
- * Measured here (2 shared cores, Node 20, in a netns; 84-byte ICMP echo packets, see
- * test/integration/datapath/tun-throughput.ts):
- *   write via fs.writeSync                ~ 530k packets/s (1.9 us/packet incl. kernel ICMP reply)
- *   read via the libuv stream             ~ 400k packets/s concurrently with the writes above
- *   echo round trip (write N, read N)     ~ 250k packets/s each way with both in one process
- * Alternatives tried: koffi `write()` was no faster than fs.writeSync; fs.read on the threadpool
- * would park a threadpool thread per pending read; koffi async calls also run on worker threads.
+ * Measured (test/integration/datapath/tun-throughput.ts; 84-byte ICMP echo requests written, the
+ * kernel's replies read; Node 20, 2 cores shared with other busy jobs, so best of 3 rounds):
+ *   write(), kernel ICMP processing included        ~190k-250k packets/s (fs.writeSync: ~220k)
+ *   read via onPacket, draining a full queue         ~300k-600k packets/s (raw read(2) loop: ~400k)
+ *   read via plain net.Socket 'data' events          ~110k-210k packets/s (rejected: 64 KiB alloc/read)
+ *   echo loop, 64 in flight, write + read per packet ~130k round trips/s
+ * The kernel's own work dominates writes: a write of a packet it drops early costs ~2.3 us.
  */
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -102,13 +102,23 @@ interface StreamHandle {
 }
 type PipeBinding = { Pipe: new (type: number) => StreamHandle; constants: { SOCKET: number } };
 
+/** The libuv pipe binding; checked at open so that a Node without it fails early and clearly. */
+function pipeBinding(name: string): PipeBinding {
+  try {
+    const binding = (process as unknown as { binding(id: string): PipeBinding }).binding('pipe_wrap');
+    if (typeof binding.Pipe !== 'function') throw new Error('pipe_wrap has no Pipe');
+    return binding;
+  } catch (cause) {
+    throw new TunError('io', `this Node.js has no usable process.binding('pipe_wrap') to poll the TUN fd: ${String(cause)}`, name, { cause });
+  }
+}
+
 /**
  * Wrap a non-blocking fd in a libuv stream so that epoll on the main loop drives reads. With
  * `onread` libuv reads straight into `buffer` and calls `callback(nread)` without the Readable
  * machinery or a per-read 64 KiB allocation (measured: 9 us -> ~1.5 us per packet).
  */
-function streamForFd(fd: number, buffer: Buffer, callback: (nread: number) => void): Socket {
-  const binding = (process as unknown as { binding(name: string): PipeBinding }).binding('pipe_wrap');
+function streamForFd(binding: PipeBinding, fd: number, buffer: Buffer, callback: (nread: number) => void): Socket {
   const handle = new binding.Pipe(binding.constants.SOCKET);
   const rc = handle.open(fd);
   if (rc !== 0) throw new Error(`uv_pipe_open failed (${rc})`);
@@ -124,6 +134,7 @@ export async function openTun(options: OpenTunOptions): Promise<TunDevice> {
   const problem = tunNameProblem(options.name);
   if (problem) throw new TunError('invalid-name', problem, options.name);
   const ffi = await loadFfi();
+  const pipes = pipeBinding(options.name);
   const { ioctl, errno } = ffi;
   const devicePath = options.devicePath ?? '/dev/net/tun';
   let fd: number;
@@ -142,7 +153,7 @@ export async function openTun(options: OpenTunOptions): Promise<TunDevice> {
   }
   const end = ifreq.indexOf(0);
   const name = ifreq.toString('utf8', 0, end < 0 || end > IFNAMSIZ ? IFNAMSIZ : end);
-  return new LinuxTun(name, fd, ffi);
+  return new LinuxTun(name, fd, ffi, pipes);
 }
 
 function openError(cause: unknown, path: string, name: string): TunError {
@@ -186,6 +197,7 @@ class LinuxTun implements TunDevice {
     readonly name: string,
     private readonly fd: number,
     private readonly ffi: Ffi,
+    private readonly pipes: PipeBinding,
   ) {}
 
   write(packet: Uint8Array): boolean {
@@ -211,7 +223,7 @@ class LinuxTun implements TunDevice {
     const buffer = this.readBuffer;
     const { read } = this.ffi;
     const fd = this.fd;
-    const stream = streamForFd(this.fd, buffer, (nread) => {
+    const stream = streamForFd(this.pipes, this.fd, buffer, (nread) => {
       this.packetHandler(buffer.subarray(0, nread));
       // libuv woke us for one packet; drain more with direct read(2) calls, which cost ~1 us each
       // instead of a ~4 us C++ -> JS callback per packet. Bounded so UDP sockets get their turn;
