@@ -34,7 +34,8 @@ export interface TunDevice {
   writeMany(packets: readonly Uint8Array[], count?: number): number;
   /**
    * Set the handler for packets the kernel routes out of the interface (replaces any previous
-   * one). Reading starts on the first call. The handler owns the buffer it is given.
+   * one). Reading starts on the first call. The packet is a view of one reused read buffer, valid
+   * only until the handler returns: copy (or encapsulate) it before keeping it.
    */
   onPacket(handler: (packet: Buffer) => void): void;
   /** Set the handler for read errors after opening (the device is unusable afterwards). */
