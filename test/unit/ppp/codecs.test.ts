@@ -76,7 +76,7 @@ describe('control packets and options', () => {
     assert.ok(!isPppDecodeError(p));
     assert.equal(toHex(p.data), 'aabb', 'octets past Length are padding');
   });
-  for (const [name, bytes] of [
+  for (const [name, bytes] of <[string, string][]>[
     ['option length 0', '0100'],
     ['option length 1', '0101'],
     ['option overruns', '0106 0578'],

@@ -142,8 +142,8 @@ describe('server authentication and IPCP', () => {
   function toNetwork(method: 'mschapv2' | 'chap-md5') {
     const d = driver([method]);
     const chap = decodeChapPacket(d.sent(openLcp(d), PPP_PROTOCOL.CHAP)[0]!.payload);
-    assert.ok(!isPppDecodeError(chap));
-    return { d, id: chap.identifier, challenge: chap.value };
+    assert.ok(!isPppDecodeError(chap) && chap.kind === 'challenge');
+    return { d, id: chap.identifier, challenge: 'value' in chap ? chap.value : new Uint8Array() };
   }
 
   test('MS-CHAPv2 response → verify-credentials material; success → "S=… M=…" then request-address', () => {
