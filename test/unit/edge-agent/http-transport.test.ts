@@ -66,7 +66,8 @@ test('a slow broker times out, and an oversized answer is refused', async (t) =>
     if (req.url === '/slow') return void setTimeout(() => res.end('{}'), 2_000);
     res.end(`"${'x'.repeat(5_000)}"`);
   }, t);
-  const transport = new HttpTransport({ baseUrl, token: 't', timeoutMs: 100, attempts: 1, maxResponseBytes: 1_000 });
-  await assert.rejects(transport.get('/slow'), BrokerUnavailableError);
-  await assert.rejects(transport.get('/big'), /exceeds the 1000-byte limit/);
+  const impatient = new HttpTransport({ baseUrl, token: 't', timeoutMs: 100, attempts: 1 });
+  await assert.rejects(impatient.get('/slow'), BrokerUnavailableError);
+  const bounded = new HttpTransport({ baseUrl, token: 't', timeoutMs: 10_000, attempts: 1, maxResponseBytes: 1_000 });
+  await assert.rejects(bounded.get('/big'), /exceeds the 1000-byte limit/);
 });
