@@ -18,11 +18,15 @@ import { sessionItem } from './session-items';
 import type { Table } from './table';
 
 const CCF = 'ConditionalCheckFailed';
-/** Retries of a transaction that lost a race (TransactionConflict) or whose read went stale. */
-const MAX_ATTEMPTS = 8;
+/**
+ * Attempts of a transaction that lost a race (TransactionConflict: many sessions of one agent
+ * start or stop at once and all touch its activeSessions) or whose read went stale. Generous,
+ * with full-jitter exponential backoff capped at 1 s, so a burst drains instead of failing.
+ */
+const MAX_ATTEMPTS = 25;
 
 const backoff = (attempt: number) =>
-  new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 10 * 2 ** attempt)));
+  new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 10 * 2 ** attempt)));
 
 export async function findSessionByAgentRef(t: Table, agentId: string, ref: string): Promise<Session | undefined> {
   const pointer = await t.get<{ sessionId: string }>(keys.agentRef(agentId, ref));
