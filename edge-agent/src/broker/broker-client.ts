@@ -34,6 +34,8 @@ export interface StartedSession {
   readonly gateway: string;
   readonly dns: string[];
   readonly poolId: string;
+  /** The pool's CIDR (brokers before this field existed omit it). */
+  readonly cidr?: string;
   readonly created: boolean;
 }
 

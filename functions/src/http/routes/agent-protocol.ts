@@ -50,6 +50,7 @@ const StartedSchema = z
     gateway: z.string(),
     dns: z.array(z.string()),
     poolId: z.string(),
+    cidr: z.string().openapi({ description: 'the pool\'s CIDR: the agent routes it into its TUN once per pool' }),
     created: z.boolean().openapi({ description: 'false when this was a retry of an already recorded start' }),
   })
   .openapi('AgentSessionStarted');
@@ -184,6 +185,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
         gateway: pool.gateway,
         dns: [...pool.dns],
         poolId: pool.poolId,
+        cidr: pool.cidr,
         created,
       };
       return created ? c.json(body, 201) : c.json(body, 200);

@@ -1,0 +1,373 @@
+/**
+ * The edge agent: wires the L2TP tunnel engines, the PPP session runners, the data path, the OS
+ * adapters and the broker into an LNS. Every dependency is injected (`AgentDeps`), so the whole
+ * agent runs in one process on fakes (FakeUdpNetwork, FakeTun, a fake Broker, FakeTimers) in tests.
+ */
+import type { Logger } from 'pino';
+import type { AgentCommandMessage, Broker } from '../broker/broker-client';
+import { formatIpv4, parseIpv4Cidr, SessionCounters, type CounterSnapshot } from '../datapath';
+import type { LinkConfig, LinkSettings } from '../io/link-config';
+import type { TunDevice } from '../io/tun';
+import type { DatagramSocket, RemoteInfo } from '../io/udp';
+import { CdnResult, decodeDataHeader, GeneralError, L2tpDecodeError, newDataHeaderView, routeDatagram, StopCcnResult, type CloseReason } from '../l2tp';
+import type { PppTimings } from '../ppp';
+import type { AgentCounters, EndReason } from '../../../functions/src/domain/types';
+import { BrokerLoop } from './broker-loop';
+import { DataPath } from './data-path';
+import { LogThrottle } from './rate-limit';
+import { SessionRunner, type SessionHost } from './session-runner';
+import type { TimerService } from './timers';
+import { TunnelManager, type TunnelEntry, type TunnelLimits } from './tunnels';
+
+export interface AgentOptions {
+  readonly capacity: number;
+  /** PPP MRU we ask for and the MSS clamp basis. */
+  readonly mtu: number;
+  /** Host Name AVP and CHAP name. */
+  readonly hostName: string;
+  readonly publicAddress: string;
+  readonly version: string;
+  readonly tunnelSecret?: string;
+  /** Interim accounting period per session; 0 disables. @default 60000 */
+  readonly interimIntervalMs?: number;
+  /** Until the broker's settings say otherwise. @default 30000 */
+  readonly heartbeatIntervalMs?: number;
+  readonly registerRetryMs?: number;
+  /** How long shutdown waits for clients to acknowledge LCP Terminate. @default 2000 */
+  readonly shutdownGraceMs?: number;
+  readonly tunnelLimits?: Partial<TunnelLimits>;
+  readonly helloIntervalMs?: number;
+  readonly pppTimings?: Partial<PppTimings>;
+}
+
+export interface AgentDeps {
+  readonly socket: DatagramSocket;
+  readonly tun: TunDevice;
+  readonly link: LinkConfig;
+  readonly broker: Broker;
+  readonly timers: TimerService;
+  readonly random: (n: number) => Uint8Array;
+  readonly uuid: () => string;
+  readonly logger: Logger;
+  readonly options: AgentOptions;
+}
+
+export interface AgentStats {
+  readonly tunnels: number;
+  readonly sessions: number;
+  readonly draining: boolean;
+  readonly totals: AgentCounters;
+  readonly drops: DataPath['drops'];
+  readonly controlDrops: TunnelManager['dropped'];
+  readonly malformed: number;
+}
+
+export interface Agent {
+  /** Start listening, register with the broker (in the background) and heartbeat. */
+  start(): void;
+  /** Close every session (agent-shutdown), StopCCN every tunnel, report, unroute, close devices. */
+  shutdown(): Promise<void>;
+  stats(): AgentStats;
+  /** Active sessions (for tests and diagnostics). */
+  sessions(): readonly SessionRunner[];
+  /** Counters of one session. */
+  countersOf(session: SessionRunner): CounterSnapshot;
+  readonly brokerLoop: BrokerLoop;
+}
+
+const ZERO: AgentCounters = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+
+/** Result Code for the CDN that clears a call ending for `reason` (RFC 2661 §4.4.2). */
+export function cdnReason(reason: EndReason): CloseReason {
+  switch (reason) {
+    case 'lcp-timeout':
+      return { resultCode: CdnResult.LostCarrier, errorMessage: reason };
+    case 'pool-exhausted':
+    case 'quota-exceeded':
+      return { resultCode: CdnResult.TemporaryNoFacilities, errorMessage: reason };
+    case 'auth-failure':
+    case 'error':
+      return { resultCode: CdnResult.GeneralError, errorCode: GeneralError.None, errorMessage: reason };
+    default:
+      return { resultCode: CdnResult.Administrative, errorMessage: reason };
+  }
+}
+
+const sessionKey = (localTunnelId: number, localSessionId: number) => localTunnelId * 0x10000 + localSessionId;
+
+export function createAgent(deps: AgentDeps): Agent {
+  const { socket, tun, broker, timers, logger: log, options } = deps;
+  const counters = new SessionCounters(Math.min(options.capacity, 1024));
+  const dataPath = new DataPath<SessionRunner>(socket, tun, counters);
+  const sessions = new Map<number, SessionRunner>();
+  /** Accepted calls not yet connected (ICRP sent), counted against capacity. */
+  const pendingCalls = new Set<number>();
+  const reports = new Set<Promise<void>>();
+  const finished: { -readonly [K in keyof AgentCounters]: number } = { ...ZERO };
+  const throttle = new LogThrottle();
+  const view = newDataHeaderView();
+  const pool = { addresses: new Set<string>(), routes: new Set<string>(), configuring: Promise.resolve() };
+  let malformed = 0;
+  let draining = false;
+  let stopping = false;
+  let onIdle: (() => void) | undefined;
+
+  const linkSettings = (): LinkSettings => ({ name: tun.name, mtu: options.mtu, addresses: [...pool.addresses], routes: [...pool.routes] });
+
+  const track = (p: Promise<void>) => {
+    const tracked = p.catch((error) => log.warn({ err: String(error) }, 'report failed (kept in the outbox)')).finally(() => reports.delete(tracked));
+    reports.add(tracked);
+  };
+
+  const host: SessionHost = {
+    broker,
+    timers,
+    uuid: deps.uuid,
+    mtu: options.mtu,
+    interimIntervalMs: options.interimIntervalMs ?? 60_000,
+    pppConfig: {
+      authMethods: ['mschapv2', 'chap-md5', 'pap'],
+      random: deps.random,
+      mru: options.mtu,
+      serverName: options.hostName,
+      ...(options.pppTimings ? { timings: options.pppTimings } : {}),
+    },
+    sendPpp: (session, protocol, payload) => dataPath.sendPpp(session, protocol, payload),
+    linkUp(session, poolInfo) {
+      const previous = dataPath.routes.add(session);
+      if (previous && previous !== session) {
+        previous.log.warn({ address: formatIpv4(session.address) }, 'address reassigned to a newer session: ending this one');
+        previous.abort('error');
+        dataPath.routes.add(session);
+      }
+      // One covering route per pool and the pool's gateway on the TUN, installed once.
+      const cidr = poolInfo.cidr && parseIpv4Cidr(poolInfo.cidr) ? poolInfo.cidr : `${formatIpv4(session.address)}/32`;
+      const gateway = `${poolInfo.gateway}/32`;
+      if (pool.routes.has(cidr) && pool.addresses.has(gateway)) return;
+      pool.routes.add(cidr);
+      pool.addresses.add(gateway);
+      const settings = linkSettings();
+      pool.configuring = pool.configuring.then(() =>
+        deps.link.configure(settings).then(
+          () => log.info({ routes: settings.routes, addresses: settings.addresses }, 'TUN routes installed'),
+          (error) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'could not configure the TUN routes'),
+        ),
+      );
+    },
+    ended(session, reason, clearCall) {
+      const key = sessionKey(session.localTunnelId, session.localSessionId);
+      if (sessions.get(key) === session) sessions.delete(key);
+      if (session.address !== 0) dataPath.routes.remove(session.address, session);
+      if (clearCall) tunnels.closeSession(session.localTunnelId, session.localSessionId, cdnReason(reason));
+      const final = counters.read(session.counterSlot);
+      counters.release(session.counterSlot);
+      finished.bytesIn += final.bytesIn;
+      finished.bytesOut += final.bytesOut;
+      finished.packetsIn += final.packetsIn;
+      finished.packetsOut += final.packetsOut;
+      if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, reason, final));
+      if (sessions.size === 0) onIdle?.();
+    },
+    startedAfterEnd(session) {
+      if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, session.endReason ?? 'error', ZERO));
+    },
+  };
+
+  const tunnels: TunnelManager = new TunnelManager({
+    hostName: options.hostName,
+    ...(options.tunnelSecret ? { secret: new TextEncoder().encode(options.tunnelSecret) } : {}),
+    ...(options.helloIntervalMs !== undefined ? { helloIntervalMs: options.helloIntervalMs } : {}),
+    ...(options.tunnelLimits ? { limits: options.tunnelLimits } : {}),
+    random: deps.random,
+    timers,
+    send: (bytes, peer) => socket.send(bytes, peer.port, peer.address),
+    log,
+    listener: {
+      sessionRequested(tunnel: TunnelEntry, a) {
+        const active = sessions.size + pendingCalls.size;
+        if (stopping || draining || active >= options.capacity) {
+          const why = stopping ? 'shutting down' : draining ? 'draining' : 'at capacity';
+          tunnel.log.warn({ session: a.localSessionId, active, capacity: options.capacity }, `new session refused: agent ${why}`);
+          tunnels.rejectSession(tunnel, a.localSessionId, { resultCode: CdnResult.TemporaryNoFacilities, errorMessage: `agent ${why}` });
+          return;
+        }
+        pendingCalls.add(sessionKey(tunnel.localTunnelId, a.localSessionId));
+        tunnels.acceptSession(tunnel, a.localSessionId);
+      },
+      sessionEstablished(tunnel, a) {
+        const key = sessionKey(a.localTunnelId, a.localSessionId);
+        pendingCalls.delete(key);
+        const runner = new SessionRunner(
+          host,
+          {
+            localTunnelId: a.localTunnelId,
+            peerTunnelId: a.peerTunnelId,
+            localSessionId: a.localSessionId,
+            peerSessionId: a.peerSessionId,
+            peerAddress: tunnel.peer.address,
+            peerPort: tunnel.peer.port,
+            sequencingRequired: a.sequencingRequired,
+          },
+          counters.allocate(),
+          tunnel.log.child({ session: a.localSessionId, peerSession: a.peerSessionId }),
+        );
+        runner.onInterim = (s) => {
+          if (s.brokerSessionId) track(broker.reportInterim(s.brokerSessionId, counters.read(s.counterSlot)));
+        };
+        sessions.set(key, runner);
+        runner.log.info('call connected: starting PPP');
+        runner.start();
+      },
+      sessionClosed(tunnel, a) {
+        const key = sessionKey(tunnel.localTunnelId, a.localSessionId);
+        pendingCalls.delete(key);
+        const runner = sessions.get(key);
+        if (!runner) return;
+        const reason: EndReason = a.reason === 'peer-disconnected' ? 'user-request' : a.reason === 'tunnel-closed' ? 'tunnel-closed' : stopping ? 'agent-shutdown' : 'error';
+        runner.callCleared(reason);
+      },
+    },
+  });
+
+  const brokerLoop = new BrokerLoop({
+    broker,
+    timers,
+    log,
+    register: { publicAddress: options.publicAddress, capacity: options.capacity, version: options.version },
+    ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+    ...(options.registerRetryMs !== undefined ? { registerRetryMs: options.registerRetryMs } : {}),
+    host: {
+      snapshot() {
+        const totals = { ...finished };
+        for (const s of sessions.values()) {
+          const c = counters.read(s.counterSlot);
+          totals.bytesIn += c.bytesIn;
+          totals.bytesOut += c.bytesOut;
+          totals.packetsIn += c.packetsIn;
+          totals.packetsOut += c.packetsOut;
+        }
+        return { activeSessions: sessions.size, counters: totals };
+      },
+      command: (command) => onCommand(command),
+    },
+  });
+
+  function onCommand(command: AgentCommandMessage): void {
+    switch (command.type) {
+      case 'disconnect-session': {
+        const target = [...sessions.values()].find((s) => s.brokerSessionId === command.sessionId);
+        if (!target) {
+          log.info({ sessionId: command.sessionId, commandId: command.commandId }, 'disconnect command for a session not on this agent');
+          return;
+        }
+        target.log.info({ commandId: command.commandId }, 'disconnect requested by the broker');
+        target.close('admin-disconnect');
+        return;
+      }
+      case 'drain':
+        if (!draining) log.info({ deadline: command.deadline, active: sessions.size }, 'draining: no new sessions accepted');
+        draining = true;
+        return;
+      case 'reload-settings':
+        broker.settings().then(
+          (settings) => log.info({ revision: settings.revision }, 'settings reloaded'),
+          (error) => log.warn({ err: String(error) }, 'settings reload failed'),
+        );
+        return;
+    }
+  }
+
+  function onDatagram(data: Buffer, remote: RemoteInfo): void {
+    try {
+      if (data.length > 0 && (data[0]! & 0x80) === 0) {
+        const header = decodeDataHeader(data, view);
+        if (header instanceof L2tpDecodeError) return bad(remote, header.message);
+        const session = sessions.get(sessionKey(header.tunnelId, header.sessionId));
+        if (!session || session.peerAddress !== remote.address || session.peerPort !== remote.port) {
+          dataPath.drops['no-route']++;
+          return;
+        }
+        dataPath.fromClient(session, data, header);
+        return;
+      }
+      const route = routeDatagram(data);
+      if (route instanceof L2tpDecodeError) return bad(remote, route.message);
+      if (stopping) return;
+      if (route.kind === 'tunnel') tunnels.onTunnelMessage(data, remote, route.tunnelId);
+      else if (route.kind === 'new-tunnel') tunnels.onConnectRequest(data, remote, route.peerAssignedTunnelId);
+    } catch (error) {
+      // Engines return errors as values; anything thrown is a bug, and must not take the socket down.
+      malformed++;
+      if (throttle.allow('bug', timers.now()) >= 0) log.error({ err: error instanceof Error ? error.stack : String(error), peer: `${remote.address}:${remote.port}` }, 'datagram handler failed');
+    }
+  }
+
+  function bad(remote: RemoteInfo, message: string): void {
+    malformed++;
+    const suppressed = throttle.allow(`malformed|${remote.address}`, timers.now());
+    if (suppressed >= 0) log.warn({ peer: `${remote.address}:${remote.port}`, err: message, suppressed }, 'malformed L2TP datagram dropped');
+  }
+
+  return {
+    brokerLoop,
+    start() {
+      socket.onMessage(onDatagram);
+      socket.onError((error) => log.error({ err: error.message }, 'UDP socket error'));
+      tun.onPacket((packet) => {
+        try {
+          dataPath.fromTun(packet);
+        } catch (error) {
+          if (throttle.allow('tun-bug', timers.now()) >= 0) log.error({ err: String(error) }, 'TUN packet handler failed');
+        }
+      });
+      tun.onError((error) => log.error({ err: error.message }, 'TUN read failed'));
+      brokerLoop.start();
+      log.info({ listen: `${socket.address}:${socket.port}`, tun: tun.name, capacity: options.capacity }, 'edge agent listening');
+    },
+    async shutdown() {
+      if (stopping) return;
+      stopping = true;
+      draining = true;
+      brokerLoop.stop();
+      log.info({ sessions: sessions.size, tunnels: tunnels.size }, 'shutting down');
+      if (sessions.size > 0) {
+        const idle = new Promise<void>((resolve) => {
+          const deadline = timers.set(options.shutdownGraceMs ?? 2000, resolve);
+          onIdle = () => {
+            timers.clear(deadline);
+            resolve();
+          };
+        });
+        for (const s of [...sessions.values()]) s.close('agent-shutdown');
+        await idle;
+        for (const s of [...sessions.values()]) s.abort('agent-shutdown');
+      }
+      tunnels.closeAll({ resultCode: StopCcnResult.ShuttingDown, errorMessage: 'agent shutdown' });
+      // Stop reports are already in the outbox on disk; give delivery a bounded chance.
+      await Promise.race([Promise.allSettled([...reports]), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]);
+      await pool.configuring;
+      if (pool.routes.size > 0 || pool.addresses.size > 0) {
+        await deps.link.teardown(linkSettings()).catch((error) => log.warn({ err: String(error) }, 'route cleanup failed'));
+      }
+      tunnels.dispose();
+      await tun.close();
+      await socket.close();
+      log.info(stats(), 'edge agent stopped');
+    },
+    stats,
+    sessions: () => [...sessions.values()],
+    countersOf: (s) => counters.read(s.counterSlot),
+  };
+
+  function stats(): AgentStats {
+    const totals = { ...finished };
+    for (const s of sessions.values()) {
+      const c = counters.read(s.counterSlot);
+      totals.bytesIn += c.bytesIn;
+      totals.bytesOut += c.bytesOut;
+      totals.packetsIn += c.packetsIn;
+      totals.packetsOut += c.packetsOut;
+    }
+    return { tunnels: tunnels.size, sessions: sessions.size, draining, totals, drops: { ...dataPath.drops }, controlDrops: { ...tunnels.dropped }, malformed };
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The agent's conversation with the broker outside of sessions: register at start (retried in the
+ * background while the agent already listens), heartbeat every `heartbeatIntervalSeconds` with the
+ * load and command acknowledgements, hand commands to the agent, and flush the report outbox after
+ * every successful heartbeat. A broker outage only produces (rate-limited) log lines.
+ */
+import type { Logger } from 'pino';
+import type { AgentCommandMessage, Broker } from '../broker/broker-client';
+import type { AgentCounters } from '../../../functions/src/domain/types';
+import { LogThrottle } from './rate-limit';
+import type { TimerHandle, TimerService } from './timers';
+
+export interface BrokerLoopHost {
+  snapshot(): { activeSessions: number; counters: AgentCounters };
+  /** Carry out a command; it is acknowledged in the next heartbeat. */
+  command(command: AgentCommandMessage): void;
+}
+
+export interface BrokerLoopOptions {
+  readonly broker: Broker;
+  readonly timers: TimerService;
+  readonly log: Logger;
+  readonly host: BrokerLoopHost;
+  readonly register: { publicAddress: string; capacity: number; version: string };
+  /** Until the broker says otherwise. @default 30000 */
+  readonly heartbeatIntervalMs?: number;
+  /** First retry delay of a failed registration; doubles up to 30 s. @default 1000 */
+  readonly registerRetryMs?: number;
+}
+
+export class BrokerLoop {
+  registered = false;
+  heartbeatIntervalMs: number;
+  /** Consecutive failed heartbeats (0 = the broker answered the last one). */
+  failures = 0;
+  private readonly handled = new Set<string>();
+  private readonly toAck = new Set<string>();
+  private registerTimer: TimerHandle | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
+  private stopped = false;
+  private readonly throttle = new LogThrottle(60_000);
+  private beating = false;
+
+  constructor(private readonly o: BrokerLoopOptions) {
+    this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? 30_000;
+  }
+
+  start(): void {
+    void this.register(this.o.registerRetryMs ?? 1000);
+    this.scheduleHeartbeat(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.o.timers.clear(this.registerTimer);
+    this.o.timers.clear(this.heartbeatTimer);
+  }
+
+  /** Send a heartbeat now (tests; also used right after registering). */
+  async heartbeat(): Promise<void> {
+    if (this.beating || this.stopped) return;
+    this.beating = true;
+    const acks = [...this.toAck];
+    try {
+      const { activeSessions, counters } = this.o.host.snapshot();
+      const reply = await this.o.broker.heartbeat({ activeSessions, counters, ackCommandIds: acks });
+      for (const id of acks) this.toAck.delete(id);
+      if (this.failures > 0) this.o.log.info({ failures: this.failures }, 'broker reachable again');
+      this.failures = 0;
+      if (reply.heartbeatIntervalSeconds > 0) this.heartbeatIntervalMs = reply.heartbeatIntervalSeconds * 1000;
+      for (const command of reply.commands) {
+        if (this.handled.has(command.commandId)) continue;
+        this.remember(command.commandId);
+        this.toAck.add(command.commandId);
+        try {
+          this.o.host.command(command);
+        } catch (error) {
+          this.o.log.error({ command: command.type, commandId: command.commandId, err: String(error) }, 'command failed');
+        }
+      }
+      const flushed = await this.o.broker.flushOutbox().catch(() => undefined);
+      if (flushed && flushed.delivered > 0) this.o.log.debug(flushed, 'queued reports delivered');
+    } catch (error) {
+      this.failures++;
+      if (this.throttle.allow('heartbeat', this.o.timers.now()) >= 0) {
+        this.o.log.warn({ err: error instanceof Error ? error.message : String(error), failures: this.failures }, 'heartbeat failed: broker unreachable');
+      }
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private remember(commandId: string): void {
+    if (this.handled.size > 10_000) this.handled.clear();
+    this.handled.add(commandId);
+  }
+
+  private scheduleHeartbeat(ms: number): void {
+    if (this.stopped) return;
+    this.heartbeatTimer = this.o.timers.set(ms, () => {
+      void this.heartbeat().finally(() => this.scheduleHeartbeat(this.heartbeatIntervalMs));
+    });
+  }
+
+  private async register(retryMs: number): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const { settings } = await this.o.broker.register(this.o.register);
+      this.registered = true;
+      if (settings.heartbeatIntervalSeconds > 0) this.heartbeatIntervalMs = settings.heartbeatIntervalSeconds * 1000;
+      this.o.log.info({ heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds, ...this.o.register }, 'registered with the broker');
+    } catch (error) {
+      if (this.stopped) return;
+      this.o.log.warn({ err: error instanceof Error ? error.message : String(error), retryInMs: retryMs }, 'registration with the broker failed, retrying');
+      this.registerTimer = this.o.timers.set(retryMs, () => void this.register(Math.min(retryMs * 2, 30_000)));
+    }
+  }
+}

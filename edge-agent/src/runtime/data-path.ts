@@ -1,0 +1,171 @@
+/**
+ * The packet path between the L2TP socket and the shared TUN device (the hot path: no per-packet
+ * objects beyond the unavoidable views and one outgoing buffer per packet sent to a client).
+ *
+ *   client -> agent: L2TP data header (RFC 2661 §3.1) -> PPP header (ACFC/PFC forms, RFC 1661 §6.5/6.6)
+ *     -> IPv4 (0x0021) -> source must be the session's address -> MSS clamp -> TUN write
+ *   agent -> client: TUN read -> IPv4 destination -> session (route table) -> MSS clamp
+ *     -> PPP + L2TP headers prepended -> UDP send to the client's address and port
+ *
+ * Non-IPv4 PPP protocols (LCP, IPCP, authentication, CCP...) go to the session's PPP engine.
+ */
+import { checkClientPacket, checkIpv4Packet, clampTcpMss, ipv4TotalLength, RouteTable, SessionCounters, type DropReason } from '../datapath';
+import type { DatagramSocket } from '../io/udp';
+import type { TunDevice } from '../io/tun';
+import { encodeDataHeaderInto, type DataHeaderView } from '../l2tp';
+
+const PPP_IPV4 = 0x0021;
+
+/** What the data path needs of a session; the session runner owns and updates these fields. */
+export interface DataSession {
+  readonly localTunnelId: number;
+  readonly localSessionId: number;
+  peerTunnelId: number;
+  peerSessionId: number;
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  /** Assigned client address as uint32; 0 until the link is up. */
+  address: number;
+  readonly counterSlot: number;
+  /** Forwarding enabled (IPCP opened). */
+  forwarding: boolean;
+  /** Peer accepts ACFC / PFC on frames we send. */
+  acfc: boolean;
+  pfc: boolean;
+  /** Peer asked for sequenced data messages (§5.4): our next Ns, or -1 when off. */
+  dataNs: number;
+  /** Largest TCP MSS allowed through this session. */
+  mss: number;
+  /** A non-IPv4 PPP frame for the session's PPP engine (payload is a view: copy to keep). */
+  onPppFrame(protocol: number, payload: Uint8Array): void;
+}
+
+/** Counters of packets the data path dropped, by reason (process totals). */
+export type DropCounts = Record<DropReason | 'not-forwarding' | 'bad-ppp' | 'tun-write', number>;
+
+export class DataPath<S extends DataSession = DataSession> {
+  readonly routes = new RouteTable<S>();
+  readonly drops: DropCounts = {
+    'too-short': 0,
+    'not-ipv4': 0,
+    'bad-header-length': 0,
+    'bad-total-length': 0,
+    'bad-checksum': 0,
+    'spoofed-source': 0,
+    'no-route': 0,
+    'not-forwarding': 0,
+    'bad-ppp': 0,
+    'tun-write': 0,
+  };
+  /** Per-session spoofing drops (keyed by counter slot), for logs and tests. */
+  readonly spoofDrops = new Map<number, number>();
+
+  constructor(
+    private readonly socket: DatagramSocket,
+    private readonly tun: TunDevice,
+    readonly counters: SessionCounters,
+  ) {}
+
+  /** A data packet from a client, already matched to `session`. */
+  fromClient(session: DataSession, buf: Uint8Array, view: DataHeaderView): void {
+    let at = view.payloadOffset;
+    const end = at + view.payloadLength;
+    if (end - at < 2) {
+      this.drops['bad-ppp']++;
+      return;
+    }
+    // Receivers accept the uncompressed forms whatever was negotiated (RFC 1661 §6.5, §6.6).
+    if (buf[at] === 0xff) {
+      if (buf[at + 1] !== 0x03) {
+        this.drops['bad-ppp']++;
+        return;
+      }
+      at += 2;
+    }
+    if (at >= end) {
+      this.drops['bad-ppp']++;
+      return;
+    }
+    let protocol = buf[at]!;
+    if ((protocol & 1) === 1) at += 1;
+    else {
+      if (at + 1 >= end || (buf[at + 1]! & 1) === 0) {
+        this.drops['bad-ppp']++;
+        return;
+      }
+      protocol = (protocol << 8) | buf[at + 1]!;
+      at += 2;
+    }
+    if (protocol !== PPP_IPV4) {
+      session.onPppFrame(protocol, buf.subarray(at, end));
+      return;
+    }
+    if (!session.forwarding) {
+      this.drops['not-forwarding']++;
+      return;
+    }
+    const packet = buf.subarray(at, end);
+    const verdict = checkClientPacket(packet, session.address);
+    if (verdict !== undefined) {
+      this.drops[verdict]++;
+      if (verdict === 'spoofed-source') this.spoofDrops.set(session.counterSlot, (this.spoofDrops.get(session.counterSlot) ?? 0) + 1);
+      return;
+    }
+    const total = ipv4TotalLength(packet);
+    const ip = total === packet.length ? packet : packet.subarray(0, total);
+    clampTcpMss(ip, session.mss);
+    if (this.tun.write(ip)) this.counters.addIn(session.counterSlot, total);
+    else this.drops['tun-write']++;
+  }
+
+  /** A packet the kernel routed into the TUN (the buffer is reused after we return: copy). */
+  fromTun(packet: Uint8Array): void {
+    const invalid = checkIpv4Packet(packet);
+    if (invalid !== undefined) {
+      this.drops[invalid]++;
+      return;
+    }
+    const session = this.routes.lookupPacket(packet);
+    if (!session || !session.forwarding) {
+      this.drops['no-route']++;
+      return;
+    }
+    const total = ipv4TotalLength(packet);
+    const pppHeader = (session.acfc ? 0 : 2) + (session.pfc ? 1 : 2);
+    const l2tpHeader = session.dataNs >= 0 ? 10 : 6;
+    const out = Buffer.allocUnsafe(l2tpHeader + pppHeader + total);
+    const ipAt = l2tpHeader + pppHeader;
+    out.set(total === packet.length ? packet : packet.subarray(0, total), ipAt);
+    clampTcpMss(out.subarray(ipAt), session.mss);
+    this.writeHeaders(session, out, PPP_IPV4, pppHeader, total);
+    this.socket.send(out, session.peerPort, session.peerAddress);
+    this.counters.addOut(session.counterSlot, total);
+  }
+
+  /** A PPP control frame from the session's engine: always the uncompressed header (RFC 1661 §6.5). */
+  sendPpp(session: DataSession, protocol: number, payload: Uint8Array): void {
+    const l2tpHeader = session.dataNs >= 0 ? 10 : 6;
+    const out = Buffer.allocUnsafe(l2tpHeader + 4 + payload.length);
+    out.set(payload, l2tpHeader + 4);
+    this.writeHeaders(session, out, protocol, 4, payload.length);
+    this.socket.send(out, session.peerPort, session.peerAddress);
+  }
+
+  private writeHeaders(session: DataSession, out: Uint8Array, protocol: number, pppHeader: number, payloadLength: number): void {
+    const sequenced = session.dataNs >= 0;
+    const ns = sequenced ? session.dataNs : -1;
+    if (sequenced) session.dataNs = (session.dataNs + 1) & 0xffff;
+    let at = encodeDataHeaderInto(out, 0, session.peerTunnelId, session.peerSessionId, pppHeader + payloadLength, false, ns, 0);
+    if (pppHeader === 4 || pppHeader === 3) {
+      out[at++] = 0xff;
+      out[at++] = 0x03;
+    }
+    if (pppHeader === 1 || pppHeader === 3) out[at] = protocol;
+    else {
+      out[at] = protocol >>> 8;
+      out[at + 1] = protocol & 0xff;
+    }
+  }
+}
+
+export { SessionCounters };

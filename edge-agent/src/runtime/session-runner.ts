@@ -1,0 +1,290 @@
+/**
+ * One L2TP session's life after ICCN: the PPP server engine, the broker calls its actions ask for
+ * (authenticate, start session), the data-path fields, accounting, and exactly one end with one
+ * reason. The runner never touches sockets directly: it goes through its `SessionHost`.
+ */
+import type { Logger } from 'pino';
+import type { AuthenticateRequest, Broker, StartedSession } from '../broker/broker-client';
+import { BrokerRejectedError, BrokerUnavailableError } from '../broker/http-transport';
+import { formatIpv4, mssForMtu, parseIpv4, type CounterSnapshot } from '../datapath';
+import { createPppServerSession, type PppAction, type PppServerConfig, type PppServerEvent, type PppServerSession, type PppServerState, type PppTimer } from '../ppp';
+import type { AuthMethod, EndReason } from '../../../functions/src/domain/types';
+import type { DataSession } from './data-path';
+import type { TimerHandle, TimerService } from './timers';
+
+/** What a runner needs from the agent. */
+export interface SessionHost {
+  readonly broker: Broker;
+  readonly timers: TimerService;
+  readonly uuid: () => string;
+  readonly pppConfig: PppServerConfig;
+  readonly mtu: number;
+  readonly interimIntervalMs: number;
+  sendPpp(session: SessionRunner, protocol: number, payload: Uint8Array): void;
+  /** The link is up: route its address to it (and make sure the pool's route and gateway exist). */
+  linkUp(session: SessionRunner, pool: { cidr?: string; gateway: string }): void;
+  /** The session ended: clear the call (CDN) if `clearCall`, unroute, report. Called once. */
+  ended(session: SessionRunner, reason: EndReason, clearCall: boolean): void;
+  /** The broker started the session after it had already ended here: report its stop. */
+  startedAfterEnd(session: SessionRunner): void;
+}
+
+export interface SessionIds {
+  readonly localTunnelId: number;
+  readonly peerTunnelId: number;
+  readonly localSessionId: number;
+  readonly peerSessionId: number;
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  readonly sequencingRequired: boolean;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+/** Broker refusal codes of POST /v1/agent/sessions mapped to the reason the session ends with. */
+function refusalReason(error: unknown): EndReason {
+  if (error instanceof BrokerRejectedError) {
+    if (error.code === 'pool-exhausted' || error.code === 'quota-exceeded') return error.code;
+    if (error.code === 'user-disabled' || error.code === 'method-not-allowed') return 'auth-failure';
+  }
+  return 'error';
+}
+
+export class SessionRunner implements DataSession {
+  readonly localTunnelId: number;
+  readonly localSessionId: number;
+  peerTunnelId: number;
+  peerSessionId: number;
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  address = 0;
+  forwarding = false;
+  acfc = false;
+  pfc = false;
+  dataNs: number;
+  mss: number;
+  /** Idempotency key of the broker's session start. */
+  readonly agentSessionRef: string;
+  /** The broker's session id once started. */
+  brokerSessionId: string | undefined;
+  tenantId: string | undefined;
+  username: string | undefined;
+  endReason: EndReason | undefined;
+  log: Logger;
+
+  private readonly engine: PppServerSession;
+  private state: PppServerState | undefined;
+  private readonly pppTimers = new Map<PppTimer, TimerHandle>();
+  private interimTimer: TimerHandle | undefined;
+  private callOpen = true;
+
+  constructor(
+    private readonly host: SessionHost,
+    ids: SessionIds,
+    readonly counterSlot: number,
+    log: Logger,
+  ) {
+    this.localTunnelId = ids.localTunnelId;
+    this.localSessionId = ids.localSessionId;
+    this.peerTunnelId = ids.peerTunnelId;
+    this.peerSessionId = ids.peerSessionId;
+    this.peerAddress = ids.peerAddress;
+    this.peerPort = ids.peerPort;
+    this.dataNs = ids.sequencingRequired ? 0 : -1;
+    this.mss = mssForMtu(host.mtu);
+    this.agentSessionRef = host.uuid();
+    this.log = log;
+    this.engine = createPppServerSession(host.pppConfig);
+  }
+
+  get ended(): boolean {
+    return this.endReason !== undefined;
+  }
+
+  /** Start LCP (the first Configure-Request). */
+  start(): void {
+    const { state, actions } = this.engine.start();
+    this.state = state;
+    this.run(actions);
+  }
+
+  onPppFrame(protocol: number, payload: Uint8Array): void {
+    // The datagram buffer is ours, but engines may keep payloads across events: give them a copy.
+    this.step({ kind: 'frame', protocol, payload: payload.slice() });
+  }
+
+  /** Agent-initiated end (admin-disconnect, agent-shutdown): LCP Terminate-Request, then CDN. */
+  close(reason: EndReason): void {
+    this.step({ kind: 'close', reason });
+  }
+
+  /** The L2TP call is gone (peer CDN, tunnel closed): end at once, nothing more to send. */
+  callCleared(reason: EndReason): void {
+    this.callOpen = false;
+    this.step({ kind: 'lower-down', reason });
+  }
+
+  /** End now without waiting for the peer (shutdown deadline). */
+  abort(reason: EndReason): void {
+    this.step({ kind: 'lower-down', reason });
+  }
+
+  counters(read: (slot: number) => CounterSnapshot): CounterSnapshot {
+    return read(this.counterSlot);
+  }
+
+  private step(event: PppServerEvent): void {
+    if (!this.state || this.ended) return;
+    const { state, actions } = this.engine.step(this.state, event);
+    this.state = state;
+    this.run(actions);
+  }
+
+  private run(actions: readonly PppAction[]): void {
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'send-frame':
+          if (!this.ended) this.host.sendPpp(this, action.protocol, action.payload);
+          break;
+        case 'set-timer': {
+          this.host.timers.clear(this.pppTimers.get(action.timer));
+          const name = action.timer;
+          this.pppTimers.set(
+            name,
+            this.host.timers.set(action.ms, () => {
+              this.pppTimers.delete(name);
+              this.step({ kind: 'timer', timer: name });
+            }),
+          );
+          break;
+        }
+        case 'clear-timer':
+          this.host.timers.clear(this.pppTimers.get(action.timer));
+          this.pppTimers.delete(action.timer);
+          break;
+        case 'verify-credentials':
+          void this.verify(action);
+          break;
+        case 'request-address':
+          void this.requestAddress(action.method);
+          break;
+        case 'link-up':
+          this.linkUp(action);
+          break;
+        case 'link-down':
+          this.end(action.reason);
+          break;
+      }
+    }
+  }
+
+  private async verify(action: Extract<PppAction, { kind: 'verify-credentials' }>): Promise<void> {
+    const m = action.material;
+    const username = action.username;
+    const request: AuthenticateRequest =
+      m.method === 'pap'
+        ? { method: 'pap', username, password: m.password }
+        : m.method === 'chap-md5'
+          ? { method: 'chap-md5', username, id: m.identifier, challenge: hex(m.challenge), response: hex(m.response) }
+          : {
+              method: 'mschapv2',
+              username,
+              authenticatorChallenge: hex(m.authenticatorChallenge),
+              peerChallenge: hex(m.peerChallenge),
+              ntResponse: hex(m.ntResponse),
+            };
+    this.log = this.log.child({ user: username });
+    let event: PppServerEvent;
+    try {
+      const verdict = await this.host.broker.authenticate(request);
+      if (verdict.ok) {
+        this.tenantId = verdict.tenantId;
+        this.username = verdict.username;
+        this.log.info({ method: action.method, tenant: verdict.tenantId }, 'authenticated');
+        event = { kind: 'auth-result', ok: true, ...(verdict.authenticatorResponse ? { authenticatorResponse: verdict.authenticatorResponse } : {}) };
+      } else {
+        this.log.warn({ method: action.method, reason: verdict.reason }, 'authentication refused by the broker');
+        event = { kind: 'auth-result', ok: false };
+      }
+    } catch (error) {
+      if (error instanceof BrokerUnavailableError) this.log.error({ err: error.message }, 'broker unreachable: refusing new session');
+      else this.log.error({ err: String(error) }, 'authentication failed with an unexpected error: refusing the session');
+      event = { kind: 'auth-result', ok: false, message: 'service unavailable' };
+    }
+    this.step(event);
+  }
+
+  private async requestAddress(method: AuthMethod): Promise<void> {
+    let started: StartedSession;
+    try {
+      started = await this.host.broker.startSession({
+        agentSessionRef: this.agentSessionRef,
+        tunnelId: this.localTunnelId,
+        l2tpSessionId: this.localSessionId,
+        peerAddress: this.peerAddress,
+        tenantId: this.tenantId ?? '',
+        username: this.username ?? '',
+        authMethod: method,
+      });
+    } catch (error) {
+      const reason = refusalReason(error);
+      if (error instanceof BrokerUnavailableError) this.log.error({ err: error.message }, 'broker unreachable: refusing new session');
+      else this.log.warn({ reason, err: error instanceof Error ? error.message : String(error) }, 'session start refused by the broker');
+      this.step({ kind: 'address-refused', reason });
+      return;
+    }
+    this.brokerSessionId = started.sessionId;
+    this.log = this.log.child({ sessionId: started.sessionId });
+    if (this.ended) {
+      // Ended while the broker was allocating: give the address back at once.
+      this.host.startedAfterEnd(this);
+      return;
+    }
+    const address = parseIpv4(started.address);
+    if (address === undefined) {
+      this.log.error({ address: started.address }, 'broker returned an invalid address');
+      this.step({ kind: 'address-refused', reason: 'error' });
+      return;
+    }
+    this.address = address;
+    this.pool = { ...(started.cidr ? { cidr: started.cidr } : {}), gateway: started.gateway };
+    this.step({ kind: 'address-assigned', address: started.address, dns: started.dns, gateway: started.gateway });
+  }
+
+  private pool: { cidr?: string; gateway: string } | undefined;
+
+  private linkUp(info: Extract<PppAction, { kind: 'link-up' }>): void {
+    this.acfc = info.peerAcfc;
+    this.pfc = info.peerPfc;
+    this.mss = mssForMtu(Math.min(this.host.mtu, info.peerMru));
+    this.forwarding = true;
+    this.host.linkUp(this, this.pool ?? { gateway: info.gateway });
+    this.log.info({ address: formatIpv4(this.address), method: info.authMethod }, 'session up');
+    this.armInterim();
+  }
+
+  private armInterim(): void {
+    if (this.host.interimIntervalMs <= 0) return;
+    this.interimTimer = this.host.timers.set(this.host.interimIntervalMs, () => {
+      this.interimTimer = undefined;
+      if (this.ended || !this.brokerSessionId) return;
+      this.onInterim?.(this);
+      this.armInterim();
+    });
+  }
+
+  /** Set by the agent: send an interim report for this session. */
+  onInterim: ((session: SessionRunner) => void) | undefined;
+
+  private end(reason: EndReason): void {
+    if (this.ended) return;
+    this.endReason = reason;
+    this.forwarding = false;
+    for (const handle of this.pppTimers.values()) this.host.timers.clear(handle);
+    this.pppTimers.clear();
+    this.host.timers.clear(this.interimTimer);
+    this.log.info({ reason }, 'session ended');
+    this.host.ended(this, reason, this.callOpen);
+    this.callOpen = false;
+  }
+}
