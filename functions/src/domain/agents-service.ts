@@ -4,6 +4,7 @@
  * heartbeats, receiving queued commands until it acknowledges them.
  */
 import { NotFoundError, UnauthorizedError } from '../errors';
+import { AlreadyExistsError } from '../store/errors';
 import { issueToken, newId, parseToken, secretMatches } from './bearer-tokens';
 import type { ServiceContext } from './service-context';
 import type { Agent, AgentCommand, AgentCounters, Page, PageRequest } from './types';
@@ -105,4 +106,30 @@ export async function heartbeat(
   if (updated.state === 'dead') updated = (await ctx.store.transitionAgent(agent.agentId, ['dead'], 'active', now)) ?? updated;
   const commands = await ctx.store.listAgentCommands(agent.agentId);
   return { agent: updated, commands };
+}
+
+/** Drain commands use a fixed id per agent, so a repeated drain queues at most one. */
+export function drainCommandId(agentId: string): string {
+  return `drain-${agentId}`;
+}
+
+/**
+ * Puts an active agent into `draining` (it takes no new sessions) with a deadline, and queues a
+ * `drain` command so the agent itself stops accepting tunnels. Idempotent: an agent already
+ * draining keeps its first deadline; a dead or unknown agent is left alone (undefined).
+ */
+export async function startDrain(ctx: Pick<ServiceContext, 'store' | 'clock'>, agentId: string, deadline: number): Promise<Agent | undefined> {
+  const now = ctx.clock.now();
+  const moved = await ctx.store.transitionAgent(agentId, ['active'], 'draining', now);
+  if (!moved) {
+    const current = await ctx.store.getAgent(agentId);
+    return current?.state === 'draining' ? current : undefined;
+  }
+  const updated = await ctx.store.updateAgent(agentId, { drainDeadline: deadline });
+  try {
+    await ctx.store.enqueueAgentCommand(agentId, { commandId: drainCommandId(agentId), type: 'drain', deadline, createdAt: now });
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+  }
+  return updated;
 }

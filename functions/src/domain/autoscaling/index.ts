@@ -1,0 +1,5 @@
+export * from './policy';
+export * from './decide';
+export * from './provider';
+export * from './aws-provider';
+export * from './apply-actions';

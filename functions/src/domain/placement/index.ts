@@ -1,0 +1,3 @@
+export * from './eligibility';
+export * from './choose-agents';
+export * from './admission';
