@@ -1,0 +1,134 @@
+/**
+ * The simulator against a minimal in-process LNS (the agent's own engines) over loopback UDP: no root, no broker.
+ * Pins what the e2e tests and benchmarks rely on: setup results, ping RTTs, shared source port, server-side
+ * teardown seen as link-down, orderly disconnect, auth failure and an unreachable server.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { openTunnels } from './index';
+import { startMiniLns, type MiniLns } from './testing/mini-lns';
+import type { AuthMethod } from '../../functions/src/domain/types';
+
+const METHODS: AuthMethod[] = ['pap', 'chap-md5', 'mschapv2'];
+
+describe('simulator against a loopback LNS', () => {
+  let lns: MiniLns;
+  before(async () => {
+    lns = await startMiniLns();
+  });
+  after(async () => {
+    await lns.close();
+  });
+
+  test('2 tunnels x 3 sessions with every auth method come up, ping the gateway and hang up cleanly', async () => {
+    const run = await openTunnels({
+      server: { address: '127.0.0.1', port: lns.port },
+      tunnels: 2,
+      sessionsPerTunnel: 3,
+      localAddress: '127.0.0.1',
+      credentials: (i) => ({ username: `user${i}`, password: `pw-user${i}`, method: METHODS[i % 3] as AuthMethod }),
+    });
+    try {
+      const results = run.results();
+      assert.deepEqual(results.map((r) => [r.index, r.ok, r.reason]), [0, 1, 2, 3, 4, 5].map((i) => [i, true, undefined]));
+      assert.equal(new Set(results.map((r) => r.address)).size, 6, 'distinct addresses');
+      for (const r of results) {
+        assert.match(r.address ?? '', /^10\.99\.0\.\d+$/);
+        assert.equal(r.gateway, '10.99.0.1');
+        assert.deepEqual(r.dns, ['192.0.2.53']);
+        assert.ok((r.setupMs ?? -1) > 0);
+      }
+      assert.notEqual(results[0]?.peerTunnelId, results[3]?.peerTunnelId, 'two tunnels');
+      assert.equal(results[0]?.peerTunnelId, results[2]?.peerTunnelId, 'sessions 0-2 share tunnel 0');
+      const pings = await Promise.all(run.sessions.map((s) => s.ping('10.99.0.1', { count: 3, intervalMs: 20 })));
+      for (const p of pings) {
+        assert.equal(p.sent, 3);
+        assert.equal(p.received, 3);
+        assert.ok(p.rttMs.every((rtt) => rtt >= 0 && rtt < 2000));
+      }
+      assert.equal(run.sessions[0]?.counters.packetsIn, 3);
+      const down = await run.sessions[0]!.disconnect();
+      assert.equal(down.by, 'local');
+      assert.equal(down.reason, 'user-request');
+    } finally {
+      await run.close();
+    }
+    assert.ok(run.tunnels.every((t) => t.phase === 'closed'), 'StopCCN acknowledged');
+  });
+
+  test('tunnels sharing one source port are told apart by tunnel id', async () => {
+    const run = await openTunnels({
+      server: { address: '127.0.0.1', port: lns.port },
+      tunnels: 3,
+      sessionsPerTunnel: 1,
+      localAddress: '127.0.0.1',
+      localPort: 0,
+      credentials: () => ({ username: 'nat', password: 'pw-nat', method: 'mschapv2' }),
+    });
+    try {
+      const results = run.results();
+      assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+      assert.deepEqual(results.map((r) => r.localTunnelId), [1, 2, 3]);
+      assert.equal(new Set(results.map((r) => r.peerTunnelId)).size, 3);
+      const pings = await Promise.all(run.sessions.map((s) => s.ping('10.99.0.1', { count: 2, intervalMs: 10 })));
+      assert.deepEqual(pings.map((p) => p.received), [2, 2, 2]);
+    } finally {
+      await run.close();
+    }
+  });
+
+  test('a server-side close is seen as link-down with the CDN result; the other session keeps working', async () => {
+    const run = await openTunnels({
+      server: { address: '127.0.0.1', port: lns.port },
+      tunnels: 1,
+      sessionsPerTunnel: 2,
+      localAddress: '127.0.0.1',
+      credentials: (i) => ({ username: `del${i}`, password: `pw-del${i}`, method: 'chap-md5' }),
+    });
+    try {
+      const [victim, other] = run.sessions;
+      assert.ok(victim && other && victim.address);
+      assert.ok(lns.terminate(victim.address));
+      const info = await victim.waitForLinkDown(5000);
+      assert.equal(info.by, 'peer');
+      assert.equal(info.reason, 'user-request');
+      assert.equal(info.cdn?.resultCode, 3);
+      assert.equal(victim.phase, 'down');
+      assert.equal((await other.ping('10.99.0.1')).received, 1);
+      await assert.rejects(other.waitForLinkDown(50), /still up/);
+    } finally {
+      await run.close();
+    }
+  });
+
+  test('a wrong password fails the session with auth-failure', async () => {
+    const run = await openTunnels({
+      server: { address: '127.0.0.1', port: lns.port },
+      tunnels: 1,
+      sessionsPerTunnel: 2,
+      localAddress: '127.0.0.1',
+      credentials: (i) => ({ username: `bad${i}`, password: i === 0 ? 'wrong' : `pw-bad${i}`, method: (['pap', 'mschapv2'] as const)[i] as AuthMethod }),
+    });
+    try {
+      const [bad, good] = run.results();
+      assert.equal(bad?.ok, false);
+      assert.equal(bad?.reason, 'auth-failure');
+      assert.equal(good?.ok, true);
+    } finally {
+      await run.close();
+    }
+  });
+});
+
+test('an unreachable server fails every session with timeout', async () => {
+  const run = await openTunnels({
+    server: { address: '127.0.0.1', port: 9 },
+    tunnels: 1,
+    sessionsPerTunnel: 2,
+    localAddress: '127.0.0.1',
+    credentials: () => ({ username: 'x', password: 'pw-x', method: 'pap' }),
+    timeouts: { setupMs: 300, closeMs: 200 },
+  });
+  await run.close();
+  assert.deepEqual(run.results().map((r) => [r.ok, r.reason]), [[false, 'timeout'], [false, 'timeout']]);
+});
