@@ -1,0 +1,191 @@
+/**
+ * Boots the UML guest once per run and drives it: `sh(ns, script)` runs a shell script in one
+ * guest namespace through the guest's exec server (guest/exec-server.mjs) over the TAP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { E2eError } from './errors';
+import type { UmlKernel } from './host-prereqs';
+import type { HostTap } from './tap';
+import type { GuestNamespace } from './topology';
+
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+  readonly timedOut: boolean;
+}
+
+export interface Guest {
+  /** Runs `script` with sh in namespace `ns` (its own net + mount namespace). Never throws on a non-zero exit. */
+  sh(ns: GuestNamespace, script: string, options?: { timeoutMs?: number; stdin?: string }): Promise<ExecResult>;
+  /** Like sh, but a non-zero exit is an E2eError carrying the output. */
+  must(ns: GuestNamespace, script: string, options?: { timeoutMs?: number; stdin?: string }): Promise<string>;
+  /** Writes a file inside the namespace's private view (e.g. /etc/ppp/chap-secrets). */
+  writeFile(ns: GuestNamespace, path: string, content: string, mode?: string): Promise<void>;
+  readonly bootMs: number;
+  /** Asks the guest to power off; kills the UML process group if it does not within the timeout. */
+  shutdown(): Promise<void>;
+}
+
+export interface BootOptions {
+  readonly kernel: UmlKernel;
+  readonly runDir: string;
+  readonly tap: HostTap;
+  readonly memoryMb?: number;
+  readonly maxSeconds?: number;
+  readonly bootTimeoutMs?: number;
+}
+
+const GUEST_DIR = resolve(import.meta.dirname, '../guest');
+const EXEC_PORT = 7070;
+
+/** strongswan.conf shared by every side: logs to the side's private /run/log, no syslog in the guest. */
+const STRONGSWAN_CONF = `charon {
+    load_modular = yes
+    plugins {
+        include strongswan.d/charon/*.conf
+    }
+    filelog {
+        charon {
+            path = /run/log/charon.log
+            time_format = %T
+            default = 1
+            ike = 2
+            cfg = 2
+            knl = 1
+            flush_line = yes
+        }
+    }
+}
+include strongswan.d/*.conf
+swanctl {
+    load = pem pkcs1 pkcs8 x509 revocation constraints pubkey openssl random
+}
+`;
+
+function prepareRunDir(runDir: string, kernel: UmlKernel): string {
+  for (const dir of ['logs', 'conf', 'uml', 'modroot/lib/modules']) mkdirSync(join(runDir, dir), { recursive: true });
+  const link = join(runDir, 'modroot/lib/modules', kernel.version);
+  if (!existsSync(link)) symlinkSync(kernel.modulesDir, link);
+  writeFileSync(join(runDir, 'conf/strongswan.conf'), STRONGSWAN_CONF);
+  const token = randomBytes(16).toString('hex');
+  writeFileSync(join(runDir, 'token'), token, { mode: 0o600 });
+  return token;
+}
+
+export async function bootGuest(options: BootOptions): Promise<Guest> {
+  const { kernel, runDir, tap } = options;
+  const token = prepareRunDir(runDir, kernel);
+  const guestAddress = tap.guestCidr.split('/')[0] ?? '';
+  const console = openSync(join(runDir, 'logs/console.log'), 'a');
+  const started = Date.now();
+  const uml: ChildProcess = spawn(
+    kernel.binary,
+    [
+      `mem=${options.memoryMb ?? 768}M`,
+      `umid=${tap.name}`,
+      `uml_dir=${join(runDir, 'uml')}`,
+      'root=/dev/root',
+      'rootfstype=hostfs',
+      'rootflags=/',
+      'ro',
+      `init=${join(GUEST_DIR, 'init.sh')}`,
+      'con=null',
+      'con0=fd:0,fd:1',
+      `vec0:transport=tap,ifname=${tap.name}`,
+      `E2E_DIR=${runDir}`,
+      `E2E_ADDR=${tap.guestCidr}`,
+      `E2E_PORT=${EXEC_PORT}`,
+      `E2E_NODE=${process.execPath}`,
+      `E2E_MAX=${options.maxSeconds ?? 600}`,
+    ],
+    { detached: true, stdio: ['ignore', console, console] },
+  );
+  let exited = false;
+  uml.on('exit', () => {
+    exited = true;
+  });
+  const killGroup = () => {
+    try {
+      if (uml.pid) process.kill(-uml.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+
+  const base = `http://${guestAddress}:${EXEC_PORT}`;
+  const post = async (path: string, body: unknown, timeoutMs: number): Promise<Response> =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'x-e2e-token': token, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+
+  const deadline = started + (options.bootTimeoutMs ?? 90_000);
+  for (;;) {
+    if (exited || Date.now() > deadline) {
+      killGroup();
+      const status = readTail(join(runDir, 'guest-status')) || readTail(join(runDir, 'logs/guest-init.log'));
+      throw new E2eError(`guest did not come up (${exited ? 'UML exited' : 'timeout'}): ${status}`);
+    }
+    try {
+      const response = await post('/ping', {}, 1000);
+      if (response.ok) break;
+    } catch {
+      // not up yet
+    }
+    await sleep(250);
+  }
+  const bootMs = Date.now() - started;
+
+  const guest: Guest = {
+    bootMs,
+    async sh(ns, script, opts = {}) {
+      const timeoutMs = opts.timeoutMs ?? 30_000;
+      const response = await post('/exec', { ns, sh: script, stdin: opts.stdin, timeoutMs }, timeoutMs + 10_000);
+      if (!response.ok) throw new E2eError(`exec server: HTTP ${response.status} ${await response.text()}`);
+      return (await response.json()) as ExecResult;
+    },
+    async must(ns, script, opts) {
+      const result = await guest.sh(ns, script, opts);
+      if (result.code !== 0) {
+        const why = result.timedOut ? 'timed out' : `exit ${result.code}`;
+        throw new E2eError(`[${ns}] ${firstLine(script)}: ${why}\n${(result.stdout + result.stderr).trim().slice(-1500)}`);
+      }
+      return result.stdout;
+    },
+    async writeFile(ns, path, content, mode = '644') {
+      await guest.must(ns, `cat > '${path}' && chmod ${mode} '${path}'`, { stdin: content });
+    },
+    async shutdown() {
+      if (exited) return;
+      try {
+        await post('/shutdown', {}, 3000);
+      } catch {
+        // fall through to the kill below
+      }
+      const until = Date.now() + 15_000;
+      while (!exited && Date.now() < until) await sleep(100);
+      if (!exited) killGroup();
+    },
+  };
+  return guest;
+}
+
+function firstLine(text: string): string {
+  return (text.trim().split('\n')[0] ?? '').slice(0, 120);
+}
+
+function readTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-15).join('\n');
+  } catch {
+    return '';
+  }
+}
