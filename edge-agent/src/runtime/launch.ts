@@ -1,0 +1,93 @@
+/**
+ * Builds the agent's real dependencies from `AgentConfig`: the TUN device, the `ip` link
+ * configurator, the UDP socket, the broker client with its on-disk outbox, system timers. Setup
+ * failures the operator must fix become a `LaunchError` with a one-line reason for the CLI.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { BrokerClient } from '../broker/broker-client';
+import type { AgentConfig } from '../config';
+import { TunError, UdpError } from '../io/errors';
+import { createLinkConfig, type LinkConfig } from '../io/link-config';
+import { openTun, type TunDevice } from '../io/tun';
+import { openUdp, type DatagramSocket } from '../io/udp';
+import { createAgent, type Agent, type AgentOptions } from './agent';
+import { systemTimers } from './timers';
+
+/** The version reported at registration. */
+export const AGENT_VERSION = '0.1.0';
+
+/** The host cannot run the agent as configured; `message` is the one line to show. */
+export class LaunchError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LaunchError';
+  }
+}
+
+export interface LaunchOverrides {
+  readonly options?: Partial<AgentOptions>;
+  readonly link?: LinkConfig;
+}
+
+/** Open the devices, build the agent and start it. Broker unreachable is not fatal (registration retries). */
+export async function launchAgent(config: AgentConfig, logger: Logger, overrides: LaunchOverrides = {}): Promise<Agent> {
+  if (config.ipsec === 'strongswan' && !config.allowPlainL2tp) {
+    throw new LaunchError('strongSwan (IPSEC=strongswan) integration is not available in this build; run with IPSEC=off and ALLOW_PLAIN_L2TP=true');
+  }
+  if (config.ipsec === 'strongswan') {
+    logger.warn('strongSwan integration is not available in this build: serving plain L2TP only (ALLOW_PLAIN_L2TP=true)');
+  }
+  let tun: TunDevice;
+  try {
+    tun = await openTun({ name: config.tunName });
+  } catch (error) {
+    if (error instanceof TunError && error.code === 'permission') {
+      throw new LaunchError(`cannot open TUN device ${config.tunName}: permission denied, CAP_NET_ADMIN is missing (run as root or grant cap_net_admin)`, { cause: error });
+    }
+    throw new LaunchError(`cannot open TUN device ${config.tunName}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const link = overrides.link ?? createLinkConfig();
+  let socket: DatagramSocket | undefined;
+  try {
+    await link.configure({ name: tun.name, mtu: config.mtu, addresses: [], routes: [] });
+    socket = await openUdp({ address: config.l2tpListen.address, port: config.l2tpListen.port, receiveBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  } catch (error) {
+    await tun.close();
+    if (error instanceof UdpError) {
+      const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+      const why = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EACCES' ? 'permission denied' : error.message;
+      throw new LaunchError(`cannot listen on UDP ${config.l2tpListen.address}:${config.l2tpListen.port}: ${why}`, { cause: error });
+    }
+    throw new LaunchError(`cannot configure TUN device ${tun.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const broker = new BrokerClient({
+    baseUrl: config.brokerUrl,
+    token: config.agentToken,
+    stateDir: config.stateDir,
+    onDropped: (record, error) => logger.warn({ sessionId: record.sessionId, kind: record.kind, err: error.message }, 'broker refused a queued report: dropped'),
+  });
+  const listenHost = config.l2tpListen.address === '0.0.0.0' || config.l2tpListen.address === '::' ? hostname() : config.l2tpListen.address;
+  const agent = createAgent({
+    socket,
+    tun,
+    link,
+    broker,
+    timers: systemTimers(),
+    random: (n) => randomBytes(n),
+    uuid: () => randomUUID(),
+    logger: logger.child({ agentId: config.agentId }),
+    options: {
+      capacity: config.capacity,
+      mtu: config.mtu,
+      hostName: hostname().slice(0, 64) || 'edge-agent',
+      publicAddress: config.publicAddress ?? listenHost,
+      version: AGENT_VERSION,
+      ...(config.tunnelSecret ? { tunnelSecret: config.tunnelSecret } : {}),
+      ...overrides.options,
+    },
+  });
+  agent.start();
+  return agent;
+}
