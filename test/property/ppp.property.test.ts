@@ -36,7 +36,7 @@ import {
   type LcpPacket,
   type PapPacket,
 } from '../../edge-agent/src/ppp';
-import { anyBytes, assertNoBulkAllocation, assertTotal, mutatedArb, rec, runs, text } from './support';
+import { anyBytes, assertNoBulkAllocation, assertTotal, mutatedArb, rec, runs, text, type TotalDecoderCheck } from './support';
 
 const isError = (v: unknown): v is PppDecodeError => v instanceof PppDecodeError;
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
@@ -103,7 +103,7 @@ describe('PPP control packets and options', () => {
     const valid = fc.tuple(u8, u8, fc.array(optionArb, { maxLength: 6 })).map(([code, identifier, o]) =>
       encodeControlPacket({ code, identifier, data: encodeOptions(o) }),
     );
-    const checks = [
+    const checks: TotalDecoderCheck<unknown>[] = [
       { name: 'decodeControlPacket', decode: decodeControlPacket },
       { name: 'decodeOptions', decode: decodeOptions },
       { name: 'decodeLcpOptions', decode: decodeLcpOptions },
@@ -230,7 +230,7 @@ describe('PAP and CHAP', () => {
   });
 
   test('arbitrary and mutated PAP/CHAP packets: a packet or an error', () => {
-    const checks = [
+    const checks: TotalDecoderCheck<unknown>[] = [
       { name: 'decodePapPacket', decode: decodePapPacket },
       { name: 'decodeChapPacket', decode: decodeChapPacket },
       { name: 'decodeMsChapV2ResponseValue', decode: decodeMsChapV2ResponseValue },
