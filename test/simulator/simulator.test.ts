@@ -4,12 +4,27 @@
  * teardown seen as link-down, orderly disconnect, auth failure and an unreachable server.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { openTunnels } from './index';
 import { startMiniLns, type MiniLns } from './testing/mini-lns';
 import type { AuthMethod } from '../../functions/src/domain/types';
 
 const METHODS: AuthMethod[] = ['pap', 'chap-md5', 'mschapv2'];
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+
+/** Runs the CLI; resolves with its exit code and output (execFile rejects on non-zero, which is data here). */
+async function runCli(args: string[]): Promise<{ code: number; stdout: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args], { timeout: 60_000 });
+    return { code: 0, stdout };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '' };
+  }
+}
 
 describe('simulator against a loopback LNS', () => {
   let lns: MiniLns;
@@ -99,6 +114,21 @@ describe('simulator against a loopback LNS', () => {
     } finally {
       await run.close();
     }
+  });
+
+  test('the CLI prints a table and a summary line, and exits 1 when a session failed', async () => {
+    const server = `127.0.0.1:${lns.port}`;
+    const good = await runCli(['--server', server, '--tunnels', '2', '--sessions', '2', '--user', 'cli{i}', '--method', 'pap', '--ping', '10.99.0.1', '--count', '2']);
+    assert.equal(good.code, 0, good.stdout);
+    const lines = good.stdout.trim().split('\n');
+    assert.equal(lines.length, 1 + 4 + 1, good.stdout);
+    assert.match(lines[1] ?? '', /^0\s+\S+\s+cli0\s+pap\s+up\s+10\.99\.0\.\d+\s+192\.0\.2\.53\s+[\d.]+\s+2\/2/);
+    const summary = JSON.parse(lines.at(-1) ?? '');
+    assert.equal(summary.ok, 4);
+    assert.equal(summary.ping.received, 8);
+    const bad = await runCli(['--server', server, '--user', 'cli', '--password', 'nope', '--method', 'chap-md5', '--json']);
+    assert.equal(bad.code, 1);
+    assert.deepEqual(JSON.parse(bad.stdout.trim()).failures, { 'auth-failure': 1 });
   });
 
   test('a wrong password fails the session with auth-failure', async () => {
