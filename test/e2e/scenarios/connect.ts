@@ -1,0 +1,77 @@
+/**
+ * Happy-path scenarios: one real client per authentication method connects, gets an address
+ * from the tenant's pool, pings the agent's PPP address (the pool gateway), hangs up, and the
+ * broker shows the session with its traffic counters.
+ */
+import type { AuthMethod } from '../../../functions/src/domain/types';
+import { connectClient, hangUp, pingOverPpp, resetClient, waitPppGone } from '../lib/clients';
+import { ScenarioSkipped } from '../lib/errors';
+import type { Guest } from '../lib/guest';
+import type { Scenario } from '../lib/runner';
+import { POOL_GATEWAY, type GuestNamespace } from '../lib/topology';
+import { check, listSessions, profile, seconds, waitFor, type E2eContext } from './context';
+
+/** ESP byte counters of the client's SAs (proof the traffic went through IPsec). */
+export async function espBytes(guest: Guest, ns: GuestNamespace): Promise<number> {
+  const out = await guest.sh(ns, "ip -s xfrm state | grep -E '^\\s+[0-9]+\\(bytes\\)'");
+  return out.stdout.split('\n').reduce((sum, line) => sum + (Number(/(\d+)\(bytes\)/.exec(line)?.[1]) || 0), 0);
+}
+
+/** Connect, ping the gateway, check the broker's session, hang up, check the stopped session's counters. */
+export async function connectPingHangUp(ctx: E2eContext, ns: GuestNamespace, user: string, method: AuthMethod): Promise<string> {
+  const { guest } = ctx;
+  const link = await connectClient(guest, ns, profile(ctx, ns, user, method));
+  try {
+    check(link.peerAddress === POOL_GATEWAY, `ppp0 peer is ${link.peerAddress}, expected the pool gateway ${POOL_GATEWAY}`);
+    check(link.localAddress.startsWith('10.8.0.'), `ppp0 address ${link.localAddress} is not from the pool 10.8.0.0/24`);
+    const active = await waitFor('the active session at the broker', 10_000, async () =>
+      (await listSessions(ctx, user)).find((s) => s.state === 'active' && s.assignedIp === link.localAddress),
+    );
+    check(active.authMethod === method, `broker recorded authMethod ${active.authMethod}, expected ${method}`);
+    const received = await pingOverPpp(guest, ns, POOL_GATEWAY, 5);
+    check(received === 5, `ping ${POOL_GATEWAY} over ppp0: ${received}/5 replies`);
+    const esp = ctx.ipsec === 'off' ? undefined : await espBytes(guest, ns);
+    if (esp !== undefined) check(esp > 0, 'client ESP SAs carried no bytes: traffic did not go through IPsec');
+    await hangUp(guest, ns);
+    const goneMs = await waitPppGone(guest, ns, 10_000);
+    check(goneMs !== undefined, 'ppp0 still up 10 s after the client hung up');
+    const stopped = await waitFor('the session stopped at the broker with counters', 15_000, async () => {
+      const s = (await listSessions(ctx, user)).find((x) => x.sessionId === active.sessionId);
+      return s && s.state === 'stopped' ? s : undefined;
+    });
+    check(stopped.packetsIn >= 5 && stopped.packetsOut >= 5, `session counters too low: in ${stopped.packetsIn} pkts, out ${stopped.packetsOut} pkts`);
+    return (
+      `${link.localAddress} -> ${POOL_GATEWAY} 5/5 ping; ike ${seconds(link.ikeMs)}, ppp ${seconds(link.pppMs)}` +
+      `${esp === undefined ? '' : `, esp ${esp} B`}; broker ${active.sessionId} ${stopped.endReason ?? '?'} ` +
+      `in ${stopped.packetsIn}p/${stopped.bytesIn}B out ${stopped.packetsOut}p/${stopped.bytesOut}B`
+    );
+  } finally {
+    await resetClient(guest, ns);
+  }
+}
+
+export const connectScenarios: Scenario<E2eContext>[] = [
+  {
+    name: 'mschapv2',
+    title: 'MS-CHAPv2 user: pool address, ping gateway, counters at the broker',
+    run: (ctx) => connectPingHangUp(ctx, 'c1', 'alice', 'mschapv2'),
+  },
+  {
+    name: 'chap-md5',
+    title: 'CHAP-MD5 user: pool address, ping gateway, counters at the broker',
+    run: (ctx) => connectPingHangUp(ctx, 'c2', 'bob', 'chap-md5'),
+  },
+  {
+    name: 'pap',
+    title: 'PAP user: pool address, ping gateway, counters at the broker',
+    run: (ctx) => connectPingHangUp(ctx, 'c3', 'carol', 'pap'),
+  },
+  {
+    name: 'plain-l2tp',
+    title: 'L2TP without IPsec (agent with ALLOW_PLAIN_L2TP=true)',
+    run: async (ctx) => {
+      if (ctx.ipsec === 'agent') throw new ScenarioSkipped('agent-driven IPsec runs with ALLOW_PLAIN_L2TP=false');
+      return connectPingHangUp({ ...ctx, ipsec: 'off' }, 'c1', 'alice', 'mschapv2');
+    },
+  },
+];

@@ -1,0 +1,104 @@
+/**
+ * Refusals and operator actions: DELETE /v1/sessions/{id} hangs the client up, a wrong PSK stops
+ * at IKE, a wrong password is refused by PPP and recorded by the broker with its reason.
+ */
+import { connectClient, ikeSaCount, ipsecUp, configureClient, l2tpUp, resetClient, waitPppGone } from '../lib/clients';
+import { E2eError, ScenarioSkipped } from '../lib/errors';
+import type { Scenario } from '../lib/runner';
+import { check, listSessions, profile, seconds, waitFor, type E2eContext } from './context';
+
+export const failureScenarios: Scenario<E2eContext>[] = [
+  {
+    name: 'admin-disconnect',
+    title: 'DELETE /v1/sessions/{id}: client ppp0 goes down, session stopped, SA cleared',
+    async run(ctx) {
+      const { guest } = ctx;
+      const link = await connectClient(guest, 'c1', profile(ctx, 'c1', 'alice', 'mschapv2'));
+      try {
+        const active = await waitFor('the active session', 10_000, async () =>
+          (await listSessions(ctx, 'alice')).find((s) => s.state === 'active' && s.assignedIp === link.localAddress),
+        );
+        const reply = await ctx.broker.admin('DELETE', `/v1/sessions/${active.sessionId}`);
+        check(reply.status === 202, `DELETE /v1/sessions/${active.sessionId}: HTTP ${reply.status}`);
+        const goneMs = await waitPppGone(guest, 'c1', 20_000);
+        check(goneMs !== undefined, 'client ppp0 still up 20 s after DELETE');
+        const stopped = await waitFor('the session stopped', 10_000, async () => {
+          const s = (await listSessions(ctx, 'alice')).find((x) => x.sessionId === active.sessionId);
+          return s?.state === 'stopped' ? s : undefined;
+        });
+        check(stopped.endReason === 'admin-disconnect', `endReason ${stopped.endReason}, expected admin-disconnect`);
+        let sa = 'no IPsec';
+        if (ctx.ipsec === 'agent') {
+          await waitFor('the client IKE SA to be cleared', 20_000, async () => ((await ikeSaCount(guest, 'c1')) === 0 ? true : undefined));
+          sa = 'SA cleared';
+        } else if (ctx.ipsec === 'harness') {
+          sa = `SA check skipped (harness owns IPsec; client SAs: ${await ikeSaCount(guest, 'c1')})`;
+        }
+        return `ppp0 down ${seconds(goneMs)} after DELETE; ${stopped.endReason}; ${sa}`;
+      } finally {
+        await resetClient(guest, 'c1');
+      }
+    },
+  },
+  {
+    name: 'wrong-psk',
+    title: 'Wrong pre-shared key: IKE refused, no session at the broker',
+    async run(ctx) {
+      if (ctx.ipsec === 'off') throw new ScenarioSkipped('IPsec is off in this run');
+      const { guest } = ctx;
+      const before = (await listSessions(ctx, 'bob')).length;
+      await resetClient(guest, 'c2');
+      await configureClient(guest, 'c2', profile(ctx, 'c2', 'bob', 'chap-md5', { psk: 'not-the-psk' }));
+      try {
+        let refused: string | undefined;
+        try {
+          await ipsecUp(guest, 'c2');
+        } catch (error) {
+          refused = error instanceof Error ? error.message : String(error);
+        }
+        check(refused !== undefined, 'IKE with a wrong PSK succeeded');
+        const server = await guest.sh('server', "grep -cE 'integrity check failed|AUTHENTICATION_FAILED|invalid HASH|parsing IKE message .* failed' /run/log/charon.log");
+        const after = (await listSessions(ctx, 'bob')).length;
+        check(after === before, `the broker has ${after - before} new session(s) for bob`);
+        return `client: ${refused.slice(0, 90)}; server charon logged ${server.stdout.trim()} auth failure line(s); no session (IKE failures are not reported to the broker)`;
+      } finally {
+        await resetClient(guest, 'c2');
+      }
+    },
+  },
+  {
+    name: 'wrong-password',
+    title: 'Wrong password: PPP refused, broker records bad-credentials',
+    async run(ctx) {
+      const { guest } = ctx;
+      const since = Date.now();
+      await resetClient(guest, 'c3');
+      await configureClient(guest, 'c3', profile(ctx, 'c3', 'carol', 'mschapv2', { password: 'wrong-password' }));
+      try {
+        if (ctx.ipsec !== 'off') await ipsecUp(guest, 'c3');
+        let refused: string | undefined;
+        try {
+          await l2tpUp(guest, 'c3', 15_000);
+        } catch (error) {
+          if (!(error instanceof E2eError)) throw error;
+          refused = error.message;
+        }
+        check(refused !== undefined, 'ppp0 came up with a wrong password');
+        const events = await waitFor('an auth event at the broker', 10_000, async () => {
+          const reply = await ctx.broker.admin<{ items: { at: string | number; reason: string; kind: string; method: string }[] }>(
+            'GET',
+            `/v1/tenants/${ctx.tenantId}/users/carol/auth-events`,
+          );
+          const fresh = (reply.body?.items ?? []).filter((e) => new Date(e.at).getTime() >= since - 1000);
+          return fresh.length > 0 ? fresh : undefined;
+        });
+        const first = events[0];
+        check(first?.reason === 'bad-credentials', `broker recorded ${first?.reason}, expected bad-credentials`);
+        const pppd = await guest.sh('c3', "grep -m1 -iE 'authentication failed|MS-CHAP authentication failed|E=691' /run/log/pppd.log");
+        return `client refused (${pppd.stdout.trim().slice(0, 60) || 'ppp0 never up'}); broker: ${first.kind} ${first.method} ${first.reason}`;
+      } finally {
+        await resetClient(guest, 'c3');
+      }
+    },
+  },
+];
