@@ -18,6 +18,7 @@ import { renderDocsPage } from './http/docs-page';
 import { onError, onNotFound } from './http/error-handler';
 import { idempotencyMiddleware } from './http/idempotency-middleware';
 import { registerAgentProtocolRoutes } from './http/routes/agent-protocol';
+import { registerEndpointRoutes } from './http/routes/endpoint';
 import { registerFleetRoutes } from './http/routes/fleet';
 import { registerHealthRoute } from './http/routes/health';
 import { registerPoolRoutes } from './http/routes/pools';
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerHealthRoute(app, ctx);
   registerTenantRoutes(app, ctx);
   registerPoolRoutes(app, ctx);
+  registerEndpointRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerFleetRoutes(app, ctx);
   registerAgentProtocolRoutes(app, ctx);

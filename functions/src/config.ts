@@ -32,6 +32,8 @@ export interface BrokerConfig {
   readonly idempotencyTtlMs: number;
   readonly maxBodyBytes: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Domain under which per-tenant names `<tenantId>.vpn.<domain>` are published (Route 53 in AWS). */
+  readonly vpnDnsDomain?: string;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -72,6 +74,7 @@ const envSchema = z.object({
   IDEMPOTENCY_TTL_HOURS: positiveInt(24),
   MAX_BODY_BYTES: positiveInt(64 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  VPN_DNS_DOMAIN: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a lower-case DNS domain').optional(),
 });
 
 /**
@@ -100,5 +103,6 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
     maxBodyBytes: e.MAX_BODY_BYTES,
     logLevel: e.LOG_LEVEL,
+    ...(e.VPN_DNS_DOMAIN ? { vpnDnsDomain: e.VPN_DNS_DOMAIN } : {}),
   };
 }

@@ -63,8 +63,9 @@ export class ConflictError extends BrokerError {
 
 /** The session cannot start because the tenant's concurrent-session quota is reached. */
 export class QuotaExceededError extends ConflictError {
-  constructor(message: string) {
-    super('quota-exceeded', message);
+  /** `field` names the limit that was reached (`maxSessions` or `maxSessionsPerUser`). */
+  constructor(message: string, field?: string) {
+    super('quota-exceeded', message, field);
   }
 }
 

@@ -6,6 +6,7 @@ import { ConflictError, ForbiddenError, NotFoundError, PoolExhaustedApiError, Qu
 import { AlreadyExistsError } from '../store/errors';
 import type { SessionFilter } from '../store/store';
 import { PoolExhaustedError, startSessionWithAddress } from './ip-allocation';
+import { admit, type AdmissionDecision } from './placement/admission';
 import type { ServiceContext } from './service-context';
 import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Pool, Session } from './types';
 
@@ -38,7 +39,7 @@ export async function startSession(
   const existing = await ctx.store.findSessionByAgentRef(agent.agentId, input.agentSessionRef);
   if (existing) return { session: existing, pool: await poolOf(ctx, existing), created: false };
 
-  if (agent.state !== 'active') throw new ConflictError('agent-draining', `agent ${agent.agentId} is ${agent.state} and takes no new sessions`);
+  refuseIfNotAdmitted(admit({ agent, tenant: {}, tenantActive: 0, userActive: 0 }), agent);
   const tenant = await ctx.store.getTenant(input.tenantId);
   if (!tenant) throw new NotFoundError('tenant', input.tenantId);
   const user = await ctx.store.getUser(input.tenantId, input.username);
@@ -48,20 +49,15 @@ export async function startSession(
     throw new ForbiddenError(`method ${input.authMethod} is not allowed for tenant ${tenant.tenantId}`, 'method-not-allowed');
   }
 
-  // Quotas are checked by counting active sessions: not atomic with the start, so two racing starts
-  // may both pass at the limit (documented limit; the count self-corrects as sessions end).
-  if (tenant.maxSessionsPerUser !== undefined) {
-    const n = await countActive(ctx, { tenantId: tenant.tenantId, username: user.username }, tenant.maxSessionsPerUser);
-    if (n >= tenant.maxSessionsPerUser) {
-      throw new QuotaExceededError(`user ${user.username} already has ${n} active sessions (limit ${tenant.maxSessionsPerUser})`);
-    }
-  }
-  if (tenant.maxSessions !== undefined) {
-    const n = await countActive(ctx, { tenantId: tenant.tenantId }, tenant.maxSessions);
-    if (n >= tenant.maxSessions) {
-      throw new QuotaExceededError(`tenant ${tenant.tenantId} already has ${n} active sessions (limit ${tenant.maxSessions})`);
-    }
-  }
+  // Quotas are checked by counting active sessions: not atomic with the start, so starts racing at
+  // the limit may each pass (bounded by the number of concurrent starts for that tenant/user; see
+  // docs/placement-and-scaling.md). The count self-corrects as sessions end.
+  const userActive =
+    tenant.maxSessionsPerUser === undefined
+      ? 0
+      : await countActive(ctx, { tenantId: tenant.tenantId, username: user.username }, tenant.maxSessionsPerUser);
+  const tenantActive = tenant.maxSessions === undefined ? 0 : await countActive(ctx, { tenantId: tenant.tenantId }, tenant.maxSessions);
+  refuseIfNotAdmitted(admit({ agent, tenant, tenantActive, userActive }), agent, tenant.tenantId, user.username);
 
   const pools = await ctx.store.listPools(tenant.tenantId);
   try {
@@ -83,6 +79,24 @@ export async function startSession(
       throw new PoolExhaustedApiError(`no free address for tenant ${tenant.tenantId}`, { cause: error });
     }
     throw error;
+  }
+}
+
+/** Turns an admission refusal into the API error the agent switches on (409 with a stable code). */
+function refuseIfNotAdmitted(decision: AdmissionDecision, agent: Agent, tenantId = '', username = ''): void {
+  if (decision.admitted) return;
+  const { limit, current } = decision;
+  switch (decision.refusal) {
+    case 'agent-dead':
+      throw new ConflictError('agent-dead', `agent ${agent.agentId} is ${agent.revoked ? 'revoked' : 'dead'} and takes no new sessions`);
+    case 'agent-draining':
+      throw new ConflictError('agent-draining', `agent ${agent.agentId} is draining and takes no new sessions`);
+    case 'agent-full':
+      throw new ConflictError('agent-full', `agent ${agent.agentId} is at capacity (${current}/${limit})`);
+    case 'user-session-limit':
+      throw new QuotaExceededError(`user ${username} already has ${current} active sessions (limit ${limit})`, 'maxSessionsPerUser');
+    case 'tenant-quota':
+      throw new QuotaExceededError(`tenant ${tenantId} already has ${current} active sessions (limit ${limit})`, 'maxSessions');
   }
 }
 
