@@ -1,0 +1,126 @@
+/**
+ * Test-only Broker: verifies PAP / CHAP-MD5 / MS-CHAPv2 with the broker's own ppp-auth code for
+ * users `<name>@acme` (password `pw-<name>`), hands out addresses from 10.8.0.0/24, queues commands
+ * until acknowledged, and can go "down" (every call throws BrokerUnavailableError; reports queue).
+ */
+import type { AgentCommandMessage, AgentSettings, AuthVerdict, Broker, HeartbeatReply, HeartbeatRequest, StartedSession, StartSessionRequest } from '../../../../edge-agent/src/broker/broker-client';
+import { BrokerRejectedError, BrokerUnavailableError } from '../../../../edge-agent/src/broker/http-transport';
+import { ntPasswordHash, verifyChapMd5, verifyMsChapV2 } from '../../../../functions/src/domain/ppp-auth';
+import type { AgentCounters, EndReason } from '../../../../functions/src/domain/types';
+
+export interface Report {
+  readonly kind: 'interim' | 'stop';
+  readonly sessionId: string;
+  readonly reason?: EndReason;
+  readonly counters: AgentCounters;
+}
+
+export class FakeBroker implements Broker {
+  available = true;
+  /** Thrown by the next startSession calls (e.g. pool-exhausted). */
+  startRefusal: BrokerRejectedError | undefined;
+  heartbeatIntervalSeconds = 1;
+  readonly commands: AgentCommandMessage[] = [];
+  readonly heartbeats: HeartbeatRequest[] = [];
+  readonly registrations: unknown[] = [];
+  readonly starts: StartSessionRequest[] = [];
+  readonly authentications: { method: string; username: string }[] = [];
+  readonly delivered: Report[] = [];
+  readonly queued: Report[] = [];
+  private nextHost = 10;
+  private nextSession = 1;
+
+  private check(): void {
+    if (!this.available) throw new BrokerUnavailableError('fetch failed (fake broker down)');
+  }
+
+  private settingsValue(): AgentSettings {
+    return { revision: 0, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds, ipsec: null };
+  }
+
+  async register(request: unknown) {
+    this.check();
+    this.registrations.push(request);
+    return { agentId: 'agent-test', settings: this.settingsValue() };
+  }
+
+  async heartbeat(request: HeartbeatRequest): Promise<HeartbeatReply> {
+    this.check();
+    this.heartbeats.push(request);
+    for (const id of request.ackCommandIds ?? []) {
+      const at = this.commands.findIndex((c) => c.commandId === id);
+      if (at >= 0) this.commands.splice(at, 1);
+    }
+    return { commands: [...this.commands], settingsRevision: 0, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds };
+  }
+
+  async settings() {
+    this.check();
+    return this.settingsValue();
+  }
+
+  async authenticate(request: Parameters<Broker['authenticate']>[0]): Promise<AuthVerdict> {
+    this.check();
+    this.authentications.push({ method: request.method, username: request.username });
+    const [user, realm] = request.username.split('@');
+    if (realm !== 'acme' || !user) return { ok: false, reason: 'unknown-tenant', retryable: false };
+    const password = `pw-${user}`;
+    const bytes = (h: string) => Buffer.from(h, 'hex');
+    let ok = false;
+    let authenticatorResponse: string | undefined;
+    if (request.method === 'pap') ok = request.password === password;
+    else if (request.method === 'chap-md5') {
+      ok = verifyChapMd5({ id: request.id, secret: password, challenge: bytes(request.challenge), response: bytes(request.response) });
+    } else {
+      const v = await verifyMsChapV2({
+        ntHash: await ntPasswordHash(password),
+        authenticatorChallenge: bytes(request.authenticatorChallenge),
+        peerChallenge: bytes(request.peerChallenge),
+        ntResponse: bytes(request.ntResponse),
+        username: request.username,
+      });
+      ok = v.ok;
+      if (v.ok) authenticatorResponse = v.authenticatorResponse;
+    }
+    if (!ok) return { ok: false, reason: 'bad-credentials', retryable: true };
+    return { ok: true, tenantId: 'acme', username: user, ...(authenticatorResponse ? { authenticatorResponse } : {}) };
+  }
+
+  async startSession(request: StartSessionRequest): Promise<StartedSession> {
+    this.check();
+    if (this.startRefusal) throw this.startRefusal;
+    this.starts.push(request);
+    return {
+      sessionId: `sess-${this.nextSession++}`,
+      address: `10.8.0.${this.nextHost++}`,
+      gateway: '10.8.0.1',
+      dns: ['192.0.2.53'],
+      poolId: 'main',
+      cidr: '10.8.0.0/24',
+      created: true,
+    };
+  }
+
+  async reportInterim(sessionId: string, counters: AgentCounters): Promise<void> {
+    this.queued.push({ kind: 'interim', sessionId, counters });
+    await this.flushOutbox();
+  }
+
+  async reportStop(sessionId: string, reason: EndReason, counters: AgentCounters): Promise<void> {
+    this.queued.push({ kind: 'stop', sessionId, reason, counters });
+    await this.flushOutbox();
+  }
+
+  async flushOutbox() {
+    if (!this.available) return { delivered: 0, pending: this.queued.length };
+    const n = this.queued.length;
+    this.delivered.push(...this.queued.splice(0));
+    return { delivered: n, pending: 0 };
+  }
+
+  stops(): Report[] {
+    return this.delivered.filter((r) => r.kind === 'stop');
+  }
+}
+
+export { BrokerRejectedError };
