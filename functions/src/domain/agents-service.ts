@@ -3,7 +3,7 @@
  * (POST /v1/agents) and hands its one-time token to the VM; the agent registers on start and then
  * heartbeats, receiving queued commands until it acknowledges them.
  */
-import { NotFoundError, UnauthorizedError } from '../errors';
+import { ConflictError, NotFoundError, UnauthorizedError } from '../errors';
 import { AlreadyExistsError } from '../store/errors';
 import { issueToken, newId, parseToken, secretMatches } from './bearer-tokens';
 import type { ServiceContext } from './service-context';
@@ -59,6 +59,21 @@ export async function revokeAgent(ctx: Pick<ServiceContext, 'store'>, agentId: s
   const agent = await ctx.store.getAgent(agentId);
   if (!agent) throw new NotFoundError('agent', agentId);
   return agent.revoked ? agent : ctx.store.updateAgent(agentId, { revoked: true });
+}
+
+/**
+ * Issues a new credential for an agent and stores only its hash: the old token is refused from the next request on
+ * (authentication compares against the stored hash). A revoked agent stays revoked; enrol a new one instead.
+ */
+export async function rotateAgentCredential(
+  ctx: Pick<ServiceContext, 'store' | 'random'>,
+  agentId: string,
+): Promise<{ agent: Agent; token: string }> {
+  const agent = await ctx.store.getAgent(agentId);
+  if (!agent) throw new NotFoundError('agent', agentId);
+  if (agent.revoked) throw new ConflictError('agent-revoked', `agent ${agentId} is revoked; enrol a new agent`);
+  const { token, secretHash } = issueToken('agent', agentId, ctx.random);
+  return { agent: await ctx.store.updateAgent(agentId, { tokenHash: secretHash }), token };
 }
 
 export interface RegisterInput {

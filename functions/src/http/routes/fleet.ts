@@ -1,6 +1,6 @@
 /** Fleet administration: agents, API keys and IPsec settings (fleet scope only). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { enrollAgent, listAgents, revokeAgent } from '../../domain/agents-service';
+import { enrollAgent, listAgents, revokeAgent, rotateAgentCredential } from '../../domain/agents-service';
 import { createApiKey, revokeApiKey } from '../../domain/api-keys';
 import { putIpsecSettings } from '../../domain/ipsec-settings';
 import type { ServiceContext } from '../../domain/service-context';
@@ -73,6 +73,28 @@ export function registerFleetRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContex
     async (c) => {
       requireFleet(c.get('operator'));
       return c.json(renderAgent(await revokeAgent(ctx, c.req.valid('param').agentId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/agents/{agentId}/rotate-credential',
+      summary: 'Issue a new agent credential; the old one is refused from its next request on',
+      security: bearerSecurity,
+      request: { params: z.object({ agentId: IdParam }) },
+      responses: {
+        200: jsonResponse(
+          z.object({ agentId: z.string(), token: z.string().openapi({ description: TokenNote }), agent: AgentSchema }),
+          'rotated',
+        ),
+        ...errorResponses(401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const { agent, token } = await rotateAgentCredential(ctx, c.req.valid('param').agentId);
+      return c.json({ agentId: agent.agentId, token, agent: renderAgent(agent) }, 200);
     },
   );
 
