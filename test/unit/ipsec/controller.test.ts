@@ -50,7 +50,7 @@ async function fakeCharon(init: { sas?: ViciMessage[]; plugins?: string[]; refus
         return {};
       },
       'load-shared': ok,
-      'load-conn': () => (state.refuse ? { success: 'no', errmsg: state.refuse } : { success: 'yes' }),
+      'load-conn': (): ViciMessage => (state.refuse ? { success: 'no', errmsg: state.refuse } : { success: 'yes' }),
       'unload-conn': (m) => ({ success: 'no', errmsg: `unload: connection '${String(m.name)}' not found` }),
       'unload-shared': ok,
       terminate: ok,
