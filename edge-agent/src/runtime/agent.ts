@@ -292,9 +292,9 @@ export function createAgent(deps: AgentDeps): Agent {
       }
       const route = routeDatagram(data);
       if (route instanceof L2tpDecodeError) return bad(remote, route.message);
-      if (stopping) return;
+      // While stopping, existing tunnels still get their acknowledgements (CDN, StopCCN); new ones are ignored.
       if (route.kind === 'tunnel') tunnels.onTunnelMessage(data, remote, route.tunnelId);
-      else if (route.kind === 'new-tunnel') tunnels.onConnectRequest(data, remote, route.peerAssignedTunnelId);
+      else if (route.kind === 'new-tunnel' && !stopping) tunnels.onConnectRequest(data, remote, route.peerAssignedTunnelId);
     } catch (error) {
       // Engines return errors as values; anything thrown is a bug, and must not take the socket down.
       malformed++;
