@@ -93,11 +93,17 @@ export async function connectClient(guest: Guest, ns: GuestNamespace, profile: C
   return { ...link, ...(ikeMs === undefined ? {} : { ikeMs }) };
 }
 
-/** Pings `target` over ppp0; resolves with packets received. */
-export async function pingOverPpp(guest: Guest, ns: GuestNamespace, target: string, count = 5): Promise<number> {
+/**
+ * Pings `target` over ppp0: first waits (up to 10 s) for one reply, since the server's data path
+ * may lag the IPCP Ack by a moment, then sends `count` and counts the replies.
+ */
+export async function pingOverPpp(guest: Guest, ns: GuestNamespace, target: string, count = 5): Promise<{ received: number; firstReplyMs: number | undefined }> {
+  const started = Date.now();
+  const first = await guest.sh(ns, `i=0; until ping -n -c1 -W1 -I ppp0 ${target} >/dev/null; do i=$((i+1)); [ $i -ge 10 ] && exit 1; done`, { timeoutMs: 20_000 });
+  const firstReplyMs = first.code === 0 ? Date.now() - started : undefined;
   const result = await guest.sh(ns, `ping -n -c ${count} -i 0.2 -W 2 -I ppp0 ${target}`, { timeoutMs: 20_000 });
   const match = /(\d+) received/.exec(result.stdout);
-  return match ? Number(match[1]) : 0;
+  return { received: match ? Number(match[1]) : 0, firstReplyMs };
 }
 
 /** Waits until ppp0 is gone from `ns`; resolves with the time it took, or undefined on timeout. */

@@ -28,8 +28,9 @@ export async function connectPingHangUp(ctx: E2eContext, ns: GuestNamespace, use
       (await listSessions(ctx, user)).find((s) => s.state === 'active' && s.assignedIp === link.localAddress),
     );
     check(active.authMethod === method, `broker recorded authMethod ${active.authMethod}, expected ${method}`);
-    const received = await pingOverPpp(guest, ns, POOL_GATEWAY, 5);
-    check(received === 5, `ping ${POOL_GATEWAY} over ppp0: ${received}/5 replies`);
+    const ping = await pingOverPpp(guest, ns, POOL_GATEWAY, 5);
+    check(ping.firstReplyMs !== undefined, `no ping reply from ${POOL_GATEWAY} over ppp0 within 10 s`);
+    check(ping.received === 5, `ping ${POOL_GATEWAY} over ppp0: ${ping.received}/5 replies`);
     const esp = ctx.ipsec === 'off' ? undefined : await espBytes(guest, ns);
     if (esp !== undefined) check(esp > 0, 'client ESP SAs carried no bytes: traffic did not go through IPsec');
     await hangUp(guest, ns);
@@ -39,11 +40,12 @@ export async function connectPingHangUp(ctx: E2eContext, ns: GuestNamespace, use
       const s = (await listSessions(ctx, user)).find((x) => x.sessionId === active.sessionId);
       return s && s.state === 'stopped' ? s : undefined;
     });
-    check(stopped.packetsIn >= 5 && stopped.packetsOut >= 5, `session counters too low: in ${stopped.packetsIn} pkts, out ${stopped.packetsOut} pkts`);
+    const c = stopped.counters;
+    check(c.packetsIn >= 5 && c.packetsOut >= 5, `session counters too low: in ${c.packetsIn} pkts, out ${c.packetsOut} pkts`);
     return (
-      `${link.localAddress} -> ${POOL_GATEWAY} 5/5 ping; ike ${seconds(link.ikeMs)}, ppp ${seconds(link.pppMs)}` +
+      `${link.localAddress} -> ${POOL_GATEWAY} 5/5 ping (1st reply +${seconds(ping.firstReplyMs)}); ike ${seconds(link.ikeMs)}, ppp ${seconds(link.pppMs)}` +
       `${esp === undefined ? '' : `, esp ${esp} B`}; broker ${active.sessionId} ${stopped.endReason ?? '?'} ` +
-      `in ${stopped.packetsIn}p/${stopped.bytesIn}B out ${stopped.packetsOut}p/${stopped.bytesOut}B`
+      `in ${c.packetsIn}p/${c.bytesIn}B out ${c.packetsOut}p/${c.bytesOut}B`
     );
   } finally {
     await resetClient(guest, ns);

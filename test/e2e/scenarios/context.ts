@@ -17,7 +17,11 @@ export interface E2eContext {
 }
 
 /** Session as the API renders it (times as ISO strings). */
-export type ApiSession = Omit<Session, 'startedAt' | 'stoppedAt' | 'updatedAt'> & { startedAt: string; stoppedAt?: string };
+export type ApiSession = Pick<Session, 'sessionId' | 'username' | 'state' | 'endReason' | 'assignedIp' | 'authMethod' | 'peerAddress'> & {
+  readonly startedAt: string;
+  readonly stoppedAt?: string;
+  readonly counters: { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number };
+};
 
 /** Client profile for `user` in namespace `ns`; password `pw-<user>` unless given. */
 export function profile(ctx: E2eContext, ns: string, user: string, method: AuthMethod, extra: Partial<ClientProfile> = {}): ClientProfile {

@@ -20,7 +20,7 @@ export const natScenarios: Scenario<E2eContext>[] = [
         const link = await connectClient(guest, 'c3', profile(ctx, 'c3', 'dave', 'mschapv2', { forceEncap: true }));
         const state = await guest.must('c3', 'ip xfrm state');
         check(/encap type espinudp sport 4500 dport 4500/.test(state), 'client SA is not ESP-in-UDP 4500');
-        const received = await pingOverPpp(guest, 'c3', POOL_GATEWAY, 5);
+        const { received } = await pingOverPpp(guest, 'c3', POOL_GATEWAY, 5);
         check(received === 5, `ping over ppp0: ${received}/5`);
         return `espinudp 4500/4500; ${link.localAddress} 5/5 ping; ike ${seconds(link.ikeMs)}, ppp ${seconds(link.pppMs)}`;
       } finally {
@@ -38,7 +38,7 @@ export const natScenarios: Scenario<E2eContext>[] = [
         const one = await connectClient(guest, 'n1', profile(ctx, 'n1', 'erin', 'mschapv2'));
         const two = await connectClient(guest, 'n2', profile(ctx, 'n2', 'frank', 'chap-md5'));
         check(one.localAddress !== two.localAddress, `both clients got ${one.localAddress}`);
-        const [a, b] = await Promise.all([pingOverPpp(guest, 'n1', POOL_GATEWAY, 5), pingOverPpp(guest, 'n2', POOL_GATEWAY, 5)]);
+        const [a, b] = (await Promise.all([pingOverPpp(guest, 'n1', POOL_GATEWAY, 5), pingOverPpp(guest, 'n2', POOL_GATEWAY, 5)])).map((p) => p.received);
         const encap = await guest.sh('n1', "ip xfrm state | grep -c 'encap type espinudp'");
         const sessions = await waitFor('two active sessions', 10_000, async () => {
           const all = [...(await listSessions(ctx, 'erin')), ...(await listSessions(ctx, 'frank'))].filter((s) => s.state === 'active');
