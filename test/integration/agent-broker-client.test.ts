@@ -66,3 +66,27 @@ test('the agent client registers, authenticates, starts, accounts and stops agai
   assert.equal(session.endReason, 'user-request');
   assert.equal(session.counters.packetsIn, 3);
 });
+
+test('reports queued while a delivery pass is running are delivered by the same flush', async (t) => {
+  const broker = await startLiveBroker();
+  t.after(() => broker.close());
+  await broker.seedTenant('acme', { users: ['alice', 'bob', 'carol'] });
+  const { token } = await broker.enrolAgent();
+  const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
+  t.after(() => rmSync(stateDir, { recursive: true, force: true }));
+  const client = new BrokerClient({ baseUrl: broker.url, token, stateDir, attempts: 2, baseDelayMs: 10 });
+  await client.register({ publicAddress: '127.0.0.1', capacity: 100, version: 'test' });
+
+  const started = [];
+  for (const [i, username] of ['alice', 'bob', 'carol'].entries()) {
+    started.push(
+      await client.startSession({ agentSessionRef: `ref-${i}`, tunnelId: 1, l2tpSessionId: i + 1, tenantId: 'acme', username, authMethod: 'pap' }),
+    );
+  }
+  // Three stops reported at the same moment, as when a tunnel with three sessions closes.
+  await Promise.all(started.map((s, i) => client.reportStop(s.sessionId, 'user-request', counters(i + 1))));
+  assert.equal(client.pendingReports, 0);
+  for (const s of started) {
+    assert.equal((await broker.admin('GET', `/v1/sessions/${s.sessionId}`)).body.state, 'stopped');
+  }
+});

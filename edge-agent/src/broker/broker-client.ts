@@ -65,12 +65,16 @@ export interface BrokerClientOptions extends TransportOptions {
   readonly onDropped?: (record: OutboxRecord, error: BrokerRejectedError) => void;
 }
 
+/** Reports in flight at once while draining the outbox (the broker handles each independently). */
+const DELIVERY_CONCURRENCY = 8;
+
 /** The real Broker over HTTP, with the on-disk outbox for accounting and stop reports. */
 export class BrokerClient implements Broker {
   private readonly transport: HttpTransport;
   private readonly outbox: Outbox;
   private readonly clock: () => number;
   private flushing: Promise<{ delivered: number; pending: number }> | undefined;
+  private flushRequested = false;
 
   constructor(private readonly options: BrokerClientOptions) {
     this.transport = new HttpTransport(options);
@@ -114,28 +118,54 @@ export class BrokerClient implements Broker {
   }
 
   /**
-   * Delivers queued reports oldest first; stops at the first transport failure (the broker is
-   * down: try again later). A definite refusal (4xx, e.g. a session the broker never knew) is
-   * dropped so one bad record cannot block the queue forever.
+   * Delivers queued reports, oldest first, a few at a time; stops at the first transport failure
+   * (the broker is down: try again later). A definite refusal (4xx, e.g. a session the broker never
+   * knew) is dropped so one bad record cannot block the queue forever. A call made while a pass is
+   * running gets one more pass after it, so a report queued mid-pass is not left for the next
+   * heartbeat.
    */
   flushOutbox(): Promise<{ delivered: number; pending: number }> {
-    this.flushing ??= this.deliver().finally(() => (this.flushing = undefined));
+    if (this.flushing) {
+      this.flushRequested = true;
+      return this.flushing;
+    }
+    this.flushing = this.deliverUntilSettled().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 
-  private async deliver(): Promise<{ delivered: number; pending: number }> {
+  private async deliverUntilSettled(): Promise<{ delivered: number; pending: number }> {
     let delivered = 0;
-    for (const record of this.outbox.pending()) {
-      const path = `/v1/agent/sessions/${encodeURIComponent(record.sessionId)}/${record.kind}`;
-      try {
-        await this.transport.post(path, record.payload, { retry: false });
-      } catch (error) {
-        if (!(error instanceof BrokerRejectedError)) break;
-        this.options.onDropped?.(record, error);
-      }
-      this.outbox.ack(record);
-      delivered++;
-    }
+    let reachable = true;
+    do {
+      this.flushRequested = false;
+      const pass = await this.deliverPass();
+      delivered += pass.delivered;
+      reachable = pass.reachable;
+    } while (this.flushRequested && reachable);
     return { delivered, pending: this.outbox.size };
+  }
+
+  private async deliverPass(): Promise<{ delivered: number; reachable: boolean }> {
+    const queue = this.outbox.pending();
+    let delivered = 0;
+    let reachable = true;
+    const worker = async () => {
+      for (let record = queue.shift(); record && reachable; record = queue.shift()) {
+        const path = `/v1/agent/sessions/${encodeURIComponent(record.sessionId)}/${record.kind}`;
+        try {
+          await this.transport.post(path, record.payload, { retry: false });
+        } catch (error) {
+          if (!(error instanceof BrokerRejectedError)) {
+            reachable = false;
+            return;
+          }
+          this.options.onDropped?.(record, error);
+        }
+        this.outbox.ack(record);
+        delivered++;
+      }
+    };
+    await Promise.all(Array.from({ length: DELIVERY_CONCURRENCY }, worker));
+    return { delivered, reachable };
   }
 }
