@@ -4,8 +4,9 @@
  * /run and a minimal strongswan.conf whose VICI socket is a temp path and whose IKE ports are
  * random, so it cannot disturb (or be disturbed by) a system charon.
  *
- * Needs root and /usr/lib/ipsec/charon (Debian: strongswan-charon, libstrongswan-standard-plugins
- * for connmark; swanctl is not used). Skips with a message otherwise.
+ * Needs root, /usr/lib/ipsec/charon and its vici plugin (Debian: strongswan-charon,
+ * strongswan-swanctl for the vici plugin, libstrongswan-standard-plugins for openssl and connmark).
+ * Skips with a message otherwise.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,11 +23,13 @@ import {
 import { connectVici, type ViciClient, type ViciMessage, type ViciSection } from '../../../edge-agent/src/vici';
 
 const CHARON = '/usr/lib/ipsec/charon';
+/** Debian ships the vici plugin in strongswan-swanctl. */
+const VICI_PLUGIN = '/usr/lib/ipsec/plugins/libstrongswan-vici.so';
 const skip =
   process.getuid?.() !== 0
     ? 'needs root (private mount namespace for charon)'
-    : !existsSync(CHARON)
-      ? `${CHARON} not installed (apt-get install strongswan-charon libstrongswan-standard-plugins)`
+    : !existsSync(CHARON) || !existsSync(VICI_PLUGIN)
+      ? `${CHARON} or ${VICI_PLUGIN} not installed (apt-get install strongswan-charon strongswan-swanctl libstrongswan-standard-plugins)`
       : spawnSync('unshare', ['--help']).status !== 0
         ? 'unshare(1) not available'
         : false;
