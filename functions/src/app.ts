@@ -4,7 +4,9 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from './config';
 import { cryptoRandom, type RandomBytes } from './domain/bearer-tokens';
@@ -73,6 +75,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     await next();
     log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   });
+  // A slow store must not hold a request (and a Lambda) until the platform kills it: answer 504 JSON instead.
+  // The handler's promise cannot be cancelled; store writes are conditional, so a late finish stays consistent.
+  app.use(
+    '*',
+    timeout(config.requestTimeoutMs, () => new HTTPException(504, { message: `no answer within ${config.requestTimeoutMs} ms` })),
+  );
   app.use(
     '*',
     bodyLimit({

@@ -39,7 +39,7 @@ export function describeError(error: unknown): { status: ContentfulStatusCode; b
   if (error instanceof StoreUnavailableError) return { status: 503, body: body('service-unavailable', 'the store is unavailable, retry later') };
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
-    const code = status === 400 ? 'bad-request' : status === 413 ? 'payload-too-large' : 'http-error';
+    const code = status === 400 ? 'bad-request' : status === 413 ? 'payload-too-large' : status === 504 ? 'timeout' : 'http-error';
     return { status, body: body(code, error.message || 'request failed') };
   }
   return { status: 500, body: body('internal', 'internal error') };
