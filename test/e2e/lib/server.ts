@@ -49,23 +49,23 @@ export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ 
     STATE_DIR: '/run/edge-agent',
     LOG_LEVEL: 'debug',
   };
-  const assignments = Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ');
+  const assignments = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
   const started = Date.now();
   await guest.must(
     'server',
     `mkdir -p /run/edge-agent && cd '${REPO}' &&
-     env ${assignments} setsid -f '${process.execPath}' bin/edge-agent.js >/run/log/agent.log 2>&1 </dev/null`,
+     setsid -f sh -c 'echo $$ > /run/edge-agent/pid; exec env ${assignments} "$0" bin/edge-agent.js' '${process.execPath}' >/run/log/agent.log 2>&1 </dev/null`,
   );
   const ready = await guest.sh(
     'server',
     `i=0; until ss -Hlun 'sport = :1701' | grep -q 1701; do
        i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.2
-       pgrep -f bin/edge-agent.js >/dev/null || exit 2; done`,
+       [ -f /run/edge-agent/pid ] && ! kill -0 $(cat /run/edge-agent/pid) 2>/dev/null && exit 2; done; exit 0`,
     { timeoutMs: 70_000 },
   );
   if (ready.code !== 0) {
     const log = await guest.sh('server', 'tail -n 15 /run/log/agent.log');
-    throw new E2eError(`agent did not start (${ready.code === 2 ? 'exited' : 'no udp/1701 in 60 s'}): ${log.stdout.trim()}`);
+    throw new E2eError(`agent did not start (${ready.code === 2 ? 'exited' : `no udp/1701: exit ${ready.code} ${ready.stderr.trim()}`}): ${log.stdout.trim().slice(-600)}`);
   }
   return { agentReadyMs: Date.now() - started };
 }
@@ -74,9 +74,10 @@ export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ 
 export async function stopAgent(guest: Guest): Promise<void> {
   await guest.sh(
     'server',
-    `pkill -TERM -f bin/edge-agent.js || exit 0
-     i=0; while pgrep -f bin/edge-agent.js >/dev/null && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.2; done
-     pkill -KILL -f bin/edge-agent.js; true`,
+    `pid=$(cat /run/edge-agent/pid 2>/dev/null) || exit 0
+     kill -TERM $pid 2>/dev/null || exit 0
+     i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.2; done
+     kill -KILL $pid 2>/dev/null; true`,
     { timeoutMs: 20_000 },
   );
 }
