@@ -3,7 +3,7 @@
  * veth pair, the edge agent as a child process (`bin/edge-agent.js`) inside a throwaway namespace listening on the
  * other end, and the simulator on the host side. Nothing of the agent is imported: only its CLI, env and JSON logs.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -29,11 +29,9 @@ export interface BrokerSession {
   readonly state: 'active' | 'stopped';
   readonly endReason?: string;
   readonly tunnelId: number;
+  readonly startedAt: string;
   readonly peerAddress?: string;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  readonly packetsIn: number;
-  readonly packetsOut: number;
+  readonly counters: { readonly bytesIn: number; readonly bytesOut: number; readonly packetsIn: number; readonly packetsOut: number };
 }
 
 export interface E2e {
@@ -62,8 +60,12 @@ export interface StartE2eOptions {
 /** Everything up: namespace, broker, seeded tenant, enrolled agent, agent listening and registered. */
 export async function startE2e(options: StartE2eOptions): Promise<E2e> {
   const cleanups: Array<() => Promise<void>> = [];
+  let logs: AgentLogLine[] = [];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    // E2E_AGENT_LOG=<file>: keep the agent's whole JSON log for diagnosis.
+    const keep = process.env.E2E_AGENT_LOG;
+    if (keep) await writeFile(keep, logs.map((l) => JSON.stringify(l)).join('\n') + '\n');
   };
   try {
     const ns = await createNetns(options.label);
@@ -96,7 +98,7 @@ export async function startE2e(options: StartE2eOptions): Promise<E2e> {
         LOG_LEVEL: 'debug',
       },
     });
-    const logs: AgentLogLine[] = [];
+    logs = [];
     const stderr: string[] = [];
     const agentExit = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
     cleanups.push(async () => {
@@ -169,7 +171,10 @@ export async function eventually<T>(
   let last: unknown;
   for (;;) {
     try {
-      const value = await probe();
+      // A probe that hangs (e.g. a request to a stopped broker) must not outlive the deadline.
+      let timer: NodeJS.Timeout | undefined;
+      const cap = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(100, deadline - Date.now()))));
+      const value = await Promise.race([probe(), cap]).finally(() => clearTimeout(timer));
       if (value !== undefined) return value;
     } catch (error) {
       last = error;
