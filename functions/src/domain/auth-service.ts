@@ -58,9 +58,9 @@ export async function authenticate(ctx: ServiceContext, agentId: string, request
     throw error;
   }
   if (parsed.tenantId === undefined) return fail('unknown-tenant');
-  const tenant = await ctx.store.getTenant(parsed.tenantId);
+  // Both reads at once: one round trip of latency instead of two (the realm names the tenant).
+  const [tenant, user] = await Promise.all([ctx.store.getTenant(parsed.tenantId), ctx.store.getUser(parsed.tenantId, parsed.username)]);
   if (!tenant) return fail('unknown-tenant');
-  const user = await ctx.store.getUser(tenant.tenantId, parsed.username);
   if (!user) return fail('unknown-user');
 
   const now = ctx.clock.now();

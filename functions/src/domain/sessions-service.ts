@@ -36,13 +36,29 @@ export async function startSession(
   agent: Agent,
   input: StartSessionInput,
 ): Promise<StartedSession> {
-  const existing = await ctx.store.findSessionByAgentRef(agent.agentId, input.agentSessionRef);
-  if (existing) return { session: existing, pool: await poolOf(ctx, existing), created: false };
+  // A retry is recognised by the start transaction itself (its agent-ref condition), so the common
+  // case, a new session, costs no look-up; only a refusal checks first whether this start was
+  // already recorded, because a retry must get its session even if it would be refused now.
+  try {
+    return await startNew(ctx, agent, input);
+  } catch (error) {
+    const refusal = error instanceof ConflictError || error instanceof NotFoundError || error instanceof ForbiddenError || error instanceof PoolExhaustedApiError;
+    if (!refusal) throw error;
+    const existing = await ctx.store.findSessionByAgentRef(agent.agentId, input.agentSessionRef);
+    if (existing) return { session: existing, pool: await poolOf(ctx, existing), created: false };
+    throw error;
+  }
+}
 
+async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock'>, agent: Agent, input: StartSessionInput): Promise<StartedSession> {
   refuseIfNotAdmitted(admit({ agent, tenant: {}, tenantActive: 0, userActive: 0 }), agent);
-  const tenant = await ctx.store.getTenant(input.tenantId);
+  // Independent reads in one round trip of latency (measured: a setup was 11 sequential calls).
+  const [tenant, user, pools] = await Promise.all([
+    ctx.store.getTenant(input.tenantId),
+    ctx.store.getUser(input.tenantId, input.username),
+    ctx.store.listPools(input.tenantId),
+  ]);
   if (!tenant) throw new NotFoundError('tenant', input.tenantId);
-  const user = await ctx.store.getUser(input.tenantId, input.username);
   if (!user) throw new NotFoundError('user', input.username);
   if (user.disabled) throw new ForbiddenError(`user ${input.username} is disabled`, 'user-disabled');
   if (!tenant.authMethods.includes(input.authMethod)) {
@@ -59,7 +75,6 @@ export async function startSession(
   const tenantActive = tenant.maxSessions === undefined ? 0 : await countActive(ctx, { tenantId: tenant.tenantId }, tenant.maxSessions);
   refuseIfNotAdmitted(admit({ agent, tenant, tenantActive, userActive }), agent, tenant.tenantId, user.username);
 
-  const pools = await ctx.store.listPools(tenant.tenantId);
   try {
     const { session, created } = await startSessionWithAddress(ctx.store, ctx.clock, {
       tenant,

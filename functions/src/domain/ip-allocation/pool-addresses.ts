@@ -43,6 +43,21 @@ export function isInPool(pool: PoolShape, ip: string): boolean {
   return parsed !== undefined && address !== undefined && usable(parsed, address);
 }
 
+/**
+ * A uniformly random leasable address of `pool` without enumerating it (a /16 has 65,534), or
+ * undefined after a few unlucky draws (tiny or heavily excluded pools: enumerate those instead).
+ */
+export function randomCandidate(pool: PoolShape, random: () => number = Math.random): number | undefined {
+  const parsed = parsePool(pool);
+  if (!parsed || parsed.cidr.prefix < MIN_POOL_PREFIX) return undefined;
+  const size = parsed.cidr.last - parsed.cidr.network + 1;
+  for (let draw = 0; draw < 8; draw++) {
+    const address = parsed.cidr.network + Math.floor(random() * size);
+    if (usable(parsed, address)) return address;
+  }
+  return undefined;
+}
+
 /** Every address that may be leased from `pool`, ascending. Empty for an invalid pool. */
 export function candidateAddresses(pool: PoolShape): number[] {
   const parsed = parsePool(pool);

@@ -1,6 +1,7 @@
 /**
  * Starting a session means claiming an address: the store's transaction is the arbiter (a
- * conditional put on the lease), this service only chooses which address to try. Candidates
+ * conditional put on the lease), this service only chooses which address to try. In pools of 64+
+ * addresses a few random ones are tried blind first (no read); then candidates from the lease list
  * are tried in random order so concurrent allocators rarely race for the same address; a lost race
  * (`address-taken`) simply moves on; after a few losses the lease list is read again.
  */
@@ -8,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../../store/store';
 import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Pool, Session, Tenant, User } from '../types';
 import { PoolExhaustedError, StaticAddressUnavailableError } from './errors';
-import { formatIpv4, parseIpv4 } from './ipv4';
-import { candidateAddresses, isInPool } from './pool-addresses';
+import { formatIpv4, isCidrError, parseCidr, parseIpv4 } from './ipv4';
+import { candidateAddresses, isInPool, randomCandidate } from './pool-addresses';
 
 export interface StartSessionInput {
   readonly tenant: Tenant;
@@ -26,6 +27,9 @@ export interface StartSessionInput {
 
 /** Lost races on one lease list before it is read again. */
 const STALE_AFTER_LOSSES = 8;
+/** Random addresses tried before the lease list is read, in pools at least this large. */
+const OPTIMISTIC_PROBES = 3;
+const OPTIMISTIC_MIN_POOL = 64;
 /** Lease-list reads per pool before giving up (a pool churning this fast is as good as full). */
 const MAX_READS_PER_POOL = 32;
 
@@ -44,8 +48,8 @@ export async function startSessionWithAddress(
   clock: Clock,
   input: StartSessionInput,
 ): Promise<{ session: Session; created: boolean }> {
-  const existing = await store.findSessionByAgentRef(input.agentId, input.agentSessionRef);
-  if (existing) return { session: existing, created: false };
+  // No look-up of (agentId, agentSessionRef) first: the start transaction's condition on the
+  // agent-ref item answers `exists` for a retry, so a new session saves that round trip.
   const sessionId = randomUUID();
 
   const attempt = async (pool: Pool, ip: string) => {
@@ -66,6 +70,19 @@ export async function startSessionWithAddress(
   }
 
   for (const pool of input.pools) {
+    // Optimistic first: a few random addresses without reading the lease list. Reading it costs a
+    // query that grows with the pool's leases (10,000 leases: several pages per start, measured as
+    // the storm's bottleneck); a random pick in a pool that is mostly free wins at once. The
+    // transaction stays the arbiter; a full pool just falls through to the read below.
+    if (poolSize(pool) >= OPTIMISTIC_MIN_POOL) {
+      for (let probe = 0; probe < OPTIMISTIC_PROBES; probe++) {
+        const address = randomCandidate(pool);
+        if (address === undefined) break;
+        const { session, result } = await attempt(pool, formatIpv4(address));
+        if (result.outcome === 'created') return { session, created: true };
+        if (result.outcome === 'exists') return { session: result.session, created: false };
+      }
+    }
     const candidates = candidateAddresses(pool);
     if (candidates.length === 0) continue;
     for (let read = 0; read < MAX_READS_PER_POOL; read++) {
@@ -93,10 +110,19 @@ export async function startSessionWithAddress(
       // either shows addresses freed meanwhile or none (exhausted).
     }
   }
+  // A retry of a recorded start must get its session even when the pool is full now.
+  const existing = await store.findSessionByAgentRef(input.agentId, input.agentSessionRef);
+  if (existing) return { session: existing, created: false };
   throw new PoolExhaustedError(
     input.tenant.tenantId,
     input.pools.map((p) => p.poolId),
   );
+}
+
+/** Addresses in the pool's block (0 for an invalid one). */
+function poolSize(pool: Pool): number {
+  const cidr = parseCidr(pool.cidr);
+  return isCidrError(cidr) ? 0 : cidr.last - cidr.network + 1;
 }
 
 function buildSession(input: StartSessionInput, sessionId: string, poolId: string, ip: string, now: number): Session {
