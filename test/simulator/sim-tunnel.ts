@@ -59,6 +59,11 @@ export class SimTunnel implements TunnelReceiver, SessionHost {
     this.timers = new NamedTimers((name) => this.step({ kind: 'timer', name }));
   }
 
+  /** Local UDP port of this tunnel's socket (benchmarks point a bare relay at it). */
+  get localPort(): number {
+    return this.options.endpoint.localPort;
+  }
+
   get phase(): TunnelState['phase'] {
     return this.state.phase;
   }

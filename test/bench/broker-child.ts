@@ -1,0 +1,38 @@
+/**
+ * The broker under test in a process of its own: the production app over HTTP on DynamoDB Local
+ * (test/support/live-broker), driven over IPC by the benchmark (seed tenants, enrol agents, read
+ * the sessions it recorded). Reads DYNAMODB_ENDPOINT like every test store.
+ */
+import { startLiveBroker } from '../support/live-broker';
+import { serveRpc } from './child-rpc';
+
+const broker = await startLiveBroker({ env: { HEARTBEAT_INTERVAL_SECONDS: '5' } });
+
+serveRpc(
+  {
+    info: () => ({ url: broker.url, adminToken: broker.adminToken, tableName: broker.testStore.tableName, endpoint: broker.testStore.endpoint }),
+    seed: async (a) => {
+      await broker.seedTenant(String(a.tenantId), { cidr: String(a.cidr), users: a.users as string[], authMethods: ['mschapv2', 'chap-md5', 'pap'] });
+      return true;
+    },
+    enrol: (a) => broker.enrolAgent(String(a.name ?? 'bench-agent')),
+    /** Active sessions of a tenant: count and how many addresses are held by more than one. */
+    activeSessions: async (a) => {
+      const seen = new Map<string, number>();
+      let cursor: string | undefined;
+      let count = 0;
+      do {
+        const page = await broker.testStore.store.listSessions({ tenantId: String(a.tenantId), state: 'active' }, { limit: 1000, ...(cursor ? { cursor } : {}) });
+        for (const s of page.items) {
+          count++;
+          seen.set(s.assignedIp, (seen.get(s.assignedIp) ?? 0) + 1);
+        }
+        cursor = page.cursor;
+      } while (cursor);
+      const duplicates = [...seen.values()].filter((n) => n > 1).reduce((sum, n) => sum + n - 1, 0);
+      return { count, duplicates };
+    },
+    memory: () => process.memoryUsage(),
+  },
+  () => broker.close(),
+);

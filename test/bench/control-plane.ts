@@ -1,0 +1,145 @@
+/**
+ * Figure 1: session setups per second over HTTP against the broker process on DynamoDB Local. One
+ * setup = POST /v1/agent/authenticate (MS-CHAPv2) + POST /v1/agent/sessions (address + session
+ * record). The baseline ("floor") issues, with the SDK and at the same concurrency, the store work
+ * a correct setup cannot skip:
+ *   authenticate: GetItem agent (revocable credential: never cached) + GetItem user (its hashes)
+ *   start:        GetItem agent + TransactWriteItems [session, agent-ref, lease] (same item shapes)
+ * Each round uses a fresh tenant, so every round starts from the same state.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { createPppClientCrypto } from '../../edge-agent/src/ppp';
+import { createDynamoClient } from '../../functions/src/store/dynamo';
+import { toAttributes, toItem } from '../../functions/src/store/dynamo/item-codec';
+import { keys } from '../../functions/src/store/dynamo/keys';
+import { sessionItem } from '../../functions/src/store/dynamo/session-items';
+import type { Session } from '../../functions/src/domain/types';
+import type { ChildRpc } from './child-rpc';
+import { jsonClient } from './http-client';
+import { median, percentile, runLimited } from './stats';
+
+export interface RoundFigures {
+  readonly perSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+export interface ConcurrencyFigures {
+  readonly concurrency: number;
+  readonly broker: RoundFigures;
+  readonly floor: RoundFigures;
+  readonly failures: number;
+}
+
+export interface ControlPlaneOptions {
+  readonly concurrency: readonly number[];
+  readonly rounds: number;
+  readonly setupsPerRound: number;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+function summarize(latencies: number[], elapsedMs: number): RoundFigures {
+  return { perSec: (latencies.length / elapsedMs) * 1000, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+function medianFigures(rounds: readonly RoundFigures[]): RoundFigures {
+  return { perSec: median(rounds.map((r) => r.perSec)), p50Ms: median(rounds.map((r) => r.p50Ms)), p99Ms: median(rounds.map((r) => r.p99Ms)) };
+}
+
+export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneOptions, log: (line: string) => void): Promise<ConcurrencyFigures[]> {
+  const info = await broker.call<{ url: string; tableName: string; endpoint: string }>('info');
+  const { agentId, token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: 'bench-cp' });
+  const password = 'pw-bench';
+  const crypto = await createPppClientCrypto(password);
+  const sdk = createDynamoClient({ endpoint: info.endpoint });
+  const out: ConcurrencyFigures[] = [];
+  let tenantSeq = 0;
+
+  const newTenant = async () => {
+    const tenantId = `cp${Date.now().toString(36)}${tenantSeq++}`;
+    await broker.call('seed', { tenantId, cidr: '10.0.0.0/16', users: ['bench'] });
+    return tenantId;
+  };
+
+  for (const concurrency of options.concurrency) {
+    const http = jsonClient(info.url, token, concurrency);
+    const brokerRounds: RoundFigures[] = [];
+    const floorRounds: RoundFigures[] = [];
+    let failures = 0;
+    // Warm-up: JIT, sockets and the table, outside the figures.
+    await runBrokerRound(await newTenant(), Math.min(50, options.setupsPerRound), concurrency);
+    for (let round = 0; round < options.rounds; round++) {
+      // Alternate which one goes first, so a drift of the shared machine hits both alike.
+      const order = round % 2 === 0 ? ['broker', 'floor'] : ['floor', 'broker'];
+      for (const which of order) {
+        const tenantId = await newTenant();
+        if (which === 'broker') brokerRounds.push(await runBrokerRound(tenantId, options.setupsPerRound, concurrency));
+        else floorRounds.push(await runFloorRound(tenantId, options.setupsPerRound, concurrency));
+      }
+    }
+    http.close();
+    const figures = { concurrency, broker: medianFigures(brokerRounds), floor: medianFigures(floorRounds), failures };
+    log(`control plane c=${concurrency}: broker ${figures.broker.perSec.toFixed(0)}/s p99 ${figures.broker.p99Ms.toFixed(1)} ms; floor ${figures.floor.perSec.toFixed(0)}/s p99 ${figures.floor.p99Ms.toFixed(1)} ms`);
+    out.push(figures);
+
+    async function runBrokerRound(tenantId: string, count: number, c: number): Promise<RoundFigures> {
+      const username = `bench@${tenantId}`;
+      // The client's MS-CHAPv2 work happens on the user's machine: computed before the clock starts.
+      const requests = Array.from({ length: count }, (_, i) => {
+        const authenticatorChallenge = randomBytes(16);
+        const peerChallenge = randomBytes(16);
+        const { ntResponse } = crypto.msChapV2(authenticatorChallenge, peerChallenge, username);
+        return {
+          auth: { method: 'mschapv2', username, authenticatorChallenge: hex(authenticatorChallenge), peerChallenge: hex(peerChallenge), ntResponse: hex(ntResponse) },
+          start: { agentSessionRef: randomUUID(), tunnelId: 1 + (i % 60000), l2tpSessionId: 1 + (i % 60000), peerAddress: '127.0.0.1', tenantId, username: 'bench', authMethod: 'mschapv2' },
+        };
+      });
+      const latencies: number[] = [];
+      const t0 = performance.now();
+      await runLimited(requests, c, async (r) => {
+        const s = performance.now();
+        const auth = await http.post<{ ok: boolean }>('/v1/agent/authenticate', r.auth);
+        const start = auth.body?.ok ? await http.post('/v1/agent/sessions', r.start) : undefined;
+        if (start?.status === 201) latencies.push(performance.now() - s);
+        else failures++;
+      });
+      return summarize(latencies, performance.now() - t0);
+    }
+
+    async function runFloorRound(tenantId: string, count: number, c: number): Promise<RoundFigures> {
+      const TableName = info.tableName;
+      const items = Array.from({ length: count }, (_, i) => i);
+      const latencies: number[] = [];
+      const agentKey = toAttributes(keys.agent(agentId));
+      const userKey = toAttributes(keys.user(tenantId, 'bench'));
+      const t0 = performance.now();
+      await runLimited(items, c, async (i) => {
+        const s = performance.now();
+        await sdk.send(new GetItemCommand({ TableName, Key: agentKey }));
+        await sdk.send(new GetItemCommand({ TableName, Key: userKey }));
+        await sdk.send(new GetItemCommand({ TableName, Key: agentKey }));
+        const now = Date.now();
+        const sessionId = randomUUID();
+        const ip = `10.0.${(i >> 8) & 0xff}.${i & 0xff}`;
+        const session: Session = {
+          sessionId, tenantId, username: 'bench', agentId, agentSessionRef: randomUUID(), tunnelId: 1, l2tpSessionId: 1, peerAddress: '127.0.0.1',
+          authMethod: 'mschapv2', poolId: 'main', assignedIp: ip, startedAt: now, updatedAt: now, state: 'active', bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0,
+        };
+        await sdk.send(new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName, Item: sessionItem(session), ConditionExpression: 'attribute_not_exists(PK)' } },
+            { Put: { TableName, Item: toItem(keys.agentRef(agentId, session.agentSessionRef), 'agent-ref', { agentId, agentSessionRef: session.agentSessionRef, sessionId }), ConditionExpression: 'attribute_not_exists(PK)' } },
+            { Put: { TableName, Item: toItem(keys.lease(tenantId, 'main', ip), 'lease', { tenantId, poolId: 'main', ip, sessionId, leasedAt: now }), ConditionExpression: 'attribute_not_exists(PK) OR releaseAfter < :now', ExpressionAttributeValues: toAttributes({ ':now': now }) } },
+          ],
+        }));
+        latencies.push(performance.now() - s);
+      });
+      return summarize(latencies, performance.now() - t0);
+    }
+  }
+  sdk.destroy();
+  return out;
+}

@@ -1,0 +1,45 @@
+/** A lean keep-alive JSON client for the load generator (node:http; one socket per concurrent caller). */
+import { Agent, request } from 'node:http';
+
+export interface JsonClient {
+  post<T = unknown>(path: string, body: unknown): Promise<{ status: number; body: T }>;
+  close(): void;
+}
+
+export function jsonClient(baseUrl: string, token: string, maxSockets: number): JsonClient {
+  const url = new URL(baseUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  return {
+    post<T>(path: string, body: unknown) {
+      const payload = Buffer.from(JSON.stringify(body));
+      return new Promise<{ status: number; body: T }>((resolve, reject) => {
+        const req = request(
+          {
+            agent,
+            host: url.hostname,
+            port: url.port,
+            method: 'POST',
+            path,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              try {
+                resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T });
+              } catch (error) {
+                reject(error);
+              }
+            });
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
+    },
+    close: () => agent.destroy(),
+  };
+}

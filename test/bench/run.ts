@@ -1,0 +1,88 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=control,datapath,density]`: the performance figures of
+ * docs/benchmarks.md. Prints a readable table per figure and, as the LAST line, one JSON object.
+ * Every figure has a baseline measured in the same run (the machine is shared and noisy): read
+ * the ratios. Not part of `npm test`. Needs root for the TUN-based figures (2-4).
+ */
+import { startDynamoDbLocal } from '../../scripts/lib/dynamodb-local';
+import { forkChild, type ChildRpc } from './child-rpc';
+import { benchControlPlane, type ConcurrencyFigures } from './control-plane';
+import { benchDataPath } from './data-path';
+import { formatTable, round } from './stats';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const wants = (section: string) => !only || only.has(section);
+const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+const dynamo = await startDynamoDbLocal();
+process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+let broker: ChildRpc | undefined;
+const result: Record<string, unknown> = { quick };
+const tables: string[] = [];
+try {
+  broker = await forkChild(new URL('./broker-child.ts', import.meta.url).pathname);
+  let cp: ConcurrencyFigures[] | undefined;
+  if (wants('control')) {
+    cp = await benchControlPlane(broker, { concurrency: [1, 8, 32], rounds: quick ? 3 : 5, setupsPerRound: quick ? 150 : 400 }, log);
+    tables.push(
+      formatTable(
+        'Control plane: session setups over HTTP (MS-CHAPv2 authenticate + start session) vs the DynamoDB floor (median of rounds)',
+        ['concurrency', 'setups/s', 'floor/s', 'ratio', 'p50 ms', 'p99 ms', 'floor p50', 'floor p99', 'p99 x floor', 'failed'],
+        cp.map((f) => [String(f.concurrency), f.broker.perSec, f.floor.perSec, f.broker.perSec / f.floor.perSec, f.broker.p50Ms, f.broker.p99Ms, f.floor.p50Ms, f.floor.p99Ms, f.broker.p99Ms / f.floor.p99Ms, f.failures]),
+      ),
+    );
+    const top = cp[cp.length - 1]!;
+    result.controlPlane = {
+      concurrency: top.concurrency,
+      setupsPerSec: round(top.broker.perSec, 1),
+      floorPerSec: round(top.floor.perSec, 1),
+      ratio: round(top.broker.perSec / top.floor.perSec),
+      p99Ms: round(top.broker.p99Ms, 1),
+      floorP99Ms: round(top.floor.p99Ms, 1),
+      p99Ratio: round(top.broker.p99Ms / top.floor.p99Ms),
+      byConcurrency: cp.map((f) => ({
+        concurrency: f.concurrency,
+        setupsPerSec: round(f.broker.perSec, 1),
+        floorPerSec: round(f.floor.perSec, 1),
+        ratio: round(f.broker.perSec / f.floor.perSec),
+        p50Ms: round(f.broker.p50Ms, 1),
+        p99Ms: round(f.broker.p99Ms, 1),
+        floorP50Ms: round(f.floor.p50Ms, 1),
+        floorP99Ms: round(f.floor.p99Ms, 1),
+        failed: f.failures,
+      })),
+    };
+  }
+  if (wants('datapath')) {
+    if (process.getuid?.() !== 0) {
+      log('data path: skipped (needs root for the TUN devices)');
+    } else {
+      const cases = await benchDataPath(broker, { rounds: quick ? 3 : 5, seconds: quick ? 1 : 3, sizes: [64, 512, 1400], sessionCounts: [1, 1000] }, log);
+      tables.push(
+        formatTable(
+          'Data path: agent vs bare relay (same UDP/TUN adapters, no L2TP/PPP), median of rounds',
+          ['sessions', 'IP bytes', 'direction', 'agent pps', 'relay pps', 'ratio', 'agent Mbit/s', 'relay Mbit/s'],
+          cases.map((c) => [String(c.sessions), String(c.size), c.direction, c.agentPps, c.relayPps, c.ratio, c.agentMbps, c.relayMbps]),
+        ),
+      );
+      const worst = (d: string) => Math.min(...cases.filter((c) => c.direction === d).map((c) => c.ratio));
+      const at1400 = (d: string) => cases.filter((c) => c.direction === d && c.size === 1400).reduce((m, c) => Math.min(m, c.agentMbps), Infinity);
+      result.dataPath = {
+        mbps1400: round(Math.min(at1400('to-tun'), at1400('from-tun')), 1),
+        mbps1400ToTun: round(at1400('to-tun'), 1),
+        mbps1400FromTun: round(at1400('from-tun'), 1),
+        ratioToTun: round(worst('to-tun')),
+        ratioFromTun: round(worst('from-tun')),
+        cases: cases.map((c) => ({ sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio) })),
+      };
+    }
+  }
+} finally {
+  await broker?.close();
+  await dynamo.stop();
+}
+console.log(tables.join('\n\n'));
+console.log(JSON.stringify(result));
