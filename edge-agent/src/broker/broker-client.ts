@@ -39,15 +39,30 @@ export interface StartedSession {
   readonly created: boolean;
 }
 
+/** A held session the broker no longer has active: the agent tears it down (reconciliation). */
+export interface TearDownOrder {
+  readonly sessionId: string;
+  readonly reason: EndReason;
+}
+
 export interface HeartbeatReply {
   readonly commands: AgentCommandMessage[];
   readonly settingsRevision: number;
   readonly heartbeatIntervalSeconds: number;
+  /** Present when the request carried `sessionIds` (brokers without reconciliation omit it). */
+  readonly tearDown?: TearDownOrder[];
+}
+
+export interface RegisterReply {
+  readonly agentId: string;
+  readonly settings: AgentSettings;
+  readonly tearDown?: TearDownOrder[];
+  readonly sessionsStopped?: number;
 }
 
 /** What the agent's session logic needs from the broker; a fake implements it in tests. */
 export interface Broker {
-  register(request: RegisterRequest): Promise<{ agentId: string; settings: AgentSettings }>;
+  register(request: RegisterRequest): Promise<RegisterReply>;
   heartbeat(request: HeartbeatRequest): Promise<HeartbeatReply>;
   settings(): Promise<AgentSettings>;
   authenticate(request: AuthenticateRequest): Promise<AuthVerdict>;
@@ -83,7 +98,7 @@ export class BrokerClient implements Broker {
   }
 
   register(request: RegisterRequest) {
-    return this.transport.post<{ agentId: string; settings: AgentSettings }>('/v1/agent/register', request);
+    return this.transport.post<RegisterReply>('/v1/agent/register', request);
   }
 
   heartbeat(request: HeartbeatRequest) {

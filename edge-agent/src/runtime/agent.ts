@@ -13,6 +13,7 @@ import { CdnResult, decodeDataHeader, GeneralError, L2tpDecodeError, newDataHead
 import type { PppTimings } from '../ppp';
 import type { AgentCounters, EndReason } from '../../../functions/src/domain/types';
 import { BrokerLoop } from './broker-loop';
+import { DrainDeadline } from './drain-deadline';
 import { DataPath } from './data-path';
 import { LogThrottle } from './rate-limit';
 import { SessionRunner, type SessionHost } from './session-runner';
@@ -111,6 +112,12 @@ export function createAgent(deps: AgentDeps): Agent {
   let draining = false;
   let stopping = false;
   let onIdle: (() => void) | undefined;
+  // The drain deadline is enforced here too, not only by the broker's release: sessions still up
+  // then end with agent-shutdown even while the broker is unreachable.
+  const drainDeadline = new DrainDeadline(timers, () => {
+    log.info({ sessions: sessions.size }, 'drain deadline reached: ending the remaining sessions');
+    for (const s of [...sessions.values()]) s.close('agent-shutdown');
+  });
 
   const linkSettings = (): LinkSettings => ({ name: tun.name, mtu: options.mtu, addresses: [...pool.addresses], routes: [...pool.routes] });
 
@@ -249,6 +256,15 @@ export function createAgent(deps: AgentDeps): Agent {
         return { activeSessions: sessions.size, counters: totals };
       },
       command: (command) => onCommand(command),
+      heldSessionIds: () => [...sessions.values()].flatMap((s) => (s.brokerSessionId ? [s.brokerSessionId] : [])),
+      tearDown(orders) {
+        for (const order of orders) {
+          const target = [...sessions.values()].find((s) => s.brokerSessionId === order.sessionId);
+          if (!target) continue;
+          target.log.warn({ sessionId: order.sessionId, brokerReason: order.reason }, 'the broker has this session stopped: tearing it down');
+          target.close(order.reason);
+        }
+      },
     },
   });
 
@@ -267,6 +283,7 @@ export function createAgent(deps: AgentDeps): Agent {
       case 'drain':
         if (!draining) log.info({ deadline: command.deadline, active: sessions.size }, 'draining: no new sessions accepted');
         draining = true;
+        drainDeadline.arm(Date.parse(command.deadline ?? ''));
         return;
       case 'reload-settings':
         broker.settings().then(
@@ -328,6 +345,7 @@ export function createAgent(deps: AgentDeps): Agent {
       if (stopping) return;
       stopping = true;
       draining = true;
+      drainDeadline.disarm();
       brokerLoop.stop();
       log.info({ sessions: sessions.size, tunnels: tunnels.size }, 'shutting down');
       if (sessions.size > 0) {

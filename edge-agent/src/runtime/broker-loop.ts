@@ -1,11 +1,13 @@
 /**
  * The agent's conversation with the broker outside of sessions: register at start (retried in the
  * background while the agent already listens), heartbeat every `heartbeatIntervalSeconds` with the
- * load and command acknowledgements, hand commands to the agent, and flush the report outbox after
- * every successful heartbeat. A broker outage only produces (rate-limited) log lines.
+ * load, command acknowledgements and the session ids it holds (reconciliation: the broker stops
+ * what the agent lost, the agent tears down what the broker stopped), hand commands to the agent,
+ * and flush the report outbox after every successful heartbeat. A broker outage only produces (rate-limited) log lines.
  */
 import type { Logger } from 'pino';
 import type { AgentCommandMessage, Broker } from '../broker/broker-client';
+import type { TearDownOrder } from '../broker/broker-client';
 import type { AgentCounters } from '../../../functions/src/domain/types';
 import { LogThrottle } from './rate-limit';
 import type { TimerHandle, TimerService } from './timers';
@@ -14,7 +16,14 @@ export interface BrokerLoopHost {
   snapshot(): { activeSessions: number; counters: AgentCounters };
   /** Carry out a command; it is acknowledged in the next heartbeat. */
   command(command: AgentCommandMessage): void;
+  /** Broker session ids this agent serves now, sent for reconciliation (omit = no reconciliation). */
+  heldSessionIds?(): string[];
+  /** Sessions the broker no longer has active (reconciliation): tear them down. */
+  tearDown?(orders: readonly TearDownOrder[]): void;
 }
+
+/** Above this many held sessions the list is not sent (the broker caps it; see domain/reconcile.ts). */
+export const MAX_HELD_IDS_SENT = 1000;
 
 export interface BrokerLoopOptions {
   readonly broker: Broker;
@@ -63,7 +72,8 @@ export class BrokerLoop {
     const acks = [...this.toAck];
     try {
       const { activeSessions, counters } = this.o.host.snapshot();
-      const reply = await this.o.broker.heartbeat({ activeSessions, counters, ackCommandIds: acks });
+      const sessionIds = this.heldIds();
+      const reply = await this.o.broker.heartbeat({ activeSessions, counters, ackCommandIds: acks, ...(sessionIds ? { sessionIds } : {}) });
       for (const id of acks) this.toAck.delete(id);
       if (this.failures > 0) this.o.log.info({ failures: this.failures }, 'broker reachable again');
       this.failures = 0;
@@ -78,6 +88,7 @@ export class BrokerLoop {
           this.o.log.error({ command: command.type, commandId: command.commandId, err: String(error) }, 'command failed');
         }
       }
+      this.applyTearDown(reply.tearDown);
       const flushed = await this.o.broker.flushOutbox().catch(() => undefined);
       if (flushed && flushed.delivered > 0) this.o.log.debug(flushed, 'queued reports delivered');
     } catch (error) {
@@ -87,6 +98,21 @@ export class BrokerLoop {
       }
     } finally {
       this.beating = false;
+    }
+  }
+
+  private heldIds(): string[] | undefined {
+    const ids = this.o.host.heldSessionIds?.();
+    return ids && ids.length <= MAX_HELD_IDS_SENT ? ids : undefined;
+  }
+
+  private applyTearDown(orders: readonly TearDownOrder[] | undefined): void {
+    if (!orders || orders.length === 0) return;
+    this.o.log.warn({ sessions: orders.length, reasons: [...new Set(orders.map((o) => o.reason))] }, 'reconciliation: the broker has these sessions stopped; tearing them down');
+    try {
+      this.o.host.tearDown?.(orders);
+    } catch (error) {
+      this.o.log.error({ err: String(error) }, 'tearing down reconciled sessions failed');
     }
   }
 
@@ -105,7 +131,11 @@ export class BrokerLoop {
   private async register(retryMs: number): Promise<void> {
     if (this.stopped) return;
     try {
-      const { settings } = await this.o.broker.register(this.o.register);
+      const sessionIds = this.heldIds();
+      const reply = await this.o.broker.register({ ...this.o.register, ...(sessionIds ? { sessionIds } : {}) });
+      const { settings } = reply;
+      if (reply.sessionsStopped) this.o.log.info({ sessionsStopped: reply.sessionsStopped }, 'reconciliation: the broker stopped sessions this agent no longer holds');
+      this.applyTearDown(reply.tearDown);
       this.registered = true;
       if (settings.heartbeatIntervalSeconds > 0) this.heartbeatIntervalMs = settings.heartbeatIntervalSeconds * 1000;
       this.o.log.info({ heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds, ...this.o.register }, 'registered with the broker');

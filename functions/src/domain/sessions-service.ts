@@ -39,15 +39,28 @@ export async function startSession(
   // A retry is recognised by the start transaction itself (its agent-ref condition), so the common
   // case, a new session, costs no look-up; only a refusal checks first whether this start was
   // already recorded, because a retry must get its session even if it would be refused now.
+  let started: StartedSession;
   try {
-    return await startNew(ctx, agent, input);
+    started = await startNew(ctx, agent, input);
   } catch (error) {
     const refusal = error instanceof ConflictError || error instanceof NotFoundError || error instanceof ForbiddenError || error instanceof PoolExhaustedApiError;
     if (!refusal) throw error;
     const existing = await ctx.store.findSessionByAgentRef(agent.agentId, input.agentSessionRef);
-    if (existing) return { session: existing, pool: await poolOf(ctx, existing), created: false };
-    throw error;
+    if (!existing) throw error;
+    started = { session: existing, pool: await poolOf(ctx, existing), created: false };
   }
+  refuseIfEnded(started);
+  return started;
+}
+
+/**
+ * A late retry of a start whose session has ended meanwhile (reaped, reconciled, stopped by an
+ * operator) is refused: its address may already be re-leased to someone else, so the agent must
+ * not bring that link up with it.
+ */
+function refuseIfEnded({ session, created }: StartedSession): void {
+  if (created || session.state !== 'stopped') return;
+  throw new ConflictError('session-stopped', `session ${session.sessionId} already ended (${session.endReason ?? 'stopped'}); start a new one`);
 }
 
 async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock'>, agent: Agent, input: StartSessionInput): Promise<StartedSession> {

@@ -5,6 +5,7 @@
 import { z } from '@hono/zod-openapi';
 import { TENANT_ID_PATTERN } from '../domain/ppp-auth';
 import { AGENT_STATES, API_KEY_SCOPES, AUTH_METHODS, END_REASONS, SESSION_STATES } from '../domain/types';
+import { MAX_RECONCILE_IDS } from '../domain/reconcile';
 
 // --- building blocks ------------------------------------------------------------------------------
 
@@ -121,11 +122,24 @@ export const CreateApiKeyBody = z
 
 // --- agent requests -------------------------------------------------------------------------------
 
+/** Broker session ids the agent still holds, for reconciliation (domain/reconcile.ts); absent = none done. */
+const HeldSessionIds = z
+  .array(z.string().min(1).max(128))
+  .max(MAX_RECONCILE_IDS)
+  .optional()
+  .openapi({ description: 'session ids the agent still serves; the broker stops its other active sessions of this agent and answers which of these to tear down' });
+
+/** Sessions the agent must tear down (stopped or unknown at the broker), from reconciliation. */
+export const TearDownSchema = z
+  .array(z.object({ sessionId: z.string(), reason: z.enum(END_REASONS) }))
+  .openapi('AgentTearDown');
+
 export const RegisterBody = z
   .object({
     publicAddress: z.string().min(1).max(255),
     capacity: z.number().int().min(0).max(100_000),
     version: z.string().min(1).max(64),
+    sessionIds: HeldSessionIds,
   })
   .openapi('AgentRegister');
 
@@ -134,6 +148,7 @@ export const HeartbeatBody = z
     activeSessions: Count,
     counters: CountersSchema,
     ackCommandIds: z.array(z.string().min(1).max(128)).max(1000).default([]),
+    sessionIds: HeldSessionIds,
   })
   .openapi('AgentHeartbeat');
 

@@ -7,6 +7,7 @@ import { heartbeat, registerAgent } from '../../domain/agents-service';
 import { AUTH_FAILURE_REASONS, authenticate } from '../../domain/auth-service';
 import { agentIpsecSettings, ipsecRevision } from '../../domain/ipsec-settings';
 import type { ServiceContext } from '../../domain/service-context';
+import { reconcileAgentSessions, type ReconcileResult } from '../../domain/reconcile';
 import { reportInterim, startSession, stopSession } from '../../domain/sessions-service';
 import type { Session } from '../../domain/types';
 import type { AppEnv } from '../context';
@@ -23,6 +24,7 @@ import {
   RegisterBody,
   StartSessionBody,
   StopBody,
+  TearDownSchema,
 } from '../schemas';
 import { END_REASONS, SESSION_STATES } from '../../domain/types';
 
@@ -77,6 +79,10 @@ function sessionState(s: Session) {
   };
 }
 
+function reconcileReply(result: ReconcileResult) {
+  return { tearDown: result.tearDown.map((t) => ({ sessionId: t.sessionId, reason: t.reason })), sessionsStopped: result.stopped.length };
+}
+
 export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContext): void {
   const settings = async () => {
     const ipsec = await agentIpsecSettings(ctx);
@@ -95,13 +101,23 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       security: bearerSecurity,
       request: { body: jsonBody(RegisterBody) },
       responses: {
-        200: jsonResponse(z.object({ agentId: z.string(), settings: AgentSettingsSchema }), 'registered'),
+        200: jsonResponse(
+          z.object({
+            agentId: z.string(),
+            settings: AgentSettingsSchema,
+            tearDown: TearDownSchema.optional().openapi({ description: 'present when sessionIds were sent' }),
+            sessionsStopped: z.number().int().optional().openapi({ description: 'active sessions of this agent it no longer holds, now stopped (agent-lost)' }),
+          }),
+          'registered',
+        ),
         ...errorResponses(400, 401, 403),
       },
     }),
     async (c) => {
-      const agent = await registerAgent(ctx, c.get('agent'), c.req.valid('json'));
-      return c.json({ agentId: agent.agentId, settings: await settings() }, 200);
+      const { sessionIds, ...input } = c.req.valid('json');
+      const agent = await registerAgent(ctx, c.get('agent'), input);
+      const reconciled = sessionIds === undefined ? {} : reconcileReply(await reconcileAgentSessions(ctx, agent, sessionIds));
+      return c.json({ agentId: agent.agentId, settings: await settings(), ...reconciled }, 200);
     },
   );
 
@@ -114,19 +130,28 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       request: { body: jsonBody(HeartbeatBody) },
       responses: {
         200: jsonResponse(
-          z.object({ commands: z.array(CommandSchema), settingsRevision: z.number(), heartbeatIntervalSeconds: z.number() }),
+          z.object({
+            commands: z.array(CommandSchema),
+            settingsRevision: z.number(),
+            heartbeatIntervalSeconds: z.number(),
+            tearDown: TearDownSchema.optional().openapi({ description: 'present when sessionIds were sent' }),
+            sessionsStopped: z.number().int().optional(),
+          }),
           'pending commands',
         ),
         ...errorResponses(400, 401, 403),
       },
     }),
     async (c) => {
-      const { commands } = await heartbeat(ctx, c.get('agent'), c.req.valid('json'));
+      const { sessionIds, ...input } = c.req.valid('json');
+      const { agent, commands } = await heartbeat(ctx, c.get('agent'), input);
+      const reconciled = sessionIds === undefined ? {} : reconcileReply(await reconcileAgentSessions(ctx, agent, sessionIds));
       return c.json(
         {
           commands: commands.map(renderCommand),
           settingsRevision: await ipsecRevision(ctx),
           heartbeatIntervalSeconds: ctx.config.heartbeatIntervalSeconds,
+          ...reconciled,
         },
         200,
       );
