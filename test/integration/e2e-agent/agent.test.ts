@@ -137,7 +137,10 @@ describe('edge agent end to end (netns)', { skip: skip ? `skipped: ${skip}` : fa
     await brokerSession(judy.address, (s) => s.state === 'active', 'active session');
     await reachable(judy);
 
+    const stopping = Date.now();
     await e2e.broker.stop();
+    const stopMs = Date.now() - stopping;
+    assert.ok(stopMs < 5000, `broker.stop() took ${stopMs} ms`);
     try {
       assert.equal((await judy.ping(GATEWAY, { count: 3, intervalMs: 50, timeoutMs: 5000 })).received, 3, detail());
       const refused = await e2e.open({ tunnels: 1, sessionsPerTunnel: 1, credentials: () => cred('kate', 'pap'), timeouts: { setupMs: 20_000 } });

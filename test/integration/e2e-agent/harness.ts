@@ -3,6 +3,7 @@
  * veth pair, the edge agent as a child process (`bin/edge-agent.js`) inside a throwaway namespace listening on the
  * other end, and the simulator on the host side. Nothing of the agent is imported: only its CLI, env and JSON logs.
  */
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,11 +63,16 @@ export async function startE2e(options: StartE2eOptions): Promise<E2e> {
   const cleanups: Array<() => Promise<void>> = [];
   let logs: AgentLogLine[] = [];
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    // E2E_AGENT_LOG=<file>: keep the agent's whole JSON log for diagnosis.
-    const keep = process.env.E2E_AGENT_LOG;
-    if (keep) await writeFile(keep, logs.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    for (const cleanup of cleanups.reverse()) {
+      // Bounded: a stuck step (e.g. a server waiting for connections) must not keep the namespace alive.
+      let timer: NodeJS.Timeout | undefined;
+      const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, 20_000)));
+      await Promise.race([cleanup().catch(() => undefined), cap]).finally(() => clearTimeout(timer));
+    }
   };
+  // E2E_AGENT_LOG=<file>: also stream the agent's JSON log to a file, for diagnosis.
+  const keep = process.env.E2E_AGENT_LOG;
+  if (keep) await writeFile(keep, '');
   try {
     const ns = await createNetns(options.label);
     cleanups.push(() => ns.delete());
@@ -108,6 +114,7 @@ export async function startE2e(options: StartE2eOptions): Promise<E2e> {
       }
     });
     createInterface({ input: agent.stdout! }).on('line', (line) => {
+      if (keep) appendFileSync(keep, `${line}\n`);
       try {
         logs.push(JSON.parse(line) as AgentLogLine);
       } catch {
