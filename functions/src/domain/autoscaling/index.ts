@@ -3,3 +3,4 @@ export * from './decide';
 export * from './provider';
 export * from './aws-provider';
 export * from './apply-actions';
+export * from './local-provider';
