@@ -4,9 +4,10 @@
  * agent runs in one process on fakes (FakeUdpNetwork, FakeTun, a fake Broker, FakeTimers) in tests.
  */
 import type { Logger } from 'pino';
-import type { AgentCommandMessage, Broker } from '../broker/broker-client';
+import type { AgentCommandMessage, AgentSettings, Broker } from '../broker/broker-client';
 import { formatIpv4, parseIpv4Cidr, SessionCounters, type CounterSnapshot } from '../datapath';
 import type { LinkConfig, LinkSettings } from '../io/link-config';
+import type { IpsecController } from '../ipsec';
 import type { TunDevice } from '../io/tun';
 import type { DatagramSocket, RemoteInfo } from '../io/udp';
 import { CdnResult, decodeDataHeader, GeneralError, L2tpDecodeError, newDataHeaderView, routeDatagram, StopCcnResult, type CloseReason } from '../l2tp';
@@ -39,6 +40,10 @@ export interface AgentOptions {
   readonly tunnelLimits?: Partial<TunnelLimits>;
   readonly helloIntervalMs?: number;
   readonly pppTimings?: Partial<PppTimings>;
+  /** Refuse L2TP that did not arrive through an IPsec SA (needs `deps.ipsec`). */
+  readonly requireIpsec?: boolean;
+  /** How long a new tunnel's first SCCRQ may wait for charon's SA-up event. @default 2000 */
+  readonly ipsecWaitMs?: number;
 }
 
 export interface AgentDeps {
@@ -51,6 +56,8 @@ export interface AgentDeps {
   readonly uuid: () => string;
   readonly logger: Logger;
   readonly options: AgentOptions;
+  /** strongSwan over VICI; absent when IPsec is off. */
+  readonly ipsec?: IpsecController;
 }
 
 export interface AgentStats {
@@ -173,6 +180,7 @@ export function createAgent(deps: AgentDeps): Agent {
       finished.packetsIn += final.packetsIn;
       finished.packetsOut += final.packetsOut;
       if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, reason, final));
+      if (reason === 'admin-disconnect') clearIpsecAfterDisconnect(session);
       if (sessions.size === 0) onIdle?.();
     },
     startedAfterEnd(session) {
@@ -265,6 +273,7 @@ export function createAgent(deps: AgentDeps): Agent {
           target.close(order.reason);
         }
       },
+      settings: (settings) => applySettings(settings),
     },
   });
 
@@ -287,7 +296,10 @@ export function createAgent(deps: AgentDeps): Agent {
         return;
       case 'reload-settings':
         broker.settings().then(
-          (settings) => log.info({ revision: settings.revision }, 'settings reloaded'),
+          (settings) => {
+            log.info({ revision: settings.revision }, 'settings reloaded');
+            applySettings(settings);
+          },
           (error) => log.warn({ err: String(error) }, 'settings reload failed'),
         );
         return;
@@ -311,12 +323,55 @@ export function createAgent(deps: AgentDeps): Agent {
       if (route instanceof L2tpDecodeError) return bad(remote, route.message);
       // While stopping, existing tunnels still get their acknowledgements (CDN, StopCCN); new ones are ignored.
       if (route.kind === 'tunnel') tunnels.onTunnelMessage(data, remote, route.tunnelId);
-      else if (route.kind === 'new-tunnel' && !stopping) tunnels.onConnectRequest(data, remote, route.peerAssignedTunnelId);
+      else if (route.kind === 'new-tunnel' && !stopping) admitConnectRequest(data, remote, route.peerAssignedTunnelId);
     } catch (error) {
       // Engines return errors as values; anything thrown is a bug, and must not take the socket down.
       malformed++;
       if (throttle.allow('bug', timers.now()) >= 0) log.error({ err: error instanceof Error ? error.stack : String(error), peer: `${remote.address}:${remote.port}` }, 'datagram handler failed');
     }
+  }
+
+  /** With IPsec required, a tunnel starts only for a peer whose L2TP came through a CHILD_SA. */
+  function admitConnectRequest(data: Buffer, remote: RemoteInfo, peerTunnelId: number): void {
+    const ipsec = deps.ipsec;
+    if (!ipsec || !options.requireIpsec || ipsec.peerProtection(remote.address, remote.port) === 'protected') {
+      tunnels.onConnectRequest(data, remote, peerTunnelId);
+      return;
+    }
+    // charon's SA-up event can trail the client's first L2TP packet: wait briefly before refusing.
+    void ipsec.waitForProtection(remote.address, remote.port, options.ipsecWaitMs ?? 2000).then(
+      (protection) => {
+        if (protection === 'protected') {
+          if (!stopping) tunnels.onConnectRequest(data, remote, peerTunnelId);
+          return;
+        }
+        const suppressed = throttle.allow(`plain|${remote.address}`, timers.now());
+        if (suppressed >= 0) log.warn({ peer: `${remote.address}:${remote.port}`, protection, suppressed }, 'L2TP outside IPsec refused');
+      },
+      (error) => log.warn({ err: String(error) }, 'IPsec protection check failed'),
+    );
+  }
+
+  /** An operator disconnect also clears the client's IPsec SA, once its last session on the tunnel is gone. */
+  function clearIpsecAfterDisconnect(session: SessionRunner): void {
+    const ipsec = deps.ipsec;
+    if (!ipsec) return;
+    const sameTunnel = [...sessions.values()].some((s) => s.localTunnelId === session.localTunnelId);
+    if (sameTunnel) return;
+    // Give the CDN and LCP Terminate a moment to leave through the SA before it is deleted.
+    timers.set(1000, () => {
+      ipsec.terminateForPeer(session.peerAddress, session.peerPort).then(
+        (result) => session.log.info({ ipsec: result.outcome }, 'IPsec SA cleared after admin disconnect'),
+        (error) => session.log.warn({ err: String(error) }, 'IPsec SA terminate failed'),
+      );
+    });
+  }
+
+  function applySettings(settings: AgentSettings): void {
+    deps.ipsec?.apply(settings).then(
+      () => log.info({ revision: settings.revision }, 'IPsec settings loaded into strongSwan'),
+      (error) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'IPsec settings not loaded yet (will retry)'),
+    );
   }
 
   function bad(remote: RemoteInfo, message: string): void {
@@ -368,6 +423,7 @@ export function createAgent(deps: AgentDeps): Agent {
         await deps.link.teardown(linkSettings()).catch((error) => log.warn({ err: String(error) }, 'route cleanup failed'));
       }
       tunnels.dispose();
+      await deps.ipsec?.close().catch((error) => log.warn({ err: String(error) }, 'closing the VICI connection failed'));
       await tun.close();
       await socket.close();
       log.info(stats(), 'edge agent stopped');

@@ -6,7 +6,7 @@
  * and flush the report outbox after every successful heartbeat. A broker outage only produces (rate-limited) log lines.
  */
 import type { Logger } from 'pino';
-import type { AgentCommandMessage, Broker } from '../broker/broker-client';
+import type { AgentCommandMessage, AgentSettings, Broker } from '../broker/broker-client';
 import type { TearDownOrder } from '../broker/broker-client';
 import type { AgentCounters } from '../../../functions/src/domain/types';
 import { LogThrottle } from './rate-limit';
@@ -20,6 +20,8 @@ export interface BrokerLoopHost {
   heldSessionIds?(): string[];
   /** Sessions the broker no longer has active (reconciliation): tear them down. */
   tearDown?(orders: readonly TearDownOrder[]): void;
+  /** New settings: at registration, and whenever a heartbeat shows a new settings revision. */
+  settings?(settings: AgentSettings): void;
 }
 
 /** Above this many held sessions the list is not sent (the broker caps it; see domain/reconcile.ts). */
@@ -49,6 +51,8 @@ export class BrokerLoop {
   private stopped = false;
   private readonly throttle = new LogThrottle(60_000);
   private beating = false;
+  /** Settings revision last handed to the host (undefined until registered). */
+  private settingsRevision: number | undefined;
 
   constructor(private readonly o: BrokerLoopOptions) {
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? 30_000;
@@ -78,6 +82,7 @@ export class BrokerLoop {
       if (this.failures > 0) this.o.log.info({ failures: this.failures }, 'broker reachable again');
       this.failures = 0;
       if (reply.heartbeatIntervalSeconds > 0) this.heartbeatIntervalMs = reply.heartbeatIntervalSeconds * 1000;
+      if (this.settingsRevision !== undefined && reply.settingsRevision !== this.settingsRevision) await this.refreshSettings();
       for (const command of reply.commands) {
         if (this.handled.has(command.commandId)) continue;
         this.remember(command.commandId);
@@ -99,6 +104,19 @@ export class BrokerLoop {
     } finally {
       this.beating = false;
     }
+  }
+
+  private async refreshSettings(): Promise<void> {
+    try {
+      this.deliverSettings(await this.o.broker.settings());
+    } catch (error) {
+      this.o.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'fetching new settings failed; will retry');
+    }
+  }
+
+  private deliverSettings(settings: AgentSettings): void {
+    this.settingsRevision = settings.revision;
+    this.o.host.settings?.(settings);
   }
 
   private heldIds(): string[] | undefined {
@@ -137,6 +155,7 @@ export class BrokerLoop {
       if (reply.sessionsStopped) this.o.log.info({ sessionsStopped: reply.sessionsStopped }, 'reconciliation: the broker stopped sessions this agent no longer holds');
       this.applyTearDown(reply.tearDown);
       this.registered = true;
+      this.deliverSettings(settings);
       if (settings.heartbeatIntervalSeconds > 0) this.heartbeatIntervalMs = settings.heartbeatIntervalSeconds * 1000;
       this.o.log.info({ heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds, ...this.o.register }, 'registered with the broker');
     } catch (error) {

@@ -10,6 +10,7 @@ import { BrokerClient } from '../broker/broker-client';
 import type { AgentConfig } from '../config';
 import { TunError, UdpError } from '../io/errors';
 import { createLinkConfig, type LinkConfig } from '../io/link-config';
+import { createIpsecController } from '../ipsec';
 import { openTun, type TunDevice } from '../io/tun';
 import { openUdp, type DatagramSocket } from '../io/udp';
 import { createAgent, type Agent, type AgentOptions } from './agent';
@@ -33,12 +34,6 @@ export interface LaunchOverrides {
 
 /** Open the devices, build the agent and start it. Broker unreachable is not fatal (registration retries). */
 export async function launchAgent(config: AgentConfig, logger: Logger, overrides: LaunchOverrides = {}): Promise<Agent> {
-  if (config.ipsec === 'strongswan' && !config.allowPlainL2tp) {
-    throw new LaunchError('strongSwan (IPSEC=strongswan) integration is not available in this build; run with IPSEC=off and ALLOW_PLAIN_L2TP=true');
-  }
-  if (config.ipsec === 'strongswan') {
-    logger.warn('strongSwan integration is not available in this build: serving plain L2TP only (ALLOW_PLAIN_L2TP=true)');
-  }
   let tun: TunDevice;
   try {
     tun = await openTun({ name: config.tunName });
@@ -62,6 +57,9 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     }
     throw new LaunchError(`cannot configure TUN device ${tun.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+  // charon may start after us: the controller connects (and loads the PSK) in the background.
+  const ipsec =
+    config.ipsec === 'strongswan' ? createIpsecController({ viciSocket: config.viciSocket, logger: logger.child({ component: 'ipsec' }) }) : undefined;
   const broker = new BrokerClient({
     baseUrl: config.brokerUrl,
     token: config.agentToken,
@@ -78,7 +76,9 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     random: (n) => randomBytes(n),
     uuid: () => randomUUID(),
     logger: logger.child({ agentId: config.agentId }),
+    ...(ipsec ? { ipsec } : {}),
     options: {
+      requireIpsec: config.ipsec === 'strongswan' && !config.allowPlainL2tp,
       capacity: config.capacity,
       mtu: config.mtu,
       hostName: hostname().slice(0, 64) || 'edge-agent',

@@ -22,9 +22,3 @@ test('a configuration error is one line on stderr and exit 2', () => {
   assert.match(r.stderr, /BROKER_URL is required/);
 });
 
-test('IPSEC=strongswan without ALLOW_PLAIN_L2TP exits 1 with a one-line reason', () => {
-  const r = run([], { ...BASE, IPSEC: 'strongswan' });
-  assert.equal(r.status, 1);
-  assert.equal(r.stderr.trim().split('\n').length, 1);
-  assert.match(r.stderr, /strongSwan .* not available in this build; run with IPSEC=off/);
-});

@@ -10,6 +10,7 @@ import type { LinkConfig, LinkSettings } from '../../../../edge-agent/src/io/lin
 import { createPppClientCrypto, type PppClientConfig } from '../../../../edge-agent/src/ppp';
 import { createAgent, type Agent, type AgentOptions } from '../../../../edge-agent/src/runtime/agent';
 import { FakeTimers } from '../../../../edge-agent/src/runtime/timers';
+import type { IpsecController } from '../../../../edge-agent/src/ipsec';
 import type { AuthMethod } from '../../../../functions/src/domain/types';
 import { FakeBroker } from './fake-broker';
 import { LacHost, waitFor, type TestCall, type TestLac } from './lac';
@@ -46,7 +47,7 @@ export interface Harness {
   call(lac: TestLac, options?: { user?: string; password?: string; methods?: AuthMethod[] }): Promise<TestCall>;
 }
 
-export function startHarness(options: Partial<AgentOptions> = {}): Harness {
+export function startHarness(options: Partial<AgentOptions> = {}, extra: { ipsec?: IpsecController } = {}): Harness {
   const net = new FakeUdpNetwork();
   const timers = new FakeTimers();
   const broker = new FakeBroker();
@@ -63,6 +64,7 @@ export function startHarness(options: Partial<AgentOptions> = {}): Harness {
     random: (n) => randomBytes(n),
     uuid: () => crypto.randomUUID(),
     logger,
+    ...(extra.ipsec ? { ipsec: extra.ipsec } : {}),
     options: { capacity: 100, mtu: 1400, hostName: 'lns-test', publicAddress: SERVER.address, version: 'test', interimIntervalMs: 60_000, ...options },
   });
   agent.start();

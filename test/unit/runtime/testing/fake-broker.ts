@@ -34,8 +34,12 @@ export class FakeBroker implements Broker {
     if (!this.available) throw new BrokerUnavailableError('fetch failed (fake broker down)');
   }
 
+  /** Fleet settings as the broker would hand them out; bump `revision` to make the agent reload. */
+  revision = 0;
+  ipsec: AgentSettings['ipsec'] = null;
+
   private settingsValue(): AgentSettings {
-    return { revision: 0, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds, ipsec: null };
+    return { revision: this.revision, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds, ipsec: this.ipsec };
   }
 
   async register(request: unknown) {
@@ -51,7 +55,7 @@ export class FakeBroker implements Broker {
       const at = this.commands.findIndex((c) => c.commandId === id);
       if (at >= 0) this.commands.splice(at, 1);
     }
-    return { commands: [...this.commands], settingsRevision: 0, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds };
+    return { commands: [...this.commands], settingsRevision: this.revision, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds };
   }
 
   async settings() {
