@@ -21,6 +21,8 @@ export interface AgentConfig {
   readonly tunnelSecret?: string;
   /** Accept L2TP that did not arrive through an IPsec SA (plain-L2TP deployments, tests). */
   readonly allowPlainL2tp: boolean;
+  /** Interim accounting period per session (counters to the broker mid-session); 0 disables. */
+  readonly interimIntervalSeconds: number;
 }
 
 interface SettingSpec {
@@ -46,6 +48,12 @@ export const AGENT_SETTINGS = {
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', help: 'pino level: debug, info, warn, error', defaultValue: 'info' },
   tunnelSecret: { flag: 'tunnel-secret', env: 'L2TP_SECRET', help: 'Optional L2TP tunnel secret' },
   allowPlainL2tp: { flag: 'allow-plain-l2tp', env: 'ALLOW_PLAIN_L2TP', help: 'Accept L2TP outside IPsec (true/false)', defaultValue: 'false' },
+  interimIntervalSeconds: {
+    flag: 'interim-interval-seconds',
+    env: 'INTERIM_INTERVAL_SECONDS',
+    help: 'Seconds between a session\'s interim counter reports (0 = off)',
+    defaultValue: '60',
+  },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
 type SettingName = keyof typeof AGENT_SETTINGS;
@@ -78,6 +86,7 @@ const schema = z.object({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   tunnelSecret: z.string().min(1).optional(),
   allowPlainL2tp: booleanText,
+  interimIntervalSeconds: z.coerce.number().int().min(0).max(86_400),
 });
 
 export class ConfigError extends Error {
@@ -135,10 +144,14 @@ function nonEmpty(value: string | undefined): string | undefined {
 /** The --help text, generated from the settings table. */
 export function helpText(): string {
   const lines = ['Usage: edge-agent [options]', '', 'Every option can also be set by its environment variable.', ''];
-  for (const spec of Object.values(AGENT_SETTINGS) as SettingSpec[]) {
-    const left = `  --${spec.flag} <value>`.padEnd(30);
+  const specs = Object.values(AGENT_SETTINGS) as SettingSpec[];
+  // Columns as wide as the longest flag and variable, so long names never run into the next column.
+  const flagWidth = Math.max(...specs.map((spec) => spec.flag.length)) + 14;
+  const envWidth = Math.max(...specs.map((spec) => spec.env.length)) + 2;
+  for (const spec of specs) {
+    const left = `  --${spec.flag} <value>`.padEnd(flagWidth);
     const def = spec.defaultValue !== undefined ? ` (default ${spec.defaultValue})` : '';
-    lines.push(`${left}${spec.env.padEnd(18)}${spec.help}${def}`);
+    lines.push(`${left}${spec.env.padEnd(envWidth)}${spec.help}${def}`);
   }
   lines.push('  -h, --help');
   return lines.join('\n');

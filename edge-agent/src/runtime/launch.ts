@@ -84,6 +84,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       hostName: hostname().slice(0, 64) || 'edge-agent',
       publicAddress: config.publicAddress ?? listenHost,
       version: AGENT_VERSION,
+      interimIntervalMs: config.interimIntervalSeconds * 1000,
       ...(config.tunnelSecret ? { tunnelSecret: config.tunnelSecret } : {}),
       ...overrides.options,
     },

@@ -46,3 +46,12 @@ test('--help lists every setting with its variable', () => {
     assert.match(help, new RegExp(name));
   }
 });
+
+test('interim interval: 60 s by default, settable by flag or variable, 0 turns it off, negative refused', () => {
+  assert.equal(loadAgentConfig(parseArgs([]), required).interimIntervalSeconds, 60);
+  assert.equal(loadAgentConfig(parseArgs(['--interim-interval-seconds', '2']), required).interimIntervalSeconds, 2);
+  assert.equal(loadAgentConfig(parseArgs([]), { ...required, INTERIM_INTERVAL_SECONDS: '0' }).interimIntervalSeconds, 0);
+  assert.throws(() => loadAgentConfig(parseArgs(['--interim-interval-seconds=-1']), required), /--interim-interval-seconds \/ INTERIM_INTERVAL_SECONDS/);
+  assert.throws(() => loadAgentConfig(parseArgs(['--interim-interval-seconds=1.5']), required), /INTERIM_INTERVAL_SECONDS/);
+  assert.match(helpText(), /--interim-interval-seconds <value>\s+INTERIM_INTERVAL_SECONDS.*\(default 60\)/);
+});
