@@ -16,6 +16,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<() 
         () =>
           new Promise<void>((done, fail) => {
             server.close((error) => (error ? fail(error) : done()));
+            // Keep-alive connections would otherwise linger and leave their next request unanswered.
+            if ('closeAllConnections' in server) server.closeAllConnections();
           }),
       );
     });
