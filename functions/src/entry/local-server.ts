@@ -16,7 +16,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<() 
         () =>
           new Promise<void>((done, fail) => {
             server.close((error) => (error ? fail(error) : done()));
-            // Keep-alive connections would otherwise linger and leave their next request unanswered.
+            // close() only drops idle connections: a client polling faster than keepAliveTimeout would keep its
+            // connection, still be served, and hold close() open indefinitely.
             if ('closeAllConnections' in server) server.closeAllConnections();
           }),
       );
