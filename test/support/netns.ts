@@ -46,7 +46,11 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const name of live) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    for (const name of live) {
+      const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout ?? '';
+      for (const pid of pids.split(/\s+/).filter(Boolean)) spawnSync('kill', ['-9', pid], { stdio: 'ignore' });
+      spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    }
   });
 }
 
@@ -68,6 +72,7 @@ export async function createNetns(label = 'e2e'): Promise<TestNetns> {
   const remove = async () => {
     if (deleted) return;
     deleted = true;
+    await killInside(name);
     // Deleting the namespace destroys its veth end, which takes the host end with it; the link del is a safety net.
     await run('ip', ['netns', 'del', name]).catch(() => undefined);
     await run('ip', ['link', 'del', hostInterface]).catch(() => undefined);
@@ -126,7 +131,20 @@ async function removeStaleNamespaces(): Promise<void> {
   for (const match of stdout.matchAll(new RegExp(`^(${NAME_PREFIX}-(\\d+)-\\S+)`, 'gm'))) {
     const pid = Number(match[2]);
     if (pid === process.pid || isAlive(pid)) continue;
+    await killInside(match[1] as string);
     await run('ip', ['netns', 'del', match[1] as string]).catch(() => undefined);
+  }
+}
+
+/** SIGKILL whatever still runs inside the namespace (a process there keeps it alive after `ip netns del`). */
+async function killInside(name: string): Promise<void> {
+  const { stdout } = await run('ip', ['netns', 'pids', name]).catch(() => ({ stdout: '' }));
+  for (const pid of stdout.split(/\s+/).filter(Boolean).map(Number)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }
 
