@@ -17,7 +17,7 @@ import { normalizeAddress, parseTrafficSelector, singleUdpPort } from './traffic
 export interface ChildSa {
   /** IKE_SA config name (the connection). */
   readonly ikeName: string;
-  /** IKE_SA unique id (what `terminate` takes as ike_id). */
+  /** IKE_SA unique id (what `terminate` takes as `ike-id`). */
   readonly ikeId: string;
   /** CHILD_SA unique id; the table key. */
   readonly childId: string;

@@ -111,7 +111,7 @@ export interface TerminateOptions {
 /** `terminate` of one IKE_SA by unique id. */
 export function terminateIkeMessage(o: TerminateOptions): ViciMessage {
   return {
-    ike_id: String(o.ikeId),
+    'ike-id': String(o.ikeId),
     ...(o.timeoutMs === undefined ? {} : { timeout: String(o.timeoutMs) }),
     ...(o.force ? { force: 'yes' } : {}),
   };
@@ -128,7 +128,7 @@ export function listSasMessage(o: ListSasOptions = {}): ViciMessage {
   return {
     ...(o.noblock ? { noblock: 'yes' } : {}),
     ...(o.ike === undefined ? {} : { ike: o.ike }),
-    ...(o.ikeId === undefined ? {} : { ike_id: String(o.ikeId) }),
+    ...(o.ikeId === undefined ? {} : { 'ike-id': String(o.ikeId) }),
   };
 }
 

@@ -53,7 +53,9 @@ async function fakeCharon(init: { sas?: ViciMessage[]; plugins?: string[]; refus
       'load-conn': (): ViciMessage => (state.refuse ? { success: 'no', errmsg: state.refuse } : { success: 'yes' }),
       'unload-conn': (m) => ({ success: 'no', errmsg: `unload: connection '${String(m.name)}' not found` }),
       'unload-shared': ok,
-      terminate: ok,
+      // Like charon's vici_control.c: without one of these keys it refuses.
+      terminate: (m): ViciMessage =>
+        ['ike', 'ike-id', 'child', 'child-id'].some((k) => m[k] !== undefined) ? { success: 'yes' } : { success: 'no', errmsg: 'missing terminate selector' },
     },
   });
   cleanup.push(() => state.server.close());
@@ -179,7 +181,7 @@ describe('IpsecController: SA tracking', () => {
     const c = controller({ viciSocket: charon.server.path });
     await c.apply(SETTINGS);
     assert.deepEqual(await c.terminateForPeer(NAT, 50123), { outcome: 'terminated', ikeIds: ['2'] });
-    assert.deepEqual(commands(charon.server).filter(([n]) => n === 'terminate'), [['terminate', { ike_id: '2', timeout: '2000', force: 'yes' }]]);
+    assert.deepEqual(commands(charon.server).filter(([n]) => n === 'terminate'), [['terminate', { 'ike-id': '2', timeout: '2000', force: 'yes' }]]);
     assert.equal(c.peerProtection(NAT, 50123), 'unprotected');
     assert.equal(c.peerProtection(NAT, 1701), 'protected', 'the other client behind the NAT keeps its SA');
     assert.deepEqual(await c.terminateForPeer('192.0.2.1', 1701), { outcome: 'no-sa' });

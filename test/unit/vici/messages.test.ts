@@ -90,13 +90,15 @@ describe('other builders', () => {
     const bin = Buffer.from([0, 1, 2, 0xff]);
     assert.deepEqual(loadSharedIkeMessage({ id: 'psk-1', secret: bin }), { id: 'psk-1', type: 'IKE', data: bin, owners: [] });
   });
-  test('terminate by IKE unique id', () => {
-    assert.deepEqual(terminateIkeMessage({ ikeId: 7 }), { ike_id: '7' });
-    assert.deepEqual(terminateIkeMessage({ ikeId: '7', timeoutMs: -1, force: true }), { ike_id: '7', timeout: '-1', force: 'yes' });
+  // Regression: the key was `ike_id`; charon (vici_control.c) reads `ike-id` and answered
+  // "missing terminate selector", so an operator disconnect never cleared the client's SA.
+  test('terminate by IKE unique id uses the key ike-id', () => {
+    assert.deepEqual(terminateIkeMessage({ ikeId: 7 }), { 'ike-id': '7' });
+    assert.deepEqual(terminateIkeMessage({ ikeId: '7', timeoutMs: -1, force: true }), { 'ike-id': '7', timeout: '-1', force: 'yes' });
   });
   test('list-sas filters', () => {
     assert.deepEqual(listSasMessage(), {});
-    assert.deepEqual(listSasMessage({ noblock: true, ike: 'l2tp-psk', ikeId: 3 }), { noblock: 'yes', ike: 'l2tp-psk', ike_id: '3' });
+    assert.deepEqual(listSasMessage({ noblock: true, ike: 'l2tp-psk', ikeId: 3 }), { noblock: 'yes', ike: 'l2tp-psk', 'ike-id': '3' });
   });
   test('unload-conn', () => assert.deepEqual(unloadConnMessage('l2tp-psk'), { name: 'l2tp-psk' }));
   test('expectSuccess', () => {
