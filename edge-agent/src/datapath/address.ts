@@ -3,24 +3,10 @@
  * form the data path keys its tables by: no strings per packet.
  */
 
-/** Dotted quad to uint32, or undefined when it is not exactly four decimal octets. */
-export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
-}
+// Parsing and formatting are the broker's (one strict definition for pools and packets).
+import { formatIpv4, parseIpv4 } from '../../../functions/src/domain/ip-allocation/ipv4';
 
-/** uint32 to dotted quad. */
-export function formatIpv4(value: number): string {
-  return `${value >>> 24}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`;
-}
+export { formatIpv4, parseIpv4 };
 
 /** Read a big-endian uint32 address at `offset` (no bounds check: callers validated the header). */
 export function readIpv4(buf: Uint8Array, offset: number): number {

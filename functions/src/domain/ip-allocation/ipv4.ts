@@ -17,8 +17,9 @@ export function parseIpv4(text: string): number | undefined {
   return value;
 }
 
+/** Number to dotted quad. */
 export function formatIpv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+  return `${value >>> 24}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`;
 }
 
 export interface Cidr {
