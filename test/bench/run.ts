@@ -8,6 +8,7 @@ import { startDynamoDbLocal } from '../../scripts/lib/dynamodb-local';
 import { forkChild, type ChildRpc } from './child-rpc';
 import { benchControlPlane, type ConcurrencyFigures } from './control-plane';
 import { benchDataPath } from './data-path';
+import { benchDensity } from './density';
 import { formatTable, round } from './stats';
 
 const args = process.argv.slice(2);
@@ -78,6 +79,30 @@ try {
         ratioFromTun: round(worst('from-tun')),
         cases: cases.map((c) => ({ sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio) })),
       };
+    }
+  }
+  if (wants('density')) {
+    if (process.getuid?.() !== 0) {
+      log('density and storm: skipped (needs root for the TUN device)');
+    } else {
+      const sessions = Number(args.find((a) => a.startsWith('--sessions='))?.slice(11) ?? (quick ? 1000 : 10_000));
+      const d = await benchDensity(broker, { sessions, holdSeconds: quick ? 15 : 60, keepaliveSeconds: quick ? 5 : 10 }, log);
+      const cpRate = (result.controlPlane as { setupsPerSec?: number } | undefined)?.setupsPerSec;
+      tables.push(
+        formatTable('Density, end-to-end setup rate and reconnect storm (one agent)', ['figure', 'value', 'target'], [
+          ['sessions', String(d.sessions), quick ? '10,000 (full run)' : '10,000'],
+          ['end-to-end setups/s', d.setupsPerSec, cpRate ? `>= ${(0.6 * cpRate).toFixed(1)} (0.6 x HTTP)` : '>= 0.6 x figure 1'],
+          ['setup failures', String(d.setupFailed), '0'],
+          ['KiB per session', d.bytesPerSession / 1024, '<= 20'],
+          [`agent CPU % at idle (${d.holdSeconds} s hold)`, d.idleCpuPercent, '< 10'],
+          ['storm seconds', d.storm.seconds, '<= 60'],
+          ['storm failed', String(d.storm.failed), '0'],
+          ['storm duplicate addresses', String(d.storm.duplicateAddresses), '0'],
+        ]),
+      );
+      result.density = { sessions: d.sessions, bytesPerSession: Math.round(d.bytesPerSession), idleCpuPercent: round(d.idleCpuPercent, 1), holdSeconds: d.holdSeconds, rssBeforeMiB: round(d.rssBefore / 2 ** 20, 1), rssAfterMiB: round(d.rssAfter / 2 ** 20, 1) };
+      result.setupRate = { sessionsPerSec: round(d.setupsPerSec, 1), seconds: round(d.setupSeconds, 1), failed: d.setupFailed, ...(cpRate ? { ratioToHttp: round(d.setupsPerSec / cpRate) } : {}) };
+      result.storm = { sessions: d.storm.sessions, seconds: round(d.storm.seconds, 1), failed: d.storm.failed, duplicateAddresses: d.storm.duplicateAddresses, failureReasons: d.storm.reasons };
     }
   }
 } finally {

@@ -1,0 +1,109 @@
+/**
+ * Figures 3 and 4 on one agent (the edge-agent CLI as a child), broker and DynamoDB Local:
+ *   setup rate  sessions/s the simulator establishes end to end (L2TP + PPP + MS-CHAPv2 + start);
+ *   density     (RSS with N sessions - RSS before) / N, after holding them for `holdSeconds` with
+ *               LCP echo and L2TP HELLO running; agent CPU over the hold = the idle keepalive cost;
+ *   storm       every session drops at once (LCP Terminate, CDN, StopCCN) and all reconnect at once:
+ *               time until all are up, failures, duplicate addresses (simulator's view and the broker's).
+ */
+import type { ChildRpc } from './child-rpc';
+import { forkChild } from './child-rpc';
+import { startAgentProcess, type AgentProcess } from './agent-process';
+import { sleep } from './stats';
+
+export interface DensityOptions {
+  readonly sessions: number;
+  readonly holdSeconds: number;
+  /** LCP echo and HELLO interval during the hold. */
+  readonly keepaliveSeconds: number;
+}
+
+export interface DensityFigures {
+  readonly sessions: number;
+  readonly setupSeconds: number;
+  readonly setupsPerSec: number;
+  readonly setupFailed: number;
+  readonly rssBefore: number;
+  readonly rssAfter: number;
+  readonly bytesPerSession: number;
+  readonly idleCpuPercent: number;
+  readonly holdSeconds: number;
+  readonly storm: { sessions: number; seconds: number; failed: number; duplicateAddresses: number; reasons: Record<string, number> };
+}
+
+interface OpenResult {
+  seconds: number;
+  ok: number;
+  failed: number;
+  reasons: Record<string, number>;
+  duplicateAddresses: number;
+}
+
+export async function benchDensity(broker: ChildRpc, options: DensityOptions, log: (line: string) => void): Promise<DensityFigures> {
+  const info = await broker.call<{ url: string }>('info');
+  const tenantId = `dn${Date.now().toString(36)}`;
+  // A /16: room for every session twice (old leases may still be held while the storm reconnects).
+  await broker.call('seed', { tenantId, cidr: '10.203.0.0/16', users: ['bench'] });
+  const { agentId, token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: 'bench-density' });
+  let agent: AgentProcess | undefined;
+  let sim: ChildRpc | undefined;
+  try {
+    agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: `tbbn${process.pid % 10000}` });
+    sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname);
+    const open = (firstSource: number) =>
+      sim!.call<OpenResult>('open', {
+        server: { address: '127.0.0.1', port: agent!.port },
+        username: `bench@${tenantId}`,
+        password: 'pw-bench',
+        sessions: options.sessions,
+        sessionsPerTunnel: 50,
+        tunnelsPerSource: 10,
+        firstSource,
+        echoIntervalMs: options.keepaliveSeconds * 1000,
+        helloIntervalMs: options.keepaliveSeconds * 1000,
+        setupMs: 180_000,
+      });
+    await sleep(2000);
+    const rssBefore = agent.rss();
+    const setup = await open(0);
+    log(`density: ${setup.ok} sessions up in ${setup.seconds.toFixed(1)} s (${(setup.ok / setup.seconds).toFixed(1)}/s), ${setup.failed} failed ${JSON.stringify(setup.reasons)}`);
+    // Let the broker reports and route setup settle before the idle measurement.
+    await sleep(3000);
+    const cpu0 = agent.cpuSeconds();
+    const t0 = performance.now();
+    await sleep(options.holdSeconds * 1000);
+    const idleCpuPercent = ((agent.cpuSeconds() - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+    const stillUp = await sim.call<number>('up');
+    const rssAfter = agent.rss();
+    const bytesPerSession = (rssAfter - rssBefore) / Math.max(1, setup.ok);
+    log(`density: ${stillUp} still up after ${options.holdSeconds} s; RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssAfter / 2 ** 20).toFixed(0)} MiB = ${(bytesPerSession / 1024).toFixed(1)} KiB/session; idle CPU ${idleCpuPercent.toFixed(1)}%`);
+
+    // The storm: drop everything and redial at once, from other source ports (new client sockets).
+    await sim.call('dropAll');
+    const storm = await open(100);
+    const held = await broker.call<{ count: number; duplicates: number }>('activeSessions', { tenantId });
+    log(`storm: ${storm.ok} up in ${storm.seconds.toFixed(1)} s, ${storm.failed} failed ${JSON.stringify(storm.reasons)}; broker: ${held.count} active, ${held.duplicates} duplicate addresses`);
+    await sim.call('closeAll');
+    return {
+      sessions: options.sessions,
+      setupSeconds: setup.seconds,
+      setupsPerSec: setup.ok / setup.seconds,
+      setupFailed: setup.failed,
+      rssBefore,
+      rssAfter,
+      bytesPerSession,
+      idleCpuPercent,
+      holdSeconds: options.holdSeconds,
+      storm: {
+        sessions: options.sessions,
+        seconds: storm.seconds,
+        failed: storm.failed + (options.sessions - storm.ok - storm.failed),
+        duplicateAddresses: storm.duplicateAddresses + held.duplicates,
+        reasons: storm.reasons,
+      },
+    };
+  } finally {
+    await sim?.close(30_000);
+    await agent?.stop();
+  }
+}
