@@ -3,10 +3,11 @@
  * agent, all inside one User-Mode Linux guest, with the broker and DynamoDB Local on the host
  * reached over a per-run TAP device. See docs/e2e.md.
  *
- *   tsx test/e2e/run.ts [--ipsec=harness|agent|off] [--only=name,name] [--keep]
+ *   tsx test/e2e/run.ts [--ipsec=agent|harness|off] [--only=name,name] [--keep]
  *
- * Exit code 0 only when no scenario failed. Every TAP device, guest and process made here is
- * removed in `finally`; the run directory (logs) is kept on failure or with --keep.
+ * Exit code 0 only when no scenario failed (1: a scenario failed, 2: setup failed, 130: interrupted).
+ * Every TAP device, guest and process made here is removed in `finally`, and on SIGINT/SIGTERM;
+ * the run directory (logs) is kept on failure or with --keep.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,10 +30,14 @@ interface Options {
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
 const ALL = [...connectScenarios, ...failureScenarios, ...natScenarios];
+/** Whole-run budget (CI: < 10 min): scenarios not started by then are reported SKIP. */
+const RUN_BUDGET_MS = 9 * 60_000;
+/** Upper bound for one scenario, retry included. */
+const SCENARIO_TIMEOUT_MS = 100_000;
 const NAMESPACES: GuestNamespace[] = ['server', 'c1', 'c2', 'c3', 'nat', 'n1', 'n2'];
 
 function parseOptions(argv: readonly string[]): Options {
-  let ipsec: IpsecMode = 'harness';
+  let ipsec: IpsecMode = 'agent';
   let only: string[] = [];
   let keep = false;
   for (const arg of argv) {
@@ -40,7 +45,7 @@ function parseOptions(argv: readonly string[]): Options {
     if (key === '--ipsec' && (value === 'harness' || value === 'agent' || value === 'off')) ipsec = value;
     else if (key === '--only') only = value.split(',').filter(Boolean);
     else if (key === '--keep') keep = true;
-    else throw new E2eError(`unknown argument ${arg}; usage: run.ts [--ipsec=harness|agent|off] [--only=a,b] [--keep]`);
+    else throw new E2eError(`unknown argument ${arg}; usage: run.ts [--ipsec=agent|harness|off] [--only=a,b] [--keep]`);
   }
   const unknown = only.filter((name) => !ALL.some((s) => s.name === name));
   if (unknown.length > 0) throw new E2eError(`unknown scenario(s) ${unknown.join(', ')}; known: ${ALL.map((s) => s.name).join(', ')}`);
@@ -68,6 +73,33 @@ async function main(): Promise<number> {
   let guest: Guest | undefined;
   let results: ScenarioResult[] = [];
   let failed = true;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      if (guest) {
+        await stopAgent(guest).catch(() => undefined);
+        await collectLogs(guest, runDir);
+        await guest.shutdown();
+      }
+      await broker?.close().catch(() => undefined);
+      tap?.remove();
+    })());
+  // Ctrl-C / CI cancel: the guest runs in its own process group and would outlive us.
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      guest?.kill();
+      tap?.remove();
+      process.exit(130);
+    }
+    say(`\ne2e: ${signal}: cleaning up (again to force)`);
+    void cleanup().finally(() => {
+      say(`logs: ${runDir}/logs`);
+      process.exit(130);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     tap = createTap();
     say(`e2e: run dir ${runDir}, TAP ${tap.name} ${tap.hostAddress} <-> guest ${tap.guestCidr}, IPsec owned by: ${options.ipsec}`);
@@ -79,34 +111,42 @@ async function main(): Promise<number> {
     const tenantId = 'acme';
     const psk = `psk-${Math.random().toString(36).slice(2, 12)}`;
     await broker.seedTenant(tenantId, { cidr: POOL_CIDR, gateway: POOL_GATEWAY, users: USERS, authMethods: ['mschapv2', 'chap-md5', 'pap'] });
+    // The only place the PSK goes: the broker. In agent mode the agent fetches it and loads it into charon.
     const ipsecReply = await broker.admin('PUT', '/v1/ipsec', { psk });
     if (ipsecReply.status !== 200) throw new E2eError(`PUT /v1/ipsec: ${ipsecReply.status} ${JSON.stringify(ipsecReply.body)}`);
     const agent = await broker.enrolAgent('e2e-uml');
-    const server = await startServer(guest, { brokerUrl: broker.url, agentId: agent.agentId, agentToken: agent.token, ipsec: options.ipsec, psk });
+    const launch = { brokerUrl: broker.url, agentId: agent.agentId, agentToken: agent.token, ipsec: options.ipsec, psk };
+    const server = await startServer(guest, launch);
     say(`e2e: agent listening in ${(server.agentReadyMs / 1000).toFixed(1)}s; running scenarios`);
 
     const ctx: E2eContext = { guest, broker, tenantId, psk, ipsec: options.ipsec };
     const selected = options.only.length > 0 ? ALL.filter((s) => options.only.includes(s.name)) : ALL;
-    results = await runScenarios(selected, ctx, say);
+    const budget = { deadline: t0 + RUN_BUDGET_MS, perScenarioTimeoutMs: SCENARIO_TIMEOUT_MS, retries: 1 };
+    // Plain-L2TP scenarios need the agent with ALLOW_PLAIN_L2TP=true: they run last, after a restart.
+    const needRestart = options.ipsec !== 'off' && options.ipsec !== 'harness';
+    const first = needRestart ? selected.filter((s) => !s.plainAgent) : selected;
+    const last = needRestart ? selected.filter((s) => s.plainAgent) : [];
+    results = await runScenarios(first, ctx, say, budget);
+    if (last.length > 0) {
+      await stopAgent(guest);
+      const plain = await startServer(guest, { ...launch, ipsec: 'off' });
+      say(`e2e: agent restarted with IPSEC=off ALLOW_PLAIN_L2TP=true in ${(plain.agentReadyMs / 1000).toFixed(1)}s`);
+      results = [...results, ...(await runScenarios(last, { ...ctx, ipsec: 'off' }, say, budget))];
+    }
     failed = results.some((r) => r.outcome === 'FAIL');
   } catch (error) {
     say(`e2e: setup failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
-    if (guest) {
-      await stopAgent(guest).catch(() => undefined);
-      await collectLogs(guest, runDir);
-      await guest.shutdown();
-    }
-    await broker?.close().catch(() => undefined);
-    tap?.remove();
+    await cleanup();
   }
   const counts = (o: string) => results.filter((r) => r.outcome === o).length;
   say(`\n=== e2e report (IPsec: ${options.ipsec}) ===`);
   for (const result of results) say(formatResult(result));
-  say(`${counts('PASS')} passed, ${counts('FAIL')} failed, ${counts('SKIP')} skipped in ${since(t0)}`);
+  const retried = results.filter((r) => r.retried).length;
+  say(`${counts('PASS')} passed${retried > 0 ? ` (${retried} after a retry)` : ''}, ${counts('FAIL')} failed, ${counts('SKIP')} skipped in ${since(t0)}`);
   if (failed || options.keep) say(`logs: ${runDir}/logs (per namespace: charon.log, xl2tpd.log, pppd.log, agent.log)`);
   else rmSync(runDir, { recursive: true, force: true });
-  return failed ? 1 : 0;
+  return results.length === 0 ? 2 : failed ? 1 : 0;
 }
 
 main().then(

@@ -28,7 +28,10 @@ log "init: mounts done"
 modprobe -a -d $M/modroot veth tun bridge ppp_generic ppp_async ppp_synctty pppox l2tp_core l2tp_ppp \
   xfrm_user esp4 af_key authenc authencesn echainiv seqiv hmac cbc ctr gcm ghash-generic ccm \
   des_generic sha512_generic xcbc cmac drbg \
-  nf_conntrack nf_nat ip_tables iptable_nat iptable_filter xt_MASQUERADE xt_conntrack || die modprobe
+  nf_conntrack nf_nat ip_tables iptable_nat iptable_filter iptable_mangle xt_MASQUERADE xt_conntrack \
+  xt_tcpudp xt_policy xt_esp xt_mark xt_connmark || die modprobe
+# iptable_mangle + xt_{tcpudp,policy,esp,mark,connmark}: the rules charon's connmark plugin installs
+# for mark_in/mark_out = %unique (several clients behind one NAT; docs/ipsec.md).
 echo > /proc/sys/kernel/modprobe
 log "init: modules loaded"
 

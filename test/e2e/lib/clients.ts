@@ -42,7 +42,7 @@ export async function resetClient(guest: Guest, ns: GuestNamespace): Promise<voi
 /** Writes the three configuration files for this client profile. */
 export async function configureClient(guest: Guest, ns: GuestNamespace, profile: ClientProfile): Promise<void> {
   await guest.writeFile(ns, '/etc/ppp/options.client', clientPppOptions(profile), '600');
-  await guest.writeFile(ns, '/etc/xl2tpd/xl2tpd.conf', clientXl2tpdConf());
+  await guest.writeFile(ns, '/etc/xl2tpd/xl2tpd.conf', clientXl2tpdConf(profile));
   await guest.writeFile(ns, '/etc/swanctl/swanctl.conf', clientSwanctlConf(profile), '600');
 }
 
@@ -94,16 +94,30 @@ export async function connectClient(guest: Guest, ns: GuestNamespace, profile: C
 }
 
 /**
- * Pings `target` over ppp0: first waits (up to 10 s) for one reply, since the server's data path
- * may lag the IPCP Ack by a moment, then sends `count` and counts the replies.
+ * Pings `target` over ppp0: first waits (up to `firstWithinMs`) for one reply, since the server's
+ * data path may lag the IPCP Ack by a moment (route install under UML), then sends `count` and
+ * counts the replies. One ping process with a deadline (`-w`) for the first reply, so a reply that
+ * is slow (a loaded UML) still counts: one `-c1 -W1` process per try would discard it.
  */
-export async function pingOverPpp(guest: Guest, ns: GuestNamespace, target: string, count = 5): Promise<{ received: number; firstReplyMs: number | undefined }> {
+export async function pingOverPpp(
+  guest: Guest,
+  ns: GuestNamespace,
+  target: string,
+  count = 5,
+  firstWithinMs = 15_000,
+): Promise<{ received: number; firstReplyMs: number | undefined; detail: string }> {
   const started = Date.now();
-  const first = await guest.sh(ns, `i=0; until ping -n -c1 -W1 -I ppp0 ${target} >/dev/null; do i=$((i+1)); [ $i -ge 10 ] && exit 1; done`, { timeoutMs: 20_000 });
+  const deadline = Math.ceil(firstWithinMs / 1000);
+  const first = await guest.sh(ns, `ping -n -c1 -w ${deadline} -I ppp0 ${target} 2>&1`, { timeoutMs: firstWithinMs + 10_000 });
   const firstReplyMs = first.code === 0 ? Date.now() - started : undefined;
-  const result = await guest.sh(ns, `ping -n -c ${count} -i 0.2 -W 2 -I ppp0 ${target}`, { timeoutMs: 20_000 });
+  if (firstReplyMs === undefined) return { received: 0, firstReplyMs, detail: oneLine(first.stdout) };
+  const result = await guest.sh(ns, `ping -n -c ${count} -i 0.2 -W 3 -I ppp0 ${target} 2>&1`, { timeoutMs: 30_000 });
   const match = /(\d+) received/.exec(result.stdout);
-  return { received: match ? Number(match[1]) : 0, firstReplyMs };
+  return { received: match ? Number(match[1]) : 0, firstReplyMs, detail: oneLine(result.stdout) };
+}
+
+function oneLine(text: string): string {
+  return text.trim().split('\n').slice(-2).join(' | ').slice(0, 200);
 }
 
 /** Waits until ppp0 is gone from `ns`; resolves with the time it took, or undefined on timeout. */

@@ -15,6 +15,12 @@ export interface ClientProfile {
   readonly psk?: string;
   /** Force ESP in UDP/4500 even without a NAT (strongSwan `encap = yes`). */
   readonly forceEncap?: boolean;
+  /**
+   * The client's own L2TP UDP port (xl2tpd `port`, and the port its IPsec selector pins). Default
+   * 1701, what Windows uses; another value models clients that send L2TP from another (often
+   * ephemeral) port, e.g. macOS/iOS (docs/ipsec.md "Several clients behind one NAT").
+   */
+  readonly l2tpPort?: number;
 }
 
 /** Connection and child name used on every client. */
@@ -49,10 +55,10 @@ export function clientPppOptions(profile: ClientProfile): string {
   ].join('\n');
 }
 
-export function clientXl2tpdConf(): string {
+export function clientXl2tpdConf(profile: Pick<ClientProfile, 'l2tpPort'> = {}): string {
   return [
     '[global]',
-    'port = 1701',
+    `port = ${profile.l2tpPort ?? 1701}`,
     '',
     `[lac ${CLIENT_CONN}]`,
     `lns = ${SERVER_ADDRESS}`,
@@ -81,8 +87,8 @@ export function clientSwanctlConf(profile: ClientProfile): string {
         children {
             ${CLIENT_CONN} {
                 mode = transport
-                local_ts = dynamic[udp/l2tp]
-                remote_ts = dynamic[udp/l2tp]
+                local_ts = dynamic[udp/${profile.l2tpPort ?? 1701}]
+                remote_ts = dynamic[udp/1701]
                 esp_proposals = aes256-sha1,aes128-sha1,3des-sha1
             }
         }

@@ -30,6 +30,8 @@ export interface Guest {
   readonly bootMs: number;
   /** Asks the guest to power off; kills the UML process group if it does not within the timeout. */
   shutdown(): Promise<void>;
+  /** Kills the UML process group at once (second Ctrl-C). */
+  kill(): void;
 }
 
 export interface BootOptions {
@@ -174,6 +176,7 @@ export async function bootGuest(options: BootOptions): Promise<Guest> {
       while (!exited && Date.now() < until) await sleep(100);
       if (!exited) killGroup();
     },
+    kill: killGroup,
   };
   return guest;
 }

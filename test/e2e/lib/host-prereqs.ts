@@ -29,8 +29,12 @@ export interface UmlKernel {
   readonly modulesDir: string;
 }
 
+/** DynamoDB Local (the broker's table) runs on Java; any JRE on PATH will do, else this one. */
+const JAVA_PACKAGE = 'openjdk-17-jre-headless';
+
 function missingPackages(): string[] {
-  return REQUIRED_PACKAGES.filter((name) => {
+  const javaMissing = spawnSync('java', ['-version'], { stdio: 'ignore' }).error !== undefined;
+  return [...REQUIRED_PACKAGES, ...(javaMissing ? [JAVA_PACKAGE] : [])].filter((name) => {
     const probe = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
     return probe.status !== 0 || !probe.stdout.includes('install ok installed');
   });

@@ -3,9 +3,10 @@
  * (`node bin/edge-agent.js`) talking to the broker on the host over the TAP.
  *
  * IPsec ownership (`IpsecMode`):
- *  - `agent`:   the agent drives charon over VICI (IPSEC=strongswan); the harness only starts charon.
+ *  - `agent`:   (default) the agent drives charon over VICI (IPSEC=strongswan, ALLOW_PLAIN_L2TP=false):
+ *               it loads the broker's PSK and connection; the harness only starts charon.
  *  - `harness`: the agent runs IPSEC=off ALLOW_PLAIN_L2TP=true and the harness loads the server
- *               connection and PSK into charon with swanctl (stand-in until the agent does it).
+ *               connection and PSK into charon with swanctl (kept for comparison).
  *  - `off`:     no IPsec anywhere; plain L2TP scenarios only.
  */
 import { resolve } from 'node:path';
@@ -27,6 +28,8 @@ export interface AgentLaunch {
 
 const REPO = resolve(import.meta.dirname, '../../..');
 export const AGENT_TUN = 'tbr0';
+/** Short interim period so scenarios see counters at the broker while a session is active. */
+export const INTERIM_INTERVAL_SECONDS = 2;
 
 /** Starts charon (unless IPsec is off) and the agent; resolves once the agent listens on udp/1701. */
 export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ agentReadyMs: number }> {
@@ -48,13 +51,14 @@ export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ 
     ALLOW_PLAIN_L2TP: launch.ipsec === 'agent' ? 'false' : 'true',
     STATE_DIR: '/run/edge-agent',
     LOG_LEVEL: 'debug',
+    INTERIM_INTERVAL_SECONDS: String(INTERIM_INTERVAL_SECONDS),
   };
   const assignments = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
   const started = Date.now();
   await guest.must(
     'server',
-    `mkdir -p /run/edge-agent && cd '${REPO}' &&
-     setsid -f sh -c 'echo $$ > /run/edge-agent/pid; exec env ${assignments} "$0" bin/edge-agent.js' '${process.execPath}' >/run/log/agent.log 2>&1 </dev/null`,
+    `mkdir -p /run/edge-agent && rm -f /run/edge-agent/pid && cd '${REPO}' &&
+     setsid -f sh -c 'echo $$ > /run/edge-agent/pid; exec env ${assignments} "$0" bin/edge-agent.js' '${process.execPath}' >>/run/log/agent.log 2>&1 </dev/null`,
   );
   const ready = await guest.sh(
     'server',

@@ -5,9 +5,9 @@
  */
 import type { AuthMethod } from '../../../functions/src/domain/types';
 import { connectClient, hangUp, pingOverPpp, resetClient, waitPppGone } from '../lib/clients';
-import { ScenarioSkipped } from '../lib/errors';
 import type { Guest } from '../lib/guest';
 import type { Scenario } from '../lib/runner';
+import { INTERIM_INTERVAL_SECONDS } from '../lib/server';
 import { POOL_GATEWAY, type GuestNamespace } from '../lib/topology';
 import { check, listSessions, profile, seconds, waitFor, type E2eContext } from './context';
 
@@ -29,8 +29,15 @@ export async function connectPingHangUp(ctx: E2eContext, ns: GuestNamespace, use
     );
     check(active.authMethod === method, `broker recorded authMethod ${active.authMethod}, expected ${method}`);
     const ping = await pingOverPpp(guest, ns, POOL_GATEWAY, 5);
-    check(ping.firstReplyMs !== undefined, `no ping reply from ${POOL_GATEWAY} over ppp0 within 10 s`);
-    check(ping.received === 5, `ping ${POOL_GATEWAY} over ppp0: ${ping.received}/5 replies`);
+    check(ping.firstReplyMs !== undefined, `no ping reply from ${POOL_GATEWAY} over ppp0 within 15 s: ${ping.detail}`);
+    check(ping.received === 5, `ping ${POOL_GATEWAY} over ppp0: ${ping.received}/5 replies: ${ping.detail}`);
+    // Mid-session counters: the agent runs with a short INTERIM_INTERVAL_SECONDS, so an interim
+    // report must show the pings at the broker while the session is still active.
+    const interim = await waitFor(`interim counters of the active session (interim every ${INTERIM_INTERVAL_SECONDS} s)`, INTERIM_INTERVAL_SECONDS * 1000 + 10_000, async () => {
+      const s = (await listSessions(ctx, user)).find((x) => x.sessionId === active.sessionId);
+      check(s?.state === 'active', `session ${active.sessionId} is ${s?.state ?? 'gone'} before hang-up`);
+      return s.counters.packetsIn >= 6 && s.counters.packetsOut >= 6 ? s.counters : undefined;
+    });
     const esp = ctx.ipsec === 'off' ? undefined : await espBytes(guest, ns);
     if (esp !== undefined) check(esp > 0, 'client ESP SAs carried no bytes: traffic did not go through IPsec');
     await hangUp(guest, ns);
@@ -41,10 +48,12 @@ export async function connectPingHangUp(ctx: E2eContext, ns: GuestNamespace, use
       return s && s.state === 'stopped' ? s : undefined;
     });
     const c = stopped.counters;
-    check(c.packetsIn >= 5 && c.packetsOut >= 5, `session counters too low: in ${c.packetsIn} pkts, out ${c.packetsOut} pkts`);
+    check(c.packetsIn >= 6 && c.packetsOut >= 6, `session counters too low: in ${c.packetsIn} pkts, out ${c.packetsOut} pkts`);
+    check(c.packetsIn >= interim.packetsIn && c.bytesOut >= interim.bytesOut, 'final counters are below the interim ones');
     return (
       `${link.localAddress} -> ${POOL_GATEWAY} 5/5 ping (1st reply +${seconds(ping.firstReplyMs)}); ike ${seconds(link.ikeMs)}, ppp ${seconds(link.pppMs)}` +
-      `${esp === undefined ? '' : `, esp ${esp} B`}; broker ${active.sessionId} ${stopped.endReason ?? '?'} ` +
+      `${esp === undefined ? '' : `, esp ${esp} B`}; interim (active) in ${interim.packetsIn}p out ${interim.packetsOut}p; broker ${active.sessionId.slice(0, 8)} ` +
+      `${stopped.endReason ?? '?'} ` +
       `in ${c.packetsIn}p/${c.bytesIn}B out ${c.packetsOut}p/${c.bytesOut}B`
     );
   } finally {
@@ -70,10 +79,8 @@ export const connectScenarios: Scenario<E2eContext>[] = [
   },
   {
     name: 'plain-l2tp',
-    title: 'L2TP without IPsec (agent with ALLOW_PLAIN_L2TP=true)',
-    run: async (ctx) => {
-      if (ctx.ipsec === 'agent') throw new ScenarioSkipped('agent-driven IPsec runs with ALLOW_PLAIN_L2TP=false');
-      return connectPingHangUp({ ...ctx, ipsec: 'off' }, 'c1', 'alice', 'mschapv2');
-    },
+    title: 'L2TP without IPsec (agent restarted with IPSEC=off ALLOW_PLAIN_L2TP=true)',
+    plainAgent: true,
+    run: (ctx) => connectPingHangUp({ ...ctx, ipsec: 'off' }, 'c1', 'alice', 'mschapv2'),
   },
 ];

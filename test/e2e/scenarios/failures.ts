@@ -29,14 +29,46 @@ export const failureScenarios: Scenario<E2eContext>[] = [
         check(stopped.endReason === 'admin-disconnect', `endReason ${stopped.endReason}, expected admin-disconnect`);
         let sa = 'no IPsec';
         if (ctx.ipsec === 'agent') {
+          const cleared = Date.now();
           await waitFor('the client IKE SA to be cleared', 20_000, async () => ((await ikeSaCount(guest, 'c1')) === 0 ? true : undefined));
-          sa = 'SA cleared';
+          const server = await guest.sh('server', `grep -c '"ipsec":"terminated","msg":"IPsec SA cleared after admin disconnect' /run/log/agent.log`);
+          check(Number(server.stdout.trim()) > 0, 'the agent did not log that it terminated the IKE SA');
+          sa = `client swanctl --list-sas: no IKE SA ${seconds(Date.now() - cleared)} after ppp0 went down (agent terminated it)`;
         } else if (ctx.ipsec === 'harness') {
           sa = `SA check skipped (harness owns IPsec; client SAs: ${await ikeSaCount(guest, 'c1')})`;
         }
         return `ppp0 down ${seconds(goneMs)} after DELETE; ${stopped.endReason}; ${sa}`;
       } finally {
         await resetClient(guest, 'c1');
+      }
+    },
+  },
+  {
+    name: 'plain-refused',
+    title: 'L2TP outside IPsec is refused by the agent (ALLOW_PLAIN_L2TP=false)',
+    async run(ctx) {
+      if (ctx.ipsec !== 'agent') throw new ScenarioSkipped('only the agent-driven IPsec mode refuses plain L2TP');
+      const { guest } = ctx;
+      const before = (await listSessions(ctx, 'bob')).length;
+      await resetClient(guest, 'c2');
+      const { psk: _none, ...plain } = profile(ctx, 'c2', 'bob', 'chap-md5');
+      await configureClient(guest, 'c2', plain);
+      try {
+        let refused: string | undefined;
+        try {
+          await l2tpUp(guest, 'c2', 12_000);
+        } catch (error) {
+          if (!(error instanceof E2eError)) throw error;
+          refused = error.message;
+        }
+        check(refused !== undefined, 'ppp0 came up over plain L2TP although the agent requires IPsec');
+        const log = await guest.sh('server', "grep -c 'L2TP outside IPsec refused' /run/log/agent.log");
+        check(Number(log.stdout.trim()) > 0, 'the agent did not log "L2TP outside IPsec refused"');
+        const after = (await listSessions(ctx, 'bob')).length;
+        check(after === before, `the broker has ${after - before} new session(s) for bob`);
+        return `no ppp0 within 12 s; agent: ${log.stdout.trim()} "L2TP outside IPsec refused" line(s); no session at the broker`;
+      } finally {
+        await resetClient(guest, 'c2');
       }
     },
   },
@@ -61,7 +93,7 @@ export const failureScenarios: Scenario<E2eContext>[] = [
         const after = (await listSessions(ctx, 'bob')).length;
         check(after === before, `the broker has ${after - before} new session(s) for bob`);
         check(Number(server.stdout.trim()) > 0, 'server charon logged no decryption/authentication failure');
-        return `IKE refused (server charon: ${server.stdout.trim()} "decryption failed" line(s), client: ${refused.replace(/\s+/g, ' ').slice(0, 60)}); no session; the broker has no record of IKE failures (no API for it)`;
+        return `IKE refused (server charon: ${server.stdout.trim()} "decryption failed" line(s), client: ${refused.replace(/\s+/g, ' ').slice(0, 60)}); no session; IKE fails before any user is known, so the broker has no record of it`;
       } finally {
         await resetClient(guest, 'c2');
       }
