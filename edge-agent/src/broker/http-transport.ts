@@ -29,6 +29,12 @@ export interface TransportOptions {
   readonly baseUrl: string;
   readonly token: string;
   readonly timeoutMs?: number;
+  /**
+   * Requests on the wire at once; the rest wait their turn before their timeout starts. A burst of
+   * thousands of PPP authentications (a reconnect storm) otherwise reaches the broker all at once,
+   * overloads it, and most calls time out as auth failures. @default 32
+   */
+  readonly maxInFlight?: number;
   readonly maxResponseBytes?: number;
   /** Attempts for retryable requests (1 = no retry). */
   readonly attempts?: number;
@@ -53,9 +59,13 @@ export class HttpTransport {
   private readonly fetchImpl: typeof fetch;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly options: TransportOptions) {
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 32);
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
     this.attempts = options.attempts ?? 4;
     this.baseDelayMs = options.baseDelayMs ?? 200;
@@ -77,7 +87,7 @@ export class HttpTransport {
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        return await this.once<T>(method, path, body);
+        return await this.limited(() => this.once<T>(method, path, body));
       } catch (error) {
         if (error instanceof BrokerRejectedError) throw error;
         lastError = error;
@@ -90,6 +100,25 @@ export class HttpTransport {
     }
     if (lastError instanceof BrokerUnavailableError) throw lastError;
     throw new BrokerUnavailableError(`${method} ${path} failed: ${describe(lastError)}`, { cause: lastError });
+  }
+
+  /** Runs `call` once fewer than maxInFlight requests are on the wire (FIFO). */
+  private async limited<T>(call: () => Promise<T>): Promise<T> {
+    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.inFlight++;
+    try {
+      return await call();
+    } finally {
+      // Hand the slot straight to the next waiter (inFlight unchanged), or free it.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.inFlight--;
+    }
+  }
+
+  /** Requests waiting for a slot (diagnostics and tests). */
+  get queued(): number {
+    return this.waiting.length;
   }
 
   private async once<T>(method: string, path: string, body: unknown): Promise<T> {

@@ -71,3 +71,26 @@ test('a slow broker times out, and an oversized answer is refused', async (t) =>
   const bounded = new HttpTransport({ baseUrl, token: 't', timeoutMs: 10_000, attempts: 1, maxResponseBytes: 1_000 });
   await assert.rejects(bounded.get('/big'), /exceeds the 1000-byte limit/);
 });
+
+test('at most maxInFlight requests on the wire; the queued ones wait without timing out (reconnect storm)', async (t) => {
+  let active = 0;
+  let peak = 0;
+  const baseUrl = await serve((_req, res) => {
+    active++;
+    peak = Math.max(peak, active);
+    // Each answer takes 60 ms: 12 requests through 3 slots need ~240 ms, longer than the 150 ms timeout.
+    setTimeout(() => {
+      active--;
+      res.end('{"ok":true}');
+    }, 60);
+  }, t);
+  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 3, timeoutMs: 150, ...noSleep });
+  const calls = Array.from({ length: 12 }, () => transport.post('/v1/agent/authenticate', {}, { retry: false }));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(transport.queued, 9);
+  const results = await Promise.all(calls);
+  assert.equal(results.length, 12);
+  assert.ok(results.every((r) => (r as { ok: boolean }).ok));
+  assert.equal(peak, 3);
+  assert.equal(transport.queued, 0);
+});
