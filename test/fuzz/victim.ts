@@ -39,8 +39,20 @@ export interface Victim {
 }
 
 /** Bring up a tunnel and a call (user alice@acme) from `address` to the target, with PPP up. */
-export async function openVictim(target: LiveTarget, o: { address?: string; localTunnelId?: number; user?: string } = {}): Promise<Victim> {
+export async function openVictim(
+  target: LiveTarget,
+  o: { address?: string; localTunnelId?: number; user?: string; record?: (sent: Uint8Array) => void } = {},
+): Promise<Victim> {
   const socket = await openUdp({ address: o.address ?? '127.0.0.1', port: 0 });
+  if (o.record) {
+    // Keep a copy of everything the client sends (for replay attacks).
+    const send = socket.send.bind(socket);
+    const record = o.record;
+    (socket as { send: DatagramSocket['send'] }).send = (data, port, address) => {
+      record(Uint8Array.from(data));
+      send(data, port, address);
+    };
+  }
   const host = new LacHost(socket, { address: target.address, port: target.port }, systemTimers());
   const lac = host.lac(o.localTunnelId ?? 1000 + (randomBytes(2).readUInt16BE(0) % 60_000), (n) => randomBytes(n));
   lac.open();
