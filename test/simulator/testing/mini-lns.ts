@@ -1,7 +1,7 @@
 /**
  * Test-only: a minimal LNS built from the agent's own pure engines (L2TP LNS role + PPP server) over a loopback UDP
  * socket, so the simulator can be exercised without root, a broker or the agent. Credentials: password `pw-<user>`;
- * addresses 10.99.0.10 + n, gateway 10.99.0.1 which answers ICMP echo itself.
+ * addresses from 10.99.0.10 up (10.99.0.0/16), gateway 10.99.0.1 which answers ICMP echo itself.
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
@@ -58,6 +58,9 @@ export interface MiniLns {
 export async function startMiniLns(options: { authMethods?: AuthMethod[] } = {}): Promise<MiniLns> {
   const socket: Socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  // The default 208 KiB holds only a few hundred small datagrams (the kernel counts truesize): too few for bursts.
+  socket.setRecvBufferSize(4 << 20);
+  socket.setSendBufferSize(4 << 20);
   const tunnels = new Map<number, LnsTunnel>();
   const byPeer = new Map<string, number>();
   const upUsers: string[] = [];
@@ -125,7 +128,8 @@ export async function startMiniLns(options: { authMethods?: AuthMethod[] } = {})
       else if (a.kind === 'clear-timer') clearTimeout(s.timers.get(a.timer));
       else if (a.kind === 'verify-credentials') void verify(a).then((e) => stepP(t, s, e));
       else if (a.kind === 'request-address') {
-        s.address = `10.99.0.${nextHost++}`;
+        const host = nextHost++;
+        s.address = `10.99.${host >> 8}.${host & 0xff}`;
         stepP(t, s, { kind: 'address-assigned', address: s.address, dns: ['192.0.2.53'], gateway: '10.99.0.1' });
       } else if (a.kind === 'link-up') upUsers.push(a.username ?? '');
       else if (a.kind === 'link-down') {
