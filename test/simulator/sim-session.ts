@@ -57,8 +57,9 @@ export class SimSession {
   private readonly engine: PppClientSession;
   private ppp?: PppClientState;
   private readonly timers: NamedTimers<PppTimer>;
-  private readonly startedAt = performance.now();
-  private readonly setupTimer: NodeJS.Timeout;
+  private startedAt = performance.now();
+  private setupTimer?: NodeJS.Timeout;
+  private readonly setupMsLimit: number;
   private sequencing = false;
   /** The L2TP session exists (placed and not yet closed by either side). */
   callOpen = false;
@@ -93,7 +94,14 @@ export class SimSession {
       },
     });
     this.timers = new NamedTimers((timer) => this.stepPpp({ kind: 'timer', timer }));
-    this.setupTimer = setTimeout(() => this.onSetupTimeout(), timeouts.setupMs ?? 30_000);
+    this.setupMsLimit = timeouts.setupMs ?? 30_000;
+  }
+
+  /** The call is being placed now: setup latency and the setup timeout count from here (not from queueing). */
+  markPlaced(): void {
+    this.startedAt = performance.now();
+    clearTimeout(this.setupTimer);
+    this.setupTimer = setTimeout(() => this.onSetupTimeout(), this.setupMsLimit);
     this.setupTimer.unref();
   }
 

@@ -83,6 +83,7 @@ export class SimTunnel implements TunnelReceiver, SessionHost {
 
   /** Place an incoming call (ICRQ; queued by the engine until the tunnel is up) for `session`. */
   placeCall(session: SimSession): void {
+    session.markPlaced();
     if (this.closedReason !== undefined) {
       session.onCallDown(`tunnel-closed:${this.closedReason}`);
       return;
