@@ -252,17 +252,7 @@ export function createAgent(deps: AgentDeps): Agent {
     ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     ...(options.registerRetryMs !== undefined ? { registerRetryMs: options.registerRetryMs } : {}),
     host: {
-      snapshot() {
-        const totals = { ...finished };
-        for (const s of sessions.values()) {
-          const c = counters.read(s.counterSlot);
-          totals.bytesIn += c.bytesIn;
-          totals.bytesOut += c.bytesOut;
-          totals.packetsIn += c.packetsIn;
-          totals.packetsOut += c.packetsOut;
-        }
-        return { activeSessions: sessions.size, counters: totals };
-      },
+      snapshot: () => ({ activeSessions: sessions.size, counters: totalCounters() }),
       command: (command) => onCommand(command),
       heldSessionIds: () => [...sessions.values()].flatMap((s) => (s.brokerSessionId ? [s.brokerSessionId] : [])),
       tearDown(orders) {
@@ -433,7 +423,8 @@ export function createAgent(deps: AgentDeps): Agent {
     countersOf: (s) => counters.read(s.counterSlot),
   };
 
-  function stats(): AgentStats {
+  /** Counters of ended sessions plus those of the live ones. */
+  function totalCounters(): AgentCounters {
     const totals = { ...finished };
     for (const s of sessions.values()) {
       const c = counters.read(s.counterSlot);
@@ -442,6 +433,10 @@ export function createAgent(deps: AgentDeps): Agent {
       totals.packetsIn += c.packetsIn;
       totals.packetsOut += c.packetsOut;
     }
-    return { tunnels: tunnels.size, sessions: sessions.size, draining, totals, drops: { ...dataPath.drops }, controlDrops: { ...tunnels.dropped }, malformed };
+    return totals;
+  }
+
+  function stats(): AgentStats {
+    return { tunnels: tunnels.size, sessions: sessions.size, draining, totals: totalCounters(), drops: { ...dataPath.drops }, controlDrops: { ...tunnels.dropped }, malformed };
   }
 }
