@@ -20,11 +20,11 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-export async function startAgentProcess(options: { brokerUrl: string; agentId: string; token: string; tunName: string; capacity?: number }): Promise<AgentProcess> {
+export async function startAgentProcess(options: { brokerUrl: string; agentId: string; token: string; tunName: string; capacity?: number; nodeArgs?: readonly string[] }): Promise<AgentProcess> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
   const bin = new URL('../../bin/edge-agent.js', import.meta.url).pathname;
-  const child: ChildProcess = spawn(process.execPath, [bin], {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), bin], {
     env: {
       ...process.env,
       BROKER_URL: options.brokerUrl,

@@ -18,6 +18,7 @@ import { sessionItem } from '../../functions/src/store/dynamo/session-items';
 import type { Session } from '../../functions/src/domain/types';
 import type { ChildRpc } from './child-rpc';
 import { jsonClient } from './http-client';
+import { findPid, processCpuSeconds } from './cpu-meter';
 import { median, percentile, runLimited } from './stats';
 
 export interface RoundFigures {
@@ -31,6 +32,8 @@ export interface ConcurrencyFigures {
   readonly broker: RoundFigures;
   readonly floor: RoundFigures;
   readonly failures: number;
+  /** CPU milliseconds per setup (median of rounds) of the broker process and of DynamoDB Local during the broker rounds. */
+  readonly cpuMsPerSetup: { readonly broker: number; readonly dynamo: number };
 }
 
 export interface ControlPlaneOptions {
@@ -56,6 +59,8 @@ export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneO
   const crypto = await createPppClientCrypto(password);
   const sdk = createDynamoClient({ endpoint: info.endpoint });
   const out: ConcurrencyFigures[] = [];
+  const brokerPid = broker.child.pid;
+  const dynamoPid = findPid(['-port', new URL(info.endpoint).port]);
   let tenantSeq = 0;
 
   const newTenant = async () => {
@@ -69,6 +74,8 @@ export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneO
     const brokerRounds: RoundFigures[] = [];
     const floorRounds: RoundFigures[] = [];
     let failures = 0;
+    const cpuBroker: number[] = [];
+    const cpuDynamo: number[] = [];
     // Warm-up: JIT, sockets and the table, outside the figures.
     await runBrokerRound(await newTenant(), Math.min(50, options.setupsPerRound), concurrency);
     for (let round = 0; round < options.rounds; round++) {
@@ -76,13 +83,22 @@ export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneO
       const order = round % 2 === 0 ? ['broker', 'floor'] : ['floor', 'broker'];
       for (const which of order) {
         const tenantId = await newTenant();
-        if (which === 'broker') brokerRounds.push(await runBrokerRound(tenantId, options.setupsPerRound, concurrency));
+        if (which === 'broker') {
+          const b0 = brokerPid ? processCpuSeconds(brokerPid) : 0;
+          const d0 = dynamoPid ? processCpuSeconds(dynamoPid) : 0;
+          brokerRounds.push(await runBrokerRound(tenantId, options.setupsPerRound, concurrency));
+          cpuBroker.push(((brokerPid ? processCpuSeconds(brokerPid) : 0) - b0) * 1000 / options.setupsPerRound);
+          cpuDynamo.push(((dynamoPid ? processCpuSeconds(dynamoPid) : 0) - d0) * 1000 / options.setupsPerRound);
+        }
         else floorRounds.push(await runFloorRound(tenantId, options.setupsPerRound, concurrency));
       }
     }
     http.close();
-    const figures = { concurrency, broker: medianFigures(brokerRounds), floor: medianFigures(floorRounds), failures };
-    log(`control plane c=${concurrency}: broker ${figures.broker.perSec.toFixed(0)}/s p99 ${figures.broker.p99Ms.toFixed(1)} ms; floor ${figures.floor.perSec.toFixed(0)}/s p99 ${figures.floor.p99Ms.toFixed(1)} ms`);
+    const figures = { concurrency, broker: medianFigures(brokerRounds), floor: medianFigures(floorRounds), failures, cpuMsPerSetup: { broker: median(cpuBroker), dynamo: median(cpuDynamo) } };
+    log(
+      `control plane c=${concurrency}: broker ${figures.broker.perSec.toFixed(0)}/s p99 ${figures.broker.p99Ms.toFixed(1)} ms; floor ${figures.floor.perSec.toFixed(0)}/s p99 ${figures.floor.p99Ms.toFixed(1)} ms; ` +
+        `CPU per setup: broker ${figures.cpuMsPerSetup.broker.toFixed(1)} ms, DynamoDB Local ${figures.cpuMsPerSetup.dynamo.toFixed(1)} ms`,
+    );
     out.push(figures);
 
     async function runBrokerRound(tenantId: string, count: number, c: number): Promise<RoundFigures> {

@@ -9,6 +9,7 @@
 import type { ChildRpc } from './child-rpc';
 import { forkChild } from './child-rpc';
 import { startAgentProcess, type AgentProcess } from './agent-process';
+import { describeCpu, findPid, startCpuMeter, type CpuSplit } from './cpu-meter';
 import { sleep } from './stats';
 
 export interface DensityOptions {
@@ -16,6 +17,8 @@ export interface DensityOptions {
   readonly holdSeconds: number;
   /** LCP echo and HELLO interval during the hold. */
   readonly keepaliveSeconds: number;
+  /** Node flags for the agent and simulator children (e.g. `--cpu-prof`), from `--profile=DIR`. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface DensityFigures {
@@ -28,7 +31,9 @@ export interface DensityFigures {
   readonly bytesPerSession: number;
   readonly idleCpuPercent: number;
   readonly holdSeconds: number;
-  readonly storm: { sessions: number; seconds: number; failed: number; duplicateAddresses: number; reasons: Record<string, number> };
+  /** CPU seconds by process during the setup burst (and the storm's in `storm.cpu`). */
+  readonly setupCpu: CpuSplit;
+  readonly storm: { cpu: CpuSplit; sessions: number; seconds: number; failed: number; duplicateAddresses: number; reasons: Record<string, number> };
 }
 
 interface OpenResult {
@@ -40,7 +45,7 @@ interface OpenResult {
 }
 
 export async function benchDensity(broker: ChildRpc, options: DensityOptions, log: (line: string) => void): Promise<DensityFigures> {
-  const info = await broker.call<{ url: string }>('info');
+  const info = await broker.call<{ url: string; endpoint: string }>('info');
   const tenantId = `dn${Date.now().toString(36)}`;
   // A /16: room for every session twice (old leases may still be held while the storm reconnects).
   await broker.call('seed', { tenantId, cidr: '10.203.0.0/16', users: ['bench'] });
@@ -48,8 +53,8 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
   let agent: AgentProcess | undefined;
   let sim: ChildRpc | undefined;
   try {
-    agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: `tbbn${process.pid % 10000}` });
-    sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname);
+    agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: `tbbn${process.pid % 10000}`, ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) });
+    sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname, options.nodeArgs ? { execArgv: [...options.nodeArgs] } : {});
     const open = (firstSource: number) =>
       sim!.call<OpenResult>('open', {
         server: { address: '127.0.0.1', port: agent!.port },
@@ -65,8 +70,12 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
       });
     await sleep(2000);
     const rssBefore = agent.rss();
+    const pids = { broker: broker.child.pid, dynamo: findPid(['-port', new URL(info.endpoint).port]), agent: agent.pid, sim: sim.child.pid, bench: process.pid };
+    const setupMeter = startCpuMeter(pids);
     const setup = await open(0);
+    const setupCpu = setupMeter.stop();
     log(`density: ${setup.ok} sessions up in ${setup.seconds.toFixed(1)} s (${(setup.ok / setup.seconds).toFixed(1)}/s), ${setup.failed} failed ${JSON.stringify(setup.reasons)}`);
+    log(`density: CPU during setup: ${describeCpu(setupCpu)}`);
     // Let the broker reports and route setup settle before the idle measurement.
     await sleep(3000);
     const cpu0 = agent.cpuSeconds();
@@ -80,7 +89,10 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
 
     // The storm: drop everything and redial at once, from other source ports (new client sockets).
     await sim.call('dropAll');
+    const stormMeter = startCpuMeter(pids);
     const storm = await open(100);
+    const stormCpu = stormMeter.stop();
+    log(`storm: CPU: ${describeCpu(stormCpu)}`);
     const held = await broker.call<{ count: number; duplicates: number }>('activeSessions', { tenantId });
     log(`storm: ${storm.ok} up in ${storm.seconds.toFixed(1)} s, ${storm.failed} failed ${JSON.stringify(storm.reasons)}; broker: ${held.count} active, ${held.duplicates} duplicate addresses`);
     await sim.call('closeAll');
@@ -94,7 +106,9 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
       bytesPerSession,
       idleCpuPercent,
       holdSeconds: options.holdSeconds,
+      setupCpu,
       storm: {
+        cpu: stormCpu,
         sessions: options.sessions,
         seconds: storm.seconds,
         failed: storm.failed + (options.sessions - storm.ok - storm.failed),

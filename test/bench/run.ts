@@ -15,6 +15,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const profileArg = args.find((a) => a.startsWith('--profile='));
+/** `--profile=DIR`: CPU profiles of the broker, agent and simulator children into DIR (read with Chrome DevTools). */
+const nodeArgs = profileArg ? ['--cpu-prof', `--cpu-prof-dir=${profileArg.slice('--profile='.length)}`] : undefined;
 const wants = (section: string) => !only || only.has(section);
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
@@ -24,7 +27,7 @@ let broker: ChildRpc | undefined;
 const result: Record<string, unknown> = { quick };
 const tables: string[] = [];
 try {
-  broker = await forkChild(new URL('./broker-child.ts', import.meta.url).pathname);
+  broker = await forkChild(new URL('./broker-child.ts', import.meta.url).pathname, nodeArgs ? { execArgv: nodeArgs } : {});
   let cp: ConcurrencyFigures[] | undefined;
   if (wants('control')) {
     cp = await benchControlPlane(broker, { concurrency: [1, 8, 32], rounds: quick ? 3 : 5, setupsPerRound: quick ? 150 : 400 }, log);
@@ -86,7 +89,7 @@ try {
       log('density and storm: skipped (needs root for the TUN device)');
     } else {
       const sessions = Number(args.find((a) => a.startsWith('--sessions='))?.slice(11) ?? (quick ? 1000 : 10_000));
-      const d = await benchDensity(broker, { sessions, holdSeconds: quick ? 15 : 60, keepaliveSeconds: quick ? 5 : 10 }, log);
+      const d = await benchDensity(broker, { sessions, holdSeconds: quick ? 15 : 60, keepaliveSeconds: quick ? 5 : 10, ...(nodeArgs ? { nodeArgs } : {}) }, log);
       const cpRate = (result.controlPlane as { setupsPerSec?: number } | undefined)?.setupsPerSec;
       tables.push(
         formatTable('Density, end-to-end setup rate and reconnect storm (one agent)', ['figure', 'value', 'target'], [
