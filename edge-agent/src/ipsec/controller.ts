@@ -255,9 +255,22 @@ class Controller implements IpsecController {
     try {
       const stats = await conn.request('stats');
       const plugins = Array.isArray(stats.plugins) ? (stats.plugins as readonly unknown[]) : [];
-      const loaded = plugins.includes('connmark');
-      if (!loaded) this.log.warn({}, 'ipsec: charon has no connmark plugin; several clients behind one NAT address will not work');
-      return loaded;
+      if (!plugins.includes('connmark')) {
+        this.log.warn({}, 'ipsec: charon has no connmark plugin; several clients behind one NAT address will not work');
+        return false;
+      }
+      // forecast (libcharon-extra-plugins) puts `-d <peer> -j MARK --set-mark <SA mark>` into
+      // mangle OUTPUT for every marked CHILD_SA, ahead of connmark's "restore if mark is 0" rule:
+      // then all replies to one address carry the NEWEST SA's mark, i.e. leave through one
+      // client's SA. Without marks, clients with distinct L2TP ports still get their own policies.
+      if (plugins.includes('forecast')) {
+        this.log.warn(
+          {},
+          'ipsec: charon has the forecast plugin loaded, whose MARK rules override connmark; not using %unique marks (set charon.plugins.forecast.load = no)',
+        );
+        return false;
+      }
+      return true;
     } catch (err) {
       this.log.warn({ err }, 'ipsec: stats failed; assuming no connmark plugin');
       return false;

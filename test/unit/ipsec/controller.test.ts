@@ -126,6 +126,18 @@ describe('IpsecController: applying settings', () => {
     assert.equal(c.status().uniqueMarks, false);
   });
 
+  // Regression (found by the UML e2e suite, nat-two-clients): with forecast loaded, its OUTPUT MARK
+  // rules pre-empted connmark's restore-mark and every reply to the NAT address left through the
+  // newest client's SA; the second client never got an SCCRP.
+  test('connmark together with the forecast plugin: no marks', async () => {
+    const charon = await fakeCharon({ plugins: ['charon', 'vici', 'connmark', 'forecast'] });
+    const c = controller({ viciSocket: charon.server.path });
+    await c.apply(SETTINGS);
+    const conn = commands(charon.server).find(([n]) => n === 'load-conn')?.[1];
+    assert.deepEqual(conn, l2tpConnMessage({ allowLegacyProposals: true, uniqueMarks: false }));
+    assert.equal(c.status().uniqueMarks, false);
+  });
+
   test('charon refusing load-conn rejects apply with IpsecConfigError carrying errmsg', async () => {
     const charon = await fakeCharon({ refuse: 'invalid value for: proposals' });
     const c = controller({ viciSocket: charon.server.path });
