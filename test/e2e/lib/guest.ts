@@ -51,6 +51,11 @@ const STRONGSWAN_CONF = `charon {
     load_modular = yes
     plugins {
         include strongswan.d/charon/*.conf
+        # forecast (libcharon-extra-plugins, if installed) would override connmark's marks; the
+        # agent then refuses %unique marks. Off, so the suite always exercises connmark.
+        forecast {
+            load = no
+        }
     }
     filelog {
         charon {

@@ -43,7 +43,10 @@ export const natScenarios: Scenario<E2eContext>[] = [
         // port (e.g. macOS/iOS). Two clients both on 1701 behind one NAT produce the same decrypted
         // flow at the server and cannot be told apart (docs/ipsec.md, "Limits").
         const one = await connectClient(guest, 'n1', profile(ctx, 'n1', 'erin', 'mschapv2'));
-        const two = await connectClient(guest, 'n2', profile(ctx, 'n2', 'frank', 'chap-md5', { l2tpPort: N2_L2TP_PORT }));
+        const two = await connectClient(guest, 'n2', profile(ctx, 'n2', 'frank', 'chap-md5', { l2tpPort: N2_L2TP_PORT })).catch(async (error: unknown) => {
+          await dumpIpsecState(ctx);
+          throw error;
+        });
         check(one.localAddress !== two.localAddress, `both clients got ${one.localAddress}`);
         const pings = await Promise.all([pingOverPpp(guest, 'n1', POOL_GATEWAY, 5), pingOverPpp(guest, 'n2', POOL_GATEWAY, 5)]);
         const [a, b] = pings.map((p) => p.received);
@@ -52,6 +55,7 @@ export const natScenarios: Scenario<E2eContext>[] = [
           const all = [...(await listSessions(ctx, 'erin')), ...(await listSessions(ctx, 'frank'))].filter((s) => s.state === 'active');
           return all.length === 2 ? all : undefined;
         });
+        if (a !== 5 || b !== 5) await dumpIpsecState(ctx);
         check(a === 5 && b === 5, `pings behind the NAT: n1 ${a}/5 (${pings[0]?.detail}), n2 ${b}/5 (${pings[1]?.detail})`);
         check(Number(encap.stdout.trim()) > 0, 'n1 SAs are not UDP-encapsulated although behind a NAT');
         let marks = '';
@@ -70,3 +74,12 @@ export const natScenarios: Scenario<E2eContext>[] = [
     },
   },
 ];
+
+/** On failure: the server's marks, rules, SAs and policies into logs/server/ipsec-state.txt. */
+async function dumpIpsecState(ctx: E2eContext): Promise<void> {
+  await ctx.guest.sh(
+    'server',
+    `{ date; iptables-legacy -t mangle -L -v -n; ip -s xfrm state; ip xfrm policy; swanctl --list-sas --noblock; } >> /run/log/ipsec-state.txt 2>&1`,
+    { timeoutMs: 15_000 },
+  );
+}
