@@ -19,6 +19,8 @@ export interface DensityOptions {
   readonly keepaliveSeconds: number;
   /** Node flags for the agent and simulator children (e.g. `--cpu-prof`), from `--profile=DIR`. */
   readonly nodeArgs?: readonly string[];
+  /** Write an agent heap snapshot here after the hold (SIGUSR2 + --heapsnapshot-signal). */
+  readonly heapSnapshotDir?: string;
 }
 
 export interface DensityFigures {
@@ -53,7 +55,7 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
   let agent: AgentProcess | undefined;
   let sim: ChildRpc | undefined;
   try {
-    agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: `tbbn${process.pid % 10000}`, ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) });
+    agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: `tbbn${process.pid % 10000}`, nodeArgs: [...(options.nodeArgs ?? []), ...(options.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.heapSnapshotDir}`] : [])] });
     sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname, options.nodeArgs ? { execArgv: [...options.nodeArgs] } : {});
     const open = (firstSource: number) =>
       sim!.call<OpenResult>('open', {
@@ -85,6 +87,10 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
     const stillUp = await sim.call<number>('up');
     const rssAfter = agent.rss();
     const bytesPerSession = (rssAfter - rssBefore) / Math.max(1, setup.ok);
+    if (options.heapSnapshotDir) {
+      process.kill(agent.pid, 'SIGUSR2');
+      await sleep(Math.max(5000, options.sessions * 3)); // the snapshot blocks the agent while it is written
+    }
     log(`density: ${stillUp} still up after ${options.holdSeconds} s; RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssAfter / 2 ** 20).toFixed(0)} MiB = ${(bytesPerSession / 1024).toFixed(1)} KiB/session; idle CPU ${idleCpuPercent.toFixed(1)}%`);
 
     // The storm: drop everything and redial at once, from other source ports (new client sockets).

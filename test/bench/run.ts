@@ -18,6 +18,9 @@ const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : und
 const profileArg = args.find((a) => a.startsWith('--profile='));
 /** `--profile=DIR`: CPU profiles of the broker, agent and simulator children into DIR (read with Chrome DevTools). */
 const nodeArgs = profileArg ? ['--cpu-prof', `--cpu-prof-dir=${profileArg.slice('--profile='.length)}`] : undefined;
+/** `--heap-snapshot=DIR`: the agent writes a heap snapshot into DIR at the end of the density hold. */
+const heapArg = args.find((a) => a.startsWith('--heap-snapshot='));
+const heapSnapshotDir = heapArg?.slice('--heap-snapshot='.length);
 const wants = (section: string) => !only || only.has(section);
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
@@ -89,7 +92,7 @@ try {
       log('density and storm: skipped (needs root for the TUN device)');
     } else {
       const sessions = Number(args.find((a) => a.startsWith('--sessions='))?.slice(11) ?? (quick ? 1000 : 10_000));
-      const d = await benchDensity(broker, { sessions, holdSeconds: quick ? 15 : 60, keepaliveSeconds: quick ? 5 : 10, ...(nodeArgs ? { nodeArgs } : {}) }, log);
+      const d = await benchDensity(broker, { sessions, holdSeconds: quick ? 15 : 60, keepaliveSeconds: quick ? 5 : 10, ...(nodeArgs ? { nodeArgs } : {}), ...(heapSnapshotDir ? { heapSnapshotDir } : {}) }, log);
       const cpRate = (result.controlPlane as { setupsPerSec?: number } | undefined)?.setupsPerSec;
       tables.push(
         formatTable('Density, end-to-end setup rate and reconnect storm (one agent)', ['figure', 'value', 'target'], [

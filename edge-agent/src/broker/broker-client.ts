@@ -98,11 +98,11 @@ export class BrokerClient implements Broker {
   }
 
   register(request: RegisterRequest) {
-    return this.transport.post<RegisterReply>('/v1/agent/register', request);
+    return this.transport.post<RegisterReply>('/v1/agent/register', request, { priority: 'high' });
   }
 
   heartbeat(request: HeartbeatRequest) {
-    return this.transport.post<HeartbeatReply>('/v1/agent/heartbeat', request);
+    return this.transport.post<HeartbeatReply>('/v1/agent/heartbeat', request, { priority: 'high' });
   }
 
   settings() {
@@ -115,7 +115,7 @@ export class BrokerClient implements Broker {
   }
 
   startSession(request: StartSessionRequest) {
-    return this.transport.post<StartedSession>('/v1/agent/sessions', request);
+    return this.transport.post<StartedSession>('/v1/agent/sessions', request, { priority: 'high' });
   }
 
   async reportInterim(sessionId: string, counters: AgentCounters): Promise<void> {

@@ -47,6 +47,14 @@ export interface TransportOptions {
 export interface RequestOptions {
   /** Safe to repeat (the broker's agent API is idempotent for all of these). Default true. */
   readonly retry?: boolean;
+  /**
+   * 'high' requests take a free slot before every queued 'normal' one: work that finishes what is
+   * already in progress (starting an authenticated session, the heartbeat that keeps the agent
+   * alive) must not wait behind a burst of new authentications, or a storm of N sessions makes
+   * each started session wait for all N authentications (clients give up IPCP after ~30 s) and
+   * the broker declares the agent lost. Default 'normal'.
+   */
+  readonly priority?: 'high' | 'normal';
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -62,6 +70,7 @@ export class HttpTransport {
   private readonly maxInFlight: number;
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
+  private readonly waitingHigh: Array<() => void> = [];
 
   constructor(private readonly options: TransportOptions) {
     this.timeoutMs = options.timeoutMs ?? 5_000;
@@ -87,7 +96,7 @@ export class HttpTransport {
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        return await this.limited(() => this.once<T>(method, path, body));
+        return await this.limited(options?.priority === 'high', () => this.once<T>(method, path, body));
       } catch (error) {
         if (error instanceof BrokerRejectedError) throw error;
         lastError = error;
@@ -102,15 +111,15 @@ export class HttpTransport {
     throw new BrokerUnavailableError(`${method} ${path} failed: ${describe(lastError)}`, { cause: lastError });
   }
 
-  /** Runs `call` once fewer than maxInFlight requests are on the wire (FIFO). */
-  private async limited<T>(call: () => Promise<T>): Promise<T> {
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  /** Runs `call` once fewer than maxInFlight requests are on the wire (FIFO within a priority). */
+  private async limited<T>(high: boolean, call: () => Promise<T>): Promise<T> {
+    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => (high ? this.waitingHigh : this.waiting).push(resolve));
     else this.inFlight++;
     try {
       return await call();
     } finally {
       // Hand the slot straight to the next waiter (inFlight unchanged), or free it.
-      const next = this.waiting.shift();
+      const next = this.waitingHigh.shift() ?? this.waiting.shift();
       if (next) next();
       else this.inFlight--;
     }
@@ -118,7 +127,7 @@ export class HttpTransport {
 
   /** Requests waiting for a slot (diagnostics and tests). */
   get queued(): number {
-    return this.waiting.length;
+    return this.waiting.length + this.waitingHigh.length;
   }
 
   private async once<T>(method: string, path: string, body: unknown): Promise<T> {

@@ -94,3 +94,21 @@ test('at most maxInFlight requests on the wire; the queued ones wait without tim
   assert.equal(peak, 3);
   assert.equal(transport.queued, 0);
 });
+
+test('a high-priority request queued behind normal ones gets the next free slot (session starts and heartbeats before new authentications)', async (t) => {
+  const order: string[] = [];
+  const baseUrl = await serve((req, res) => {
+    order.push(req.url ?? '');
+    setTimeout(() => res.end('{"ok":true}'), 30);
+  }, t);
+  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 2, ...noSleep });
+  const auths = Array.from({ length: 6 }, (_, i) => transport.post(`/auth/${i}`, {}, { retry: false }));
+  await new Promise((r) => setTimeout(r, 5));
+  const start = transport.post('/start', {}, { priority: 'high' });
+  const heartbeat = transport.post('/heartbeat', {}, { priority: 'high' });
+  assert.equal(transport.queued, 6);
+  await Promise.all([...auths, start, heartbeat]);
+  // Two auths were already on the wire; the two high ones go next, in their own FIFO order.
+  assert.deepEqual(order.slice(0, 4), ['/auth/0', '/auth/1', '/start', '/heartbeat']);
+  assert.deepEqual(order.slice(4), ['/auth/2', '/auth/3', '/auth/4', '/auth/5']);
+});
