@@ -18,7 +18,7 @@ import { DrainDeadline } from './drain-deadline';
 import { DataPath } from './data-path';
 import { LogThrottle } from './rate-limit';
 import { SessionRunner, type SessionHost } from './session-runner';
-import type { TimerService } from './timers';
+import type { TimerHandle, TimerService } from './timers';
 import { TunnelManager, type TunnelEntry, type TunnelLimits } from './tunnels';
 
 export interface AgentOptions {
@@ -44,6 +44,10 @@ export interface AgentOptions {
   readonly requireIpsec?: boolean;
   /** How long a new tunnel's first SCCRQ may wait for charon's SA-up event. @default 2000 */
   readonly ipsecWaitMs?: number;
+  /** An accepted call (ICRP sent) without ICCN after this long is cleared, freeing its capacity. @default 10000 */
+  readonly callSetupTimeoutMs?: number;
+  /** Accepted calls still waiting for ICCN, per tunnel; more ICRQs are refused. @default 32 */
+  readonly maxPendingCallsPerTunnel?: number;
 }
 
 export interface AgentDeps {
@@ -110,6 +114,13 @@ export function createAgent(deps: AgentDeps): Agent {
   const sessions = new Map<number, SessionRunner>();
   /** Accepted calls not yet connected (ICRP sent), counted against capacity. */
   const pendingCalls = new Set<number>();
+  /** Clears a pending call whose ICCN never comes: otherwise bare ICRQs would hold the capacity forever. */
+  const setupTimers = new Map<number, TimerHandle>();
+  const endSetup = (key: number) => {
+    timers.clear(setupTimers.get(key));
+    setupTimers.delete(key);
+    pendingCalls.delete(key);
+  };
   const reports = new Set<Promise<void>>();
   const finished: { -readonly [K in keyof AgentCounters]: number } = { ...ZERO };
   const throttle = new LogThrottle();
@@ -200,18 +211,33 @@ export function createAgent(deps: AgentDeps): Agent {
     listener: {
       sessionRequested(tunnel: TunnelEntry, a) {
         const active = sessions.size + pendingCalls.size;
-        if (stopping || draining || active >= options.capacity) {
-          const why = stopping ? 'shutting down' : draining ? 'draining' : 'at capacity';
+        let pendingHere = 0;
+        for (const key of pendingCalls) if (Math.floor(key / 0x10000) === tunnel.localTunnelId) pendingHere++;
+        const tooManyPending = pendingHere >= (options.maxPendingCallsPerTunnel ?? 32);
+        if (stopping || draining || active >= options.capacity || tooManyPending) {
+          const why = stopping ? 'shutting down' : draining ? 'draining' : tooManyPending ? 'busy: too many calls pending on this tunnel' : 'at capacity';
           tunnel.log.warn({ session: a.localSessionId, active, capacity: options.capacity }, `new session refused: agent ${why}`);
           tunnels.rejectSession(tunnel, a.localSessionId, { resultCode: CdnResult.TemporaryNoFacilities, errorMessage: `agent ${why}` });
           return;
         }
-        pendingCalls.add(sessionKey(tunnel.localTunnelId, a.localSessionId));
+        const key = sessionKey(tunnel.localTunnelId, a.localSessionId);
+        pendingCalls.add(key);
+        setupTimers.set(
+          key,
+          timers.set(options.callSetupTimeoutMs ?? 10_000, () => {
+            setupTimers.delete(key);
+            if (!pendingCalls.has(key)) return;
+            pendingCalls.delete(key);
+            tunnel.log.warn({ session: a.localSessionId }, 'call not connected (no ICCN) in time: cleared');
+            // RFC 2661 §4.4.2 CDN Result Code 10: call not established within the time allotted.
+            tunnels.closeSession(tunnel.localTunnelId, a.localSessionId, { resultCode: CdnResult.Timeout, errorMessage: 'no ICCN in time' });
+          }),
+        );
         tunnels.acceptSession(tunnel, a.localSessionId);
       },
       sessionEstablished(tunnel, a) {
         const key = sessionKey(a.localTunnelId, a.localSessionId);
-        pendingCalls.delete(key);
+        endSetup(key);
         const runner = new SessionRunner(
           host,
           {
@@ -235,7 +261,7 @@ export function createAgent(deps: AgentDeps): Agent {
       },
       sessionClosed(tunnel, a) {
         const key = sessionKey(tunnel.localTunnelId, a.localSessionId);
-        pendingCalls.delete(key);
+        endSetup(key);
         const runner = sessions.get(key);
         if (!runner) return;
         const reason: EndReason = a.reason === 'peer-disconnected' ? 'user-request' : a.reason === 'tunnel-closed' ? 'tunnel-closed' : stopping ? 'agent-shutdown' : 'error';
