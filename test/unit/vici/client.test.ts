@@ -84,7 +84,7 @@ describe('VICI client: commands', () => {
     await assert.rejects(terminateIke(vici, { ikeId: 42 }), (err: unknown) => {
       return err instanceof ViciCommandError && err.errmsg === 'no matching IKE_SA' && err.command === 'terminate';
     });
-    assert.deepEqual(server.received[0], { type: 'cmd-request', command: 'terminate', message: { ike_id: '42' } });
+    assert.deepEqual(server.received[0], { type: 'cmd-request', command: 'terminate', message: { 'ike-id': '42' } });
     await vici.close();
   });
 
