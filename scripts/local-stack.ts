@@ -21,6 +21,10 @@ import { DEFAULT_TABLE_NAME } from '../functions/src/store/table-definition';
 import { freePort, JavaMissingError, startDynamoDbLocal, type DynamoDbLocal } from './lib/dynamodb-local';
 import { startLocalAgent, type LocalAgent } from './lib/local-agent';
 
+// The SDK's notice that future releases need Node 22 is for maintainers (package.json engines),
+// not for someone starting the local stack.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const args = new Set(process.argv.slice(2));
 if (args.has('--help') || args.has('-h')) {
   console.log(`Usage: npm start [-- --in-memory] [-- --no-agent]

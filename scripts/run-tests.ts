@@ -47,7 +47,10 @@ const concurrency = Number(process.env.TEST_CONCURRENCY ?? 3);
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files],
-  { stdio: 'inherit', env: { ...process.env, DYNAMODB_ENDPOINT: dynamo.endpoint } },
+  {
+    stdio: 'inherit',
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, DYNAMODB_ENDPOINT: dynamo.endpoint },
+  },
 );
 const stopAll = () => child.kill('SIGTERM');
 process.on('SIGINT', stopAll);
