@@ -23,6 +23,8 @@ export interface AgentConfig {
   readonly allowPlainL2tp: boolean;
   /** Interim accounting period per session (counters to the broker mid-session); 0 disables. */
   readonly interimIntervalSeconds: number;
+  /** End a session after this long without data packets either way (0 = never; LCP echo still catches dead peers). */
+  readonly idleTimeoutSeconds: number;
 }
 
 interface SettingSpec {
@@ -53,6 +55,12 @@ export const AGENT_SETTINGS = {
     env: 'INTERIM_INTERVAL_SECONDS',
     help: 'Seconds between a session\'s interim counter reports (0 = off)',
     defaultValue: '60',
+  },
+  idleTimeoutSeconds: {
+    flag: 'idle-timeout-seconds',
+    env: 'IDLE_TIMEOUT_SECONDS',
+    help: 'End a session after this long without data traffic (0 = never)',
+    defaultValue: '0',
   },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
@@ -87,6 +95,7 @@ const schema = z.object({
   tunnelSecret: z.string().min(1).optional(),
   allowPlainL2tp: booleanText,
   interimIntervalSeconds: z.coerce.number().int().min(0).max(86_400),
+  idleTimeoutSeconds: z.coerce.number().int().min(0).max(7 * 86_400),
 });
 
 export class ConfigError extends Error {

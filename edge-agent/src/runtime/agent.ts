@@ -16,6 +16,7 @@ import type { AgentCounters, EndReason } from '../../../functions/src/domain/typ
 import { BrokerLoop } from './broker-loop';
 import { DrainDeadline } from './drain-deadline';
 import { DataPath } from './data-path';
+import { IdleSweep } from './idle-sweep';
 import { LogThrottle } from './rate-limit';
 import { SessionRunner, type SessionHost } from './session-runner';
 import type { TimerHandle, TimerService } from './timers';
@@ -40,6 +41,8 @@ export interface AgentOptions {
   readonly tunnelLimits?: Partial<TunnelLimits>;
   readonly helloIntervalMs?: number;
   readonly pppTimings?: Partial<PppTimings>;
+  /** End sessions without data traffic for this long; 0 or absent = never. */
+  readonly idleTimeoutMs?: number;
   /** Refuse L2TP that did not arrive through an IPsec SA (needs `deps.ipsec`). */
   readonly requireIpsec?: boolean;
   /** How long a new tunnel's first SCCRQ may wait for charon's SA-up event. @default 2000 */
@@ -348,6 +351,24 @@ export function createAgent(deps: AgentDeps): Agent {
   }
 
   /** With IPsec required, a tunnel starts only for a peer whose L2TP came through a CHILD_SA. */
+  const idle = options.idleTimeoutMs
+    ? new IdleSweep<SessionRunner>({
+        timeoutMs: options.idleTimeoutMs,
+        timers,
+        sessions: function* () {
+          for (const s of sessions.values()) if (s.forwarding) yield s;
+        },
+        packets: (s) => {
+          const c = counters.read(s.counterSlot);
+          return c.packetsIn + c.packetsOut;
+        },
+        expire: (s) => {
+          s.log.info({ idleTimeoutMs: options.idleTimeoutMs }, 'no data traffic: ending the idle session');
+          s.close('idle-timeout');
+        },
+      })
+    : undefined;
+
   function admitConnectRequest(data: Buffer, remote: RemoteInfo, peerTunnelId: number): void {
     const ipsec = deps.ipsec;
     if (!ipsec || !options.requireIpsec || ipsec.peerProtection(remote.address, remote.port) === 'protected') {
@@ -410,6 +431,7 @@ export function createAgent(deps: AgentDeps): Agent {
       });
       tun.onError((error) => log.error({ err: error.message }, 'TUN read failed'));
       brokerLoop.start();
+      idle?.start();
       log.info({ listen: `${socket.address}:${socket.port}`, tun: tun.name, capacity: options.capacity }, 'edge agent listening');
     },
     async shutdown() {
@@ -418,6 +440,7 @@ export function createAgent(deps: AgentDeps): Agent {
       draining = true;
       drainDeadline.disarm();
       brokerLoop.stop();
+      idle?.stop();
       log.info({ sessions: sessions.size, tunnels: tunnels.size }, 'shutting down');
       if (sessions.size > 0) {
         const idle = new Promise<void>((resolve) => {

@@ -85,6 +85,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       publicAddress: config.publicAddress ?? listenHost,
       version: AGENT_VERSION,
       interimIntervalMs: config.interimIntervalSeconds * 1000,
+      idleTimeoutMs: config.idleTimeoutSeconds * 1000,
       ...(config.tunnelSecret ? { tunnelSecret: config.tunnelSecret } : {}),
       ...overrides.options,
     },
