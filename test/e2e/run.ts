@@ -92,9 +92,9 @@ async function main(): Promise<number> {
       tap?.remove();
       process.exit(130);
     }
-    say(`\ne2e: ${signal}: cleaning up (again to force)`);
+    say(`\ne2e: ${signal}: interrupted, cleaning up (send again to force)`);
     void cleanup().finally(() => {
-      say(`logs: ${runDir}/logs`);
+      say(`e2e: interrupted after ${since(t0)}; logs: ${runDir}/logs`);
       process.exit(130);
     });
   };
@@ -121,13 +121,13 @@ async function main(): Promise<number> {
 
     const ctx: E2eContext = { guest, broker, tenantId, psk, ipsec: options.ipsec };
     const selected = options.only.length > 0 ? ALL.filter((s) => options.only.includes(s.name)) : ALL;
-    const budget = { deadline: t0 + RUN_BUDGET_MS, perScenarioTimeoutMs: SCENARIO_TIMEOUT_MS, retries: 1 };
+    const budget = { deadline: t0 + RUN_BUDGET_MS, perScenarioTimeoutMs: SCENARIO_TIMEOUT_MS, retries: 1, stopped: () => signals > 0 };
     // Plain-L2TP scenarios need the agent with ALLOW_PLAIN_L2TP=true: they run last, after a restart.
     const needRestart = options.ipsec !== 'off' && options.ipsec !== 'harness';
     const first = needRestart ? selected.filter((s) => !s.plainAgent) : selected;
     const last = needRestart ? selected.filter((s) => s.plainAgent) : [];
     results = await runScenarios(first, ctx, say, budget);
-    if (last.length > 0) {
+    if (last.length > 0 && signals === 0) {
       await stopAgent(guest);
       const plain = await startServer(guest, { ...launch, ipsec: 'off' });
       say(`e2e: agent restarted with IPSEC=off ALLOW_PLAIN_L2TP=true in ${(plain.agentReadyMs / 1000).toFixed(1)}s`);

@@ -31,6 +31,8 @@ export interface RunBudget {
   readonly perScenarioTimeoutMs: number;
   /** Extra attempts after a failure (a loaded CI machine); at most one is sensible. */
   readonly retries: number;
+  /** True once the run is interrupted (SIGINT/SIGTERM): nothing further starts. */
+  readonly stopped?: () => boolean;
 }
 
 async function attempt<C>(scenario: Scenario<C>, ctx: C, timeoutMs: number): Promise<{ outcome: Outcome; detail: string }> {
@@ -61,12 +63,13 @@ export async function runScenarios<C>(
   for (const scenario of scenarios) {
     const started = Date.now();
     let result: ScenarioResult;
+    if (budget.stopped?.()) return results;
     if (started > budget.deadline) {
       result = { name: scenario.name, outcome: 'SKIP', ms: 0, detail: 'run time budget exhausted before this scenario' };
     } else {
       let { outcome, detail } = await attempt(scenario, ctx, budget.perScenarioTimeoutMs);
       let retried = false;
-      for (let i = 0; i < budget.retries && outcome === 'FAIL' && Date.now() < budget.deadline; i++) {
+      for (let i = 0; i < budget.retries && outcome === 'FAIL' && Date.now() < budget.deadline && !budget.stopped?.(); i++) {
         print(`RETRY ${scenario.name.padEnd(20)} after: ${detail.split('\n')[0] ?? ''}`);
         const again = await attempt(scenario, ctx, budget.perScenarioTimeoutMs);
         retried = again.outcome === 'PASS';
@@ -75,6 +78,7 @@ export async function runScenarios<C>(
       }
       result = { name: scenario.name, outcome, ms: Date.now() - started, detail, ...(retried ? { retried } : {}) };
     }
+    if (budget.stopped?.()) return results;
     results.push(result);
     print(formatResult(result));
   }
