@@ -1,14 +1,20 @@
 /**
- * Lambda entry point of the autoscaler (scheduled, one evaluation per run, reserved concurrency 1
- * in infra so decisions never race). Configuration is parsed once from the environment.
+ * Lambda entry point of the autoscaler (reserved concurrency 1 in infra so decisions never race).
+ * Two kinds of EventBridge events arrive:
+ * - the schedule: one scaling evaluation (evaluateScaling + applyScalingActions), then the tenant
+ *   DNS records are re-published when placement's choice changed (only when a hosted zone is set);
+ * - Auto Scaling lifecycle actions of the fleet: launch enrols the VM, terminate drains or
+ *   releases it (domain/autoscaling/fleet-lifecycle.ts).
+ * Configuration is parsed once from the environment; the SDK clients are built here and injected,
+ * so tests pass fakes.
  *
- * The Auto Scaling client comes from @aws-sdk/client-auto-scaling, which is not a dependency yet:
- * `handler` loads it at run time and fails with a clear message when it is missing. Tests and
- * other callers inject any `AutoScalingApi` (or a whole ScalingProvider) instead.
- *
- * Memory between runs (hysteresis streak, cooldown times) lives in the warm container; a cold
- * start begins a new streak, which only delays a scale-in (never a scale-out).
+ * Memory between runs (hysteresis streak, cooldown times, published records) lives in the warm
+ * container; a cold start begins a new streak, which only delays a scale-in (never a scale-out),
+ * and re-UPSERTs every tenant record once.
  */
+import { AutoScaling } from '@aws-sdk/client-auto-scaling';
+import { Route53 } from '@aws-sdk/client-route-53';
+import { SSM } from '@aws-sdk/client-ssm';
 import pino from 'pino';
 import { z } from 'zod';
 import {
@@ -16,15 +22,22 @@ import {
   AwsScalingProvider,
   DEFAULT_SCALING_POLICY,
   evaluateScaling,
+  handleLifecycleAction,
   INITIAL_SCALING_STATE,
+  releaseInstance,
   validatePolicy,
   type ActionOutcome,
   type AutoScalingApi,
+  type LifecycleActionDetail,
+  type LifecycleOutcome,
+  type ParameterStoreApi,
   type ScalingPolicy,
   type ScalingProvider,
   type ScalingState,
   type ScalingSummary,
 } from '../domain/autoscaling';
+import { cryptoRandom, type RandomBytes } from '../domain/bearer-tokens';
+import { Route53Publisher, type PublishResult, type Route53Api } from '../domain/placement';
 import { systemClock, type Agent, type Clock } from '../domain/types';
 import type { Store } from '../store/store';
 import { createDynamoClient, DynamoStore } from '../store/dynamo';
@@ -40,6 +53,15 @@ export const AutoscalerEnv = z.object({
   AWS_REGION: z.string().min(1).optional(),
   AUTOSCALING_GROUP_NAME: z.string().min(1),
   DRAIN_LIFECYCLE_HOOK_NAME: z.string().min(1),
+  /** SSM path (starts and ends with '/') of the agents' credentials, `<prefix><instance-id>`. */
+  AGENT_TOKEN_PARAMETER_PREFIX: z.string().regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'must start and end with /'),
+  /** Region recorded on enrolled agents. @default AWS_REGION, else 'default' */
+  AGENT_REGION: z.string().min(1).optional(),
+  /** Route 53 publishing: both or neither. */
+  VPN_HOSTED_ZONE_ID: z.string().regex(/^[A-Z0-9]{1,32}$/, 'must be a hosted zone id like Z0123456789ABC').optional(),
+  VPN_DNS_DOMAIN: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a lower-case DNS domain').optional(),
+  VPN_DNS_TTL_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
+  VPN_DNS_AGENTS_PER_TENANT: z.coerce.number().int().min(1).max(8).default(2),
   TARGET_UTILIZATION: fraction(D.targetUtilization),
   UPPER_BAND: fraction(D.upperBand),
   LOWER_BAND: z.coerce.number().gte(0).lt(1).default(D.lowerBand),
@@ -77,6 +99,9 @@ export function parseAutoscalerEnv(env: Record<string, string | undefined>): { e
     freshnessMs: e.HEARTBEAT_TIMEOUT_MS,
   };
   const problems = validatePolicy(policy);
+  if ((e.VPN_HOSTED_ZONE_ID === undefined) !== (e.VPN_DNS_DOMAIN === undefined)) {
+    problems.push('VPN_HOSTED_ZONE_ID and VPN_DNS_DOMAIN must be set together');
+  }
   if (problems.length > 0) throw new Error(`autoscaler configuration invalid: ${problems.join('; ')}`);
   return { env: e, policy };
 }
@@ -84,6 +109,8 @@ export function parseAutoscalerEnv(env: Record<string, string | undefined>): { e
 export interface AutoscalerRun {
   readonly summary: ScalingSummary;
   readonly outcomes: readonly ActionOutcome[];
+  /** Present when DNS publishing is configured and succeeded. */
+  readonly dns?: PublishResult;
 }
 
 /** Every agent, all pages. */
@@ -105,6 +132,10 @@ export function createAutoscalerRunner(deps: {
   provider: ScalingProvider;
   policy: ScalingPolicy;
   log?: pino.Logger;
+  /** Called once per agent the run released (e.g. to delete its credential parameter). */
+  onReleased?: (agentId: string) => Promise<void>;
+  /** Publishes tenant DNS records after the evaluation. @default - nothing is published */
+  publisher?: Pick<Route53Publisher, 'publish'>;
 }): () => Promise<AutoscalerRun> {
   let state: ScalingState = INITIAL_SCALING_STATE;
   return async () => {
@@ -114,7 +145,26 @@ export function createAutoscalerRunner(deps: {
     const outcomes = await applyScalingActions(deps, step.actions);
     deps.log?.info({ summary: step.summary, actions: outcomes }, 'autoscaler evaluation done');
     for (const o of outcomes) if (!o.ok) deps.log?.error({ action: o.action, error: o.error }, 'scaling action failed');
-    return { summary: step.summary, outcomes };
+    for (const o of outcomes) {
+      if (!o.ok || o.action.type !== 'release' || !deps.onReleased) continue;
+      try {
+        await deps.onReleased(o.action.agentId);
+      } catch (error) {
+        deps.log?.error({ agentId: o.action.agentId, err: error }, 'clean-up after release failed');
+      }
+    }
+    let dns: PublishResult | undefined;
+    if (deps.publisher) {
+      try {
+        // Listed again: agents drained or released by this run must not be published.
+        dns = await deps.publisher.publish(deps.store, await allAgents(deps.store), deps.clock.now());
+        if (dns.changed.length > 0) deps.log?.info({ changed: dns.changed }, 'tenant DNS records updated');
+        if (dns.unplaced.length > 0) deps.log?.warn({ tenants: dns.unplaced }, 'no agent to publish for these tenants');
+      } catch (error) {
+        deps.log?.error({ err: error }, 'publishing tenant DNS records failed');
+      }
+    }
+    return { summary: step.summary, outcomes, ...(dns ? { dns } : {}) };
   };
 }
 
@@ -129,43 +179,113 @@ export function instanceIdFromAgentName(store: Store): (agentId: string) => Prom
   };
 }
 
-/** Builds a handler from an env object and an Auto Scaling client (tests inject a fake). */
-export function createAutoscalerHandler(env: Record<string, string | undefined>, client: AutoScalingApi): () => Promise<AutoscalerRun> {
+/** The AWS clients the autoscaler calls; tests inject fakes. */
+export interface AutoscalerClients {
+  readonly autoScaling: AutoScalingApi;
+  readonly parameters: ParameterStoreApi;
+  /** Needed only when VPN_HOSTED_ZONE_ID / VPN_DNS_DOMAIN are set. */
+  readonly route53?: Route53Api;
+}
+
+/** The EventBridge events the function receives (schedule or fleet lifecycle action). */
+export interface AutoscalerEvent {
+  readonly source?: string;
+  readonly 'detail-type'?: string;
+  readonly detail?: unknown;
+}
+
+export type AutoscalerResult = { readonly kind: 'evaluation'; readonly run: AutoscalerRun } | { readonly kind: 'lifecycle'; readonly outcome: LifecycleOutcome };
+
+const LIFECYCLE_DETAIL_TYPES = ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action'];
+
+/** Builds the event handler from an env object and the AWS clients (tests inject fakes). */
+export function createAutoscalerHandler(
+  env: Record<string, string | undefined>,
+  clients: AutoscalerClients,
+  overrides: { store?: Store; clock?: Clock; random?: RandomBytes; log?: pino.Logger } = {},
+): (event?: AutoscalerEvent) => Promise<AutoscalerResult> {
   const { env: config, policy } = parseAutoscalerEnv(env);
-  const store = new DynamoStore({
-    client: createDynamoClient({
-      ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
-      ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
-    }),
-    tableName: config.TABLE_NAME,
-  });
+  const log = overrides.log ?? pino({ name: 'autoscaler' });
+  const clock = overrides.clock ?? systemClock;
+  const store =
+    overrides.store ??
+    new DynamoStore({
+      client: createDynamoClient({
+        ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+        ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
+      }),
+      tableName: config.TABLE_NAME,
+    });
+  const instanceIdOf = instanceIdFromAgentName(store);
   const provider = new AwsScalingProvider({
-    client,
+    client: clients.autoScaling,
     groupName: config.AUTOSCALING_GROUP_NAME,
     lifecycleHookName: config.DRAIN_LIFECYCLE_HOOK_NAME,
-    instanceIdOf: instanceIdFromAgentName(store),
+    instanceIdOf,
   });
-  return createAutoscalerRunner({ store, clock: systemClock, provider, policy, log: pino({ name: 'autoscaler' }) });
+  const prefix = config.AGENT_TOKEN_PARAMETER_PREFIX;
+  let publisher: Route53Publisher | undefined;
+  if (config.VPN_HOSTED_ZONE_ID && config.VPN_DNS_DOMAIN) {
+    if (!clients.route53) throw new Error('autoscaler: VPN_HOSTED_ZONE_ID is set but no Route 53 client was given');
+    publisher = new Route53Publisher({
+      client: clients.route53,
+      hostedZoneId: config.VPN_HOSTED_ZONE_ID,
+      domain: config.VPN_DNS_DOMAIN,
+      ttlSeconds: config.VPN_DNS_TTL_SECONDS,
+      agentsPerTenant: config.VPN_DNS_AGENTS_PER_TENANT,
+      freshnessMs: policy.freshnessMs,
+    });
+  }
+  const evaluate = createAutoscalerRunner({
+    store,
+    clock,
+    provider,
+    policy,
+    log,
+    ...(publisher ? { publisher } : {}),
+    onReleased: async (agentId) => {
+      const instanceId = await instanceIdOf(agentId);
+      if (instanceId) await releaseInstance({ parameters: clients.parameters, tokenParameterPrefix: prefix }, instanceId);
+    },
+  });
+  const lifecycle = {
+    service: { store, clock, random: overrides.random ?? cryptoRandom },
+    autoScaling: clients.autoScaling,
+    parameters: clients.parameters,
+    tokenParameterPrefix: prefix,
+    region: config.AGENT_REGION ?? config.AWS_REGION ?? 'default',
+    agentCapacity: policy.agentCapacity,
+    drainTimeoutMs: policy.drainTimeoutMs,
+  };
+  return async (event) => {
+    const detailType = event?.['detail-type'];
+    if (event?.source === 'aws.autoscaling' && detailType !== undefined && LIFECYCLE_DETAIL_TYPES.includes(detailType)) {
+      const detail = event.detail as LifecycleActionDetail;
+      if (detail.AutoScalingGroupName !== config.AUTOSCALING_GROUP_NAME) {
+        throw new Error(`lifecycle event of group ${detail.AutoScalingGroupName}, expected ${config.AUTOSCALING_GROUP_NAME}`);
+      }
+      const outcome = await handleLifecycleAction(lifecycle, detail);
+      log.info({ outcome, hook: detail.LifecycleHookName }, 'lifecycle action handled');
+      return { kind: 'lifecycle', outcome };
+    }
+    // The schedule (or a manual invocation without an event): one evaluation.
+    return { kind: 'evaluation', run: await evaluate() };
+  };
 }
 
-/** Loads the SDK's aggregated AutoScaling client; the package is not installed yet (see header). */
-async function loadAutoScalingClient(region: string | undefined): Promise<AutoScalingApi> {
-  const specifier: string = '@aws-sdk/client-auto-scaling';
-  let mod: { AutoScaling: new (config: { region?: string }) => AutoScalingApi };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (error) {
-    throw new Error(`autoscaler needs ${specifier} (npm install --save ${specifier})`, { cause: error });
-  }
-  return new mod.AutoScaling(region ? { region } : {});
+/**
+ * The AWS SDK v3 clients are bundled into the function (scripts/build-bundles.ts) rather than
+ * taken from the nodejs22.x runtime: the runtime's copy is whatever version AWS ships that month,
+ * the bundle is the version the tests ran with, like client-dynamodb in the other functions.
+ */
+function awsClients(region: string | undefined): AutoscalerClients {
+  const config = region ? { region } : {};
+  return { autoScaling: new AutoScaling(config), parameters: new SSM(config), route53: new Route53(config) };
 }
 
-let cached: (() => Promise<AutoscalerRun>) | undefined;
+let cached: ((event?: AutoscalerEvent) => Promise<AutoscalerResult>) | undefined;
 
-export const handler = async (): Promise<AutoscalerRun> => {
-  if (!cached) {
-    const client = await loadAutoScalingClient(process.env.AWS_REGION);
-    cached = createAutoscalerHandler(process.env, client);
-  }
-  return cached();
+export const handler = async (event?: AutoscalerEvent): Promise<AutoscalerResult> => {
+  cached ??= createAutoscalerHandler(process.env, awsClients(process.env.AWS_REGION));
+  return cached(event);
 };

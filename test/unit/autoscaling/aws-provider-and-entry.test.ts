@@ -51,7 +51,7 @@ describe('AwsScalingProvider', () => {
 });
 
 describe('parseAutoscalerEnv', () => {
-  const base = { TABLE_NAME: 't', AUTOSCALING_GROUP_NAME: 'g', DRAIN_LIFECYCLE_HOOK_NAME: 'h' };
+  const base = { TABLE_NAME: 't', AUTOSCALING_GROUP_NAME: 'g', DRAIN_LIFECYCLE_HOOK_NAME: 'h', AGENT_TOKEN_PARAMETER_PREFIX: '/tb/agents/' };
   test('defaults give the default policy in ms', () => {
     const { policy } = parseAutoscalerEnv(base);
     assert.equal(policy.targetUtilization, 0.6);

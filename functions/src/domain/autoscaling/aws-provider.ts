@@ -20,6 +20,7 @@ export interface AutoScalingApi {
     LifecycleHookName: string;
     LifecycleActionResult: 'CONTINUE' | 'ABANDON';
     InstanceId: string;
+    LifecycleActionToken?: string;
   }): Promise<unknown>;
 }
 

@@ -4,3 +4,4 @@ export * from './provider';
 export * from './aws-provider';
 export * from './apply-actions';
 export * from './local-provider';
+export * from './fleet-lifecycle';
