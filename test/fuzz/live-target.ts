@@ -22,6 +22,8 @@ export interface LiveTargetOptions {
   readonly tunnelLimits?: Partial<TunnelLimits>;
   readonly helloIntervalMs?: number;
   readonly extra?: Partial<AgentOptions>;
+  /** Every log line (JSON), for debugging a test. */
+  readonly onLog?: (line: string) => void;
 }
 
 export interface LiveTarget {
@@ -116,6 +118,7 @@ export async function startLiveTarget(o: LiveTargetOptions = {}): Promise<LiveTa
     { level: 'info' },
     {
       write(line: string) {
+        o.onLog?.(line);
         if (FAILURE_MESSAGES.some((m) => line.includes(m))) failures++;
         if (line.startsWith('{"level":50') && errorLines.length < 20) errorLines.push(line);
       },

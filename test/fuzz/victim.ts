@@ -55,13 +55,20 @@ export async function openVictim(
   }
   const host = new LacHost(socket, { address: target.address, port: target.port }, systemTimers());
   const lac = host.lac(o.localTunnelId ?? 1000 + (randomBytes(2).readUInt16BE(0) % 60_000), (n) => randomBytes(n));
-  lac.open();
-  await until(() => lac.established, 'victim tunnel established');
-  const user = o.user ?? 'alice@acme';
-  const password = `pw-${user.split('@')[0]}`;
-  const call = lac.placeCall({ username: user, password, crypto: await createPppClientCrypto(password), random: (n) => randomBytes(n) });
-  await until(() => call.up !== undefined || call.cleared !== undefined, 'victim PPP up');
-  if (!call.up) throw new Error(`victim call did not come up: ${JSON.stringify(call.cleared)}`);
+  let call: TestCall;
+  try {
+    lac.open();
+    await until(() => lac.established, 'victim tunnel established');
+    const user = o.user ?? 'alice@acme';
+    const password = `pw-${user.split('@')[0]}`;
+    call = lac.placeCall({ username: user, password, crypto: await createPppClientCrypto(password), random: (n) => randomBytes(n) });
+    await until(() => call.up !== undefined || call.cleared !== undefined, 'victim PPP up');
+    if (!call.up) throw new Error(`victim call did not come up: ${JSON.stringify(call.cleared)}`);
+  } catch (error) {
+    lac.dispose();
+    await socket.close();
+    throw error;
+  }
   const up = call.up;
   const source = parseIpv4(up.address)!;
   const destination = parseIpv4(up.gateway)!;

@@ -42,7 +42,7 @@ describe('floods against a live agent', () => {
   const sockets: DatagramSocket[] = [];
 
   before(async () => {
-    target = await startLiveTarget({ tunnelLimits: LIMITS, capacity: 12 });
+    target = await startLiveTarget({ tunnelLimits: LIMITS, capacity: 12, extra: { callSetupTimeoutMs: 1500 } });
     victim = await openVictim(target, { address: '127.0.0.1', localTunnelId: 1 });
   });
   after(async () => {
@@ -85,6 +85,96 @@ describe('floods against a live agent', () => {
     assert.equal(target.handlerFailures(), 0, target.errorLines.join('\n'));
   });
 
+
+  /** An established tunnel (no call) from `address`, driven by the test LAC; the flood then bypasses it. */
+  async function attackerTunnel(address: string, localTunnelId: number) {
+    const [socket] = await openSockets([address], 1);
+    sockets.push(socket!);
+    const lac = new LacHost(socket!, { address: target.address, port: target.port }, systemTimers()).lac(localTunnelId, (n) => randomBytes(n));
+    lac.open();
+    await until(() => lac.established, 'attacker tunnel established');
+    const { ns, nr } = lac.state.channel;
+    return { socket: socket!, lac, peerTunnelId: lac.state.peerTunnelId, ns, nr };
+  }
+
+  test('ICRQ flood inside an established tunnel: per-tunnel control rate applies, sessions stay within capacity, the victim keeps forwarding, capacity comes back', async (t) => {
+    const attacker = await attackerTunnel('127.0.0.9', 9);
+    const before = target.agent.stats();
+    const probe = await withVictimProbe(victim, () =>
+      sampleMax(
+        () => target.agent.stats().sessions,
+        async () => {
+          // 600 new calls in sequence (Ns in order), 60 every 50 ms: far above 40 burst + 20/s.
+          for (let i = 0; i < 600; i++) {
+            attacker.socket.send(control({ type: 'ICRQ', assignedSessionId: 1000 + i, callSerialNumber: i }, attacker.peerTunnelId, 0, attacker.ns + i, attacker.nr), target.port, target.address);
+            if (i % 60 === 59) await pause(50);
+          }
+        },
+      ),
+    );
+    const stats = target.agent.stats();
+    t.diagnostic(`victim forwarded/expected during the ICRQ flood: ${probe.forwarded}/${probe.expected} = ${probe.ratio.toFixed(3)}; max sessions ${probe.result.max}; rate drops ${stats.controlDrops.rate - before.controlDrops.rate}`);
+    assert.ok(probe.ratio >= FLOOR, `victim ratio ${probe.ratio}`);
+    assert.ok(stats.controlDrops.rate - before.controlDrops.rate > 400, 'per-tunnel control rate not applied');
+    assert.ok(probe.result.max <= 12, `sessions peaked at ${probe.result.max} (capacity 12)`);
+    // Calls the attacker never completes (no ICCN) expire (callSetupTimeoutMs 1.5 s here) and give the
+    // capacity back: a real client gets a session afterwards (before the fix it was refused "at capacity").
+    attacker.lac.dispose();
+    await pause(2000);
+    const late = await openVictim(target, { address: '127.0.0.10', localTunnelId: 10, user: 'dave@acme' });
+    await late.close();
+    assert.equal(target.handlerFailures(), 0, target.errorLines.join('\n'));
+  });
+
+  test('HELLO storm in an established tunnel (1000 in sequence + 1000 replays): rate drops, the victim keeps forwarding and its tunnel stays', async (t) => {
+    const attacker = await attackerTunnel('127.0.0.11', 11);
+    const before = target.agent.stats();
+    const hello = control({ type: 'HELLO' }, attacker.peerTunnelId, 0, attacker.ns, attacker.nr);
+    const probe = await withVictimProbe(victim, async () => {
+      for (let i = 0; i < 1000; i++) {
+        attacker.socket.send(control({ type: 'HELLO' }, attacker.peerTunnelId, 0, attacker.ns + i, attacker.nr), target.port, target.address);
+        attacker.socket.send(hello, target.port, target.address);
+        if (i % 50 === 49) await pause(20);
+      }
+    });
+    const stats = target.agent.stats();
+    t.diagnostic(`victim forwarded/expected during the HELLO storm: ${probe.forwarded}/${probe.expected} = ${probe.ratio.toFixed(3)}; rate drops ${stats.controlDrops.rate - before.controlDrops.rate}`);
+    assert.ok(probe.ratio >= FLOOR, `victim ratio ${probe.ratio}`);
+    assert.ok(stats.controlDrops.rate - before.controlDrops.rate > 1500);
+    assert.ok(victim.call.cleared === undefined && victim.lac.established, 'the victim lost its call or tunnel');
+    attacker.lac.dispose();
+    assert.equal(target.handlerFailures(), 0, target.errorLines.join('\n'));
+  });
+
+  test('control-message replays (own source and 4 foreign sources): no new session, foreign ones refused as wrong-peer, the replayed call keeps forwarding', async (t) => {
+    const recorded: Uint8Array[] = [];
+    let recording = true;
+    const replayed = await openVictim(target, { address: '127.0.0.12', localTunnelId: 12, user: 'erin@acme', record: (b) => recording && (b[0]! & 0x80) !== 0 && void recorded.push(b) });
+    recording = false;
+    sockets.push(...(await openSockets(['127.0.0.13', '127.0.0.14', '127.0.0.15', '127.0.0.16'], 1)));
+    const foreign = sockets.slice(-4);
+    const before = target.agent.stats();
+    assert.ok(recorded.length >= 4, `recorded ${recorded.length} control messages`);
+    const probe = await withVictimProbe(replayed, async () => {
+      for (let round = 0; round < 20; round++) {
+        for (const bytes of recorded) {
+          replayed.socket.send(bytes, target.port, target.address);
+          for (const s of foreign) s.send(bytes, target.port, target.address);
+        }
+        await pause(20);
+      }
+    });
+    const stats = target.agent.stats();
+    t.diagnostic(`replayed call forwarded/expected during the replays: ${probe.forwarded}/${probe.expected} = ${probe.ratio.toFixed(3)}; ${recorded.length} messages x 20 rounds x 5 sources; drops ${JSON.stringify(stats.controlDrops)}`);
+    assert.ok(probe.ratio >= FLOOR, `ratio ${probe.ratio}`);
+    assert.equal(stats.sessions, before.sessions, 'a replay created or ended a session');
+    assert.ok(stats.controlDrops['wrong-peer'] - before.controlDrops['wrong-peer'] > 0);
+    assert.ok(replayed.call.cleared === undefined, 'the replayed call was cleared');
+    // Foreign replays of the SCCRQ are new half-open tunnels: bounded, and gone after the timeout.
+    await until(() => target.agent.stats().tunnels <= before.tunnels, 'half-open tunnels from replayed SCCRQs expired', LIMITS.halfOpenTimeoutMs + 3000);
+    await replayed.close();
+    assert.equal(target.handlerFailures(), 0, target.errorLines.join('\n'));
+  });
 });
 
 test('per-peer limit: 40 SCCRQs from one address (40 ports): exactly maxTunnelsPerPeer tunnels, the rest refused as per-peer, another address unaffected', async () => {
