@@ -156,6 +156,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const receivedAtStart = target.received();
   let sent = 0;
   let next = 0;
+  let nextProgress = progressEvery;
   loop.enable();
   try {
     while (sent < o.packets) {
@@ -182,7 +183,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         gc();
         warm = { heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss };
       }
-      if (o.onProgress && sent % progressEvery < 4 && sent >= progressEvery) {
+      if (o.onProgress && sent >= nextProgress) {
+        nextProgress += progressEvery;
         const stats = target.agent.stats();
         const m = process.memoryUsage();
         o.onProgress({ packets: sent, elapsedMs: Date.now() - start, heapMB: mb(m.heapUsed), rssMB: mb(m.rss), tunnels: stats.tunnels, sessions: stats.sessions, handlerFailures: target.handlerFailures() });
