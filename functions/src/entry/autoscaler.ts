@@ -22,6 +22,7 @@ import {
   AwsScalingProvider,
   DEFAULT_SCALING_POLICY,
   evaluateScaling,
+  handleLaunchSuccessful,
   handleLifecycleAction,
   INITIAL_SCALING_STATE,
   releaseInstance,
@@ -196,7 +197,9 @@ export interface AutoscalerEvent {
 
 export type AutoscalerResult = { readonly kind: 'evaluation'; readonly run: AutoscalerRun } | { readonly kind: 'lifecycle'; readonly outcome: LifecycleOutcome };
 
-const LIFECYCLE_DETAIL_TYPES = ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action'];
+const LAUNCH_SUCCESSFUL = 'EC2 Instance Launch Successful';
+/** What infra's FleetLifecycleEvents rule forwards (anything else runs an evaluation). */
+export const FLEET_DETAIL_TYPES: readonly string[] = ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action', LAUNCH_SUCCESSFUL];
 
 /** Builds the event handler from an env object and the AWS clients (tests inject fakes). */
 export function createAutoscalerHandler(
@@ -259,12 +262,15 @@ export function createAutoscalerHandler(
   };
   return async (event) => {
     const detailType = event?.['detail-type'];
-    if (event?.source === 'aws.autoscaling' && detailType !== undefined && LIFECYCLE_DETAIL_TYPES.includes(detailType)) {
+    if (event?.source === 'aws.autoscaling' && detailType !== undefined && FLEET_DETAIL_TYPES.includes(detailType)) {
       const detail = event.detail as LifecycleActionDetail;
       if (detail.AutoScalingGroupName !== config.AUTOSCALING_GROUP_NAME) {
         throw new Error(`lifecycle event of group ${detail.AutoScalingGroupName}, expected ${config.AUTOSCALING_GROUP_NAME}`);
       }
-      const outcome = await handleLifecycleAction(lifecycle, detail);
+      const outcome =
+        detailType === LAUNCH_SUCCESSFUL
+          ? await handleLaunchSuccessful(lifecycle, detail.EC2InstanceId)
+          : await handleLifecycleAction(lifecycle, detail);
       log.info({ outcome, hook: detail.LifecycleHookName }, 'lifecycle action handled');
       return { kind: 'lifecycle', outcome };
     }

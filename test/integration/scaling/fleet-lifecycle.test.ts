@@ -154,6 +154,25 @@ describe('autoscaler fleet lifecycle (DynamoDB Local, fake AWS clients)', () => 
     await authenticateAgent({ store: ts.store }, token); // still valid
   });
 
+  test('"Launch Successful" enrols a VM nobody enrolled (launched before the hook existed), and is a no-op after a hooked launch', async () => {
+    const f = fakes();
+    const handle = build(f);
+    const launched = (id: string): AutoscalerEvent => ({
+      source: 'aws.autoscaling',
+      'detail-type': 'EC2 Instance Launch Successful',
+      detail: { AutoScalingGroupName: GROUP, EC2InstanceId: id },
+    });
+    const r = await handle(launched('i-0aaaaaaaaaaaaa777'));
+    assert.equal(r.kind === 'lifecycle' && r.outcome.kind, 'enrolled');
+    assert.ok(f.parameters.has(`${PREFIX}i-0aaaaaaaaaaaaa777`));
+    assert.equal(f.calls.some(([op]) => op === 'complete'), false, 'no hook to complete');
+    await handle(lifecycleEvent('launch', 'i-0aaaaaaaaaaaaa888'));
+    const token = f.parameters.get(`${PREFIX}i-0aaaaaaaaaaaaa888`);
+    const again = await handle(launched('i-0aaaaaaaaaaaaa888'));
+    assert.equal(again.kind === 'lifecycle' && again.outcome.kind, 'already-enrolled');
+    assert.equal(f.parameters.get(`${PREFIX}i-0aaaaaaaaaaaaa888`), token, 'token not replaced');
+  });
+
   test('terminate started by the group: an active agent drains; the evaluation releases it and deletes its parameter', async () => {
     const f = fakes();
     const handle = build(f);

@@ -54,6 +54,7 @@ export type LifecycleOutcome =
   | { readonly kind: 'enrolled'; readonly agentId: string; readonly instanceId: string }
   | { readonly kind: 're-credentialed'; readonly agentId: string; readonly instanceId: string }
   | { readonly kind: 'already-running'; readonly agentId: string; readonly instanceId: string }
+  | { readonly kind: 'already-enrolled'; readonly agentId: string; readonly instanceId: string }
   | { readonly kind: 'draining'; readonly agentId: string; readonly instanceId: string; readonly deadline?: number }
   | { readonly kind: 'released'; readonly agentId?: string; readonly instanceId: string };
 
@@ -78,6 +79,31 @@ export async function handleLifecycleAction(ctx: FleetLifecycleContext, detail: 
   return detail.LifecycleTransition === 'autoscaling:EC2_INSTANCE_LAUNCHING' ? onLaunch(ctx, detail) : onTerminate(ctx, detail);
 }
 
+/**
+ * "EC2 Instance Launch Successful" (no hook involved): enrols the VM only if nothing did yet.
+ * Needed for VMs launched before the launch hook existed (the first deploy creates the group, and
+ * its first VMs, before the hook resource); after a hooked launch the agent exists and this is a
+ * no-op, so the token the VM may already hold is never replaced.
+ */
+export async function handleLaunchSuccessful(ctx: FleetLifecycleContext, instanceId: string): Promise<LifecycleOutcome> {
+  if (!INSTANCE_ID.test(instanceId)) throw new Error(`launch event without a valid EC2InstanceId: ${instanceId}`);
+  const existing = await agentOfInstance(ctx.service, instanceId);
+  if (existing) return { kind: 'already-enrolled', agentId: existing.agentId, instanceId };
+  const { agent, token } = await enrollAgent(ctx.service, { name: instanceId, region: ctx.region, capacity: ctx.agentCapacity });
+  await storeToken(ctx, instanceId, agent.agentId, token);
+  return { kind: 'enrolled', agentId: agent.agentId, instanceId };
+}
+
+async function storeToken(ctx: FleetLifecycleContext, instanceId: string, agentId: string, token: string): Promise<void> {
+  await ctx.parameters.putParameter({
+    Name: `${ctx.tokenParameterPrefix}${instanceId}`,
+    Value: token,
+    Type: 'SecureString',
+    Overwrite: true,
+    Description: `tunnel-broker agent credential of ${agentId}`,
+  });
+}
+
 async function onLaunch(ctx: FleetLifecycleContext, detail: LifecycleActionDetail): Promise<LifecycleOutcome> {
   const instanceId = detail.EC2InstanceId;
   const existing = await agentOfInstance(ctx.service, instanceId);
@@ -90,13 +116,7 @@ async function onLaunch(ctx: FleetLifecycleContext, detail: LifecycleActionDetai
     const { agent, token } = existing
       ? await rotateAgentCredential(ctx.service, existing.agentId)
       : await enrollAgent(ctx.service, { name: instanceId, region: ctx.region, capacity: ctx.agentCapacity });
-    await ctx.parameters.putParameter({
-      Name: `${ctx.tokenParameterPrefix}${instanceId}`,
-      Value: token,
-      Type: 'SecureString',
-      Overwrite: true,
-      Description: `tunnel-broker agent credential of ${agent.agentId}`,
-    });
+    await storeToken(ctx, instanceId, agent.agentId, token);
     outcome = { kind: existing ? 're-credentialed' : 'enrolled', agentId: agent.agentId, instanceId };
   }
   await complete(ctx, detail);
