@@ -26,6 +26,10 @@ interface OpenArgs {
   readonly echoIntervalMs?: number;
   readonly helloIntervalMs?: number;
   readonly setupMs?: number;
+  /** Tunnels each source brings up at once (default: all); paces a burst so queued clients do not time out. */
+  readonly tunnelsAtOnce?: number;
+  /** Failed sessions redial (from new sockets, like clients set to reconnect) until this deadline; 0 = no redial. */
+  readonly redialForMs?: number;
 }
 
 const runs: SimulatorRun[] = [];
@@ -40,9 +44,11 @@ const subscribed = new WeakSet<SimSession>();
 
 const sourceAddress = (i: number) => `127.0.${1 + (i >> 8)}.${1 + (i & 0xff)}`;
 
-async function open(a: OpenArgs) {
-  const t0 = performance.now();
-  const tunnels = Math.ceil(a.sessions / a.sessionsPerTunnel);
+/** One pass: the sessions from `a.firstSource` on, all placed at once (or `tunnelsAtOnce` tunnels per source). */
+async function openPass(a: OpenArgs, sessions: number) {
+  const tunnels = Math.ceil(sessions / a.sessionsPerTunnel);
+  // Spread evenly; a redial pass of a few sessions then uses short tunnels (at most tunnels - 1 extra sessions).
+  const perTunnel = Math.ceil(sessions / tunnels);
   const sources = Math.ceil(tunnels / a.tunnelsPerSource);
   const opened = await Promise.all(
     Array.from({ length: sources }, (_, s) => {
@@ -51,10 +57,11 @@ async function open(a: OpenArgs) {
       return openTunnels({
         server: a.server,
         tunnels: count,
-        sessionsPerTunnel: a.sessionsPerTunnel,
+        sessionsPerTunnel: perTunnel,
         credentials: () => ({ username: a.username, password: a.password, method: 'mschapv2' }),
         localAddress: sourceAddress(a.firstSource + s),
         shareSocket: true,
+        ...(a.tunnelsAtOnce ? { concurrency: a.tunnelsAtOnce } : {}),
         timeouts: {
           setupMs: a.setupMs ?? 120_000,
           echoIntervalMs: a.echoIntervalMs ?? 30_000,
@@ -64,21 +71,42 @@ async function open(a: OpenArgs) {
       });
     }),
   );
-  const seconds = (performance.now() - t0) / 1000;
   runs.push(...opened);
   runSources.push(...opened.map((_, s) => sourceAddress(a.firstSource + s)));
-  const results = opened.flatMap((r) => r.results());
-  const addresses = new Map<string, number>();
-  for (const r of results) if (r.ok && r.address) addresses.set(r.address, (addresses.get(r.address) ?? 0) + 1);
+  return { opened, sources };
+}
+
+async function open(a: OpenArgs) {
+  const t0 = performance.now();
   const reasons: Record<string, number> = {};
-  for (const r of results) if (!r.ok) reasons[r.reason ?? 'unknown'] = (reasons[r.reason ?? 'unknown'] ?? 0) + 1;
+  const addresses = new Map<string, number>();
+  let ok = 0;
+  let failed = 0;
+  let redials = 0;
+  let firstSource = a.firstSource;
+  let wanted = a.sessions;
+  let gateway: string | undefined;
+  for (let pass = 0; wanted > 0; pass++) {
+    const { opened, sources } = await openPass({ ...a, firstSource }, wanted);
+    firstSource += sources;
+    const results = opened.flatMap((r) => r.results());
+    gateway ??= results.find((r) => r.gateway)?.gateway;
+    for (const r of results) if (r.ok && r.address) addresses.set(r.address, (addresses.get(r.address) ?? 0) + 1);
+    for (const r of results) if (!r.ok) reasons[r.reason ?? 'unknown'] = (reasons[r.reason ?? 'unknown'] ?? 0) + 1;
+    ok = Math.min(a.sessions, ok + results.filter((r) => r.ok).length);
+    failed = results.filter((r) => !r.ok).length; // those still down after this pass
+    if (pass > 0) redials += wanted;
+    wanted = failed;
+    if (!a.redialForMs || performance.now() - t0 > a.redialForMs) break;
+  }
   return {
-    seconds,
-    ok: results.filter((r) => r.ok).length,
-    failed: results.filter((r) => !r.ok).length,
+    seconds: (performance.now() - t0) / 1000,
+    ok,
+    failed,
+    redials,
     reasons,
     duplicateAddresses: [...addresses.values()].reduce((sum, n) => sum + n - 1, 0),
-    gateway: results.find((r) => r.gateway)?.gateway,
+    gateway,
   };
 }
 
