@@ -42,7 +42,8 @@ let countStartedAt = 0;
 let relaySocket: DatagramSocket | undefined;
 const subscribed = new WeakSet<SimSession>();
 
-const sourceAddress = (i: number) => `127.0.${1 + (i >> 8)}.${1 + (i & 0xff)}`;
+/** 127.0.<1..>.<1..254>: never .0 or .255 (source 1,023 was 127.0.4.256 and the 10,000-session storm died on it). */
+const sourceAddress = (i: number) => `127.0.${1 + Math.floor(i / 254)}.${1 + (i % 254)}`;
 
 /** One pass: the sessions from `a.firstSource` on, all placed at once (or `tunnelsAtOnce` tunnels per source). */
 async function openPass(a: OpenArgs, sessions: number) {
