@@ -4,8 +4,9 @@
  *
  * No secret is in here: the agent's bearer credential is read at service start from an SSM
  * SecureString parameter named <tokenParameterPrefix><instance-id>, which only this fleet's
- * instance role may read. The enrolment that writes it (POST /v1/agents, then put-parameter) is
- * done by the operator or the autoscaler; the service waits until it appears.
+ * instance role may read. The autoscaler writes it on the group's launch lifecycle action (an
+ * operator may do the same by hand: POST /v1/agents, then put-parameter); the service waits until
+ * it appears.
  */
 export interface AgentBootScriptOptions {
   /** s3://bucket/key of the zipped agent bundle folder (edge-agent.mjs [+ package.json]). */

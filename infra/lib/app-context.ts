@@ -21,6 +21,8 @@ export const CONTEXT_KEYS = {
   alarmTopicArn: 'SNS topic for alarms (default none)',
   throttleRateLimit: 'API requests/s (default 100)',
   throttleBurstLimit: 'API burst (default 200)',
+  vpnHostedZoneId: 'Route 53 hosted zone for <tenant>.vpn.<vpnDomain> A records (default none: nothing published)',
+  vpnDomain: 'domain of the tenant VPN names, with vpnHostedZoneId (default none)',
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;
@@ -80,6 +82,8 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
       throttleRateLimit: int('throttleRateLimit'),
       throttleBurstLimit: int('throttleBurstLimit'),
       alarmTopicArn: str('alarmTopicArn'),
+      vpnHostedZoneId: str('vpnHostedZoneId'),
+      vpnDomain: str('vpnDomain'),
       fleet:
         fleetEnabled === false
           ? false

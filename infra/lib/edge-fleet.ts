@@ -44,6 +44,12 @@ export interface EdgeFleetProps {
    * @default Duration.hours(1)
    */
   readonly drainTimeout?: Duration;
+  /**
+   * How long a new VM waits in Pending:Wait for the autoscaler to enrol it (launch lifecycle hook)
+   * before the group abandons it and launches another. Between 30 s and 2 h.
+   * @default Duration.minutes(10)
+   */
+  readonly enrolTimeout?: Duration;
   /** Exact Node.js release installed on the VMs. @default 'v22.11.0' */
   readonly nodeVersion?: string;
   /** Arguments for `edge-agent.mjs` in the systemd unit. @default [] */
@@ -59,8 +65,10 @@ const NODE_VERSION_PATTERN = /^v\d+\.\d+\.\d+$/;
 /**
  * The edge fleet: Linux VMs in an Auto Scaling group, each running strongSwan and the edge agent,
  * reachable on a public IPv4 address that the agent reports to the broker at registration (that is
- * what placement hands to clients). A termination lifecycle hook holds a VM in Terminating:Wait so
- * the autoscaler can drain it (drain command via heartbeat; CompleteLifecycleAction once empty).
+ * what placement hands to clients). A launch lifecycle hook holds a new VM in Pending:Wait until the
+ * autoscaler has enrolled it (agent named by the instance id, credential in SSM); a termination
+ * hook holds a VM in Terminating:Wait so the autoscaler can drain it (drain command via heartbeat;
+ * CompleteLifecycleAction once empty).
  */
 export class EdgeFleet extends Construct {
   readonly vpc: ec2.IVpc;
@@ -69,6 +77,8 @@ export class EdgeFleet extends Construct {
   readonly launchTemplate: ec2.LaunchTemplate;
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   readonly drainHook: autoscaling.LifecycleHook;
+  /** Holds each new VM until the autoscaler has enrolled it (agent + SSM credential). */
+  readonly enrolHook: autoscaling.LifecycleHook;
   readonly agentBundle: s3assets.Asset;
   readonly tokenParameterPrefix: string;
 
@@ -78,6 +88,7 @@ export class EdgeFleet extends Construct {
     const maxAgents = props.maxAgents ?? 4;
     const clientCidr = props.clientCidr ?? '0.0.0.0/0';
     const drainTimeout = props.drainTimeout ?? Duration.hours(1);
+    const enrolTimeout = props.enrolTimeout ?? Duration.minutes(10);
     const nodeVersion = props.nodeVersion ?? 'v22.11.0';
     const prefix = props.tokenParameterPrefix ?? `/tunnel-broker/${Stack.of(this).stackName}/agents/`;
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL);
@@ -93,6 +104,8 @@ export class EdgeFleet extends Construct {
     problems.check(!isIpv4Cidr(clientCidr), `clientCidr "${clientCidr}" must be an IPv4 CIDR such as 203.0.113.0/24`);
     const drainSeconds = drainTimeout.toSeconds();
     problems.check(drainSeconds < 30 || drainSeconds > 7200, `drainTimeout ${drainSeconds}s must be within 30..7200 seconds`);
+    const enrolSeconds = enrolTimeout.toSeconds();
+    problems.check(enrolSeconds < 30 || enrolSeconds > 7200, `enrolTimeout ${enrolSeconds}s must be within 30..7200 seconds`);
     problems.check(!NODE_VERSION_PATTERN.test(nodeVersion), `nodeVersion "${nodeVersion}" must look like v22.11.0`);
     problems.check(
       !Token.isUnresolved(prefix) && !/^\/[A-Za-z0-9_.\-/]*\/$/.test(prefix),
@@ -200,6 +213,12 @@ export class EdgeFleet extends Construct {
       heartbeatTimeout: drainTimeout,
       // After the timeout the VM goes anyway: a stuck drain must not block scale-in forever.
       defaultResult: autoscaling.DefaultResult.CONTINUE,
+    });
+    this.enrolHook = this.autoScalingGroup.addLifecycleHook('Enrol', {
+      lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_LAUNCHING,
+      heartbeatTimeout: enrolTimeout,
+      // Not enrolled in time (autoscaler failing): the VM could never serve, so replace it.
+      defaultResult: autoscaling.DefaultResult.ABANDON,
     });
   }
 }

@@ -29,10 +29,6 @@ export function addNagSuppressions(stack: TunnelBrokerStack): void {
     },
   );
   if (stack.autoscalerFunction) {
-    ack([stack.autoscalerFunction], {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'autoscaling:DescribeAutoScalingGroups supports no resource-level permission.',
-    });
     if (stack.fleet) {
       const groupLogicalId = stack.getLogicalId(stack.fleet.autoScalingGroup.node.defaultChild as CfnResource);
       ack(

@@ -47,7 +47,31 @@ export interface TunnelBrokerStackProps extends StackProps {
   readonly fleet?: Omit<EdgeFleetProps, 'agentBundleDir' | 'brokerUrl' | 'flowLogRetention'> | false;
   /** @default - alarms without actions */
   readonly alarmTopicArn?: string;
+  /**
+   * Route 53 hosted zone in which the autoscaler publishes each tenant's A record
+   * `<tenant>.vpn.<vpnDomain>` (placement's chosen agents). Give it with `vpnDomain`; the zone
+   * must be authoritative for `vpnDomain` (or for `vpn.<vpnDomain>`).
+   * @default - no DNS records are published (clients use GET /v1/tenants/{id}/endpoint)
+   */
+  readonly vpnHostedZoneId?: string;
+  /** Domain of the tenant names, e.g. example.com gives acme.vpn.example.com. @default - none */
+  readonly vpnDomain?: string;
 }
+
+/** Auto Scaling events the autoscaler handles (functions/src/entry/autoscaler.ts, FLEET_DETAIL_TYPES). */
+export const FLEET_EVENT_DETAIL_TYPES: readonly string[] = [
+  'EC2 Instance-launch Lifecycle Action',
+  'EC2 Instance-terminate Lifecycle Action',
+  // VMs launched before the launch hook resource existed (first deploy) are enrolled on this one.
+  'EC2 Instance Launch Successful',
+];
+
+/** The Auto Scaling API calls the autoscaler makes, all on the fleet's group (resource-level). */
+export const AUTOSCALER_GROUP_ACTIONS: readonly string[] = [
+  'autoscaling:SetDesiredCapacity',
+  'autoscaling:TerminateInstanceInAutoScalingGroup',
+  'autoscaling:CompleteLifecycleAction',
+];
 
 /**
  * The whole product in one stack: table, secrets, broker functions, HTTP API, schedules, edge fleet
@@ -63,6 +87,8 @@ export class TunnelBrokerStack extends Stack {
   readonly api: BrokerApi;
   readonly fleet?: EdgeFleet;
   readonly alarms: BrokerAlarms;
+  /** Domain of the published tenant names, when DNS publishing is configured. */
+  readonly vpnDomain?: string;
 
   constructor(scope: Construct, id: string, props: TunnelBrokerStackProps) {
     super(scope, id, props);
@@ -71,7 +97,20 @@ export class TunnelBrokerStack extends Stack {
       const minutes = interval?.toMinutes({ integral: false });
       problems.check(minutes !== undefined && !(Number.isInteger(minutes) && minutes >= 1), `${name} must be a whole number of minutes >= 1 (EventBridge rate)`);
     }
+    problems.check(
+      (props.vpnHostedZoneId === undefined) !== (props.vpnDomain === undefined),
+      'vpnHostedZoneId and vpnDomain must be given together',
+    );
+    problems.check(
+      props.vpnHostedZoneId !== undefined && !/^Z[A-Z0-9]{1,31}$/.test(props.vpnHostedZoneId),
+      `vpnHostedZoneId "${props.vpnHostedZoneId}" must be a hosted zone id such as Z0123456789ABCDEFGHIJ`,
+    );
+    problems.check(
+      props.vpnDomain !== undefined && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(props.vpnDomain),
+      `vpnDomain "${props.vpnDomain}" must be a lower-case DNS domain such as example.com`,
+    );
     problems.throwIfAny(`TunnelBrokerStack ${id}`);
+    if (props.vpnHostedZoneId && props.vpnDomain) this.vpnDomain = props.vpnDomain;
 
     const logRetention = props.logRetention;
     const keep = props.table?.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -110,6 +149,8 @@ export class TunnelBrokerStack extends Stack {
       environment: {
         BROKER_ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn,
         DATA_KEYS_SECRET_ARN: this.dataKeysSecret.secretArn,
+        // The endpoint answer carries the tenant's DNS name (published by the autoscaler).
+        ...(props.vpnDomain && props.vpnHostedZoneId ? { VPN_DNS_DOMAIN: props.vpnDomain } : {}),
       },
       reservedConcurrentExecutions: props.apiReservedConcurrency,
     });
@@ -145,7 +186,7 @@ export class TunnelBrokerStack extends Stack {
     }
 
     if (props.bundles.autoscaler) {
-      this.autoscalerFunction = this.buildAutoscaler(props.bundles.autoscaler, common, props.autoscalerInterval);
+      this.autoscalerFunction = this.buildAutoscaler(props.bundles.autoscaler, common, props);
     }
 
     this.alarms = new BrokerAlarms(this, 'Alarms', {
@@ -162,17 +203,21 @@ export class TunnelBrokerStack extends Stack {
     this.outputs();
   }
 
-  /** The autoscaling decision: scheduled, and told about launches and terminations of the fleet. */
+  /**
+   * The autoscaling decision: scheduled, and told about the fleet's lifecycle actions (launch:
+   * enrol; terminate: drain). Publishes tenant DNS records when a hosted zone is configured.
+   */
   private buildAutoscaler(
     bundleDir: string,
     common: { table: BrokerTable; logLevel?: LogLevel; logRetention?: logs.RetentionDays },
-    interval: Duration | undefined,
+    props: Pick<TunnelBrokerStackProps, 'autoscalerInterval' | 'vpnHostedZoneId' | 'vpnDomain'>,
   ): BrokerFunction {
     const fleet = this.fleet;
+    const dns = props.vpnHostedZoneId && props.vpnDomain ? { zoneId: props.vpnHostedZoneId, domain: props.vpnDomain } : undefined;
     const fn = new BrokerFunction(this, 'AutoscalerFunction', {
       ...common,
       bundleDir,
-      description: 'tunnel-broker autoscaler: desired agents, drain on scale-in',
+      description: 'tunnel-broker autoscaler: desired agents, enrolment, drain on scale-in, tenant DNS',
       timeout: Duration.seconds(55),
       reservedConcurrentExecutions: 1, // decisions must not race each other
       environment: {
@@ -182,26 +227,40 @@ export class TunnelBrokerStack extends Stack {
               AUTOSCALING_GROUP_NAME: fleet.autoScalingGroup.autoScalingGroupName,
               DRAIN_LIFECYCLE_HOOK_NAME: fleet.drainHook.lifecycleHookName,
               AGENT_TOKEN_PARAMETER_PREFIX: fleet.tokenParameterPrefix,
+              AGENT_REGION: this.region,
             }
           : {}),
+        ...(dns ? { VPN_HOSTED_ZONE_ID: dns.zoneId, VPN_DNS_DOMAIN: dns.domain } : {}),
       },
     });
     new events.Rule(this, 'AutoscalerSchedule', {
       description: 'runs the tunnel-broker autoscaling decision',
-      schedule: events.Schedule.rate(interval ?? Duration.minutes(1)),
+      schedule: events.Schedule.rate(props.autoscalerInterval ?? Duration.minutes(1)),
       targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
     });
-    if (fleet) {
-      const group = fleet.autoScalingGroup;
+    if (dns) {
+      // Only A-record UPSERTs of <tenant>.vpn.<domain> names in this one zone.
       fn.role.addToPolicy(
         new iam.PolicyStatement({
-          actions: ['autoscaling:SetDesiredCapacity', 'autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
-          resources: [group.autoScalingGroupArn],
+          actions: ['route53:ChangeResourceRecordSets'],
+          resources: [this.formatArn({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: dns.zoneId })],
+          conditions: {
+            'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [`*.vpn.${dns.domain}`] },
+            'ForAllValues:StringEquals': {
+              'route53:ChangeResourceRecordSetsRecordTypes': ['A'],
+              'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+            },
+          },
         }),
       );
-      // Describe* has no resource-level permissions in Auto Scaling.
-      fn.role.addToPolicy(new iam.PolicyStatement({ actions: ['autoscaling:DescribeAutoScalingGroups'], resources: ['*'] }));
-      // Enrolment: writes each new VM's credential where only that fleet's instances can read it.
+    }
+    if (fleet) {
+      const group = fleet.autoScalingGroup;
+      // Exactly the calls AwsScalingProvider and the lifecycle handler make; all take the group ARN.
+      fn.role.addToPolicy(new iam.PolicyStatement({ actions: [...AUTOSCALER_GROUP_ACTIONS], resources: [group.autoScalingGroupArn] }));
+      // Enrolment: writes each new VM's credential where only that fleet's instances can read it,
+      // and deletes it when the VM goes. SecureString with the account's aws/ssm key, whose key
+      // policy already lets account principals encrypt through SSM.
       fn.role.addToPolicy(
         new iam.PolicyStatement({
           actions: ['ssm:PutParameter', 'ssm:DeleteParameter'],
@@ -209,10 +268,10 @@ export class TunnelBrokerStack extends Stack {
         }),
       );
       new events.Rule(this, 'FleetLifecycleEvents', {
-        description: 'tells the autoscaler about new agent VMs (enrol) and scale-in (drain)',
+        description: 'tells the autoscaler about new agent VMs (enrol) and terminations (drain)',
         eventPattern: {
           source: ['aws.autoscaling'],
-          detailType: ['EC2 Instance Launch Successful', 'EC2 Instance-terminate Lifecycle Action'],
+          detailType: [...FLEET_EVENT_DETAIL_TYPES],
           detail: { AutoScalingGroupName: [group.autoScalingGroupName] },
         },
         targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 2 })],
@@ -239,6 +298,9 @@ export class TunnelBrokerStack extends Stack {
         value: this.fleet.tokenParameterPrefix,
         description: 'SSM SecureString <prefix><instance-id> holds each agent VM credential',
       });
+    }
+    if (this.autoscalerFunction && this.vpnDomain) {
+      new CfnOutput(this, 'TenantDnsNames', { value: `<tenant-id>.vpn.${this.vpnDomain}`, description: 'A records the autoscaler publishes per tenant' });
     }
   }
 }

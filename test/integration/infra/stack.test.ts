@@ -12,10 +12,12 @@ import { TABLE_DEFINITION } from '../../../functions/src/store/table-definition'
 import { createBrokerApp } from '../../../infra/lib/app';
 import { API_ROUTES } from '../../../infra/lib/broker-api';
 import { TABLE_ACTIONS } from '../../../infra/lib/broker-function';
-import type { TunnelBrokerStack } from '../../../infra/lib/tunnel-broker-stack';
+import { AUTOSCALER_GROUP_ACTIONS, FLEET_EVENT_DETAIL_TYPES, type TunnelBrokerStack } from '../../../infra/lib/tunnel-broker-stack';
+import { FLEET_DETAIL_TYPES } from '../../../functions/src/entry/autoscaler';
 import { stubBundles } from '../../../infra/testing/stub-bundles';
 
 type Json = Record<string, any>;
+const ZONE = 'Z0123456789ABCDEFGHIJ';
 let template: Template;
 let resources: Record<string, Json>;
 let stack: TunnelBrokerStack;
@@ -24,7 +26,7 @@ let outdir: string;
 
 before(() => {
   outdir = mkdtempSync(join(tmpdir(), 'tb-cdk-out-'));
-  const built = createBrokerApp({ distDir: '/nonexistent', bundles: stubBundles(), outdir, context: { clientCidr: '0.0.0.0/0' } });
+  const built = createBrokerApp({ distDir: '/nonexistent', bundles: stubBundles(), outdir, context: { clientCidr: '0.0.0.0/0', vpnHostedZoneId: ZONE, vpnDomain: 'example.net' } });
   stack = built.stack;
   try {
     const assembly = built.app.synth();
@@ -252,6 +254,56 @@ describe('edge fleet', () => {
       EventPattern: Match.objectLike({ source: ['aws.autoscaling'], 'detail-type': Match.arrayWith(['EC2 Instance-terminate Lifecycle Action']) }),
     });
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '1', MaxSize: '4' });
+  });
+
+  test('new VMs wait for enrolment: launch lifecycle hook (ABANDON on timeout); every fleet event the autoscaler handles is routed to it', () => {
+    template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+      HeartbeatTimeout: 600,
+      DefaultResult: 'ABANDON',
+    });
+    assert.deepEqual([...FLEET_EVENT_DETAIL_TYPES].sort(), [...FLEET_DETAIL_TYPES].sort(), 'infra rule and the handler agree');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.autoscaling'],
+        'detail-type': [...FLEET_EVENT_DETAIL_TYPES],
+        detail: { AutoScalingGroupName: [{ Ref: logicalId(stack.fleet!.autoScalingGroup) }] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.autoscalerFunction!.function), 'Arn'] } })],
+    });
+  });
+
+  test('autoscaler role: Auto Scaling calls on this group only, SSM writes under the fleet path, no wildcard resource', () => {
+    const statements = statementsOfRole(logicalId(stack.autoscalerFunction!.role));
+    const scaling = statements.filter((s) => asArray(s.Action as string | string[]).some((a) => a.startsWith('autoscaling:')));
+    assert.equal(scaling.length, 1);
+    assert.deepEqual(asArray(scaling[0]!.Action).sort(), [...AUTOSCALER_GROUP_ACTIONS].sort());
+    assert.ok(asArray(scaling[0]!.Action).includes('autoscaling:TerminateInstanceInAutoScalingGroup'));
+    const groupArn = JSON.stringify(scaling[0]!.Resource);
+    assert.match(groupArn, /autoScalingGroupName\//);
+    assert.ok(groupArn.includes(logicalId(stack.fleet!.autoScalingGroup)), groupArn);
+    const ssm = statements.filter((s) => asArray(s.Action as string | string[]).some((a) => a.startsWith('ssm:')));
+    assert.deepEqual(ssm.flatMap((s) => asArray(s.Action)).sort(), ['ssm:DeleteParameter', 'ssm:PutParameter']);
+    assert.match(JSON.stringify(ssm[0]!.Resource), /parameter\/tunnel-broker\/TunnelBroker\/agents\/\*/);
+    for (const s of statements) assert.notEqual(s.Resource, '*', `no Resource "*": ${JSON.stringify(s.Action)}`);
+    const env = resources[logicalId(stack.autoscalerFunction!.function)]!.Properties.Environment.Variables as Json;
+    for (const key of ['AUTOSCALING_GROUP_NAME', 'DRAIN_LIFECYCLE_HOOK_NAME', 'AGENT_TOKEN_PARAMETER_PREFIX', 'AGENT_REGION']) assert.ok(env[key], key);
+  });
+
+  test('Route 53: UPSERT of A records named *.vpn.<domain> in the configured zone only; API and autoscaler know the domain', () => {
+    const statements = statementsOfRole(logicalId(stack.autoscalerFunction!.role));
+    const r53 = statements.filter((s) => asArray(s.Action as string | string[]).some((a) => a.startsWith('route53:')));
+    assert.equal(r53.length, 1);
+    assert.equal(r53[0]!.Action, 'route53:ChangeResourceRecordSets');
+    assert.deepEqual(r53[0]!.Resource, { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:route53:::hostedzone/${ZONE}`]] });
+    assert.deepEqual(r53[0]!.Condition, {
+      'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*.vpn.example.net'] },
+      'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['A'], 'route53:ChangeResourceRecordSetsActions': ['UPSERT'] },
+    });
+    const envOf = (fn: { function: unknown }) => resources[logicalId(fn.function as never)]!.Properties.Environment.Variables as Json;
+    assert.equal(envOf(stack.autoscalerFunction!).VPN_HOSTED_ZONE_ID, ZONE);
+    assert.equal(envOf(stack.autoscalerFunction!).VPN_DNS_DOMAIN, 'example.net');
+    assert.equal(envOf(stack.apiFunction).VPN_DNS_DOMAIN, 'example.net');
   });
 
   test('alarms watch the fleet metrics the autoscaler publishes', () => {

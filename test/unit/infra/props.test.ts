@@ -96,6 +96,15 @@ describe('BrokerApi', () => {
     const problems = problemsOf(() => new BrokerApi(stack, 'A', { handler: fn, throttleRateLimit: 0, throttleBurstLimit: -1 }));
     assert.equal(problems.length, 2);
   });
+
+  test('vpnHostedZoneId and vpnDomain: both or neither, each well formed', () => {
+    assert.match(problemsOf(() => new TunnelBrokerStack(new App(), 'S', { bundles, vpnHostedZoneId: 'Z0123456789ABC' })).join('\n'), /given together/);
+    const bad = problemsOf(() => new TunnelBrokerStack(new App(), 'S', { bundles, vpnHostedZoneId: 'zone-1', vpnDomain: 'Example.COM' }));
+    assert.equal(bad.length, 2, bad.join('\n'));
+    const ok = new TunnelBrokerStack(new App(), 'S', { bundles, vpnHostedZoneId: 'Z0123456789ABC', vpnDomain: 'example.com' });
+    assert.equal(ok.vpnDomain, 'example.com');
+    assert.equal(new TunnelBrokerStack(new App(), 'S', { bundles }).vpnDomain, undefined);
+  });
 });
 
 describe('EdgeFleet', () => {
