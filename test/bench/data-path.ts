@@ -100,7 +100,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
     let established = 1;
     for (const sessions of options.sessionCounts) {
       if (sessions > established) {
-        const more = await sim.call<{ ok: number; failed: number; seconds: number }>('open', { ...common, sessions: sessions - established, sessionsPerTunnel: 25, tunnelsPerSource: 20, firstSource: 1, tunnelsAtOnce: 1 });
+        const more = await sim.call<{ ok: number; failed: number; seconds: number }>('open', { ...common, sessions: sessions - established, sessionsPerTunnel: 25, tunnelsPerSource: 20, firstSource: 1, pendingBudget: 400 });
         log(`data path: ${more.ok} more sessions up in ${more.seconds.toFixed(1)} s (${more.failed} failed)`);
         established += more.ok;
       }

@@ -62,7 +62,7 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
     agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: `tbbn${process.pid % 10000}`, nodeArgs: [...(options.nodeArgs ?? []), ...(options.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.heapSnapshotDir}`] : [])] });
     sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname, options.nodeArgs ? { execArgv: [...options.nodeArgs] } : {});
     // 25 sessions per tunnel: the agent accepts at most 32 calls pending (ICRQ without ICCN) per tunnel.
-    const open = (firstSource: number, pacing: { tunnelsAtOnce?: number; redialForMs?: number }) =>
+    const open = (firstSource: number, pacing: { pendingBudget?: number; redialForMs?: number }) =>
       sim!.call<OpenResult>('open', {
         ...pacing,
         server: { address: '127.0.0.1', port: agent!.port },
@@ -80,10 +80,10 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
     const rssBefore = agent.rss();
     const pids = { broker: broker.child.pid, dynamo: findPid(['-port', new URL(info.endpoint).port]), agent: agent.pid, sim: sim.child.pid, bench: process.pid };
     const setupMeter = startCpuMeter(pids);
-    // The first setup is paced (one tunnel of 25 per source address at a time): the density figure
+    // The first setup is paced (at most 400 sessions in setup at once): the density figure
     // wants every session up, and an unpaced burst beyond what the broker serves within the
     // clients' 30 s CHAP wait would just fail. The storm below is the unpaced burst.
-    const setup = await open(0, { tunnelsAtOnce: 1, redialForMs: 120_000 });
+    const setup = await open(0, { pendingBudget: 400, redialForMs: 120_000 });
     const setupCpu = setupMeter.stop();
     log(`density: ${setup.ok} sessions up in ${setup.seconds.toFixed(1)} s (${(setup.ok / setup.seconds).toFixed(1)}/s), ${setup.failed} failed, ${setup.redials} redials ${JSON.stringify(setup.reasons)}`);
     log(`density: CPU during setup: ${describeCpu(setupCpu)}`);

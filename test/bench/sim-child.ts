@@ -26,8 +26,8 @@ interface OpenArgs {
   readonly echoIntervalMs?: number;
   readonly helloIntervalMs?: number;
   readonly setupMs?: number;
-  /** Tunnels each source brings up at once (default: all); paces a burst so queued clients do not time out. */
-  readonly tunnelsAtOnce?: number;
+  /** Sessions being set up at once, over all sources (default: all); paces a burst so queued clients do not time out. */
+  readonly pendingBudget?: number;
   /** Failed sessions redial (from new sockets, like clients set to reconnect) until this deadline; 0 = no redial. */
   readonly redialForMs?: number;
 }
@@ -45,7 +45,7 @@ const subscribed = new WeakSet<SimSession>();
 /** 127.0.<1..>.<1..254>: never .0 or .255 (source 1,023 was 127.0.4.256 and the 10,000-session storm died on it). */
 const sourceAddress = (i: number) => `127.0.${1 + Math.floor(i / 254)}.${1 + (i % 254)}`;
 
-/** One pass: the sessions from `a.firstSource` on, all placed at once (or `tunnelsAtOnce` tunnels per source). */
+/** One pass: the sessions from `a.firstSource` on, all placed at once (or at most `pendingBudget` in setup at once). */
 async function openPass(a: OpenArgs, sessions: number) {
   const tunnels = Math.ceil(sessions / a.sessionsPerTunnel);
   // Spread evenly; a redial pass of a few sessions then uses short tunnels (at most tunnels - 1 extra sessions).
@@ -62,7 +62,7 @@ async function openPass(a: OpenArgs, sessions: number) {
         credentials: () => ({ username: a.username, password: a.password, method: 'mschapv2' }),
         localAddress: sourceAddress(a.firstSource + s),
         shareSocket: true,
-        ...(a.tunnelsAtOnce ? { concurrency: a.tunnelsAtOnce } : {}),
+        ...(a.pendingBudget ? { concurrency: Math.max(1, Math.floor(a.pendingBudget / perTunnel / sources)) } : {}),
         timeouts: {
           setupMs: a.setupMs ?? 120_000,
           echoIntervalMs: a.echoIntervalMs ?? 30_000,
