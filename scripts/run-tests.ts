@@ -46,7 +46,9 @@ console.log(`DynamoDB Local for tests at ${dynamo.endpoint}; running ${files.len
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? 3);
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files],
+  // --test-force-exit: a file whose tests are done ends even if a stray handle (a socket, a
+  // timer) would keep its process alive; otherwise one leak can hold CI until its deadline.
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-force-exit', ...files],
   {
     stdio: 'inherit',
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, DYNAMODB_ENDPOINT: dynamo.endpoint },
