@@ -47,7 +47,8 @@ test('the agent client registers, authenticates, starts, accounts and stops agai
   assert.equal(retried.sessionId, started.sessionId, 'a retried start is the same session');
   assert.equal(retried.created, false);
 
-  await client.reportInterim(started.sessionId, counters(1));
+  await client.reportInterim(started.sessionId, counters(1)); // returns at once: memory only
+  await client.flushOutbox();
   let session = (await broker.admin('GET', `/v1/sessions/${started.sessionId}`)).body;
   assert.equal(session.counters.packetsIn, 1);
 

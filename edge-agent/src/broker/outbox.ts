@@ -28,6 +28,8 @@ export function outboxKey(record: Pick<OutboxRecord, 'kind' | 'sessionId'>): str
 
 export class Outbox {
   private readonly pendingByKey = new Map<string, OutboxRecord>();
+  /** Records written to the journal (the others live in memory only). */
+  private readonly journaled = new WeakSet<OutboxRecord>();
   private journalLines = 0;
 
   private constructor(private readonly dir: string) {}
@@ -55,6 +57,7 @@ export class Outbox {
       }
       if (entry.op === 'put') {
         const { op: _op, ...record } = entry;
+        outbox.journaled.add(record);
         outbox.apply(record);
       } else if (entry.op === 'ack') outbox.pendingByKey.delete(entry.key);
     }
@@ -65,9 +68,15 @@ export class Outbox {
     return join(this.dir, JOURNAL);
   }
 
-  /** Durably records a report (fsync before returning). */
-  put(record: OutboxRecord): void {
-    this.append({ op: 'put', ...record });
+  /**
+   * Queues a report. Durable ones are journaled (fsync before returning); the others are kept in
+   * memory only, for reports a later one makes redundant anyway (cumulative interim counters).
+   */
+  put(record: OutboxRecord, options: { durable: boolean } = { durable: true }): void {
+    if (options.durable) {
+      this.append({ op: 'put', ...record });
+      this.journaled.add(record);
+    }
     this.apply(record);
   }
 
@@ -76,6 +85,7 @@ export class Outbox {
     const key = outboxKey(record);
     if (this.pendingByKey.get(key) !== record) return;
     this.pendingByKey.delete(key);
+    if (!this.journaled.has(record)) return;
     this.append({ op: 'ack', key });
     if (this.journalLines > this.pendingByKey.size + COMPACT_SLACK) this.compact();
   }
@@ -110,12 +120,11 @@ export class Outbox {
     this.journalLines++;
   }
 
-  /** Rewrites the journal with only the pending records (write to a temp file, fsync, rename). */
+  /** Rewrites the journal with only the pending durable records (write to a temp file, fsync, rename). */
   compact(): void {
     const temp = `${this.path}.tmp`;
-    const body = this.pending()
-      .map((record) => `${JSON.stringify({ op: 'put', ...record })}\n`)
-      .join('');
+    const durable = this.pending().filter((record) => this.journaled.has(record));
+    const body = durable.map((record) => `${JSON.stringify({ op: 'put', ...record })}\n`).join('');
     const fd = openSync(temp, 'w');
     try {
       writeSync(fd, body);
@@ -124,6 +133,6 @@ export class Outbox {
       closeSync(fd);
     }
     renameSync(temp, this.path);
-    this.journalLines = this.pendingByKey.size;
+    this.journalLines = durable.length;
   }
 }

@@ -67,3 +67,16 @@ test('compaction keeps exactly the pending records', (t) => {
   assert.equal(lines.length, 25);
   assert.deepEqual(Outbox.open(dir).outbox.pending().map((r) => r.sessionId), outbox.pending().map((r) => r.sessionId));
 });
+
+test('memory-only reports are delivered like the others but neither journaled nor replayed', (t) => {
+  const dir = tempDir(t);
+  const { outbox } = Outbox.open(dir);
+  const interim = { kind: 'interim' as const, sessionId: 's1', payload: { bytesIn: 10 }, createdAt: 1 };
+  outbox.put(interim, { durable: false });
+  outbox.put({ kind: 'stop', sessionId: 's2', payload: {}, createdAt: 2 });
+  assert.deepEqual(outbox.pending().map((r) => r.sessionId), ['s1', 's2']);
+  assert.equal(readFileSync(join(dir, 'outbox.jsonl'), 'utf8').trim().split('\n').length, 1, 'only the stop is on disk');
+  outbox.ack(interim);
+  assert.equal(readFileSync(join(dir, 'outbox.jsonl'), 'utf8').trim().split('\n').length, 1, 'no ack line for it either');
+  assert.deepEqual(Outbox.open(dir).outbox.pending().map((r) => r.sessionId), ['s2']);
+});
