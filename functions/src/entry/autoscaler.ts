@@ -22,6 +22,7 @@ import {
   AwsScalingProvider,
   DEFAULT_SCALING_POLICY,
   evaluateScaling,
+  fleetMetricsRecord,
   handleLaunchSuccessful,
   handleLifecycleAction,
   INITIAL_SCALING_STATE,
@@ -58,6 +59,8 @@ export const AutoscalerEnv = z.object({
   AGENT_TOKEN_PARAMETER_PREFIX: z.string().regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'must start and end with /'),
   /** Region recorded on enrolled agents. @default AWS_REGION, else 'default' */
   AGENT_REGION: z.string().min(1).optional(),
+  /** CloudWatch namespace of the fleet metrics (set by the stack from infra's FLEET_METRICS). */
+  METRICS_NAMESPACE: z.string().min(1).optional(),
   /** Route 53 publishing: both or neither. */
   VPN_HOSTED_ZONE_ID: z.string().regex(/^[A-Z0-9]{1,32}$/, 'must be a hosted zone id like Z0123456789ABC').optional(),
   VPN_DNS_DOMAIN: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a lower-case DNS domain').optional(),
@@ -135,6 +138,8 @@ export function createAutoscalerRunner(deps: {
   log?: pino.Logger;
   /** Called once per agent the run released (e.g. to delete its credential parameter). */
   onReleased?: (agentId: string) => Promise<void>;
+  /** CloudWatch namespace of the fleet metrics. @default FLEET_METRICS.namespace */
+  metricsNamespace?: string;
   /** Publishes tenant DNS records after the evaluation. @default - nothing is published */
   publisher?: Pick<Route53Publisher, 'publish'>;
 }): () => Promise<AutoscalerRun> {
@@ -145,6 +150,8 @@ export function createAutoscalerRunner(deps: {
     state = step.state;
     const outcomes = await applyScalingActions(deps, step.actions);
     deps.log?.info({ summary: step.summary, actions: outcomes }, 'autoscaler evaluation done');
+    // Embedded-metric-format line: what the FleetSaturated / NoHealthyAgent alarms watch.
+    deps.log?.info(fleetMetricsRecord(step.summary, deps.clock.now(), deps.metricsNamespace), 'fleet metrics');
     for (const o of outcomes) if (!o.ok) deps.log?.error({ action: o.action, error: o.error }, 'scaling action failed');
     for (const o of outcomes) {
       if (!o.ok || o.action.type !== 'release' || !deps.onReleased) continue;
@@ -245,6 +252,7 @@ export function createAutoscalerHandler(
     provider,
     policy,
     log,
+    ...(config.METRICS_NAMESPACE ? { metricsNamespace: config.METRICS_NAMESPACE } : {}),
     ...(publisher ? { publisher } : {}),
     onReleased: async (agentId) => {
       const instanceId = await instanceIdOf(agentId);

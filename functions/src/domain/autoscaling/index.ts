@@ -5,3 +5,4 @@ export * from './aws-provider';
 export * from './apply-actions';
 export * from './local-provider';
 export * from './fleet-lifecycle';
+export * from './fleet-metrics';
