@@ -17,8 +17,17 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=755 tmpfs /run           # /var/run, /var/lock point here
 mkdir -p /run/lock /run/netns
-for d in /tmp /var/tmp /var/log; do mount -t tmpfs tmpfs $d; done
-mount -t tmpfs tmpfs /mnt && mkdir -p $M
+# Writable scratch dirs are fresh tmpfs mounts. When the checkout itself lives under one of them (a
+# clone in /tmp, say), it would vanish behind the tmpfs: bind it aside first and move it back after.
+REPO=$(cd "$HERE/../../.." && pwd)
+KEEP=/run/e2e-repo
+under() { case "$REPO/" in "$1"/*) return 0 ;; esac; return 1; }
+for d in /tmp /var/tmp /var/log /mnt; do
+  if under $d; then mkdir -p $KEEP && mount --bind "$REPO" $KEEP; fi
+  mount -t tmpfs tmpfs $d
+  if under $d; then mkdir -p "$REPO" && mount --move $KEEP "$REPO"; fi
+done
+mkdir -p $M
 mount -t hostfs -o "$E2E_DIR" none $M || die "hostfs mount of $E2E_DIR"
 exec >>$M/logs/guest-init.log 2>&1              # console stays quiet; everything lands on the host
 log "init: mounts done"
