@@ -4,22 +4,7 @@
  */
 import type { ViciMessage, ViciSection } from './message-codec';
 
-/**
- * IKE (phase 1) proposals. Modern first; the legacy set adds what Windows and older Android need
- * for L2TP/IPsec (MODP1024, 3DES), which is why it is opt-in (IpsecSettings.allowLegacyProposals).
- */
-export const MODERN_IKE_PROPOSALS = ['aes256-sha256-modp2048', 'aes128-sha256-modp2048', 'aes256-sha1-modp2048', 'aes128-sha1-modp2048'] as const;
-export const LEGACY_IKE_PROPOSALS = ['aes256-sha1-modp1024', 'aes128-sha1-modp1024', '3des-sha1-modp1024'] as const;
-export const MODERN_ESP_PROPOSALS = ['aes256-sha256', 'aes128-sha256', 'aes256-sha1', 'aes128-sha1'] as const;
-export const LEGACY_ESP_PROPOSALS = ['3des-sha1'] as const;
-
-/** The IKE and ESP proposal lists for a settings choice. */
-export function proposalsFor(allowLegacy: boolean): { ike: string[]; esp: string[] } {
-  return {
-    ike: [...MODERN_IKE_PROPOSALS, ...(allowLegacy ? LEGACY_IKE_PROPOSALS : [])],
-    esp: [...MODERN_ESP_PROPOSALS, ...(allowLegacy ? LEGACY_ESP_PROPOSALS : [])],
-  };
-}
+// Which proposals to offer is policy, and lives in ../ipsec/proposals.ts; these builders take lists.
 
 export interface L2tpPskConnOptions {
   /** Connection name (the key under which load-conn stores it). */
