@@ -13,6 +13,9 @@ import { parseConfig } from '../../../functions/src/config';
 import { computeChapMd5, computeMsChapV2Response, ntPasswordHash } from '../../../functions/src/domain/ppp-auth';
 import { createTestStore, type TestStore } from '../../support/test-store';
 
+/** The secret of a `tbk_<keyId>_<secret>` / `tba_<agentId>_<secret>` token (base64url: may itself contain `_`). */
+const secretPart = (token: string): string => token.split('_').slice(2).join('_');
+
 const ADMIN = `admin-${randomBytes(12).toString('hex')}`;
 const DATA_KEY = randomBytes(32).toString('base64');
 const PASSWORD = 'Tr0ub4dor&3-user-password';
@@ -81,11 +84,11 @@ test('a full broker flow logs no secret', async () => {
   assert.equal((await call('PUT', '/v1/ipsec', ADMIN, { psk: PSK, allowLegacyProposals: false })).status, 200);
   const key = await call('POST', '/v1/api-keys', ADMIN, { scope: 'tenant', tenantId: 'logco', name: 'k' });
   secrets.apiKey = key.body.token;
-  secrets.apiKeySecret = key.body.token.split('_')[2];
+  secrets.apiKeySecret = secretPart(key.body.token);
   const enrolled = await call('POST', '/v1/agents', ADMIN, { name: 'edge' });
   const agentToken: string = enrolled.body.token;
   secrets.agentToken = agentToken;
-  secrets.agentSecret = agentToken.split('_')[2]!;
+  secrets.agentSecret = secretPart(agentToken);
   assert.equal((await call('POST', '/v1/agent/register', agentToken, { publicAddress: '203.0.113.9', capacity: 10, version: '1' })).status, 200);
   const settings = await call('GET', '/v1/agent/settings', agentToken);
   assert.equal(settings.body.ipsec.psk, PSK, 'the agent does get the PSK (in the body, not the log)');
