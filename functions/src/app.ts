@@ -27,6 +27,7 @@ import { registerPoolRoutes } from './http/routes/pools';
 import { registerSessionRoutes } from './http/routes/sessions';
 import { registerTenantRoutes } from './http/routes/tenants';
 import { validationHook } from './http/validation-hook';
+import { withSettingsCache } from './store/settings-cache';
 import type { Store } from './store/store';
 
 export interface AppDeps {
@@ -62,7 +63,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         keys: Object.fromEntries(config.dataKeys.map((k) => [k.keyId, k.keyBase64])),
       }),
     );
-  const ctx: ServiceContext = { store: deps.store, clock: deps.clock, random: deps.random ?? cryptoRandom, secretBox, config };
+  // Tenants and pools are read by every setup and never change once written: cached briefly.
+  const store = config.settingsCacheMs > 0 ? withSettingsCache(deps.store, { ttlMs: config.settingsCacheMs, now: () => deps.clock.now() }) : deps.store;
+  const ctx: ServiceContext = { store, clock: deps.clock, random: deps.random ?? cryptoRandom, secretBox, config };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

@@ -33,6 +33,8 @@ export interface BrokerConfig {
   readonly maxBodyBytes: number;
   /** Server-side limit for one request; the API answers 504 JSON past it (below the Lambda timeout of 15 s). */
   readonly requestTimeoutMs: number;
+  /** How long tenant settings and pool lists are cached per process (0: not cached). */
+  readonly settingsCacheMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Domain under which per-tenant names `<tenantId>.vpn.<domain>` are published (Route 53 in AWS). */
   readonly vpnDnsDomain?: string;
@@ -76,6 +78,7 @@ const envSchema = z.object({
   IDEMPOTENCY_TTL_HOURS: positiveInt(24),
   MAX_BODY_BYTES: positiveInt(64 * 1024),
   REQUEST_TIMEOUT_MS: positiveInt(10_000),
+  SETTINGS_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   VPN_DNS_DOMAIN: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a lower-case DNS domain').optional(),
 });
@@ -106,6 +109,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
     maxBodyBytes: e.MAX_BODY_BYTES,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    settingsCacheMs: e.SETTINGS_CACHE_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
     ...(e.VPN_DNS_DOMAIN ? { vpnDnsDomain: e.VPN_DNS_DOMAIN } : {}),
   };

@@ -1,0 +1,78 @@
+/**
+ * A short-lived in-process cache of tenant settings and pool lists in front of the store.
+ *
+ * Every session setup reads its tenant twice (authenticate, then start) and the tenant's pools once:
+ * three of the eight store calls a setup used to make (measured in the control-plane benchmark).
+ * Tenants and pools are written once (created; the API neither updates nor deletes them), so a few
+ * seconds of caching costs nothing in correctness: a pool added on another broker instance is used
+ * after at most `ttlMs`; on this instance at once (its writes here invalidate). Misses are not
+ * cached, so a tenant created elsewhere is visible on its first use.
+ */
+import type { Pool, Tenant } from '../domain/types';
+import type { Store } from './store';
+
+export interface SettingsCacheOptions {
+  readonly ttlMs: number;
+  /** Milliseconds clock (injectable for tests). */
+  readonly now: () => number;
+  /** Entries kept at most; the oldest is dropped past it (bounds memory with many tenants). */
+  readonly maxEntries?: number;
+}
+
+interface Entry<T> {
+  readonly value: Promise<T>;
+  readonly expiresAt: number;
+}
+
+/** Returns a Store that answers getTenant/listPools from the cache; every other call goes straight through. */
+export function withSettingsCache(store: Store, options: SettingsCacheOptions): Store {
+  const maxEntries = options.maxEntries ?? 10_000;
+  const tenants = new Map<string, Entry<Tenant | undefined>>();
+  const pools = new Map<string, Entry<Pool[]>>();
+
+  // Concurrent callers share one in-flight read; a failed or empty answer is dropped so the next
+  // caller reads again.
+  function cached<T>(map: Map<string, Entry<T>>, key: string, load: () => Promise<T>, keep: (value: T) => boolean): Promise<T> {
+    const now = options.now();
+    const hit = map.get(key);
+    if (hit && hit.expiresAt > now) return hit.value;
+    if (map.size >= maxEntries) map.delete(map.keys().next().value!);
+    const value = load();
+    map.set(key, { value, expiresAt: now + options.ttlMs });
+    value.then(
+      (v) => {
+        if (!keep(v) && map.get(key)?.value === value) map.delete(key);
+      },
+      () => {
+        if (map.get(key)?.value === value) map.delete(key);
+      },
+    );
+    return value;
+  }
+
+  const overrides: Partial<Store> = {
+    getTenant: (tenantId) => cached(tenants, tenantId, () => store.getTenant(tenantId), (t) => t !== undefined),
+    // Copies, so a caller that sorts or filters its list cannot change the cached one.
+    listPools: async (tenantId) => [...(await cached(pools, tenantId, () => store.listPools(tenantId), (p) => p.length > 0))],
+    createTenant: async (tenant) => {
+      tenants.delete(tenant.tenantId);
+      await store.createTenant(tenant);
+    },
+    createPool: async (pool) => {
+      await store.createPool(pool);
+      pools.delete(pool.tenantId);
+    },
+  };
+
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, property) {
+      if (Object.hasOwn(overrides, property)) return overrides[property as keyof Store];
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function') return value;
+      let method = bound.get(property);
+      if (method === undefined) bound.set(property, (method = value.bind(target)));
+      return method;
+    },
+  });
+}
