@@ -117,8 +117,9 @@ export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneO
       const t0 = performance.now();
       await runLimited(requests, c, async (r) => {
         const s = performance.now();
-        const auth = await http.post<{ ok: boolean }>('/v1/agent/authenticate', r.auth);
-        const start = auth.body?.ok ? await http.post('/v1/agent/sessions', r.start) : undefined;
+        // As the agent does: the grant from the authentication goes with the start.
+        const auth = await http.post<{ ok: boolean; grant?: string }>('/v1/agent/authenticate', r.auth);
+        const start = auth.body?.ok ? await http.post('/v1/agent/sessions', { ...r.start, grant: auth.body.grant }) : undefined;
         if (start?.status === 201) latencies.push(performance.now() - s);
         else failures++;
       });

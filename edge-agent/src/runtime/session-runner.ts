@@ -69,6 +69,8 @@ export class SessionRunner implements DataSession {
   brokerSessionId: string | undefined;
   tenantId: string | undefined;
   username: string | undefined;
+  /** From the authentication, handed to the start (spares the broker a read), then dropped. */
+  private grant: string | undefined;
   endReason: EndReason | undefined;
   log: Logger;
 
@@ -200,6 +202,7 @@ export class SessionRunner implements DataSession {
       if (verdict.ok) {
         this.tenantId = verdict.tenantId;
         this.username = verdict.username;
+        this.grant = verdict.grant;
         this.log.info({ method: action.method, tenant: verdict.tenantId }, 'authenticated');
         event = { kind: 'auth-result', ok: true, ...(verdict.authenticatorResponse ? { authenticatorResponse: verdict.authenticatorResponse } : {}) };
       } else {
@@ -225,6 +228,7 @@ export class SessionRunner implements DataSession {
         tenantId: this.tenantId ?? '',
         username: this.username ?? '',
         authMethod: method,
+        ...(this.grant !== undefined ? { grant: this.grant } : {}),
       });
     } catch (error) {
       const reason = refusalReason(error);
@@ -234,6 +238,7 @@ export class SessionRunner implements DataSession {
       return;
     }
     this.brokerSessionId = started.sessionId;
+    this.grant = undefined;
     this.log = this.log.child({ sessionId: started.sessionId });
     if (this.ended) {
       // Ended while the broker was allocating: give the address back at once.

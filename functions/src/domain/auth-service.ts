@@ -45,7 +45,14 @@ export const AUTH_FAILURE_REASONS = [
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
 export type AuthResult =
-  | { readonly ok: true; readonly tenantId: string; readonly username: string; readonly authenticatorResponse?: string }
+  | {
+      readonly ok: true;
+      readonly tenantId: string;
+      readonly username: string;
+      readonly authenticatorResponse?: string;
+      /** Present it when starting this user's session (see auth-grant.ts). */
+      readonly grant: string;
+    }
   | { readonly ok: false; readonly reason: AuthFailureReason; readonly retryable: boolean; readonly lockedUntil?: number };
 
 /** Verifies one PPP authentication for `agentId`. Never throws for a wrong answer, only for store faults. */
@@ -88,11 +95,19 @@ export async function authenticate(ctx: ServiceContext, agentId: string, request
   if (user.failedAttempts > 0 || user.lockedUntil !== undefined) {
     await ctx.store.clearAuthFailures(user.tenantId, user.username);
   }
+  const claims = {
+    agentId,
+    tenantId: user.tenantId,
+    username: user.username,
+    method: request.method,
+    ...(user.staticIp !== undefined ? { staticIp: user.staticIp } : {}),
+  };
   return {
     ok: true,
     tenantId: user.tenantId,
     username: user.username,
     ...(verdict.authenticatorResponse !== undefined ? { authenticatorResponse: verdict.authenticatorResponse } : {}),
+    grant: ctx.grants.issue(claims, now),
   };
 }
 

@@ -185,6 +185,7 @@ export const StartSessionBody = z
     tenantId: TenantIdSchema,
     username: UsernameSchema,
     authMethod: z.enum(AUTH_METHODS),
+    grant: z.string().min(1).max(2048).optional().openapi({ description: 'the grant from this user\'s authentication; without it (or when it is no longer valid) the broker reads the user' }),
   })
   .openapi('AgentStartSession');
 

@@ -232,6 +232,33 @@ describe('sessions', () => {
     assert.equal(full.body.error.code, 'pool-exhausted');
   });
 
+  test('the grant from authentication stands in for the user read, only for its own agent, user and lifetime', async () => {
+    await seedTenant(h, 'granted');
+    const { body } = await mschapv2('alice@granted', 'correct horse');
+    const auth = await asAgent('POST', '/v1/agent/authenticate', body);
+    assert.equal(auth.body.ok, true);
+    const grant: string = auth.body.grant;
+    assert.match(grant, /^[^.]+\.[^.]+\.[^.]+$/);
+
+    // With the user gone, only a start that presents a valid grant for exactly this user works:
+    // proof that the grant, not a read, vouched for it.
+    assert.equal((await h.admin('DELETE', '/v1/tenants/granted/users/alice')).status, 204);
+    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('g-none', 'granted'))).status, 404);
+    const other = await seedAgent(h, 'edge-other');
+    const refused = [
+      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-user', 'granted', 'bob'), grant }),
+      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-tamper', 'granted'), grant: `${grant.slice(0, -3)}AAA` }),
+      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-method', 'granted'), authMethod: 'pap', grant }),
+      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-agent', 'granted'), grant }, other.token),
+    ];
+    assert.deepEqual(refused.map((r) => r.status), [404, 404, 404, 404]);
+    const started = await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-ok', 'granted'), grant });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    h.clock.advance(61_000);
+    assert.equal((await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-late', 'granted'), grant })).status, 404, 'expired');
+    await asAgent('POST', `/v1/agent/sessions/${started.body.sessionId}/stop`, { reason: 'user-request' });
+  });
+
   test('unknown user is 404; bad start body is 400', async () => {
     assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('u1', 'acme', 'ghost'))).status, 404);
     const bad = await asAgent('POST', '/v1/agent/sessions', { ...startBody('u2'), tunnelId: 0 });

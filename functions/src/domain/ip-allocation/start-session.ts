@@ -14,7 +14,7 @@ import { candidateAddresses, isInPool, randomCandidate } from './pool-addresses'
 
 export interface StartSessionInput {
   readonly tenant: Tenant;
-  readonly user: User;
+  readonly user: Pick<User, 'username' | 'staticIp'>;
   /** The tenant's pools, tried in this order. */
   readonly pools: readonly Pool[];
   readonly agentId: string;

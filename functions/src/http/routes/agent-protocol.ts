@@ -35,6 +35,7 @@ const AuthResultSchema = z
       tenantId: z.string(),
       username: z.string(),
       authenticatorResponse: z.string().optional().openapi({ description: 'MS-CHAPv2 only: the S=<40 hex> string for the Success packet' }),
+      grant: z.string().openapi({ description: 'pass it as `grant` when starting this session (valid 60 s, for this agent only)' }),
     }),
     z.object({
       ok: z.literal(false),
