@@ -96,6 +96,9 @@ try {
       const sessions = Number(args.find((a) => a.startsWith('--sessions='))?.slice(11) ?? (quick ? 500 : 10_000));
       const d = await benchDensity(broker, { sessions, holdSeconds: quick ? 10 : 60, keepaliveSeconds: quick ? 5 : 10, ...(nodeArgs ? { nodeArgs } : {}), ...(heapSnapshotDir ? { heapSnapshotDir } : {}) }, log);
       const cpRate = (result.controlPlane as { setupsPerSec?: number } | undefined)?.setupsPerSec;
+      // The storm's baseline: how long the DynamoDB floor alone (figure 1, c=32) needs for as many setups.
+      const floorRate = (result.controlPlane as { floorPerSec?: number } | undefined)?.floorPerSec;
+      const stormFloorSeconds = floorRate ? d.storm.sessions / floorRate : undefined;
       tables.push(
         formatTable('Density, end-to-end setup rate and reconnect storm (one agent)', ['figure', 'value', 'target'], [
           ['sessions', String(d.sessions), quick ? '10,000 (full run)' : '10,000'],
@@ -104,6 +107,7 @@ try {
           ['KiB per session', d.bytesPerSession / 1024, '<= 20'],
           [`agent CPU % at idle (${d.holdSeconds} s hold)`, d.idleCpuPercent, '< 10'],
           ['storm seconds', d.storm.seconds, '<= 60'],
+          ['storm seconds at the DynamoDB floor rate (figure 1, c=32)', stormFloorSeconds ?? '', ''],
           ['storm failed (not up at the end)', String(d.storm.failed), '0'],
           ['storm redials (attempts after a failure)', String(d.storm.redials), ''],
           ['storm duplicate addresses', String(d.storm.duplicateAddresses), '0'],
@@ -111,7 +115,7 @@ try {
       );
       result.density = { sessions: d.sessions, bytesPerSession: Math.round(d.bytesPerSession), idleCpuPercent: round(d.idleCpuPercent, 1), holdSeconds: d.holdSeconds, rssBeforeMiB: round(d.rssBefore / 2 ** 20, 1), rssAfterMiB: round(d.rssAfter / 2 ** 20, 1) };
       result.setupRate = { sessionsPerSec: round(d.setupsPerSec, 1), seconds: round(d.setupSeconds, 1), failed: d.setupFailed, cpuSeconds: roundAll(d.setupCpu.cpu), ...(cpRate ? { ratioToHttp: round(d.setupsPerSec / cpRate) } : {}) };
-      result.storm = { sessions: d.storm.sessions, seconds: round(d.storm.seconds, 1), failed: d.storm.failed, redials: d.storm.redials, duplicateAddresses: d.storm.duplicateAddresses, failedAttempts: d.storm.reasons, cpuSeconds: roundAll(d.storm.cpu.cpu) };
+      result.storm = { sessions: d.storm.sessions, seconds: round(d.storm.seconds, 1), failed: d.storm.failed, redials: d.storm.redials, duplicateAddresses: d.storm.duplicateAddresses, failedAttempts: d.storm.reasons, cpuSeconds: roundAll(d.storm.cpu.cpu), ...(stormFloorSeconds ? { floorSeconds: round(stormFloorSeconds, 1) } : {}) };
     }
   }
 } finally {
