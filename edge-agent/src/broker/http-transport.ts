@@ -3,6 +3,7 @@
  * response size (a broken or hostile broker cannot make the agent buffer megabytes), and retries
  * with exponential backoff and full jitter for requests that are safe to repeat.
  */
+import { createHttpSender, type HttpReply, type HttpSend } from './http-send';
 
 export class BrokerError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -39,7 +40,8 @@ export interface TransportOptions {
   /** Attempts for retryable requests (1 = no retry). */
   readonly attempts?: number;
   readonly baseDelayMs?: number;
-  readonly fetch?: typeof fetch;
+  /** The HTTP exchange (tests inject one); node:http with keep-alive sockets by default. */
+  readonly send?: HttpSend;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -64,7 +66,7 @@ export class HttpTransport {
   private readonly maxResponseBytes: number;
   private readonly attempts: number;
   private readonly baseDelayMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly send: HttpSend;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxInFlight: number;
@@ -78,7 +80,7 @@ export class HttpTransport {
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
     this.attempts = options.attempts ?? 4;
     this.baseDelayMs = options.baseDelayMs ?? 200;
-    this.fetchImpl = options.fetch ?? fetch;
+    this.send = options.send ?? createHttpSender(this.maxInFlight).send;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
@@ -131,51 +133,36 @@ export class HttpTransport {
   }
 
   private async once<T>(method: string, path: string, body: unknown): Promise<T> {
-    let response: Response;
+    let reply: HttpReply;
     try {
-      response = await this.fetchImpl(`${this.options.baseUrl}${path}`, {
+      reply = await this.send({
         method,
+        url: `${this.options.baseUrl}${path}`,
         headers: {
           authorization: `Bearer ${this.options.token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        timeoutMs: this.timeoutMs,
+        maxResponseBytes: this.maxResponseBytes,
       });
     } catch (error) {
       throw new BrokerUnavailableError(`${method} ${path}: ${describe(error)}`, { cause: error });
     }
-    const text = await readLimited(response, this.maxResponseBytes);
-    if (response.ok) {
+    const { status, text } = reply;
+    if (status >= 200 && status < 300) {
       try {
         return (text ? JSON.parse(text) : undefined) as T;
       } catch (error) {
         throw new BrokerUnavailableError(`${method} ${path}: response is not JSON`, { cause: error });
       }
     }
-    if (RETRYABLE_STATUS.has(response.status)) {
-      throw new BrokerUnavailableError(`${method} ${path}: HTTP ${response.status}`);
+    if (RETRYABLE_STATUS.has(status)) {
+      throw new BrokerUnavailableError(`${method} ${path}: HTTP ${status}`);
     }
     const { code, message } = parseErrorBody(text);
-    throw new BrokerRejectedError(response.status, code, message);
+    throw new BrokerRejectedError(status, code, message);
   }
-}
-
-async function readLimited(response: Response, limit: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > limit) {
-    await response.body?.cancel();
-    throw new BrokerUnavailableError(`response of ${declared} bytes exceeds the ${limit}-byte limit`);
-  }
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > limit) throw new BrokerUnavailableError(`response exceeds the ${limit}-byte limit`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseErrorBody(text: string): { code: string; message: string } {

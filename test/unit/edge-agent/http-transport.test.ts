@@ -114,3 +114,27 @@ test('a high-priority request queued behind normal ones gets the next free slot 
   assert.deepEqual(order.slice(2, 4).sort(), ['/heartbeat', '/start']);
   assert.deepEqual(order.slice(4), ['/auth/2', '/auth/3', '/auth/4', '/auth/5']);
 });
+
+test('an oversized answer without a declared length is cut off; an unreachable broker is "unavailable"', async (t) => {
+  const baseUrl = await serve((_req, res) => {
+    res.write('"');
+    res.write('x'.repeat(4_000)); // chunked: no content-length to refuse up front
+    res.end('"');
+  }, t);
+  const bounded = new HttpTransport({ baseUrl, token: 't', attempts: 1, maxResponseBytes: 1_000 });
+  await assert.rejects(bounded.get('/chunked'), /exceeds the 1000-byte limit/);
+
+  const gone = new HttpTransport({ baseUrl: 'http://127.0.0.1:1', token: 't', attempts: 1 }); // nothing listens on port 1
+  await assert.rejects(gone.get('/x'), (error: Error) => error instanceof BrokerUnavailableError && /ECONNREFUSED/.test(error.message));
+});
+
+test('sequential requests reuse one keep-alive connection', async (t) => {
+  const sockets = new Set<unknown>();
+  const baseUrl = await serve((req, res) => {
+    sockets.add(req.socket);
+    res.end('{}');
+  }, t);
+  const transport = new HttpTransport({ baseUrl, token: 't' });
+  for (let i = 0; i < 5; i++) await transport.post('/v1/agent/heartbeat', { i });
+  assert.equal(sockets.size, 1);
+});
