@@ -11,7 +11,7 @@ import type { IpsecController } from '../ipsec';
 import type { TunDevice } from '../io/tun';
 import type { DatagramSocket, RemoteInfo } from '../io/udp';
 import { CdnResult, decodeDataHeader, GeneralError, L2tpDecodeError, newDataHeaderView, routeDatagram, StopCcnResult, type CloseReason } from '../l2tp';
-import type { PppTimings } from '../ppp';
+import { createPppServerSession, type PppTimings } from '../ppp';
 import type { AgentCounters, EndReason } from '../../../functions/src/domain/types';
 import { BrokerLoop } from './broker-loop';
 import { DrainDeadline } from './drain-deadline';
@@ -153,13 +153,13 @@ export function createAgent(deps: AgentDeps): Agent {
     uuid: deps.uuid,
     mtu: options.mtu,
     interimIntervalMs: options.interimIntervalMs ?? 60_000,
-    pppConfig: {
+    ppp: createPppServerSession({
       authMethods: ['mschapv2', 'chap-md5', 'pap'],
       random: deps.random,
       mru: options.mtu,
       serverName: options.hostName,
       ...(options.pppTimings ? { timings: options.pppTimings } : {}),
-    },
+    }),
     sendPpp: (session, protocol, payload) => dataPath.sendPpp(session, protocol, payload),
     linkUp(session, poolInfo) {
       const previous = dataPath.routes.add(session);
@@ -253,13 +253,13 @@ export function createAgent(deps: AgentDeps): Agent {
             sequencingRequired: a.sequencingRequired,
           },
           counters.allocate(),
-          tunnel.log.child({ session: a.localSessionId, peerSession: a.peerSessionId }),
+          log,
         );
         runner.onInterim = (s) => {
           if (s.brokerSessionId) track(broker.reportInterim(s.brokerSessionId, counters.read(s.counterSlot)));
         };
         sessions.set(key, runner);
-        runner.log.info('call connected: starting PPP');
+        if (log.isLevelEnabled('info')) runner.log.info('call connected: starting PPP');
         runner.start();
       },
       sessionClosed(tunnel, a) {

@@ -47,6 +47,9 @@ export interface TunnelEntry {
   readonly localTunnelId: number;
   readonly peer: RemoteInfo;
   readonly peerKey: string;
+  /** The peer's Assigned Tunnel ID from its SCCRQ. */
+  readonly peerAssignedTunnelId: number;
+  /** A pino child with the tunnel's context, made per use (see SessionRunner.log). */
   readonly log: Logger;
   readonly timers: Map<TunnelTimer, TimerHandle>;
   readonly bucket: TokenBucket;
@@ -55,6 +58,28 @@ export interface TunnelEntry {
   live: boolean;
   halfOpenTimer: TimerHandle | undefined;
   lingerTimer: TimerHandle | undefined;
+}
+
+class LiveTunnel implements TunnelEntry {
+  readonly timers = new Map<TunnelTimer, TimerHandle>();
+  established = false;
+  live = true;
+  halfOpenTimer: TimerHandle | undefined = undefined;
+  lingerTimer: TimerHandle | undefined = undefined;
+
+  constructor(
+    public state: TunnelState,
+    readonly localTunnelId: number,
+    readonly peer: RemoteInfo,
+    readonly peerKey: string,
+    readonly peerAssignedTunnelId: number,
+    private readonly baseLog: Logger,
+    readonly bucket: TokenBucket,
+  ) {}
+
+  get log(): Logger {
+    return this.baseLog.child({ tunnel: this.localTunnelId, peerTunnel: this.peerAssignedTunnelId, peer: `${this.peer.address}:${this.peer.port}` });
+  }
 }
 
 /** What the agent does with session-level tunnel events. */
@@ -129,26 +154,15 @@ export class TunnelManager {
     if ((this.perAddress.get(remote.address) ?? 0) >= this.limits.maxTunnelsPerPeer) return this.drop('per-peer', remote);
     const localTunnelId = this.allocateTunnelId();
     if (localTunnelId === undefined) return this.drop('no-tunnel-id', remote);
-    const entry: TunnelEntry = {
-      state: createTunnel({
-        role: 'lns',
-        localTunnelId,
-        hostName: this.o.hostName,
-        random: this.o.random,
-        ...(this.o.secret ? { secret: this.o.secret } : {}),
-        ...(this.o.helloIntervalMs !== undefined ? { helloIntervalMs: this.o.helloIntervalMs } : {}),
-      }),
+    const state = createTunnel({
+      role: 'lns',
       localTunnelId,
-      peer: { address: remote.address, port: remote.port },
-      peerKey,
-      log: this.o.log.child({ tunnel: localTunnelId, peerTunnel: peerAssignedTunnelId, peer: `${remote.address}:${remote.port}` }),
-      timers: new Map(),
-      bucket: new TokenBucket(this.limits.controlBurst, this.limits.controlPerSecond, now),
-      established: false,
-      live: true,
-      halfOpenTimer: undefined,
-      lingerTimer: undefined,
-    };
+      hostName: this.o.hostName,
+      random: this.o.random,
+      ...(this.o.secret ? { secret: this.o.secret } : {}),
+      ...(this.o.helloIntervalMs !== undefined ? { helloIntervalMs: this.o.helloIntervalMs } : {}),
+    });
+    const entry = new LiveTunnel(state, localTunnelId, { address: remote.address, port: remote.port }, peerKey, peerAssignedTunnelId, this.o.log, new TokenBucket(this.limits.controlBurst, this.limits.controlPerSecond, now));
     this.tunnels.set(localTunnelId, entry);
     this.byPeerKey.set(peerKey, entry);
     this.perAddress.set(remote.address, (this.perAddress.get(remote.address) ?? 0) + 1);
@@ -159,7 +173,7 @@ export class TunnelManager {
       entry.log.warn('tunnel not completed (no SCCCN) in time: dropped');
       this.remove(entry);
     });
-    entry.log.debug('tunnel requested');
+    if (this.o.log.isLevelEnabled('debug')) entry.log.debug('tunnel requested');
     this.step(entry, { kind: 'received', bytes });
   }
 
@@ -220,7 +234,7 @@ export class TunnelManager {
         this.halfOpen--;
         timers.clear(entry.halfOpenTimer);
         entry.halfOpenTimer = undefined;
-        entry.log.info({ peerHost: action.peer.hostName, vendor: action.peer.vendorName }, 'tunnel established');
+        if (this.o.log.isLevelEnabled('info')) entry.log.info({ peerHost: action.peer.hostName, vendor: action.peer.vendorName }, 'tunnel established');
         return;
       case 'session-requested':
         this.o.listener.sessionRequested(entry, action);
@@ -232,7 +246,7 @@ export class TunnelManager {
         this.o.listener.sessionClosed(entry, action);
         return;
       case 'tunnel-closed':
-        entry.log.info({ reason: action.reason, result: action.resultCode }, 'tunnel closed');
+        if (this.o.log.isLevelEnabled('info')) entry.log.info({ reason: action.reason, result: action.resultCode }, 'tunnel closed');
         return;
       case 'warning':
         entry.log.warn(action.detail ?? {}, action.message);

@@ -219,6 +219,25 @@ describe('edge agent runtime (in-process, fakes)', () => {
     await h.agent.shutdown();
   });
 
+  test('session log lines carry the tunnel, call, user and broker session (one child made per line, none kept)', async () => {
+    const h = startHarness();
+    await h.connect(h.client('198.51.100.7'), 100);
+    const session = h.agent.sessions()[0]!;
+    const up = h.logs.find((l) => l.msg === 'session up');
+    assert.ok(up, 'session up logged');
+    assert.equal(up.tunnel, session.localTunnelId);
+    assert.equal(up.peerTunnel, 100);
+    assert.equal(up.peer, '198.51.100.7:1701');
+    assert.equal(up.session, session.localSessionId);
+    assert.equal(up.peerSession, session.peerSessionId);
+    assert.equal(up.user, 'alice@acme');
+    assert.equal(up.sessionId, 'sess-1');
+    const tunnelUp = h.logs.find((l) => l.msg === 'tunnel established');
+    assert.equal(tunnelUp?.peerTunnel, 100);
+    assert.equal(tunnelUp?.peer, '198.51.100.7:1701');
+    await h.agent.shutdown();
+  });
+
   test('interim accounting is reported periodically', async () => {
     const h = startHarness({ interimIntervalMs: 10_000 });
     const { call } = await h.connect(h.client('198.51.100.7'), 100);
