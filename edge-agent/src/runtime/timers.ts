@@ -2,6 +2,7 @@
  * The clock and timers the runtime uses, behind a small interface so that the whole agent runs on a
  * fake clock in tests (protocol retransmissions, keepalives, heartbeats) without waiting.
  */
+import { TimerHeap } from './timer-heap';
 
 export interface TimerHandle {
   readonly id: number;
@@ -16,30 +17,9 @@ export interface TimerService {
   clear(handle: TimerHandle | undefined): void;
 }
 
-/** Timers on the Node event loop. */
+/** Timers on the Node event loop: all of them on one Node timer (see TimerHeap). */
 export function systemTimers(): TimerService {
-  const live = new Map<number, NodeJS.Timeout>();
-  let next = 1;
-  return {
-    now: () => Date.now(),
-    set(ms, callback) {
-      const id = next++;
-      live.set(
-        id,
-        setTimeout(() => {
-          live.delete(id);
-          callback();
-        }, Math.max(0, ms)),
-      );
-      return { id };
-    },
-    clear(handle) {
-      if (!handle) return;
-      const t = live.get(handle.id);
-      if (t) clearTimeout(t);
-      live.delete(handle.id);
-    },
-  };
+  return new TimerHeap();
 }
 
 /** A manual clock: `advance(ms)` fires due timers in time order (ties in creation order). */
