@@ -197,6 +197,18 @@ export function createAgent(deps: AgentDeps): Agent {
       if (reason === 'admin-disconnect') clearIpsecAfterDisconnect(session);
       if (sessions.size === 0) onIdle?.();
     },
+    interim(session) {
+      if (!session.brokerSessionId) return;
+      const now = counters.read(session.counterSlot);
+      // Counters only grow, and a byte is never counted without its packet: the same packet total
+      // means the broker already holds these exact counters (it would only touch updatedAt). Idle
+      // sessions (keepalives are not data) then cost the broker nothing; the stop report, always
+      // sent, carries the final counters.
+      const packets = now.packetsIn + now.packetsOut;
+      if (packets === session.reportedPackets) return;
+      session.reportedPackets = packets;
+      track(broker.reportInterim(session.brokerSessionId, now));
+    },
     startedAfterEnd(session) {
       if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, session.endReason ?? 'error', ZERO));
     },
@@ -255,9 +267,6 @@ export function createAgent(deps: AgentDeps): Agent {
           counters.allocate(),
           log,
         );
-        runner.onInterim = (s) => {
-          if (s.brokerSessionId) track(broker.reportInterim(s.brokerSessionId, counters.read(s.counterSlot)));
-        };
         sessions.set(key, runner);
         if (log.isLevelEnabled('info')) runner.log.info('call connected: starting PPP');
         runner.start();

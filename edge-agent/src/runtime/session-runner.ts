@@ -29,6 +29,8 @@ export interface SessionHost {
   linkUp(session: SessionRunner, pool: { cidr?: string; gateway: string }): void;
   /** The session ended: clear the call (CDN) if `clearCall`, unroute, report. Called once. */
   ended(session: SessionRunner, reason: EndReason, clearCall: boolean): void;
+  /** The session's interim period is up: report its counters to the broker if they moved. */
+  interim(session: SessionRunner): void;
   /** The broker started the session after it had already ended here: report its stop. */
   startedAfterEnd(session: SessionRunner): void;
 }
@@ -300,13 +302,13 @@ export class SessionRunner implements DataSession {
     this.interimTimer = this.host.timers.set(this.host.interimIntervalMs, () => {
       this.interimTimer = undefined;
       if (this.ended || !this.brokerSessionId) return;
-      this.onInterim?.(this);
+      this.host.interim(this);
       this.armInterim();
     });
   }
 
-  /** Set by the agent: send an interim report for this session. */
-  onInterim: ((session: SessionRunner) => void) | undefined;
+  /** Packets (in + out) in the last interim report sent; see SessionHost.interim. */
+  reportedPackets = 0;
 
   private end(reason: EndReason): void {
     if (this.ended) return;

@@ -251,6 +251,29 @@ describe('edge agent runtime (in-process, fakes)', () => {
     await h.agent.shutdown();
   });
 
+  test('interim accounting skips a session whose counters did not move since its last report', async () => {
+    const h = startHarness({ interimIntervalMs: 10_000 });
+    const { call } = await h.connect(h.client('198.51.100.7'), 100);
+    const interims = () => h.broker.delivered.filter((r) => r.kind === 'interim');
+    // No data yet (keepalives are not counted): nothing to report.
+    h.timers.advance(10_000);
+    await h.agent.brokerLoop.heartbeat();
+    assert.equal(interims().length, 0);
+    await exchange(h, call);
+    h.timers.advance(10_000);
+    await waitFor(() => interims().length === 1, 'first interim');
+    // Idle again for two periods: no repeat of the same counters.
+    h.timers.advance(20_000);
+    await h.agent.brokerLoop.heartbeat();
+    assert.equal(interims().length, 1);
+    await exchange(h, call);
+    h.timers.advance(10_000);
+    await waitFor(() => interims().length === 2, 'second interim');
+    assert.equal(interims()[1]!.counters.packetsIn, 2);
+    await h.agent.shutdown();
+    assert.equal(h.broker.stops()[0]?.counters.packetsIn, 2, 'the stop report carries the final counters');
+  });
+
   test('graceful shutdown: sessions end with agent-shutdown (LCP Terminate, CDN, StopCCN), routes removed, devices closed', async () => {
     const h = startHarness();
     const { lac, call } = await h.connect(h.client('198.51.100.7'), 100);
