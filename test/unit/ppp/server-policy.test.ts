@@ -120,6 +120,11 @@ describe('server LCP policy', () => {
     assert.deepEqual(d.frame(LCP, '01 01 0006 0100'), []);
   });
 
+  test('Echo-Request before LCP is opened is not answered (RFC 1661 §5.8: only in Opened)', () => {
+    const d = driver();
+    assert.deepEqual(d.sent(d.frame(LCP, '09 21 000a 1a2b3c4d abcd'), LCP), []);
+  });
+
   test('after open: CHAP challenge, Echo-Request answered with our magic, CCP and IPV6CP Protocol-Rejected', () => {
     const d = driver();
     const acts = openLcp(d);
