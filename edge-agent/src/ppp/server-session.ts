@@ -19,6 +19,7 @@ import {
   closeLink,
   coreTimer,
   finish,
+  markHeard,
   receiveIpcp,
   receiveLcp,
   rejectProtocol,
@@ -136,7 +137,7 @@ export function createPppServerSession(config: PppServerConfig): PppServerSessio
     let next: PppServerState = s;
     switch (e.kind) {
       case 'frame':
-        next = onFrame(s, e.protocol, e.payload, out);
+        next = markHeard(hooks, onFrame(s, e.protocol, e.payload, out), e.protocol, e.payload);
         break;
       case 'timer':
         next = coreTimer(hooks, s, e.timer, out) ?? (s.auth && s.phase === 'authenticate' ? applyAuth(s, authTimeout(authCfg, s.auth), out) : s);

@@ -25,6 +25,8 @@ export interface CoreState<I> {
   /** Why we are going down, fixed by the first cause. */
   readonly endReason?: EndReason;
   readonly echoMisses: number;
+  /** The peer sent a control packet other than an Echo-Reply since the last echo period (echoAdaptive). */
+  readonly heard?: boolean;
   readonly linkUp: boolean;
 }
 
@@ -165,6 +167,13 @@ export function finish<S extends CoreState<I>, I>(s: S, reason: EndReason, out: 
   return { ...s, phase: 'dead', endReason: s.endReason ?? reason, linkUp: false };
 }
 
+/** echoAdaptive: note that the peer spoke (an Echo-Reply, the answer to our own probe, does not count). */
+export function markHeard<S extends CoreState<I>, I>(h: CoreHooks<S, I>, s: S, protocol: number, payload: Uint8Array): S {
+  if (!h.timings.echoAdaptive || s.heard || s.phase === 'dead') return s;
+  if (protocol === PPP_PROTOCOL.LCP && payload[0] === CP_CODE.ECHO_REPLY) return s;
+  return { ...s, heard: true };
+}
+
 /** Handles an LCP packet, including the LCP-only codes 8–11. */
 export function receiveLcp<S extends CoreState<I>, I>(h: CoreHooks<S, I>, s: S, payload: Uint8Array, out: Out): S {
   const p = decodeControlPacket(payload);
@@ -250,6 +259,13 @@ export function coreTimer<S extends CoreState<I>, I>(h: CoreHooks<S, I>, s: S, t
 /** Keepalive (RFC 1661 §5.8 Echo-Request): after `echoMaxMisses` unanswered requests, close with lcp-timeout. */
 function echoTick<S extends CoreState<I>, I>(h: CoreHooks<S, I>, s: S, out: Out): S {
   if (s.lcp.fsm.state !== 'opened' || h.timings.echoIntervalMs <= 0) return s;
+  if (h.timings.echoAdaptive && s.heard) {
+    // The peer spoke during the last period: no probe. This tick counts as the first of the
+    // silence, so a peer that stops now is dropped at the same tick as one that stopped right
+    // after answering a probe (5 periods with the defaults); it gets one probe fewer.
+    out.push({ kind: 'set-timer', timer: 'echo', ms: h.timings.echoIntervalMs });
+    return { ...s, heard: false, echoMisses: 1 };
+  }
   if (s.echoMisses >= h.timings.echoMaxMisses) return closeLink(h, s, 'lcp-timeout', out);
   const identifier = s.lcp.nextId;
   const magic = s.lcp.policy.requestMagic ? s.lcp.policy.magic : 0;

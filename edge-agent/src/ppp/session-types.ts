@@ -95,6 +95,13 @@ export interface PppTimings {
   readonly echoIntervalMs: number;
   /** Unanswered Echo-Requests before the link is declared dead (reason lcp-timeout). Default 4. */
   readonly echoMaxMisses: number;
+  /**
+   * Skip our Echo-Request when the peer sent a control packet (other than an Echo-Reply) since the
+   * last echo period: it is evidently alive (pppd's lcp-echo-adaptive). A peer that falls silent
+   * is probed again and dropped no later than without this option, counted from the last packet
+   * heard from it (echoMaxMisses + 1 periods), after one probe fewer. Server only. Default false.
+   */
+  readonly echoAdaptive?: boolean;
 }
 
 export const DEFAULT_TIMINGS: PppTimings = {

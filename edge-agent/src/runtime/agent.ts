@@ -158,7 +158,8 @@ export function createAgent(deps: AgentDeps): Agent {
       random: deps.random,
       mru: options.mtu,
       serverName: options.hostName,
-      ...(options.pppTimings ? { timings: options.pppTimings } : {}),
+      // Clients that send their own Echo-Requests are not probed as well: half the keepalive packets.
+      timings: { echoAdaptive: true, ...options.pppTimings },
     }),
     sendPpp: (session, protocol, payload) => dataPath.sendPpp(session, protocol, payload),
     linkUp(session, poolInfo) {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ntPasswordHash, verifyChapMd5, verifyMsChapV2 } from '../../../functions/src/domain/ppp-auth';
 import type { AuthMethod } from '../../../functions/src/domain/types';
-import { createPppClientCrypto, PPP_PROTOCOL, type PppAction } from '../../../edge-agent/src/ppp';
+import { createPppClientCrypto, PPP_PROTOCOL, type PppAction, type PppTimings } from '../../../edge-agent/src/ppp';
 import { fakeRandom, LinkHarness, type HarnessOptions } from './testing/link-harness';
 
 const PASSWORD = 'clientPass';
@@ -14,11 +14,13 @@ async function makeHarness(over: {
   password?: string;
   drop?: HarnessOptions['drop'];
   address?: HarnessOptions['address'];
+  serverTimings?: Partial<PppTimings>;
+  clientTimings?: Partial<PppTimings>;
 }): Promise<LinkHarness> {
   const ntHash = await ntPasswordHash(PASSWORD);
   const password = over.password ?? PASSWORD;
   return new LinkHarness({
-    server: { authMethods: over.serverMethods ?? ['mschapv2', 'chap-md5', 'pap'], random: fakeRandom(1) },
+    server: { authMethods: over.serverMethods ?? ['mschapv2', 'chap-md5', 'pap'], random: fakeRandom(1), ...(over.serverTimings ? { timings: over.serverTimings } : {}) },
     client: {
       username: 'alice',
       password,
@@ -26,6 +28,7 @@ async function makeHarness(over: {
       random: fakeRandom(2),
       authMethods: over.clientMethods,
       extraLcpOptions: [{ type: 13, data: Uint8Array.of(6) }], // Windows' callback option, must be rejected
+      ...(over.clientTimings ? { timings: over.clientTimings } : {}),
     },
     drop: over.drop,
     address: over.address,
@@ -116,6 +119,36 @@ describe('server <-> client', () => {
     await h.run(() => false, h.now + 10 * 30_000);
     assert.equal(linkDown(h, 'server').length, 0);
     assert.ok(h.actions('client', 'send-frame').some((a) => a.kind === 'send-frame' && a.protocol === PPP_PROTOCOL.LCP && a.payload[0] === 10));
+  });
+
+  const serverEchoes = (h: LinkHarness) => h.log.filter((l) => l.side === 'server' && l.action.kind === 'send-frame' && l.action.protocol === PPP_PROTOCOL.LCP && l.action.payload[0] === 9);
+
+  test('adaptive echo: a client sending its own Echo-Requests is not probed, and its requests are answered', async () => {
+    const h = await makeHarness({ serverTimings: { echoAdaptive: true }, clientTimings: { echoIntervalMs: 10_000 } });
+    await h.run(() => h.server.linkUp);
+    const upAt = h.now;
+    await h.run(() => false, h.now + 10 * 30_000);
+    assert.equal(linkDown(h, 'server').length, 0);
+    assert.equal(serverEchoes(h).filter((l) => l.at > upAt).length, 0, 'no server Echo-Request while the client speaks');
+    const replies = h.log.filter((l) => l.side === 'server' && l.action.kind === 'send-frame' && l.action.protocol === PPP_PROTOCOL.LCP && l.action.payload[0] === 10);
+    assert.ok(replies.length >= 25, `server answered ${replies.length} client echoes`);
+  });
+
+  test('adaptive echo: a client that falls silent is probed and dropped within 5 echo periods of its last packet, like without', async () => {
+    let silent = false;
+    const h = await makeHarness({ serverTimings: { echoAdaptive: true }, clientTimings: { echoIntervalMs: 10_000 }, drop: (from) => from === 'client' && silent });
+    await h.run(() => h.server.linkUp);
+    await h.run(() => false, h.now + 95_000);
+    const lastHeard = h.log.filter((l) => l.side === 'client' && l.action.kind === 'send-frame').at(-1)!.at;
+    silent = true;
+    const probesBefore = serverEchoes(h).length;
+    await h.run();
+    assert.equal(serverEchoes(h).length - probesBefore, 3, 'probes before the drop (the first silent tick counts as a miss)');
+    assert.deepEqual(linkDown(h, 'server'), [{ kind: 'link-down', reason: 'lcp-timeout' }]);
+    const down = h.log.find((l) => l.side === 'server' && l.action.kind === 'link-down')!;
+    // Same bound as without adaptive echo, counted from the last packet heard: 5 periods + 2 Terminate-Requests.
+    assert.ok(down.at - lastHeard <= 5 * 30_000 + 2 * 3000, `dropped ${down.at - lastHeard} ms after the last packet`);
+    assert.ok(down.at - lastHeard > 4 * 30_000, 'not before 4 silent periods');
   });
 
   test('admin disconnect: server sends Terminate-Request, both sides go down once', async () => {
