@@ -80,6 +80,8 @@ export interface RegisterInput {
   readonly publicAddress: string;
   readonly capacity: number;
   readonly version: string;
+  /** Sessions the agent holds at registration (the sessionIds it sent), when it said. */
+  readonly activeSessions?: number;
 }
 
 /** Agent start-up: records where it listens and what it runs; a `dead` agent comes back `active`. */
@@ -91,6 +93,7 @@ export async function registerAgent(ctx: Pick<ServiceContext, 'store' | 'clock'>
     version: input.version,
     registeredAt: now,
     lastHeartbeatAt: now,
+    ...(input.activeSessions !== undefined ? { activeSessions: input.activeSessions } : {}),
   });
   if (updated.state === 'dead') updated = (await ctx.store.transitionAgent(agent.agentId, ['dead'], 'active', now)) ?? updated;
   return updated;

@@ -50,6 +50,8 @@ export async function reap(store: Store, clock: Clock, options: ReapOptions): Pr
         const moved = await store.transitionAgent(agent.agentId, ['active', 'draining'], 'dead', now);
         if (moved) markedDead.push(agent.agentId);
         dead = moved?.state === 'dead';
+        // Its count came from its heartbeats, which stopped: it holds nothing the broker counts on.
+        if (moved?.state === 'dead' && moved.activeSessions !== 0) await store.updateAgent(agent.agentId, { activeSessions: 0 });
       }
       if (dead) sessionsStopped += await stopAgentSessions(store, agent.agentId, now, now + options.leaseGraceMs);
     }

@@ -64,7 +64,7 @@ export interface Store {
    *  - `{ outcome: 'created' }` when both were written;
    *  - `{ outcome: 'exists', session }` when the agent already started this session (retry);
    *  - `{ outcome: 'address-taken' }` when the address is leased by someone else (try another).
-   * The agent's activeSessions counter is incremented in the same transaction.
+   * The agent's activeSessions is not touched (it is what the agent reports in its heartbeats).
    */
   startSession(
     session: Session,
@@ -80,7 +80,7 @@ export interface Store {
   updateSessionCounters(sessionId: string, counters: AgentCounters, at: number): Promise<Session | undefined>;
   /**
    * Stops an active session once (transaction): state -> stopped with reason and final counters,
-   * lease deleted (only if still held by this session), agent's activeSessions decremented.
+   * lease deleted (only if still held by this session).
    * Idempotent: a second stop returns the already-stopped session unchanged.
    * With `leaseGraceUntil`, the lease is kept with `releaseAfter` instead of being deleted.
    */

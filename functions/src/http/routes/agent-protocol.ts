@@ -116,7 +116,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
     }),
     async (c) => {
       const { sessionIds, ...input } = c.req.valid('json');
-      const agent = await registerAgent(ctx, c.get('agent'), input);
+      const agent = await registerAgent(ctx, c.get('agent'), { ...input, ...(sessionIds !== undefined ? { activeSessions: sessionIds.length } : {}) });
       const reconciled = sessionIds === undefined ? {} : reconcileReply(await reconcileAgentSessions(ctx, agent, sessionIds));
       return c.json({ agentId: agent.agentId, settings: await settings(), ...reconciled }, 200);
     },
