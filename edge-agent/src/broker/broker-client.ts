@@ -61,12 +61,17 @@ export interface RegisterReply {
 }
 
 /** What the agent's session logic needs from the broker; a fake implements it in tests. */
+export interface CallOptions {
+  /** Checked when the call's turn comes: false drops it unsent (BrokerCallAbandonedError). */
+  readonly wanted?: () => boolean;
+}
+
 export interface Broker {
   register(request: RegisterRequest): Promise<RegisterReply>;
   heartbeat(request: HeartbeatRequest): Promise<HeartbeatReply>;
   settings(): Promise<AgentSettings>;
-  authenticate(request: AuthenticateRequest): Promise<AuthVerdict>;
-  startSession(request: StartSessionRequest): Promise<StartedSession>;
+  authenticate(request: AuthenticateRequest, call?: CallOptions): Promise<AuthVerdict>;
+  startSession(request: StartSessionRequest, call?: CallOptions): Promise<StartedSession>;
   /**
    * Kept in memory (the latest counters per session) and delivered by the running or next flush;
    * resolves at once. Not journaled: counters are cumulative and the stop report, which is
@@ -113,13 +118,13 @@ export class BrokerClient implements Broker {
     return this.transport.get<AgentSettings>('/v1/agent/settings');
   }
 
-  authenticate(request: AuthenticateRequest) {
+  authenticate(request: AuthenticateRequest, call?: CallOptions) {
     // One attempt only: a repeated verification would count a failure twice toward the lockout.
-    return this.transport.post<AuthVerdict>('/v1/agent/authenticate', request, { retry: false });
+    return this.transport.post<AuthVerdict>('/v1/agent/authenticate', request, { retry: false, ...call });
   }
 
-  startSession(request: StartSessionRequest) {
-    return this.transport.post<StartedSession>('/v1/agent/sessions', request, { priority: 'high' });
+  startSession(request: StartSessionRequest, call?: CallOptions) {
+    return this.transport.post<StartedSession>('/v1/agent/sessions', request, { priority: 'high', ...call });
   }
 
   async reportInterim(sessionId: string, counters: AgentCounters): Promise<void> {

@@ -15,6 +15,13 @@ export class BrokerError extends Error {
 /** The broker could not be reached, timed out, or answered 5xx/429 after all retries. */
 export class BrokerUnavailableError extends BrokerError {}
 
+/**
+ * Not sent: when the request's turn came, nobody waited for it any more (its session had ended).
+ * In a reconnect storm most queued authentications belong to clients that already gave up and
+ * redialled; sending them would spend the broker on answers nobody reads.
+ */
+export class BrokerCallAbandonedError extends BrokerError {}
+
 /** The broker answered with a definite refusal (4xx): retrying the same request will not help. */
 export class BrokerRejectedError extends BrokerError {
   constructor(
@@ -57,6 +64,8 @@ export interface RequestOptions {
    * the broker declares the agent lost. Default 'normal'.
    */
   readonly priority?: 'high' | 'normal';
+  /** Asked when the request gets its slot (and before a retry): false drops it unsent. */
+  readonly wanted?: () => boolean;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -98,9 +107,12 @@ export class HttpTransport {
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        return await this.limited(options?.priority === 'high', () => this.once<T>(method, path, body));
+        return await this.limited(options?.priority === 'high', () => {
+          if (options?.wanted?.() === false) throw new BrokerCallAbandonedError(`${method} ${path}: abandoned before it was sent`);
+          return this.once<T>(method, path, body);
+        });
       } catch (error) {
-        if (error instanceof BrokerRejectedError) throw error;
+        if (error instanceof BrokerRejectedError || error instanceof BrokerCallAbandonedError) throw error;
         lastError = error;
         if (attempt < attempts) {
           // Full jitter: spreads a fleet's retries so a recovering broker is not stampeded.

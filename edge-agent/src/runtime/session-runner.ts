@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { AuthenticateRequest, Broker, StartedSession } from '../broker/broker-client';
-import { BrokerRejectedError, BrokerUnavailableError } from '../broker/http-transport';
+import { BrokerCallAbandonedError, BrokerRejectedError, BrokerUnavailableError } from '../broker/http-transport';
 import { formatIpv4, mssForMtu, parseIpv4, type CounterSnapshot } from '../datapath';
 import type { PppAction, PppServerEvent, PppServerSession, PppServerState, PppTimer } from '../ppp';
 import type { AuthMethod, EndReason } from '../../../functions/src/domain/types';
@@ -228,7 +228,7 @@ export class SessionRunner implements DataSession {
     this.claimedUser = username;
     let event: PppServerEvent;
     try {
-      const verdict = await this.host.broker.authenticate(request);
+      const verdict = await this.host.broker.authenticate(request, { wanted: () => !this.ended });
       if (verdict.ok) {
         this.tenantId = verdict.tenantId;
         this.username = verdict.username;
@@ -240,6 +240,7 @@ export class SessionRunner implements DataSession {
         event = { kind: 'auth-result', ok: false };
       }
     } catch (error) {
+      if (error instanceof BrokerCallAbandonedError) return; // ended while queued: nobody to answer
       if (error instanceof BrokerUnavailableError) this.log.error({ err: error.message }, 'broker unreachable: refusing new session');
       else this.log.error({ err: String(error) }, 'authentication failed with an unexpected error: refusing the session');
       event = { kind: 'auth-result', ok: false, message: 'service unavailable' };
@@ -259,8 +260,9 @@ export class SessionRunner implements DataSession {
         username: this.username ?? '',
         authMethod: method,
         ...(this.grant !== undefined ? { grant: this.grant } : {}),
-      });
+      }, { wanted: () => !this.ended });
     } catch (error) {
+      if (error instanceof BrokerCallAbandonedError) return; // ended while queued: nothing was started
       const reason = refusalReason(error);
       if (error instanceof BrokerUnavailableError) this.log.error({ err: error.message }, 'broker unreachable: refusing new session');
       else this.log.warn({ reason, err: error instanceof Error ? error.message : String(error) }, 'session start refused by the broker');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { BrokerRejectedError, BrokerUnavailableError, HttpTransport } from '../../../edge-agent/src/broker/http-transport';
+import { BrokerCallAbandonedError, BrokerRejectedError, BrokerUnavailableError, HttpTransport } from '../../../edge-agent/src/broker/http-transport';
 
 /** A real HTTP server on loopback whose behaviour each test scripts. */
 async function serve(handler: Parameters<typeof createServer>[1], t: { after(fn: () => unknown): void }): Promise<string> {
@@ -137,4 +137,26 @@ test('sequential requests reuse one keep-alive connection', async (t) => {
   const transport = new HttpTransport({ baseUrl, token: 't' });
   for (let i = 0; i < 5; i++) await transport.post('/v1/agent/heartbeat', { i });
   assert.equal(sockets.size, 1);
+});
+
+test('a queued request nobody wants any more when its turn comes is dropped unsent (reconnect storm)', async (t) => {
+  const received: string[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const baseUrl = await serve((req, res) => {
+    received.push(req.url ?? '');
+    void gate.then(() => res.end('{}'));
+  }, t);
+  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 1, ...noSleep });
+  let clientGaveUp = false;
+  const first = transport.post('/first', {});
+  const abandoned = transport.post('/abandoned', {}, { retry: false, wanted: () => !clientGaveUp });
+  const kept = transport.post('/kept', {}, { wanted: () => true });
+  while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+  clientGaveUp = true; // the client hung up while its request waited for a slot
+  release();
+  await first;
+  await assert.rejects(abandoned, BrokerCallAbandonedError);
+  await kept;
+  assert.deepEqual(received, ['/first', '/kept']);
 });
