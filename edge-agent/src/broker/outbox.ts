@@ -31,6 +31,7 @@ export class Outbox {
   /** Records written to the journal (the others live in memory only). */
   private readonly journaled = new WeakSet<OutboxRecord>();
   private journalLines = 0;
+  private syncScheduled = false;
 
   private constructor(private readonly dir: string) {}
 
@@ -69,13 +70,17 @@ export class Outbox {
   }
 
   /**
-   * Queues a report. Durable ones are journaled (fsync before returning); the others are kept in
-   * memory only, for reports a later one makes redundant anyway (cumulative interim counters).
+   * Queues a report. Durable ones are written to the journal before returning (a process that dies
+   * afterwards loses nothing: the kernel has the bytes) and fsynced at the end of this event-loop
+   * turn, once for every report of that turn (group commit: a reconnect storm of 10,000 stops made
+   * 20,000 synchronous fsyncs, 13 s of blocked event loop). The others are kept in memory only, for
+   * reports a later one makes redundant anyway (cumulative interim counters).
    */
   put(record: OutboxRecord, options: { durable: boolean } = { durable: true }): void {
     if (options.durable) {
       this.append({ op: 'put', ...record });
       this.journaled.add(record);
+      this.syncSoon();
     }
     this.apply(record);
   }
@@ -86,6 +91,8 @@ export class Outbox {
     if (this.pendingByKey.get(key) !== record) return;
     this.pendingByKey.delete(key);
     if (!this.journaled.has(record)) return;
+    // Not fsynced of its own: an ack lost with the machine only means one redelivery, which the
+    // broker's idempotent stop answers the same.
     this.append({ op: 'ack', key });
     if (this.journalLines > this.pendingByKey.size + COMPACT_SLACK) this.compact();
   }
@@ -113,11 +120,35 @@ export class Outbox {
     const fd = openSync(this.path, 'a');
     try {
       writeSync(fd, `${JSON.stringify(line)}\n`);
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     this.journalLines++;
+  }
+
+  private syncSoon(): void {
+    if (this.syncScheduled) return;
+    this.syncScheduled = true;
+    setImmediate(() => {
+      this.syncScheduled = false;
+      this.sync();
+    });
+  }
+
+  /** Flushes the journal to the disk. */
+  private sync(): void {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r+');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // nothing written yet
+      throw error;
+    }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Rewrites the journal with only the pending durable records (write to a temp file, fsync, rename). */

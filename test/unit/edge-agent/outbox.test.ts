@@ -80,3 +80,14 @@ test('memory-only reports are delivered like the others but neither journaled no
   assert.equal(readFileSync(join(dir, 'outbox.jsonl'), 'utf8').trim().split('\n').length, 1, 'no ack line for it either');
   assert.deepEqual(Outbox.open(dir).outbox.pending().map((r) => r.sessionId), ['s2']);
 });
+
+test('a burst of stop reports in one event-loop turn is on disk at once (replayable), fsynced together after', async (t) => {
+  const dir = tempDir(t);
+  const { outbox } = Outbox.open(dir);
+  for (let i = 0; i < 1_000; i++) outbox.put({ kind: 'stop', sessionId: `s${i}`, payload: { reason: 'tunnel-closed' }, createdAt: i });
+  // A process that died right here (before the group fsync) would replay all of them.
+  assert.equal(Outbox.open(dir).outbox.size, 1_000);
+  await new Promise((resolve) => setImmediate(resolve)); // the group fsync runs, without error
+  outbox.ack(outbox.pending()[0]!);
+  assert.equal(Outbox.open(dir).outbox.size, 999);
+});
