@@ -120,7 +120,8 @@ export class BrokerClient implements Broker {
 
   authenticate(request: AuthenticateRequest, call?: CallOptions) {
     // One attempt only: a repeated verification would count a failure twice toward the lockout.
-    return this.transport.post<AuthVerdict>('/v1/agent/authenticate', request, { retry: false, ...call });
+    // Newest first: in a storm the clients that dialled last still have their patience left.
+    return this.transport.post<AuthVerdict>('/v1/agent/authenticate', request, { retry: false, newestFirst: true, ...call });
   }
 
   startSession(request: StartSessionRequest, call?: CallOptions) {

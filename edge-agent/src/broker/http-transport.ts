@@ -66,6 +66,14 @@ export interface RequestOptions {
   readonly priority?: 'high' | 'normal';
   /** Asked when the request gets its slot (and before a retry): false drops it unsent. */
   readonly wanted?: () => boolean;
+  /**
+   * Wait in a stack served newest first, after the high and normal queues. For requests whose
+   * caller gives up after a while (a PPP client waits ~30 s for its authentication): under a
+   * backlog longer than that patience, first-come-first-served answers every request just after
+   * its client gave up, while newest-first answers most clients in time and lets the oldest ones
+   * be abandoned (see `wanted`). Without a backlog the order makes no difference.
+   */
+  readonly newestFirst?: boolean;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -82,6 +90,7 @@ export class HttpTransport {
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly waitingHigh: Array<() => void> = [];
+  private readonly waitingNewestFirst: Array<() => void> = [];
 
   constructor(private readonly options: TransportOptions) {
     this.timeoutMs = options.timeoutMs ?? 5_000;
@@ -107,7 +116,8 @@ export class HttpTransport {
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        return await this.limited(options?.priority === 'high', () => {
+        const queue = options?.priority === 'high' ? this.waitingHigh : options?.newestFirst ? this.waitingNewestFirst : this.waiting;
+        return await this.limited(queue, () => {
           if (options?.wanted?.() === false) throw new BrokerCallAbandonedError(`${method} ${path}: abandoned before it was sent`);
           return this.once<T>(method, path, body);
         });
@@ -125,15 +135,15 @@ export class HttpTransport {
     throw new BrokerUnavailableError(`${method} ${path} failed: ${describe(lastError)}`, { cause: lastError });
   }
 
-  /** Runs `call` once fewer than maxInFlight requests are on the wire (FIFO within a priority). */
-  private async limited<T>(high: boolean, call: () => Promise<T>): Promise<T> {
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => (high ? this.waitingHigh : this.waiting).push(resolve));
+  /** Runs `call` once fewer than maxInFlight requests are on the wire, waiting in `queue` until then. */
+  private async limited<T>(queue: Array<() => void>, call: () => Promise<T>): Promise<T> {
+    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => queue.push(resolve));
     else this.inFlight++;
     try {
       return await call();
     } finally {
       // Hand the slot straight to the next waiter (inFlight unchanged), or free it.
-      const next = this.waitingHigh.shift() ?? this.waiting.shift();
+      const next = this.waitingHigh.shift() ?? this.waiting.shift() ?? this.waitingNewestFirst.pop();
       if (next) next();
       else this.inFlight--;
     }
@@ -141,7 +151,7 @@ export class HttpTransport {
 
   /** Requests waiting for a slot (diagnostics and tests). */
   get queued(): number {
-    return this.waiting.length + this.waitingHigh.length;
+    return this.waiting.length + this.waitingHigh.length + this.waitingNewestFirst.length;
   }
 
   private async once<T>(method: string, path: string, body: unknown): Promise<T> {

@@ -160,3 +160,26 @@ test('a queued request nobody wants any more when its turn comes is dropped unse
   await kept;
   assert.deepEqual(received, ['/first', '/kept']);
 });
+
+test('newest-first requests are served newest first, after the high and normal queues', async (t) => {
+  const received: string[] = [];
+  let release: () => void = () => {};
+  let gate = new Promise<void>((resolve) => (release = resolve));
+  const baseUrl = await serve((req, res) => {
+    received.push(req.url ?? '');
+    void gate.then(() => res.end('{}'));
+  }, t);
+  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 1, ...noSleep });
+  const calls = [transport.post('/busy', {})];
+  while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+  calls.push(transport.post('/auth-1', {}, { newestFirst: true }));
+  calls.push(transport.post('/auth-2', {}, { newestFirst: true }));
+  calls.push(transport.post('/stop', {}));
+  calls.push(transport.post('/auth-3', {}, { newestFirst: true }));
+  calls.push(transport.post('/start', {}, { priority: 'high' }));
+  assert.equal(transport.queued, 5);
+  release();
+  gate = Promise.resolve();
+  await Promise.all(calls);
+  assert.deepEqual(received, ['/busy', '/start', '/stop', '/auth-3', '/auth-2', '/auth-1']);
+});
