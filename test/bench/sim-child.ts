@@ -80,7 +80,6 @@ async function openPass(a: OpenArgs, sessions: number) {
 async function open(a: OpenArgs) {
   const t0 = performance.now();
   const reasons: Record<string, number> = {};
-  const addresses = new Map<string, number>();
   let ok = 0;
   let failed = 0;
   let redials = 0;
@@ -92,7 +91,6 @@ async function open(a: OpenArgs) {
     firstSource += sources;
     const results = opened.flatMap((r) => r.results());
     gateway ??= results.find((r) => r.gateway)?.gateway;
-    for (const r of results) if (r.ok && r.address) addresses.set(r.address, (addresses.get(r.address) ?? 0) + 1);
     for (const r of results) if (!r.ok) reasons[r.reason ?? 'unknown'] = (reasons[r.reason ?? 'unknown'] ?? 0) + 1;
     ok = Math.min(a.sessions, ok + results.filter((r) => r.ok).length);
     failed = results.filter((r) => !r.ok).length; // those still down after this pass
@@ -100,6 +98,10 @@ async function open(a: OpenArgs) {
     wanted = failed;
     if (!a.redialForMs || performance.now() - t0 > a.redialForMs) break;
   }
+  // Duplicates among the sessions up now (two clients holding one address at once). Counting every
+  // pass's successes instead also counted an address re-leased after an earlier holder went down.
+  const addresses = new Map<string, number>();
+  for (const s of upSessions()) if (s.address) addresses.set(s.address, (addresses.get(s.address) ?? 0) + 1);
   return {
     seconds: (performance.now() - t0) / 1000,
     ok,

@@ -60,12 +60,12 @@ export interface RegisterReply {
   readonly sessionsStopped?: number;
 }
 
-/** What the agent's session logic needs from the broker; a fake implements it in tests. */
 export interface CallOptions {
-  /** Checked when the call's turn comes: false drops it unsent (BrokerCallAbandonedError). */
+  /** Checked when the call first gets its turn: false drops it unsent (BrokerCallAbandonedError). */
   readonly wanted?: () => boolean;
 }
 
+/** What the agent's session logic needs from the broker; a fake implements it in tests. */
 export interface Broker {
   register(request: RegisterRequest): Promise<RegisterReply>;
   heartbeat(request: HeartbeatRequest): Promise<HeartbeatReply>;

@@ -64,7 +64,7 @@ export interface RequestOptions {
    * the broker declares the agent lost. Default 'normal'.
    */
   readonly priority?: 'high' | 'normal';
-  /** Asked when the request gets its slot (and before a retry): false drops it unsent. */
+  /** Asked when the request gets its first slot: false drops it unsent (a sent one is seen through). */
   readonly wanted?: () => boolean;
   /**
    * Wait in a stack served newest first, after the high and normal queues. For requests whose
@@ -118,7 +118,9 @@ export class HttpTransport {
       try {
         const queue = options?.priority === 'high' ? this.waitingHigh : options?.newestFirst ? this.waitingNewestFirst : this.waiting;
         return await this.limited(queue, () => {
-          if (options?.wanted?.() === false) throw new BrokerCallAbandonedError(`${method} ${path}: abandoned before it was sent`);
+          // Only before the first attempt: once sent, the broker may have acted on it (a start whose
+          // answer timed out), so a retry is still owed its answer even if the caller has gone.
+          if (attempt === 1 && options?.wanted?.() === false) throw new BrokerCallAbandonedError(`${method} ${path}: abandoned before it was sent`);
           return this.once<T>(method, path, body);
         });
       } catch (error) {

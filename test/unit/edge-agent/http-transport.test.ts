@@ -183,3 +183,23 @@ test('newest-first requests are served newest first, after the high and normal q
   await Promise.all(calls);
   assert.deepEqual(received, ['/busy', '/start', '/stop', '/auth-3', '/auth-2', '/auth-1']);
 });
+
+test('a request already sent is retried even when nobody wants it any more: the broker may have acted on it', async (t) => {
+  let hits = 0;
+  const baseUrl = await serve((_req, res) => {
+    hits++;
+    if (hits === 1) return void setTimeout(() => res.end('{}'), 300); // answered too late: timed out
+    res.end('{"sessionId":"s1"}');
+  }, t);
+  const transport = new HttpTransport({ baseUrl, token: 't', timeoutMs: 100, ...noSleep });
+  let ended = false;
+  const started = transport.post<{ sessionId: string }>('/v1/agent/sessions', {}, {
+    wanted: () => {
+      const answer = !ended;
+      ended = true; // the session ends right after the first send
+      return answer;
+    },
+  });
+  assert.deepEqual(await started, { sessionId: 's1' });
+  assert.equal(hits, 2);
+});
