@@ -51,6 +51,8 @@ export interface TransportOptions {
   readonly send?: HttpSend;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds clock for queue ages. @default performance.now */
+  readonly now?: () => number;
 }
 
 export interface RequestOptions {
@@ -67,14 +69,18 @@ export interface RequestOptions {
   /** Asked when the request gets its first slot: false drops it unsent (a sent one is seen through). */
   readonly wanted?: () => boolean;
   /**
-   * Wait in a stack served newest first, after the high and normal queues. For requests whose
-   * caller gives up after a while (a PPP client waits ~30 s for its authentication): under a
-   * backlog longer than that patience, first-come-first-served answers every request just after
-   * its client gave up, while newest-first answers most clients in time and lets the oldest ones
-   * be abandoned (see `wanted`). Without a backlog the order makes no difference.
+   * Adaptive LIFO, for requests whose caller gives up after a while (a PPP client waits ~30 s for
+   * its authentication). They wait in their own queue, after the high and normal ones, served first
+   * come first served while its oldest has waited less than `NEWEST_FIRST_AFTER_MS`, newest first
+   * beyond: under a backlog longer than the callers' patience, first come first served answers every
+   * request just after its caller gave up (a 10,000-session storm), while newest first answers most
+   * in time and lets the oldest be abandoned (see `wanted`). A short backlog stays fair.
    */
   readonly newestFirst?: boolean;
 }
+
+/** When the oldest waiting newest-first request has waited this long, the backlog is served newest first. */
+export const NEWEST_FIRST_AFTER_MS = 10_000;
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -86,11 +92,12 @@ export class HttpTransport {
   private readonly send: HttpSend;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
   private readonly maxInFlight: number;
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly waitingHigh: Array<() => void> = [];
-  private readonly waitingNewestFirst: Array<() => void> = [];
+  private readonly waitingNewestFirst: Array<{ readonly wake: () => void; readonly since: number }> = [];
 
   constructor(private readonly options: TransportOptions) {
     this.timeoutMs = options.timeoutMs ?? 5_000;
@@ -100,6 +107,7 @@ export class HttpTransport {
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.send = options.send ?? createHttpSender(this.maxInFlight).send;
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? (() => performance.now());
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -116,8 +124,13 @@ export class HttpTransport {
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const queue = options?.priority === 'high' ? this.waitingHigh : options?.newestFirst ? this.waitingNewestFirst : this.waiting;
-        return await this.limited(queue, () => {
+        const enqueue =
+          options?.priority === 'high'
+            ? (wake: () => void) => this.waitingHigh.push(wake)
+            : options?.newestFirst
+              ? (wake: () => void) => this.waitingNewestFirst.push({ wake, since: this.now() })
+              : (wake: () => void) => this.waiting.push(wake);
+        return await this.limited(enqueue, () => {
           // Only before the first attempt: once sent, the broker may have acted on it (a start whose
           // answer timed out), so a retry is still owed its answer even if the caller has gone.
           if (attempt === 1 && options?.wanted?.() === false) throw new BrokerCallAbandonedError(`${method} ${path}: abandoned before it was sent`);
@@ -137,18 +150,25 @@ export class HttpTransport {
     throw new BrokerUnavailableError(`${method} ${path} failed: ${describe(lastError)}`, { cause: lastError });
   }
 
-  /** Runs `call` once fewer than maxInFlight requests are on the wire, waiting in `queue` until then. */
-  private async limited<T>(queue: Array<() => void>, call: () => Promise<T>): Promise<T> {
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => queue.push(resolve));
+  /** Runs `call` once fewer than maxInFlight requests are on the wire, waiting (`enqueue`) until then. */
+  private async limited<T>(enqueue: (wake: () => void) => void, call: () => Promise<T>): Promise<T> {
+    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => enqueue(resolve));
     else this.inFlight++;
     try {
       return await call();
     } finally {
       // Hand the slot straight to the next waiter (inFlight unchanged), or free it.
-      const next = this.waitingHigh.shift() ?? this.waiting.shift() ?? this.waitingNewestFirst.pop();
+      const next = this.waitingHigh.shift() ?? this.waiting.shift() ?? this.nextNewestFirst();
       if (next) next();
       else this.inFlight--;
     }
+  }
+
+  private nextNewestFirst(): (() => void) | undefined {
+    const oldest = this.waitingNewestFirst[0];
+    if (oldest === undefined) return undefined;
+    const backlogged = this.now() - oldest.since >= NEWEST_FIRST_AFTER_MS;
+    return (backlogged ? this.waitingNewestFirst.pop() : this.waitingNewestFirst.shift())?.wake;
   }
 
   /** Requests waiting for a slot (diagnostics and tests). */

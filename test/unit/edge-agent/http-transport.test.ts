@@ -161,7 +161,7 @@ test('a queued request nobody wants any more when its turn comes is dropped unse
   assert.deepEqual(received, ['/first', '/kept']);
 });
 
-test('newest-first requests are served newest first, after the high and normal queues', async (t) => {
+test('newest-first requests: first come first served while the backlog is young, newest first once it is old', async (t) => {
   const received: string[] = [];
   let release: () => void = () => {};
   let gate = new Promise<void>((resolve) => (release = resolve));
@@ -169,7 +169,8 @@ test('newest-first requests are served newest first, after the high and normal q
     received.push(req.url ?? '');
     void gate.then(() => res.end('{}'));
   }, t);
-  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 1, ...noSleep });
+  let clock = 0;
+  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 1, now: () => clock, ...noSleep });
   const calls = [transport.post('/busy', {})];
   while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
   calls.push(transport.post('/auth-1', {}, { newestFirst: true }));
@@ -178,10 +179,23 @@ test('newest-first requests are served newest first, after the high and normal q
   calls.push(transport.post('/auth-3', {}, { newestFirst: true }));
   calls.push(transport.post('/start', {}, { priority: 'high' }));
   assert.equal(transport.queued, 5);
+  clock = 10_000; // auth-1..3 have waited 10 s: a backlog clients may give up on
   release();
   gate = Promise.resolve();
   await Promise.all(calls);
   assert.deepEqual(received, ['/busy', '/start', '/stop', '/auth-3', '/auth-2', '/auth-1']);
+
+  received.length = 0;
+  let open: () => void = () => {};
+  gate = new Promise<void>((resolve) => (open = resolve));
+  const young = [transport.post('/busy', {})];
+  while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+  for (const n of [1, 2, 3]) young.push(transport.post(`/auth-${n}`, {}, { newestFirst: true }));
+  clock += 9_999; // young backlog: fair order
+  open();
+  gate = Promise.resolve();
+  await Promise.all(young);
+  assert.deepEqual(received, ['/busy', '/auth-1', '/auth-2', '/auth-3']);
 });
 
 test('a request already sent is retried even when nobody wants it any more: the broker may have acted on it', async (t) => {
