@@ -80,7 +80,7 @@ export interface RequestOptions {
 }
 
 /** When the oldest waiting newest-first request has waited this long, the backlog is served newest first. */
-export const NEWEST_FIRST_AFTER_MS = 10_000;
+export const NEWEST_FIRST_AFTER_MS = 20_000;
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 

@@ -14,6 +14,26 @@ async function serve(handler: Parameters<typeof createServer>[1], t: { after(fn:
 
 const noSleep = { sleep: async () => {}, random: () => 0.5 };
 
+/**
+ * A server that records each request's path and holds every answer until `release()`; then the
+ * gate stays open until `hold()` closes it again. Lets a test fill the transport's queue.
+ */
+async function gatedServer(t: { after(fn: () => unknown): void }) {
+  const received: string[] = [];
+  let open: () => void = () => {};
+  let gate = Promise.resolve();
+  const hold = () => void (gate = new Promise<void>((resolve) => (open = resolve)));
+  hold();
+  const baseUrl = await serve((req, res) => {
+    received.push(req.url ?? '');
+    void gate.then(() => res.end('{}'));
+  }, t);
+  const firstArrived = async () => {
+    while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+  };
+  return { baseUrl, received, release: () => open(), hold, firstArrived };
+}
+
 test('sends the bearer token and JSON body, parses the JSON answer', async (t) => {
   let seen: { auth?: string; body?: string } = {};
   const baseUrl = await serve((req, res) => {
@@ -140,62 +160,47 @@ test('sequential requests reuse one keep-alive connection', async (t) => {
 });
 
 test('a queued request nobody wants any more when its turn comes is dropped unsent (reconnect storm)', async (t) => {
-  const received: string[] = [];
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const baseUrl = await serve((req, res) => {
-    received.push(req.url ?? '');
-    void gate.then(() => res.end('{}'));
-  }, t);
-  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 1, ...noSleep });
+  const server = await gatedServer(t);
+  const transport = new HttpTransport({ baseUrl: server.baseUrl, token: 't', maxInFlight: 1, ...noSleep });
   let clientGaveUp = false;
   const first = transport.post('/first', {});
   const abandoned = transport.post('/abandoned', {}, { retry: false, wanted: () => !clientGaveUp });
   const kept = transport.post('/kept', {}, { wanted: () => true });
-  while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await server.firstArrived();
   clientGaveUp = true; // the client hung up while its request waited for a slot
-  release();
+  server.release();
   await first;
   await assert.rejects(abandoned, BrokerCallAbandonedError);
   await kept;
-  assert.deepEqual(received, ['/first', '/kept']);
+  assert.deepEqual(server.received, ['/first', '/kept']);
 });
 
 test('newest-first requests: first come first served while the backlog is young, newest first once it is old', async (t) => {
-  const received: string[] = [];
-  let release: () => void = () => {};
-  let gate = new Promise<void>((resolve) => (release = resolve));
-  const baseUrl = await serve((req, res) => {
-    received.push(req.url ?? '');
-    void gate.then(() => res.end('{}'));
-  }, t);
+  const server = await gatedServer(t);
   let clock = 0;
-  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 1, now: () => clock, ...noSleep });
+  const transport = new HttpTransport({ baseUrl: server.baseUrl, token: 't', maxInFlight: 1, now: () => clock, ...noSleep });
   const calls = [transport.post('/busy', {})];
-  while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await server.firstArrived();
   calls.push(transport.post('/auth-1', {}, { newestFirst: true }));
   calls.push(transport.post('/auth-2', {}, { newestFirst: true }));
   calls.push(transport.post('/stop', {}));
   calls.push(transport.post('/auth-3', {}, { newestFirst: true }));
   calls.push(transport.post('/start', {}, { priority: 'high' }));
   assert.equal(transport.queued, 5);
-  clock = 10_000; // auth-1..3 have waited 10 s: a backlog clients may give up on
-  release();
-  gate = Promise.resolve();
+  clock = 20_000; // auth-1..3 have waited 20 s: a backlog clients may give up on
+  server.release();
   await Promise.all(calls);
-  assert.deepEqual(received, ['/busy', '/start', '/stop', '/auth-3', '/auth-2', '/auth-1']);
+  assert.deepEqual(server.received, ['/busy', '/start', '/stop', '/auth-3', '/auth-2', '/auth-1']);
 
-  received.length = 0;
-  let open: () => void = () => {};
-  gate = new Promise<void>((resolve) => (open = resolve));
+  server.received.length = 0;
+  server.hold();
   const young = [transport.post('/busy', {})];
-  while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await server.firstArrived();
   for (const n of [1, 2, 3]) young.push(transport.post(`/auth-${n}`, {}, { newestFirst: true }));
-  clock += 9_999; // young backlog: fair order
-  open();
-  gate = Promise.resolve();
+  clock += 19_999; // young backlog: fair order
+  server.release();
   await Promise.all(young);
-  assert.deepEqual(received, ['/busy', '/auth-1', '/auth-2', '/auth-3']);
+  assert.deepEqual(server.received, ['/busy', '/auth-1', '/auth-2', '/auth-3']);
 });
 
 test('a request already sent is retried even when nobody wants it any more: the broker may have acted on it', async (t) => {
