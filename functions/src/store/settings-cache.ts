@@ -64,14 +64,15 @@ export function withSettingsCache(store: Store, options: SettingsCacheOptions): 
     },
   };
 
-  const bound = new Map<PropertyKey, unknown>();
+  // Bound once per method function (not per name: a store may hand out a different function later).
+  const bound = new WeakMap<object, unknown>();
   return new Proxy(store, {
     get(target, property) {
       if (Object.hasOwn(overrides, property)) return overrides[property as keyof Store];
       const value: unknown = Reflect.get(target, property);
       if (typeof value !== 'function') return value;
-      let method = bound.get(property);
-      if (method === undefined) bound.set(property, (method = value.bind(target)));
+      let method = bound.get(value);
+      if (method === undefined) bound.set(value, (method = value.bind(target)));
       return method;
     },
   });

@@ -117,4 +117,14 @@ describe('settings cache', () => {
     assert.equal(calls.filter((c) => c === 'getTenant t0').length, 2);
     assert.equal(calls.filter((c) => c === 'getTenant t4').length, 1);
   });
+
+  test('a method the store replaces later is the one called (fault-injecting test stores)', async () => {
+    const { store } = recordingStore();
+    const cached = withSettingsCache(store, { ttlMs: 60_000, now: () => 0 });
+    assert.equal(await cached.getUser('t1', 'alice'), undefined);
+    (store as unknown as { getUser: () => Promise<never> }).getUser = async () => {
+      throw new Error('disk on fire');
+    };
+    await assert.rejects(cached.getUser('t1', 'alice'), /disk on fire/);
+  });
 });
