@@ -12,6 +12,7 @@
  * container; a cold start begins a new streak, which only delays a scale-in (never a scale-out),
  * and re-UPSERTs every tenant record once.
  */
+import { allPages } from '../domain/all-pages';
 import { AutoScaling } from '@aws-sdk/client-auto-scaling';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { SSM } from '@aws-sdk/client-ssm';
@@ -118,16 +119,7 @@ export interface AutoscalerRun {
 }
 
 /** Every agent, all pages. */
-async function allAgents(store: Store): Promise<Agent[]> {
-  const agents: Agent[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.listAgents({ limit: 100, ...(cursor ? { cursor } : {}) });
-    agents.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor);
-  return agents;
-}
+const allAgents = (store: Store): Promise<Agent[]> => allPages((page) => store.listAgents(page));
 
 /** A runner keeping the policy state between calls; the unit the Lambda handler and tests use. */
 export function createAutoscalerRunner(deps: {

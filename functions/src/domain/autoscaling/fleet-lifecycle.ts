@@ -16,6 +16,7 @@
  * The SDK clients are injected as the small structural interfaces below, so this file imports no
  * SDK and the unit tests use fakes.
  */
+import { allPages } from '../all-pages';
 import { enrollAgent, rotateAgentCredential, startDrain } from '../agents-service';
 import type { ServiceContext } from '../service-context';
 import type { Agent } from '../types';
@@ -62,14 +63,9 @@ const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
 /** The agent enrolled for this EC2 instance (named by its instance id), if any. */
 export async function agentOfInstance(ctx: Pick<ServiceContext, 'store'>, instanceId: string): Promise<Agent | undefined> {
-  let cursor: string | undefined;
   let found: Agent | undefined;
-  do {
-    const page = await ctx.store.listAgents({ limit: 100, ...(cursor ? { cursor } : {}) });
-    // The newest one wins should an operator have enrolled the same name twice.
-    for (const a of page.items) if (a.name === instanceId && (!found || a.createdAt > found.createdAt)) found = a;
-    cursor = page.cursor;
-  } while (cursor);
+  // The newest one wins should an operator have enrolled the same name twice.
+  for (const a of await allPages((page) => ctx.store.listAgents(page))) if (a.name === instanceId && (!found || a.createdAt > found.createdAt)) found = a;
   return found;
 }
 

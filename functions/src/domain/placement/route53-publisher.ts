@@ -8,6 +8,7 @@
  * every tenant once, which is idempotent. Records of deleted tenants are not removed (rare; an
  * operator deletes them), and a tenant without any placeable agent keeps its last record.
  */
+import { allPages } from '../all-pages';
 import type { Store } from '../../store/store';
 import type { Agent, Tenant } from '../types';
 import type { RandomSource } from './choose-agents';
@@ -82,13 +83,4 @@ export class Route53Publisher {
   }
 }
 
-async function allTenants(store: Pick<Store, 'listTenants'>): Promise<Tenant[]> {
-  const tenants: Tenant[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.listTenants({ limit: 100, ...(cursor ? { cursor } : {}) });
-    tenants.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor);
-  return tenants;
-}
+const allTenants = (store: Pick<Store, 'listTenants'>): Promise<Tenant[]> => allPages((page) => store.listTenants(page));

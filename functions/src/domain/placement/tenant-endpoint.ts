@@ -3,6 +3,7 @@
  * stable DNS name (published by Route 53 in AWS; the API answer is enough locally) and which
  * IPsec PSK revision to use. The PSK itself is never part of the answer.
  */
+import { allPages } from '../all-pages';
 import { BrokerError } from '../../errors';
 import type { ServiceContext } from '../service-context';
 import { requireTenant } from '../tenants';
@@ -30,16 +31,7 @@ export function tenantDnsName(tenantId: string, domain: string | undefined): str
   return domain === undefined ? undefined : `${tenantId}.vpn.${domain}`;
 }
 
-async function allAgents(ctx: Pick<ServiceContext, 'store'>): Promise<Agent[]> {
-  const agents: Agent[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await ctx.store.listAgents({ limit: 100, ...(cursor ? { cursor } : {}) });
-    agents.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor);
-  return agents;
-}
+const allAgents = (ctx: Pick<ServiceContext, 'store'>): Promise<Agent[]> => allPages((page) => ctx.store.listAgents(page));
 
 /** Fails with 503 `no-healthy-agent` / `all-agents-full` when nobody can take the tenant's clients. */
 export async function tenantEndpoint(
