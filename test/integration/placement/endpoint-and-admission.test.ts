@@ -145,3 +145,41 @@ describe('tenant endpoint and admission', () => {
     assert.equal((await h.testStore.store.getAgent(a.agentId))?.state, 'dead');
   });
 });
+
+describe('placement between heartbeats', () => {
+  let p: Harness;
+  before(async () => {
+    p = await createHarness();
+    await seedTenant(p, 'acme');
+    for (const u of ['bob', 'carol']) assert.equal((await p.admin('POST', '/v1/tenants/acme/users', { username: u, password: 'correct horse' })).status, 201);
+  });
+  after(() => p.close());
+
+  // Regression: the endpoint used only the last heartbeat's count, so a burst of clients between two
+  // heartbeats was sent to an agent that had meanwhile filled up and refused them (CDN 4): the
+  // local autoscaling test failed that way now and then.
+  test('sessions started since the last heartbeat count against the headroom the endpoint sees', async () => {
+    const enrolOn = async (name: string, address: string) => {
+      const res = await p.admin('POST', '/v1/agents', { name, region: 'eu-west-1', capacity: 2 });
+      const token = res.body.token as string;
+      assert.equal((await p.call('POST', '/v1/agent/register', { token, body: { publicAddress: address, capacity: 2, version: '0.1.0' } })).status, 200);
+      return { agentId: res.body.agentId as string, token };
+    };
+    const x = await enrolOn('edge-x', '203.0.113.21');
+    const y = await enrolOn('edge-y', '203.0.113.22');
+    const offered = async () => ((await p.admin('GET', '/v1/tenants/acme/endpoint?count=5')).body.agents as { agentId: string }[]).map((a) => a.agentId).sort();
+    assert.deepEqual(await offered(), [x.agentId, y.agentId].sort());
+
+    p.clock.advance(10);
+    assert.equal((await p.call('POST', '/v1/agent/sessions', { token: x.token, body: startBody('x-1', 'acme', 'bob') })).status, 201);
+    assert.deepEqual(await offered(), [x.agentId, y.agentId].sort(), 'one of two slots left');
+    assert.equal((await p.call('POST', '/v1/agent/sessions', { token: x.token, body: startBody('x-2', 'acme', 'carol') })).status, 201);
+    assert.deepEqual(await offered(), [y.agentId], 'x is full although its last heartbeat said 0');
+
+    // The next heartbeat is the agent's own count again (one of the two has ended meanwhile).
+    p.clock.advance(10);
+    const beat = { activeSessions: 1, counters: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 }, ackCommandIds: [] };
+    assert.equal((await p.call('POST', '/v1/agent/heartbeat', { token: x.token, body: beat })).status, 200);
+    assert.deepEqual(await offered(), [x.agentId, y.agentId].sort());
+  });
+});
