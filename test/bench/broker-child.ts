@@ -8,6 +8,16 @@ import { serveRpc } from './child-rpc';
 
 const broker = await startLiveBroker({ env: { HEARTBEAT_INTERVAL_SECONDS: '5' } });
 
+/** DynamoDB requests the broker sent, by operation: where its store work goes in each phase. */
+const storeCalls: Record<string, number> = {};
+broker.testStore.client.middlewareStack.add(
+  (next, context) => (args) => {
+    storeCalls[context.commandName ?? '?'] = (storeCalls[context.commandName ?? '?'] ?? 0) + 1;
+    return next(args);
+  },
+  { step: 'initialize', name: 'benchStoreCallCounter' },
+);
+
 serveRpc(
   {
     info: () => ({ url: broker.url, adminToken: broker.adminToken, tableName: broker.testStore.tableName, endpoint: broker.testStore.endpoint }),
@@ -33,6 +43,7 @@ serveRpc(
       return { count, duplicates };
     },
     memory: () => process.memoryUsage(),
+    storeCalls: () => ({ ...storeCalls }),
   },
   () => broker.close(),
 );

@@ -80,6 +80,14 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
     const rssBefore = agent.rss();
     const pids = { broker: broker.child.pid, dynamo: findPid(['-port', new URL(info.endpoint).port]), agent: agent.pid, sim: sim.child.pid, bench: process.pid };
     const setupMeter = startCpuMeter(pids);
+    let calls = await broker.call<Record<string, number>>('storeCalls');
+    /** DynamoDB requests per session since the last call, by operation. */
+    const callsPerSession = async (sessions: number) => {
+      const now = await broker.call<Record<string, number>>('storeCalls');
+      const delta = Object.entries(now).map(([op, n]) => `${op} ${((n - (calls[op] ?? 0)) / Math.max(1, sessions)).toFixed(2)}`).join(', ');
+      calls = now;
+      return delta;
+    };
     // The first setup is paced (at most 400 sessions in setup at once): the density figure
     // wants every session up, and an unpaced burst beyond what the broker serves within the
     // clients' 30 s CHAP wait would just fail. The storm below is the unpaced burst.
@@ -87,6 +95,7 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
     const setupCpu = setupMeter.stop();
     log(`density: ${setup.ok} sessions up in ${setup.seconds.toFixed(1)} s (${(setup.ok / setup.seconds).toFixed(1)}/s), ${setup.failed} failed, ${setup.redials} redials ${JSON.stringify(setup.reasons)}`);
     log(`density: CPU during setup: ${describeCpu(setupCpu)}`);
+    log(`density: DynamoDB requests per session during setup: ${await callsPerSession(setup.ok)}`);
     // Let the broker reports and route setup settle before the idle measurement.
     await sleep(3000);
     const cpu0 = agent.cpuSeconds();
@@ -104,10 +113,12 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
 
     // The storm: drop everything and redial at once, from other source ports (new client sockets).
     await sim.call('dropAll');
+    await callsPerSession(1);
     const stormMeter = startCpuMeter(pids);
     const storm = await open(1000, { redialForMs: options.stormRedialMs ?? 600_000 });
     const stormCpu = stormMeter.stop();
     log(`storm: CPU: ${describeCpu(stormCpu)}`);
+    log(`storm: DynamoDB requests per session: ${await callsPerSession(storm.ok)}`);
     const held = await broker.call<{ count: number; duplicates: number }>('activeSessions', { tenantId });
     log(`storm: ${storm.ok} up in ${storm.seconds.toFixed(1)} s, ${storm.failed} still failed, ${storm.redials} redials, attempts failed ${JSON.stringify(storm.reasons)}; broker: ${held.count} active, ${held.duplicates} duplicate addresses`);
     await sim.call('closeAll');

@@ -7,7 +7,6 @@ import {
   BatchWriteItemCommand,
   DeleteItemCommand,
   PutItemCommand,
-  TransactWriteItemsCommand,
   UpdateItemCommand,
   type DynamoDBClient,
   type WriteRequest,
@@ -46,6 +45,8 @@ export interface DynamoStoreOptions {
   readonly tableName: string;
   /** Used only to treat expired TTL items (deleted lazily by DynamoDB) as absent. */
   readonly clock?: Clock;
+  /** Merge reads and transactions of one event-loop turn into fewer requests (table.ts). @default true */
+  readonly coalesce?: boolean;
 }
 
 const NOT_EXISTS = 'attribute_not_exists(PK)';
@@ -56,7 +57,7 @@ export class DynamoStore implements Store {
   private readonly clock: Clock;
 
   constructor(options: DynamoStoreOptions) {
-    this.table = new Table(options.client, options.tableName);
+    this.table = new Table(options.client, options.tableName, options.coalesce === undefined ? {} : { coalesce: options.coalesce });
     this.clock = options.clock ?? systemClock;
   }
 
@@ -85,12 +86,10 @@ export class DynamoStore implements Store {
     }
     // The parent must exist: a ConditionCheck in the same transaction.
     try {
-      await this.table.send('TransactWriteItems', (c) => c.send(new TransactWriteItemsCommand({
-          TransactItems: [
-            { ConditionCheck: { TableName: this.tableName, Key: toAttributes(parent.key), ConditionExpression: EXISTS } },
-            { Put: put },
-          ],
-        })));
+      await this.table.transact([
+        { ConditionCheck: { TableName: this.tableName, Key: toAttributes(parent.key), ConditionExpression: EXISTS } },
+        { Put: put },
+      ]);
     } catch (error) {
       const codes = cancellationCodes(error);
       if (codes?.[0] === 'ConditionalCheckFailed') throw new NotFoundError(parent.entity, parent.id, { cause: error });

@@ -9,7 +9,6 @@
  * TransactionConflict). The agent's activeSessions is what it reports in its heartbeats.
  */
 import {
-  TransactWriteItemsCommand,
   UpdateItemCommand,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
@@ -65,7 +64,7 @@ export async function startSession(t: Table, session: Session, lease: Lease): Pr
   ];
   for (let attempt = 0; ; attempt++) {
     try {
-      await t.send('TransactWriteItems', (c) => c.send(new TransactWriteItemsCommand({ TransactItems: items })));
+      await t.transact(items);
       return { outcome: 'created' };
     } catch (error) {
       const codes = cancellationCodes(error);
@@ -163,7 +162,7 @@ export async function stopSession(t: Table, sessionId: string, stop: StopSession
       );
     }
     try {
-      await t.send('TransactWriteItems', (c) => c.send(new TransactWriteItemsCommand({ TransactItems: items })));
+      await t.transact(items);
       return stopped;
     } catch (error) {
       const codes = cancellationCodes(error);

@@ -4,15 +4,17 @@
  * filter expressions and emits opaque cursors.
  */
 import {
-  GetItemCommand,
   QueryCommand,
   type DynamoDBClient,
   type QueryCommandInput,
+  type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import type { Page, PageRequest } from '../../domain/types';
-import { decodeCursor, encodeCursor, fromItem, keyOf, toAttributes, type Item } from './item-codec';
+import { decodeCursor, encodeCursor, fromItem, keyOf, type Item } from './item-codec';
 import { cancellationCodes, isConditionFailed, translateSdkError } from './sdk-errors';
 import type { IndexInfo, Key } from './keys';
+import { ReadBatcher } from './read-batcher';
+import { MAX_TRANSACT_ITEMS, TransactBatcher } from './transact-batcher';
 
 /** Upper bound of items a single page may ask for. */
 export const MAX_PAGE_LIMIT = 1000;
@@ -20,11 +22,28 @@ export const MAX_PAGE_LIMIT = 1000;
 const MAX_ROUNDS = 20;
 
 
+export interface TableOptions {
+  /**
+   * Merge point reads and transactions issued in the same event-loop turn into BatchGetItem and
+   * larger TransactWriteItems (read-batcher.ts, transact-batcher.ts). @default true
+   */
+  readonly coalesce?: boolean;
+}
+
 export class Table {
+  private readonly reads: ReadBatcher;
+  private readonly transactions: TransactBatcher;
+
   constructor(
     readonly client: DynamoDBClient,
     readonly tableName: string,
-  ) {}
+    options: TableOptions = {},
+  ) {
+    const send = this.send.bind(this);
+    const coalesce = options.coalesce ?? true;
+    this.reads = new ReadBatcher(tableName, send, coalesce);
+    this.transactions = new TransactBatcher(send, coalesce ? MAX_TRANSACT_ITEMS : 1);
+  }
 
   /**
    * Sends a command. Condition failures and transaction cancellations are rethrown untouched
@@ -39,9 +58,16 @@ export class Table {
     }
   }
 
-  async getRaw(key: Key, consistent = true): Promise<Item | undefined> {
-    const out = (await this.send('GetItem', (c) => c.send(new GetItemCommand({ TableName: this.tableName, Key: toAttributes(key), ConsistentRead: consistent }))));
-    return out.Item;
+  getRaw(key: Key, consistent = true): Promise<Item | undefined> {
+    return this.reads.get(key, consistent);
+  }
+
+  /**
+   * One TransactWriteItems, all or nothing. A cancellation is rethrown with this call's own
+   * reasons, in `items` order, even when the request went out merged with others.
+   */
+  transact(items: readonly TransactWriteItem[]): Promise<void> {
+    return this.transactions.transact(items);
   }
 
   async get<T>(key: Key, consistent = true): Promise<T | undefined> {
