@@ -91,3 +91,32 @@ test('reports queued while a delivery pass is running are delivered by the same 
     assert.equal((await broker.admin('GET', `/v1/sessions/${s.sessionId}`)).body.state, 'stopped');
   }
 });
+
+test('a start refused by the user quota delivers that user\'s pending stop first and succeeds (stops wait behind starts)', async (t) => {
+  const broker = await startLiveBroker();
+  t.after(() => broker.close());
+  assert.equal((await broker.admin('POST', '/v1/tenants', { tenantId: 'quota', name: 'quota', maxSessionsPerUser: 1 })).status, 201);
+  assert.equal((await broker.admin('POST', '/v1/tenants/quota/pools', { poolId: 'main', cidr: '10.9.0.0/24', dns: ['192.0.2.53'] })).status, 201);
+  assert.equal((await broker.admin('POST', '/v1/tenants/quota/users', { username: 'bob', password: 'pw-bob' })).status, 201);
+  const { token } = await broker.enrolAgent();
+  const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
+  t.after(() => rmSync(stateDir, { recursive: true, force: true }));
+  const fast = { attempts: 2, baseDelayMs: 10, timeoutMs: 2_000 };
+  const start = (ref: string) => ({ agentSessionRef: ref, tunnelId: 3, l2tpSessionId: 4, tenantId: 'quota', username: 'bob', authMethod: 'mschapv2' as const });
+
+  const first = await new BrokerClient({ baseUrl: broker.url, token, stateDir, ...fast }).startSession(start('old'));
+  // Bob's old session ends while the broker is unreachable: its stop waits in the outbox.
+  await broker.stop();
+  const client = new BrokerClient({ baseUrl: broker.url, token, stateDir, ...fast });
+  await client.reportStop(first.sessionId, 'tunnel-closed', counters(1), { tenantId: 'quota', username: 'bob' });
+  assert.equal(client.pendingReports, 1);
+  await broker.start();
+
+  const next = await client.startSession(start('new'));
+  assert.equal(next.created, true);
+  assert.equal(client.pendingReports, 0, 'the stop was delivered on the way');
+  assert.equal((await broker.admin('GET', `/v1/sessions/${first.sessionId}`)).body.state, 'stopped');
+
+  // Without an owed stop the refusal stands.
+  await assert.rejects(client.startSession(start('third')), (error: Error) => /quota-exceeded/.test(error.message));
+});

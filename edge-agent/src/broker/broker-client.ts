@@ -65,6 +65,12 @@ export interface CallOptions {
   readonly wanted?: () => boolean;
 }
 
+/** Whose session a report is about. */
+export interface SessionOwner {
+  readonly tenantId: string;
+  readonly username: string;
+}
+
 /** What the agent's session logic needs from the broker; a fake implements it in tests. */
 export interface Broker {
   register(request: RegisterRequest): Promise<RegisterReply>;
@@ -78,8 +84,11 @@ export interface Broker {
    * durable, carries the final ones.
    */
   reportInterim(sessionId: string, counters: AgentCounters): Promise<void>;
-  /** Queued durably; delivered now if possible, else by `flushOutbox` later. */
-  reportStop(sessionId: string, reason: EndReason, counters: AgentCounters): Promise<void>;
+  /**
+   * Queued durably; delivered now if possible, else by `flushOutbox` later. `owner` lets a start
+   * that a quota refuses deliver its user's (tenant's) pending stops first and try again.
+   */
+  reportStop(sessionId: string, reason: EndReason, counters: AgentCounters, owner?: SessionOwner): Promise<void>;
   flushOutbox(): Promise<{ delivered: number; pending: number }>;
 }
 
@@ -124,8 +133,23 @@ export class BrokerClient implements Broker {
     return this.transport.post<AuthVerdict>('/v1/agent/authenticate', request, { retry: false, newestFirst: true, ...call });
   }
 
-  startSession(request: StartSessionRequest, call?: CallOptions) {
-    return this.transport.post<StartedSession>('/v1/agent/sessions', request, { priority: 'high', ...call });
+  async startSession(request: StartSessionRequest, call?: CallOptions): Promise<StartedSession> {
+    const start = () => this.transport.post<StartedSession>('/v1/agent/sessions', request, { priority: 'high', ...call });
+    try {
+      return await start();
+    } catch (error) {
+      // Stop reports wait behind new sessions (they are background work), so a reconnecting user
+      // can still count against a quota with the session it just left. Deliver the stops that
+      // quota counts, then try once more.
+      if (!(error instanceof BrokerRejectedError) || error.code !== 'quota-exceeded') throw error;
+      const tenantWide = error.field === 'maxSessions';
+      const owed = this.outbox
+        .pending()
+        .filter((r) => r.kind === 'stop' && r.owner?.tenantId === request.tenantId && (tenantWide || r.owner.username === request.username));
+      if (owed.length === 0) throw error;
+      await Promise.all(owed.map((r) => this.deliver(r, 'high').catch(() => undefined)));
+      return start();
+    }
   }
 
   async reportInterim(sessionId: string, counters: AgentCounters): Promise<void> {
@@ -134,8 +158,8 @@ export class BrokerClient implements Broker {
     void this.flushOutbox();
   }
 
-  async reportStop(sessionId: string, reason: EndReason, counters: AgentCounters): Promise<void> {
-    this.outbox.put({ kind: 'stop', sessionId, payload: { reason, counters }, createdAt: this.clock() });
+  async reportStop(sessionId: string, reason: EndReason, counters: AgentCounters, owner?: SessionOwner): Promise<void> {
+    this.outbox.put({ kind: 'stop', sessionId, payload: { reason, counters }, createdAt: this.clock(), ...(owner ? { owner } : {}) });
     await this.flushOutbox();
   }
 
@@ -177,21 +201,31 @@ export class BrokerClient implements Broker {
     let reachable = true;
     const worker = async () => {
       for (let record = queue.shift(); record && reachable; record = queue.shift()) {
-        const path = `/v1/agent/sessions/${encodeURIComponent(record.sessionId)}/${record.kind}`;
         try {
-          await this.transport.post(path, record.payload, { retry: false });
-        } catch (error) {
-          if (!(error instanceof BrokerRejectedError)) {
-            reachable = false;
-            return;
-          }
-          this.options.onDropped?.(record, error);
+          await this.deliver(record, 'background');
+        } catch {
+          reachable = false;
+          return;
         }
-        this.outbox.ack(record);
         delivered++;
       }
     };
     await Promise.all(Array.from({ length: DELIVERY_CONCURRENCY }, worker));
     return { delivered, reachable };
+  }
+
+  /**
+   * Sends one report and acks it; a definite refusal is dropped (acked) too, so one bad record
+   * cannot block the queue forever. Throws when the broker could not be reached.
+   */
+  private async deliver(record: OutboxRecord, priority: 'high' | 'background'): Promise<void> {
+    const path = `/v1/agent/sessions/${encodeURIComponent(record.sessionId)}/${record.kind}`;
+    try {
+      await this.transport.post(path, record.payload, { retry: false, priority });
+    } catch (error) {
+      if (!(error instanceof BrokerRejectedError)) throw error;
+      this.options.onDropped?.(record, error);
+    }
+    this.outbox.ack(record);
   }
 }

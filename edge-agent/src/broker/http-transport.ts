@@ -28,6 +28,8 @@ export class BrokerRejectedError extends BrokerError {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The request field the refusal names, when the broker names one (e.g. a quota). */
+    readonly field?: string,
   ) {
     super(`broker refused (${status} ${code}): ${message}`);
   }
@@ -63,9 +65,13 @@ export interface RequestOptions {
    * already in progress (starting an authenticated session, the heartbeat that keeps the agent
    * alive) must not wait behind a burst of new authentications, or a storm of N sessions makes
    * each started session wait for all N authentications (clients give up IPCP after ~30 s) and
-   * the broker declares the agent lost. Default 'normal'.
+   * the broker declares the agent lost. 'background' requests (stop and accounting reports, which
+   * are durable in the outbox and wait for nobody) go when nothing else waits, so a reconnect storm
+   * spends the broker on the clients dialling in first; once the oldest has waited
+   * `BACKGROUND_SHARE_AFTER_MS`, every `BACKGROUND_SHARE`-th free slot is theirs, so they are never
+   * starved. Default 'normal'.
    */
-  readonly priority?: 'high' | 'normal';
+  readonly priority?: 'high' | 'normal' | 'background';
   /** Asked when the request gets its first slot: false drops it unsent (a sent one is seen through). */
   readonly wanted?: () => boolean;
   /**
@@ -81,6 +87,10 @@ export interface RequestOptions {
 
 /** When the oldest waiting newest-first request has waited this long, the backlog is served newest first. */
 export const NEWEST_FIRST_AFTER_MS = 20_000;
+/** Background requests waiting this long get a share of the slots even while others wait. */
+export const BACKGROUND_SHARE_AFTER_MS = 30_000;
+/** That share: one free slot in this many. */
+export const BACKGROUND_SHARE = 8;
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -98,6 +108,9 @@ export class HttpTransport {
   private readonly waiting: Array<() => void> = [];
   private readonly waitingHigh: Array<() => void> = [];
   private readonly waitingNewestFirst: Array<{ readonly wake: () => void; readonly since: number }> = [];
+  private readonly waitingBackground: Array<{ readonly wake: () => void; readonly since: number }> = [];
+  /** Slots handed on since a background request last got one (for its share). */
+  private handOffs = 0;
 
   constructor(private readonly options: TransportOptions) {
     this.timeoutMs = options.timeoutMs ?? 5_000;
@@ -127,9 +140,11 @@ export class HttpTransport {
         const enqueue =
           options?.priority === 'high'
             ? (wake: () => void) => this.waitingHigh.push(wake)
-            : options?.newestFirst
-              ? (wake: () => void) => this.waitingNewestFirst.push({ wake, since: this.now() })
-              : (wake: () => void) => this.waiting.push(wake);
+            : options?.priority === 'background'
+              ? (wake: () => void) => this.waitingBackground.push({ wake, since: this.now() })
+              : options?.newestFirst
+                ? (wake: () => void) => this.waitingNewestFirst.push({ wake, since: this.now() })
+                : (wake: () => void) => this.waiting.push(wake);
         return await this.limited(enqueue, () => {
           // Only before the first attempt: once sent, the broker may have acted on it (a start whose
           // answer timed out), so a retry is still owed its answer even if the caller has gone.
@@ -158,10 +173,23 @@ export class HttpTransport {
       return await call();
     } finally {
       // Hand the slot straight to the next waiter (inFlight unchanged), or free it.
-      const next = this.waitingHigh.shift() ?? this.waiting.shift() ?? this.nextNewestFirst();
+      const next = this.waitingHigh.shift() ?? this.backgroundShare() ?? this.waiting.shift() ?? this.nextNewestFirst() ?? this.nextBackground();
       if (next) next();
       else this.inFlight--;
     }
+  }
+
+  /** A long-waiting background request, on every BACKGROUND_SHARE-th hand-off. */
+  private backgroundShare(): (() => void) | undefined {
+    const oldest = this.waitingBackground[0];
+    if (oldest === undefined || this.now() - oldest.since < BACKGROUND_SHARE_AFTER_MS) return undefined;
+    if (++this.handOffs < BACKGROUND_SHARE) return undefined;
+    return this.nextBackground();
+  }
+
+  private nextBackground(): (() => void) | undefined {
+    this.handOffs = 0;
+    return this.waitingBackground.shift()?.wake;
   }
 
   private nextNewestFirst(): (() => void) | undefined {
@@ -173,7 +201,7 @@ export class HttpTransport {
 
   /** Requests waiting for a slot (diagnostics and tests). */
   get queued(): number {
-    return this.waiting.length + this.waitingHigh.length + this.waitingNewestFirst.length;
+    return this.waiting.length + this.waitingHigh.length + this.waitingNewestFirst.length + this.waitingBackground.length;
   }
 
   private async once<T>(method: string, path: string, body: unknown): Promise<T> {
@@ -204,17 +232,18 @@ export class HttpTransport {
     if (RETRYABLE_STATUS.has(status)) {
       throw new BrokerUnavailableError(`${method} ${path}: HTTP ${status}`);
     }
-    const { code, message } = parseErrorBody(text);
-    throw new BrokerRejectedError(status, code, message);
+    const { code, message, field } = parseErrorBody(text);
+    throw new BrokerRejectedError(status, code, message, field);
   }
 }
 
-function parseErrorBody(text: string): { code: string; message: string } {
+function parseErrorBody(text: string): { code: string; message: string; field?: string } {
   try {
-    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
     return {
       code: typeof parsed.error?.code === 'string' ? parsed.error.code : 'unknown',
       message: typeof parsed.error?.message === 'string' ? parsed.error.message : text.slice(0, 200),
+      ...(typeof parsed.error?.field === 'string' ? { field: parsed.error.field } : {}),
     };
   } catch {
     return { code: 'unknown', message: text.slice(0, 200) };

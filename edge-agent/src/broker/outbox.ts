@@ -14,6 +14,8 @@ export interface OutboxRecord {
   readonly sessionId: string;
   readonly payload: unknown;
   readonly createdAt: number;
+  /** Whose session it was (stop reports), kept on the agent only: not part of the payload. */
+  readonly owner?: { readonly tenantId: string; readonly username: string };
 }
 
 type JournalLine = ({ op: 'put' } & OutboxRecord) | { op: 'ack'; key: string };

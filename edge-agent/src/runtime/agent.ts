@@ -4,7 +4,7 @@
  * agent runs in one process on fakes (FakeUdpNetwork, FakeTun, a fake Broker, FakeTimers) in tests.
  */
 import type { Logger } from 'pino';
-import type { AgentCommandMessage, AgentSettings, Broker } from '../broker/broker-client';
+import type { AgentCommandMessage, AgentSettings, Broker, SessionOwner } from '../broker/broker-client';
 import { formatIpv4, parseIpv4Cidr, SessionCounters, type CounterSnapshot } from '../datapath';
 import type { LinkConfig, LinkSettings } from '../io/link-config';
 import type { IpsecController } from '../ipsec';
@@ -91,6 +91,11 @@ export interface Agent {
 }
 
 const ZERO: AgentCounters = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+
+/** Whose session it was (for the stop report), once the broker has named the user. */
+function ownerOf(session: Pick<SessionRunner, 'tenantId' | 'username'>): SessionOwner | undefined {
+  return session.tenantId !== undefined && session.username !== undefined ? { tenantId: session.tenantId, username: session.username } : undefined;
+}
 
 /** Result Code for the CDN that clears a call ending for `reason` (RFC 2661 §4.4.2). */
 export function cdnReason(reason: EndReason): CloseReason {
@@ -194,7 +199,7 @@ export function createAgent(deps: AgentDeps): Agent {
       finished.bytesOut += final.bytesOut;
       finished.packetsIn += final.packetsIn;
       finished.packetsOut += final.packetsOut;
-      if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, reason, final));
+      if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, reason, final, ownerOf(session)));
       if (reason === 'admin-disconnect') clearIpsecAfterDisconnect(session);
       if (sessions.size === 0) onIdle?.();
     },
@@ -211,7 +216,7 @@ export function createAgent(deps: AgentDeps): Agent {
       track(broker.reportInterim(session.brokerSessionId, now));
     },
     startedAfterEnd(session) {
-      if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, session.endReason ?? 'error', ZERO));
+      if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, session.endReason ?? 'error', ZERO, ownerOf(session)));
     },
   };
 

@@ -222,3 +222,33 @@ test('a request already sent is retried even when nobody wants it any more: the 
   assert.deepEqual(await started, { sessionId: 's1' });
   assert.equal(hits, 2);
 });
+
+test('background requests (stop reports) go after everything else, and get a share of the slots once they have waited 30 s', async (t) => {
+  const server = await gatedServer(t);
+  let clock = 0;
+  const transport = new HttpTransport({ baseUrl: server.baseUrl, token: 't', maxInFlight: 1, now: () => clock, ...noSleep });
+  const calls = [transport.post('/busy', {})];
+  await server.firstArrived();
+  calls.push(transport.post('/stop-1', {}, { priority: 'background' }));
+  calls.push(transport.post('/auth-1', {}, { newestFirst: true }));
+  calls.push(transport.post('/normal', {}));
+  calls.push(transport.post('/start', {}, { priority: 'high' }));
+  server.release();
+  await Promise.all(calls);
+  assert.deepEqual(server.received, ['/busy', '/start', '/normal', '/auth-1', '/stop-1']);
+
+  // A storm: 20 authentications and 2 stops queued; the stops have waited 30 s, so every 8th
+  // hand-off is theirs instead of waiting for the authentications to drain.
+  server.received.length = 0;
+  server.hold();
+  const storm = [transport.post('/busy', {})];
+  await server.firstArrived();
+  storm.push(transport.post('/stop-a', {}, { priority: 'background' }), transport.post('/stop-b', {}, { priority: 'background' }));
+  for (let i = 0; i < 20; i++) storm.push(transport.post(`/auth-${i}`, {}));
+  clock += 30_000;
+  server.release();
+  await Promise.all(storm);
+  assert.equal(server.received.indexOf('/stop-a'), 8);
+  assert.equal(server.received.indexOf('/stop-b'), 16);
+  assert.equal(server.received.length, 23);
+});
