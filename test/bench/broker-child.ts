@@ -12,7 +12,12 @@ const broker = await startLiveBroker({ env: { HEARTBEAT_INTERVAL_SECONDS: '5' } 
 const storeCalls: Record<string, number> = {};
 broker.testStore.client.middlewareStack.add(
   (next, context) => (args) => {
-    storeCalls[context.commandName ?? '?'] = (storeCalls[context.commandName ?? '?'] ?? 0) + 1;
+    const op = (context.commandName ?? '?').replace(/Command$/, '');
+    const input = args.input as { TransactItems?: unknown[]; RequestItems?: Record<string, { Keys?: unknown[] }> };
+    // Items as well as requests: DynamoDB Local's cost is per item (its one SQLite thread).
+    const items = input.TransactItems?.length ?? Object.values(input.RequestItems ?? {}).reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
+    storeCalls[op] = (storeCalls[op] ?? 0) + 1;
+    if (items > 0) storeCalls[`${op} items`] = (storeCalls[`${op} items`] ?? 0) + items;
     return next(args);
   },
   { step: 'initialize', name: 'benchStoreCallCounter' },

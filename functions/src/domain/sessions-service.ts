@@ -198,11 +198,12 @@ export async function stopSession(
   sessionId: string,
   stop: { reason: EndReason; counters?: AgentCounters },
 ): Promise<Session> {
-  await agentSession(ctx, agent, sessionId);
+  const current = await agentSession(ctx, agent, sessionId);
   const stopped = await ctx.store.stopSession(sessionId, {
     reason: stop.reason,
     at: ctx.clock.now(),
     ...(stop.counters ? { counters: stop.counters } : {}),
+    current,
   });
   if (!stopped) throw new NotFoundError('session', sessionId);
   return stopped;

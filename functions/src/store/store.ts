@@ -128,6 +128,11 @@ export interface StopSessionInput {
    * lost, so the address is not handed out while the dead agent might still forward for it.
    */
   leaseGraceUntil?: number;
+  /**
+   * The session as the caller just read it: spares the store its own read. A stale snapshot only
+   * costs a retry (the transaction's condition fails and the session is read again).
+   */
+  current?: Session;
 }
 
 export interface SessionFilter {

@@ -102,11 +102,16 @@ const counterValues = (c: AgentCounters) => ({ ':bi': c.bytesIn, ':bo': c.bytesO
 
 export async function stopSession(t: Table, sessionId: string, stop: StopSessionInput): Promise<Session | undefined> {
   const TableName = t.tableName;
+  // The caller's snapshot spares the first read; a stale one fails the condition and is re-read.
+  let s: Session | undefined = stop.current?.sessionId === sessionId ? stop.current : undefined;
+  // The lease is released in the same transaction, on the condition that this session holds it;
+  // tried without reading it first, and left out only once that condition has failed (the
+  // address was re-leased after a grace period, or the lease is gone).
+  let releaseLease = true;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const s = await t.get<Session>(keys.session(sessionId));
+    s ??= await t.get<Session>(keys.session(sessionId));
     if (!s || s.state === 'stopped') return s;
     const leaseKey = keys.lease(s.tenantId, s.poolId, s.assignedIp);
-    const lease = await t.get<Lease>(leaseKey);
     const counters = maxCounters(s, stop.counters);
     const stopped: Session = {
       ...s,
@@ -136,7 +141,7 @@ export async function stopSession(t: Table, sessionId: string, stop: StopSession
         },
       },
     ];
-    if (lease?.sessionId === sessionId) {
+    if (releaseLease) {
       // Only the holder releases its lease; with a grace time the address stays reserved (an agent
       // that is presumed lost may still forward traffic for it) and becomes reusable afterwards.
       const guard = { ConditionExpression: 'sessionId = :sid' };
@@ -167,7 +172,13 @@ export async function stopSession(t: Table, sessionId: string, stop: StopSession
     } catch (error) {
       const codes = cancellationCodes(error);
       if (!codes) throw translateSdkError(error, 'TransactWriteItems');
-      // A concurrent stop or counter update changed the session or lease: re-read and try again.
+      const [sessionCode, leaseCode] = codes;
+      if (leaseCode === CCF && (sessionCode === undefined || sessionCode === 'None')) {
+        releaseLease = false; // not this session's lease: stop the session alone, snapshot still good
+        continue;
+      }
+      // A concurrent stop or counter update changed the session: re-read and try again.
+      s = undefined;
       await backoff(attempt);
     }
   }
