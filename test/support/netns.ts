@@ -6,7 +6,9 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -51,6 +53,7 @@ function installExitHook(): void {
       for (const pid of pids.split(/\s+/).filter(Boolean)) spawnSync('kill', ['-9', pid], { stdio: 'ignore' });
       spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
     }
+    for (const n of subnetsHeld) releaseSubnetFile(n);
   });
 }
 
@@ -61,7 +64,7 @@ export async function createNetns(label = 'e2e'): Promise<TestNetns> {
   const name = `${NAME_PREFIX}-${process.pid}-${label}-${tag}`;
   const hostInterface = `tbh${tag}`;
   const nsInterface = `tbn${tag}`;
-  const subnet = await pickSubnet();
+  const subnet = await reserveSubnet();
   const hostAddress = `10.231.${subnet}.1`;
   const nsAddress = `10.231.${subnet}.2`;
 
@@ -76,6 +79,7 @@ export async function createNetns(label = 'e2e'): Promise<TestNetns> {
     // Deleting the namespace destroys its veth end, which takes the host end with it; the link del is a safety net.
     await run('ip', ['netns', 'del', name]).catch(() => undefined);
     await run('ip', ['link', 'del', hostInterface]).catch(() => undefined);
+    releaseSubnet(subnet);
     live.delete(name);
   };
   try {
@@ -114,15 +118,58 @@ export async function createNetns(label = 'e2e'): Promise<TestNetns> {
   };
 }
 
-/** A /30 index in 10.231.0.0/16 that no interface on the host uses (namespaces of parallel runs included). */
-async function pickSubnet(): Promise<number> {
+/**
+ * A /30 index in 10.231.0.0/16 that no interface on the host uses and no other namespace being set
+ * up holds. The address check alone raced: namespaces created at the same moment (a fleet of three
+ * agents, parallel test files) could draw the same subnet before either had its address, and the
+ * second one's agent then never reached the broker. A lock file per subnet, created exclusively,
+ * settles the draw across processes; a lock whose process is gone is taken over.
+ */
+async function reserveSubnet(): Promise<number> {
   const { stdout } = await run('ip', ['-o', '-4', 'addr', 'show']);
   const used = new Set([...stdout.matchAll(/inet 10\.231\.(\d+)\./g)].map((m) => Number(m[1])));
   for (let tries = 0; tries < 64; tries++) {
     const n = randomBytes(1)[0] as number;
-    if (!used.has(n)) return n;
+    if (!used.has(n) && lockSubnet(n)) return n;
   }
   throw new Error('no free 10.231.<n>.0/30 test subnet');
+}
+
+const subnetLock = (n: number) => join(tmpdir(), `${NAME_PREFIX}-subnet-${n}.lock`);
+
+function lockSubnet(n: number): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(subnetLock(n), String(process.pid), { flag: 'wx' });
+      subnetsHeld.add(n);
+      return true;
+    } catch {
+      let holder: number;
+      try {
+        holder = Number(readFileSync(subnetLock(n), 'utf8').trim());
+      } catch {
+        continue; // released meanwhile: try again
+      }
+      // An empty file is a lock being written right now.
+      if (!(holder > 0) || holder === process.pid || isAlive(holder)) return false;
+      releaseSubnetFile(n); // left by a crashed run
+    }
+  }
+  return false;
+}
+
+const subnetsHeld = new Set<number>();
+
+function releaseSubnet(n: number): void {
+  if (subnetsHeld.delete(n)) releaseSubnetFile(n);
+}
+
+function releaseSubnetFile(n: number): void {
+  try {
+    unlinkSync(subnetLock(n));
+  } catch {
+    // already gone
+  }
 }
 
 /** Namespaces of earlier runs whose process is gone (a crash that skipped even the exit hook, e.g. SIGKILL). */

@@ -3,6 +3,7 @@ import type { Store } from '../store/store';
 import type { AuthGrants } from './auth-grant';
 import type { SecretBox } from './ppp-auth';
 import type { RandomBytes } from './bearer-tokens';
+import type { LeaseHints } from './ip-allocation/lease-hints';
 import type { Clock } from './types';
 
 /** What every broker domain service needs; built once per app (container). */
@@ -14,4 +15,6 @@ export interface ServiceContext {
   /** Signs and checks the grants authentication hands to the session start. */
   readonly grants: AuthGrants;
   readonly config: BrokerConfig;
+  /** Addresses this process saw leased, so its random address probes skip them (a hint only). */
+  readonly leaseHints?: LeaseHints;
 }

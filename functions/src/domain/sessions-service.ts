@@ -5,7 +5,7 @@
 import { ConflictError, ForbiddenError, NotFoundError, PoolExhaustedApiError, QuotaExceededError } from '../errors';
 import { AlreadyExistsError } from '../store/errors';
 import type { SessionFilter } from '../store/store';
-import { PoolExhaustedError, startSessionWithAddress } from './ip-allocation';
+import { parseIpv4, PoolExhaustedError, poolKey, startSessionWithAddress } from './ip-allocation';
 import { admit, type AdmissionDecision } from './placement/admission';
 import type { ServiceContext } from './service-context';
 import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Pool, Session, User } from './types';
@@ -37,7 +37,7 @@ export interface StartedSession {
  * returns the same session and lease without counting against the quota again.
  */
 export async function startSession(
-  ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants'>,
+  ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' | 'leaseHints'>,
   agent: Agent,
   input: StartSessionInput,
 ): Promise<StartedSession> {
@@ -68,7 +68,7 @@ function refuseIfEnded({ session, created }: StartedSession): void {
   throw new ConflictError('session-stopped', `session ${session.sessionId} already ended (${session.endReason ?? 'stopped'}); start a new one`);
 }
 
-async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants'>, agent: Agent, input: StartSessionInput): Promise<StartedSession> {
+async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' | 'leaseHints'>, agent: Agent, input: StartSessionInput): Promise<StartedSession> {
   refuseIfNotAdmitted(admit({ agent, tenant: {}, tenantActive: 0, userActive: 0 }), agent);
   // Independent reads in one round trip of latency (measured: a setup was 11 sequential calls).
   // Tenant and pools come from the settings cache; the user only without a valid grant.
@@ -105,6 +105,7 @@ async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants'>,
       l2tpSessionId: input.l2tpSessionId,
       ...(input.peerAddress !== undefined ? { peerAddress: input.peerAddress } : {}),
       authMethod: input.authMethod,
+      ...(ctx.leaseHints ? { hints: ctx.leaseHints } : {}),
     });
     const pool = pools.find((p) => p.poolId === session.poolId) ?? (await poolOf(ctx, session));
     return { session, pool, created };
@@ -193,7 +194,7 @@ export async function reportInterim(
 
 /** Stops a session once; a repeated stop returns the stopped session unchanged. */
 export async function stopSession(
-  ctx: Pick<ServiceContext, 'store' | 'clock'>,
+  ctx: Pick<ServiceContext, 'store' | 'clock' | 'leaseHints'>,
   agent: Agent,
   sessionId: string,
   stop: { reason: EndReason; counters?: AgentCounters },
@@ -206,6 +207,8 @@ export async function stopSession(
     current,
   });
   if (!stopped) throw new NotFoundError('session', sessionId);
+  const address = parseIpv4(stopped.assignedIp);
+  if (address !== undefined) ctx.leaseHints?.released(poolKey(stopped), address);
   return stopped;
 }
 

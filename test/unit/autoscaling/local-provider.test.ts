@@ -58,7 +58,7 @@ describe('LocalScalingProvider', () => {
     const launcher = new FakeLauncher();
     launcher.failNames.add('a-2');
     const p = new LocalScalingProvider({ launcher, namePrefix: 'a', hardLimit: 4 });
-    await assert.rejects(p.setDesiredCapacity(3), ScalingProviderError);
+    await assert.rejects(p.setDesiredCapacity(3), (e: unknown) => e instanceof ScalingProviderError && /1 of 3 agent launches failed; the first: boom a-2/.test(e.message));
     assert.equal(p.agents().length, 2);
     await p.setDesiredCapacity(3);
     assert.equal(p.agents().length, 3);

@@ -59,7 +59,9 @@ export class LocalScalingProvider implements ScalingProvider {
       for (const r of results) if (r.status === 'fulfilled') this.running.set(r.value.agentId, r.value);
       const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed.length > 0) {
-        throw new ScalingProviderError(`${failed.length} of ${missing} agent launches failed`, undefined, { cause: failed[0]!.reason });
+        const first = failed[0]!.reason as unknown;
+        const why = first instanceof Error ? first.message : String(first);
+        throw new ScalingProviderError(`${failed.length} of ${missing} agent launches failed; the first: ${why}`, undefined, { cause: first });
       }
     });
   }

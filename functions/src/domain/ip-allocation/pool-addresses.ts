@@ -47,13 +47,13 @@ export function isInPool(pool: PoolShape, ip: string): boolean {
  * A uniformly random leasable address of `pool` without enumerating it (a /16 has 65,534), or
  * undefined after a few unlucky draws (tiny or heavily excluded pools: enumerate those instead).
  */
-export function randomCandidate(pool: PoolShape, random: () => number = Math.random): number | undefined {
+export function randomCandidate(pool: PoolShape, random: () => number = Math.random, avoid?: (address: number) => boolean): number | undefined {
   const parsed = parsePool(pool);
   if (!parsed || parsed.cidr.prefix < MIN_POOL_PREFIX) return undefined;
   const size = parsed.cidr.last - parsed.cidr.network + 1;
   for (let draw = 0; draw < 8; draw++) {
     const address = parsed.cidr.network + Math.floor(random() * size);
-    if (usable(parsed, address)) return address;
+    if (usable(parsed, address) && !avoid?.(address)) return address;
   }
   return undefined;
 }

@@ -10,6 +10,7 @@ import type { Store } from '../../store/store';
 import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Pool, Session, Tenant, User } from '../types';
 import { PoolExhaustedError, StaticAddressUnavailableError } from './errors';
 import { formatIpv4, isCidrError, parseCidr, parseIpv4 } from './ipv4';
+import { poolKey, type LeaseHints } from './lease-hints';
 import { candidateAddresses, isInPool, randomCandidate } from './pool-addresses';
 
 export interface StartSessionInput {
@@ -23,6 +24,8 @@ export interface StartSessionInput {
   readonly l2tpSessionId: number;
   readonly peerAddress?: string;
   readonly authMethod: AuthMethod;
+  /** Addresses this process saw leased: skipped by the random probes (lease-hints.ts). */
+  readonly hints?: LeaseHints;
 }
 
 /** Lost races on one lease list before it is read again. */
@@ -56,7 +59,11 @@ export async function startSessionWithAddress(
     const now = clock.now();
     const session = buildSession(input, sessionId, pool.poolId, ip, now);
     const lease: Lease = { tenantId: pool.tenantId, poolId: pool.poolId, ip, sessionId, leasedAt: now };
-    return { session, result: await store.startSession(session, lease) };
+    const result = await store.startSession(session, lease);
+    // Ours now, or someone else's: either way not worth drawing again soon.
+    const address = parseIpv4(ip);
+    if (address !== undefined && result.outcome !== 'exists') input.hints?.taken(poolKey(pool), address);
+    return { session, result };
   };
 
   if (input.user.staticIp !== undefined) {
@@ -76,7 +83,8 @@ export async function startSessionWithAddress(
     // transaction stays the arbiter; a full pool just falls through to the read below.
     if (poolSize(pool) >= OPTIMISTIC_MIN_POOL) {
       for (let probe = 0; probe < OPTIMISTIC_PROBES; probe++) {
-        const address = randomCandidate(pool);
+        const known = input.hints;
+        const address = randomCandidate(pool, Math.random, known ? (a) => known.has(poolKey(pool), a) : undefined);
         if (address === undefined) break;
         const { session, result } = await attempt(pool, formatIpv4(address));
         if (result.outcome === 'created') return { session, created: true };
