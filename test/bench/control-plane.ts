@@ -4,7 +4,8 @@
  * record). The baseline ("floor") issues, with the SDK and at the same concurrency, the store work
  * a correct setup cannot skip:
  *   authenticate: GetItem agent (revocable credential: never cached) + GetItem user (its hashes)
- *   start:        GetItem agent + TransactWriteItems [session, agent-ref, lease] (same item shapes)
+ *   start:        GetItem agent + TransactWriteItems [session, lease] (same item shapes; the session
+ *                 id names agent and ref, so no pointer item is needed for idempotency)
  * Each round uses a fresh tenant, so every round starts from the same state.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -15,6 +16,7 @@ import { createDynamoClient } from '../../functions/src/store/dynamo';
 import { toAttributes, toItem } from '../../functions/src/store/dynamo/item-codec';
 import { keys } from '../../functions/src/store/dynamo/keys';
 import { sessionItem } from '../../functions/src/store/dynamo/session-items';
+import { sessionIdFor } from '../../functions/src/domain/session-id';
 import type { Session } from '../../functions/src/domain/types';
 import type { ChildRpc } from './child-rpc';
 import { jsonClient } from './http-client';
@@ -139,16 +141,16 @@ export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneO
         await sdk.send(new GetItemCommand({ TableName, Key: userKey }));
         await sdk.send(new GetItemCommand({ TableName, Key: agentKey }));
         const now = Date.now();
-        const sessionId = randomUUID();
+        const agentSessionRef = randomUUID();
+        const sessionId = sessionIdFor(agentId, agentSessionRef);
         const ip = `10.0.${(i >> 8) & 0xff}.${i & 0xff}`;
         const session: Session = {
-          sessionId, tenantId, username: 'bench', agentId, agentSessionRef: randomUUID(), tunnelId: 1, l2tpSessionId: 1, peerAddress: '127.0.0.1',
+          sessionId, tenantId, username: 'bench', agentId, agentSessionRef, tunnelId: 1, l2tpSessionId: 1, peerAddress: '127.0.0.1',
           authMethod: 'mschapv2', poolId: 'main', assignedIp: ip, startedAt: now, updatedAt: now, state: 'active', bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0,
         };
         await sdk.send(new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName, Item: sessionItem(session), ConditionExpression: 'attribute_not_exists(PK)' } },
-            { Put: { TableName, Item: toItem(keys.agentRef(agentId, session.agentSessionRef), 'agent-ref', { agentId, agentSessionRef: session.agentSessionRef, sessionId }), ConditionExpression: 'attribute_not_exists(PK)' } },
             { Put: { TableName, Item: toItem(keys.lease(tenantId, 'main', ip), 'lease', { tenantId, poolId: 'main', ip, sessionId, leasedAt: now }), ConditionExpression: 'attribute_not_exists(PK) OR releaseAfter < :now', ExpressionAttributeValues: toAttributes({ ':now': now }) } },
           ],
         }));

@@ -41,7 +41,7 @@ export async function startSession(
   agent: Agent,
   input: StartSessionInput,
 ): Promise<StartedSession> {
-  // A retry is recognised by the start transaction itself (its agent-ref condition), so the common
+  // A retry is recognised by the start transaction itself (its session-item condition), so the common
   // case, a new session, costs no look-up; only a refusal checks first whether this start was
   // already recorded, because a retry must get its session even if it would be refused now.
   let started: StartedSession;

@@ -60,7 +60,8 @@ export interface Store {
   // --- sessions ------------------------------------------------------------------------------
   /**
    * Atomically (one transaction) claims `lease.ip` and creates the session, idempotent on
-   * (session.agentId, session.agentSessionRef):
+   * (session.agentId, session.agentSessionRef), which is why `session.sessionId` must be
+   * `sessionIdFor(agentId, agentSessionRef)` (domain/session-id.ts; a StoreError otherwise):
    *  - `{ outcome: 'created' }` when both were written;
    *  - `{ outcome: 'exists', session }` when the agent already started this session (retry);
    *  - `{ outcome: 'address-taken' }` when the address is leased by someone else (try another).

@@ -86,7 +86,7 @@ describe('transaction coalescing', () => {
     const holder = fresh();
     await t.store.startSession(holder.s, holder.lease);
     const loser = fresh({ assignedIp: holder.s.assignedIp });
-    const retry = { ...fresh(), s: { ...holder.s, sessionId: `${holder.s.sessionId}-again` } };
+    const retry = { s: { ...holder.s, updatedAt: holder.s.updatedAt + 1 }, lease: { ...fresh().lease, sessionId: holder.s.sessionId } };
     const others = Array.from({ length: 5 }, () => fresh());
     sent.length = 0;
     const [lost, repeated, ...rest] = await Promise.all([

@@ -1,4 +1,5 @@
 /** Builders of valid domain records for store tests (override what a test cares about). */
+import { sessionIdFor } from '../../../functions/src/domain/session-id';
 import type { Agent, Pool, Session, Tenant, User, Lease } from '../../../functions/src/domain/types';
 
 export const tenant = (o: Partial<Tenant> = {}): Tenant => ({
@@ -44,10 +45,11 @@ export const agent = (o: Partial<Agent> = {}): Agent => ({
 });
 
 let n = 0;
+/** A session; its id is derived from agent and ref, as the store requires (domain/session-id.ts). */
 export const session = (o: Partial<Session> = {}): Session => {
   n++;
-  return {
-    sessionId: `s-${n}-${Math.random().toString(36).slice(2, 8)}`,
+  const s: Session = {
+    sessionId: '',
     tenantId: 'acme',
     username: 'alice',
     agentId: 'agent-1',
@@ -66,6 +68,7 @@ export const session = (o: Partial<Session> = {}): Session => {
     packetsOut: 0,
     ...o,
   };
+  return o.sessionId !== undefined ? s : { ...s, sessionId: sessionIdFor(s.agentId, s.agentSessionRef) };
 };
 
 export const leaseFor = (s: Session, o: Partial<Lease> = {}): Lease => ({

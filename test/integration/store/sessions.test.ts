@@ -17,7 +17,7 @@ after(() => t.close());
 const activeCount = async (agentId: string) => (await t.store.getAgent(agentId))?.activeSessions;
 
 describe('startSession', () => {
-  test('creates session, lease and agent-ref; the agent item is left alone (its count comes from heartbeats)', async () => {
+  test('creates session and lease; the agent item is left alone (its count comes from heartbeats)', async () => {
     const before = await activeCount('agent-1');
     const s = session({ assignedIp: '10.8.0.2', tenantId: 'st' });
     assert.deepEqual(await t.store.startSession(s, leaseFor(s)), { outcome: 'created' });
@@ -31,10 +31,17 @@ describe('startSession', () => {
     await t.store.startSession(s, leaseFor(s));
     const count = await activeCount('agent-1');
     const retry = session({ agentSessionRef: s.agentSessionRef, assignedIp: '10.8.0.4', tenantId: 'st2' });
+    assert.equal(retry.sessionId, s.sessionId, 'the id names agent and ref');
     assert.deepEqual(await t.store.startSession(retry, leaseFor(retry)), { outcome: 'exists', session: s });
-    assert.equal(await t.store.getSession(retry.sessionId), undefined);
+    assert.deepEqual(await t.store.getSession(s.sessionId), s);
     assert.deepEqual((await t.store.listLeases('st2', 'main')).map((l) => l.ip), ['10.8.0.3']);
     assert.equal(await activeCount('agent-1'), count);
+  });
+  test('a session whose id is not derived from agent and ref is refused, and nothing is written', async () => {
+    const s = session({ sessionId: 'chosen-by-hand', assignedIp: '10.8.0.5', tenantId: 'st5' });
+    await assert.rejects(t.store.startSession(s, leaseFor(s)), StoreError);
+    assert.equal(await t.store.getSession('chosen-by-hand'), undefined);
+    assert.deepEqual(await t.store.listLeases('st5', 'main'), []);
   });
   test('the same ref on another agent is a different session', async () => {
     const s1 = session({ agentSessionRef: 'shared-ref', assignedIp: '10.8.0.10', tenantId: 'st3' });
@@ -174,13 +181,13 @@ describe('listSessions', () => {
     ] as const;
     let ip = 100;
     for (const [name, username, agentId, at] of specs) {
-      const s = session({ sessionId: `lt-${name}`, tenantId: 'lt', username, agentId, startedAt: at, updatedAt: at, assignedIp: `10.8.0.${ip++}` });
+      const s = session({ agentSessionRef: `lt-${name}`, tenantId: 'lt', username, agentId, startedAt: at, updatedAt: at, assignedIp: `10.8.0.${ip++}` });
       await t.store.startSession(s, leaseFor(s));
       ids[name] = s;
     }
-    await t.store.stopSession('lt-a3', { reason: 'user-request', at: 2_000 });
+    await t.store.stopSession(ids.a3!.sessionId, { reason: 'user-request', at: 2_000 });
     // Another tenant with an identical username must never appear.
-    const other = session({ sessionId: 'other-x', tenantId: 'lt-other', username: 'alice', startedAt: 1_002, assignedIp: '10.8.0.99' });
+    const other = session({ agentSessionRef: 'other-x', tenantId: 'lt-other', username: 'alice', startedAt: 1_002, assignedIp: '10.8.0.99' });
     await t.store.startSession(other, leaseFor(other));
   });
   const list = async (filter: Parameters<TestStore['store']['listSessions']>[0], limit = 100) => {
@@ -189,7 +196,7 @@ describe('listSessions', () => {
     do {
       const page = await t.store.listSessions(filter, { limit, ...(cursor ? { cursor } : {}) });
       assert.ok(page.items.length <= limit, 'limit honoured');
-      out.push(...page.items.map((s) => s.sessionId.replace('lt-', '')));
+      out.push(...page.items.map((s) => s.agentSessionRef.replace('lt-', '')));
       cursor = page.cursor;
     } while (cursor);
     return out;
@@ -220,7 +227,7 @@ describe('listSessions', () => {
   });
   test('a filtered page is filled, not cut short by the filter', async () => {
     const page = await t.store.listSessions({ tenantId: 'lt', username: 'alice', agentId: 'agent-1' }, { limit: 2 });
-    assert.deepEqual(page.items.map((s) => s.sessionId), ['lt-a4', 'lt-a3']);
+    assert.deepEqual(page.items.map((s) => s.agentSessionRef), ['lt-a4', 'lt-a3']);
     assert.ok(page.cursor);
   });
   test('unfiltered listing covers every session', async () => {

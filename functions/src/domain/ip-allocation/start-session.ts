@@ -5,8 +5,8 @@
  * are tried in random order so concurrent allocators rarely race for the same address; a lost race
  * (`address-taken`) simply moves on; after a few losses the lease list is read again.
  */
-import { randomUUID } from 'node:crypto';
 import type { Store } from '../../store/store';
+import { sessionIdFor } from '../session-id';
 import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Pool, Session, Tenant, User } from '../types';
 import { PoolExhaustedError, StaticAddressUnavailableError } from './errors';
 import { formatIpv4, isCidrError, parseCidr, parseIpv4 } from './ipv4';
@@ -51,9 +51,9 @@ export async function startSessionWithAddress(
   clock: Clock,
   input: StartSessionInput,
 ): Promise<{ session: Session; created: boolean }> {
-  // No look-up of (agentId, agentSessionRef) first: the start transaction's condition on the
-  // agent-ref item answers `exists` for a retry, so a new session saves that round trip.
-  const sessionId = randomUUID();
+  // No look-up of (agentId, agentSessionRef) first: the id is derived from them, so the start
+  // transaction's condition on the session item answers `exists` for a retry.
+  const sessionId = sessionIdFor(input.agentId, input.agentSessionRef);
 
   const attempt = async (pool: Pool, ip: string) => {
     const now = clock.now();

@@ -41,7 +41,6 @@ export const keys = {
   agentCommand: (a: string, commandId: string): Key => ({ PK: `AGENT#${e(a)}`, SK: `CMD#${e(commandId)}` }),
   agentCommandPrefix: 'CMD#',
   session: (s: string): Key => ({ PK: `SESSION#${e(s)}`, SK: META }),
-  agentRef: (a: string, ref: string): Key => ({ PK: `AGENTREF#${e(a)}#${e(ref)}`, SK: META }),
   apiKey: (k: string): Key => ({ PK: `APIKEY#${e(k)}`, SK: META }),
   ipsec: (): Key => ({ PK: 'FLEET', SK: 'IPSEC' }),
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEMP#${e(scope)}#${e(key)}`, SK: META }),
@@ -68,7 +67,6 @@ export type ItemKind =
   | 'agent'
   | 'agent-command'
   | 'session'
-  | 'agent-ref'
   | 'api-key'
   | 'ipsec-settings'
   | 'idempotency';

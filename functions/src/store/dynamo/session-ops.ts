@@ -12,6 +12,7 @@ import {
   UpdateItemCommand,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
+import { sessionIdFor } from '../../domain/session-id';
 import type { AgentCounters, EndReason, Lease, Session } from '../../domain/types';
 import { AlreadyExistsError, StoreError, StoreUnavailableError } from '../errors';
 import type { StartSessionResult, StopSessionInput } from '../store';
@@ -32,26 +33,23 @@ const MAX_ATTEMPTS = 25;
 const backoff = (attempt: number) =>
   new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 10 * 2 ** attempt)));
 
+/** A session's id names its starter (domain/session-id.ts), so a retry finds it by that id. */
 export async function findSessionByAgentRef(t: Table, agentId: string, ref: string): Promise<Session | undefined> {
-  const pointer = await t.get<{ sessionId: string }>(keys.agentRef(agentId, ref));
-  return pointer ? t.get<Session>(keys.session(pointer.sessionId)) : undefined;
+  const found = await t.get<Session>(keys.session(sessionIdFor(agentId, ref)));
+  return found && startedBy(found, agentId, ref) ? found : undefined;
 }
 
+const startedBy = (s: Session, agentId: string, ref: string) => s.agentId === agentId && s.agentSessionRef === ref;
+
 export async function startSession(t: Table, session: Session, lease: Lease): Promise<StartSessionResult> {
+  if (session.sessionId !== sessionIdFor(session.agentId, session.agentSessionRef)) {
+    throw new StoreError(`session id ${session.sessionId} is not the one of agent ${session.agentId} and ref ${session.agentSessionRef}: a retry would go unnoticed`);
+  }
   const TableName = t.tableName;
+  // Two items: the session (its id derived from agent and ref, so its condition also catches a
+  // retried start) and the lease.
   const items: TransactWriteItem[] = [
     { Put: { TableName, Item: sessionItem(session), ConditionExpression: 'attribute_not_exists(PK)' } },
-    {
-      Put: {
-        TableName,
-        Item: toItem(keys.agentRef(session.agentId, session.agentSessionRef), 'agent-ref', {
-          agentId: session.agentId,
-          agentSessionRef: session.agentSessionRef,
-          sessionId: session.sessionId,
-        }),
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    },
     {
       // A lease left in its grace period (releaseAfter) may be taken once that time has passed.
       Put: {
@@ -69,14 +67,15 @@ export async function startSession(t: Table, session: Session, lease: Lease): Pr
     } catch (error) {
       const codes = cancellationCodes(error);
       if (!codes) throw translateSdkError(error, 'TransactWriteItems');
-      const [sessionCode, refCode, leaseCode] = codes;
-      if (refCode === CCF) {
-        const existing = await findSessionByAgentRef(t, session.agentId, session.agentSessionRef);
-        if (existing) return { outcome: 'exists', session: existing };
-        throw new StoreError(`agent ref ${session.agentId}/${session.agentSessionRef} points to no session`);
+      const [sessionCode, leaseCode] = codes;
+      if (sessionCode === CCF) {
+        const existing = await t.get<Session>(keys.session(session.sessionId));
+        if (existing && startedBy(existing, session.agentId, session.agentSessionRef)) return { outcome: 'exists', session: existing };
+        if (existing) throw new AlreadyExistsError('session', session.sessionId, { cause: error });
+        // Gone again between the write and the read (never deleted in practice): try again.
+      } else if (leaseCode === CCF) {
+        return { outcome: 'address-taken' };
       }
-      if (sessionCode === CCF) throw new AlreadyExistsError('session', session.sessionId, { cause: error });
-      if (leaseCode === CCF) return { outcome: 'address-taken' };
       if (attempt + 1 >= MAX_ATTEMPTS) {
         throw new StoreUnavailableError(`startSession kept conflicting (${codes.join(',')})`, { cause: error });
       }
