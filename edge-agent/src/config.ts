@@ -25,6 +25,8 @@ export interface AgentConfig {
   readonly interimIntervalSeconds: number;
   /** End a session after this long without data packets either way (0 = never; LCP echo still catches dead peers). */
   readonly idleTimeoutSeconds: number;
+  /** Broker requests on the wire at once; the rest queue in the agent (broker/http-transport.ts). */
+  readonly brokerMaxInFlight: number;
 }
 
 interface SettingSpec {
@@ -62,6 +64,12 @@ export const AGENT_SETTINGS = {
     help: 'End a session after this long without data traffic (0 = never)',
     defaultValue: '0',
   },
+  brokerMaxInFlight: {
+    flag: 'broker-max-in-flight',
+    env: 'BROKER_MAX_IN_FLIGHT',
+    help: 'Broker requests on the wire at once (a reconnect storm queues the rest in the agent)',
+    defaultValue: '128',
+  },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
 type SettingName = keyof typeof AGENT_SETTINGS;
@@ -96,6 +104,7 @@ const schema = z.object({
   allowPlainL2tp: booleanText,
   interimIntervalSeconds: z.coerce.number().int().min(0).max(86_400),
   idleTimeoutSeconds: z.coerce.number().int().min(0).max(7 * 86_400),
+  brokerMaxInFlight: z.coerce.number().int().min(1).max(1024),
 });
 
 export class ConfigError extends Error {

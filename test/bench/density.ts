@@ -88,10 +88,12 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
       calls = now;
       return delta;
     };
-    // The first setup is paced (at most 400 sessions in setup at once): the density figure
+    // The first setup is paced (at most 3,000 sessions in setup at once): the density figure
     // wants every session up, and an unpaced burst beyond what the broker serves within the
-    // clients' 30 s CHAP wait would just fail. The storm below is the unpaced burst.
-    const setup = await open(0, { pendingBudget: 400, redialForMs: 120_000 });
+    // clients' 30 s CHAP wait would just fail. 3,000 keeps the agent's 128 broker slots busy (2
+    // calls per setup; a 400 budget left them half idle: 152/s) while a client waits ~10 s at
+    // 300 setups/s. The storm below is the unpaced burst.
+    const setup = await open(0, { pendingBudget: 3000, redialForMs: 120_000 });
     const setupCpu = setupMeter.stop();
     log(`density: ${setup.ok} sessions up in ${setup.seconds.toFixed(1)} s (${(setup.ok / setup.seconds).toFixed(1)}/s), ${setup.failed} failed, ${setup.redials} redials ${JSON.stringify(setup.reasons)}`);
     log(`density: CPU during setup: ${describeCpu(setupCpu)}`);

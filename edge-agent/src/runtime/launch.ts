@@ -64,6 +64,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     baseUrl: config.brokerUrl,
     token: config.agentToken,
     stateDir: config.stateDir,
+    maxInFlight: config.brokerMaxInFlight,
     onDropped: (record, error) => logger.warn({ sessionId: record.sessionId, kind: record.kind, err: error.message }, 'broker refused a queued report: dropped'),
   });
   const listenHost = config.l2tpListen.address === '0.0.0.0' || config.l2tpListen.address === '::' ? hostname() : config.l2tpListen.address;

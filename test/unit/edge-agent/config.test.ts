@@ -55,3 +55,10 @@ test('interim interval: 60 s by default, settable by flag or variable, 0 turns i
   assert.throws(() => loadAgentConfig(parseArgs(['--interim-interval-seconds=1.5']), required), /INTERIM_INTERVAL_SECONDS/);
   assert.match(helpText(), /--interim-interval-seconds <value>\s+INTERIM_INTERVAL_SECONDS.*\(default 60\)/);
 });
+
+test('broker requests in flight: 128 by default, settable, at least 1', () => {
+  assert.equal(loadAgentConfig(parseArgs([]), required).brokerMaxInFlight, 128);
+  assert.equal(loadAgentConfig(parseArgs([]), { ...required, BROKER_MAX_IN_FLIGHT: '32' }).brokerMaxInFlight, 32);
+  assert.throws(() => loadAgentConfig(parseArgs(['--broker-max-in-flight=0']), required), /BROKER_MAX_IN_FLIGHT/);
+  assert.match(helpText(), /--broker-max-in-flight <value>\s+BROKER_MAX_IN_FLIGHT.*\(default 128\)/);
+});
