@@ -21,7 +21,7 @@ import type { AppEnv } from './http/context';
 import { renderDocsPage } from './http/docs-page';
 import { onError, onNotFound } from './http/error-handler';
 import { idempotencyMiddleware } from './http/idempotency-middleware';
-import { registerAgentProtocolRoutes } from './http/routes/agent-protocol';
+import { authenticateReadAhead, registerAgentProtocolRoutes } from './http/routes/agent-protocol';
 import { registerEndpointRoutes } from './http/routes/endpoint';
 import { registerFleetRoutes } from './http/routes/fleet';
 import { registerHealthRoute } from './http/routes/health';
@@ -96,7 +96,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
   // `/v1/agent/*` does not match `/v1/agents`: the two families never share a middleware.
-  app.use('/v1/agent/*', agentAuth(ctx));
+  app.use('/v1/agent/*', agentAuth(ctx, [authenticateReadAhead(ctx)]));
   app.use('/v1/*', async (c, next) => {
     if (c.req.path === '/v1/agent' || c.req.path.startsWith('/v1/agent/')) return next();
     return operatorAuth(ctx)(c, next);

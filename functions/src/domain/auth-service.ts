@@ -55,8 +55,33 @@ export type AuthResult =
     }
   | { readonly ok: false; readonly reason: AuthFailureReason; readonly retryable: boolean; readonly lockedUntil?: number };
 
+/** A user read started early (before the agent's credential was verified), for `authenticate`. */
+export interface UserReadAhead {
+  readonly tenantId: string;
+  readonly username: string;
+  readonly user: Promise<User | undefined>;
+}
+
+/**
+ * Starts reading the user a PPP username names, or undefined when it names none. The result is
+ * looked at only by `authenticate`, after the caller's credential was checked; a failed read is
+ * reported there, not here.
+ */
+export function readUserAhead(ctx: Pick<ServiceContext, 'store'>, pppUsername: string): UserReadAhead | undefined {
+  let parsed;
+  try {
+    parsed = parsePppUsername(pppUsername);
+  } catch {
+    return undefined;
+  }
+  if (parsed.tenantId === undefined) return undefined;
+  const user = ctx.store.getUser(parsed.tenantId, parsed.username);
+  user.catch(() => undefined); // nobody may await it (the credential was refused): not an unhandled rejection
+  return { tenantId: parsed.tenantId, username: parsed.username, user };
+}
+
 /** Verifies one PPP authentication for `agentId`. Never throws for a wrong answer, only for store faults. */
-export async function authenticate(ctx: ServiceContext, agentId: string, request: AuthRequest): Promise<AuthResult> {
+export async function authenticate(ctx: ServiceContext, agentId: string, request: AuthRequest, ahead?: UserReadAhead): Promise<AuthResult> {
   let parsed;
   try {
     parsed = parsePppUsername(request.username);
@@ -66,7 +91,8 @@ export async function authenticate(ctx: ServiceContext, agentId: string, request
   }
   if (parsed.tenantId === undefined) return fail('unknown-tenant');
   // Both reads at once: one round trip of latency instead of two (the realm names the tenant).
-  const [tenant, user] = await Promise.all([ctx.store.getTenant(parsed.tenantId), ctx.store.getUser(parsed.tenantId, parsed.username)]);
+  const early = ahead?.tenantId === parsed.tenantId && ahead.username === parsed.username ? ahead.user : undefined;
+  const [tenant, user] = await Promise.all([ctx.store.getTenant(parsed.tenantId), early ?? ctx.store.getUser(parsed.tenantId, parsed.username)]);
   if (!tenant) return fail('unknown-tenant');
   if (!user) return fail('unknown-user');
 

@@ -4,7 +4,7 @@
  * misconfigured client learns why.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { authenticateAgent } from '../domain/agents-service';
 import { authenticateApiKey } from '../domain/api-keys';
 import { tokenKindOf } from '../domain/bearer-tokens';
@@ -48,11 +48,28 @@ export function operatorAuth(ctx: ServiceContext): MiddlewareHandler<AppEnv> {
   };
 }
 
-export function agentAuth(ctx: ServiceContext): MiddlewareHandler<AppEnv> {
+/**
+ * A read that a route is sure to need, started in the same turn as the credential check so that
+ * the store sends both as one request (store/dynamo/read-batcher.ts): one round trip instead of
+ * two when the broker is not busy enough to merge requests anyway. The route looks at the result
+ * only once the credential was verified.
+ */
+export interface ReadAhead {
+  readonly method: string;
+  readonly path: string;
+  start(c: Context<AppEnv>, body: unknown): void;
+}
+
+export function agentAuth(ctx: ServiceContext, readAheads: readonly ReadAhead[] = []): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearerToken(c.req.header('authorization'));
     if (tokenKindOf(token) !== 'agent') throw new ForbiddenError('agent routes accept only agent credentials');
-    const agent = await authenticateAgent(ctx, token);
+    const ahead = readAheads.find((r) => r.method === c.req.method && r.path === c.req.path);
+    // The body is parsed once: the route's validator reads the cached result (or reports the error).
+    const body: unknown = ahead ? await c.req.json().catch(() => undefined) : undefined;
+    const verifying = authenticateAgent(ctx, token);
+    if (ahead && body !== undefined) ahead.start(c, body);
+    const agent = await verifying;
     c.set('agent', agent);
     c.set('log', c.get('log').child({ agentId: agent.agentId }));
     await next();

@@ -105,6 +105,30 @@ describe('PPP authentication', () => {
     assert.equal((await asAgent('POST', '/v1/agent/authenticate', { method: 'pap', username: 'alice@acme', password: 'correct horse' })).body.ok, true);
   });
 
+  test('the credential check and the user read go to DynamoDB as one request; a bad credential still learns nothing', async () => {
+    const sent: string[] = [];
+    h.testStore.client.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(context.commandName ?? '?');
+        return next(args);
+      },
+      { step: 'initialize', name: 'readAheadCounter' },
+    );
+    try {
+      const ok = await asAgent('POST', '/v1/agent/authenticate', { method: 'pap', username: 'alice@acme', password: 'correct horse' });
+      assert.equal(ok.body.ok, true);
+      assert.deepEqual(sent, ['BatchGetItemCommand'], 'agent + user in one request, tenant from the settings cache');
+      const wrongToken = `${agent.token.slice(0, -4)}AAAA`;
+      const refused = await asAgent('POST', '/v1/agent/authenticate', { method: 'pap', username: 'alice@acme', password: 'correct horse' }, wrongToken);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.ok, undefined);
+      const broken = await h.call('POST', '/v1/agent/authenticate', { token: agent.token, rawBody: '{not json', headers: { 'content-type': 'application/json' } });
+      assert.equal(broken.status, 400);
+    } finally {
+      h.testStore.client.middlewareStack.remove('readAheadCounter');
+    }
+  });
+
   test('unknown tenant/user, disallowed method and malformed names are refused with reasons', async () => {
     await seedTenant(h, 'paponly', { authMethods: ['pap'], cidr: '10.20.0.0/24' });
     const cases: [unknown, string][] = [

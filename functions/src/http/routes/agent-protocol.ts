@@ -4,12 +4,13 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { heartbeat, registerAgent } from '../../domain/agents-service';
-import { AUTH_FAILURE_REASONS, authenticate } from '../../domain/auth-service';
+import { AUTH_FAILURE_REASONS, authenticate, readUserAhead } from '../../domain/auth-service';
 import { agentIpsecSettings, ipsecRevision } from '../../domain/ipsec-settings';
 import type { ServiceContext } from '../../domain/service-context';
 import { reconcileAgentSessions, type ReconcileResult } from '../../domain/reconcile';
 import { reportInterim, startSession, stopSession } from '../../domain/sessions-service';
 import type { Session } from '../../domain/types';
+import type { ReadAhead } from '../auth';
 import type { AppEnv } from '../context';
 import { iso, renderCommand } from '../render';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route-helpers';
@@ -82,6 +83,18 @@ function sessionState(s: Session) {
 
 function reconcileReply(result: ReconcileResult) {
   return { tearDown: result.tearDown.map((t) => ({ sessionId: t.sessionId, reason: t.reason })), sessionsStopped: result.stopped.length };
+}
+
+/** POST /v1/agent/authenticate reads the user its PPP username names: started with the credential check. */
+export function authenticateReadAhead(ctx: Pick<ServiceContext, 'store'>): ReadAhead {
+  return {
+    method: 'POST',
+    path: '/v1/agent/authenticate',
+    start(c, body) {
+      const username = (body as { username?: unknown } | null)?.username;
+      if (typeof username === 'string') c.set('userReadAhead', readUserAhead(ctx, username));
+    },
+  };
 }
 
 export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContext): void {
@@ -181,7 +194,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       responses: { 200: jsonResponse(AuthResultSchema, 'verdict'), ...errorResponses(400, 401, 403) },
     }),
     async (c) => {
-      const result = await authenticate(ctx, c.get('agent').agentId, c.req.valid('json'));
+      const result = await authenticate(ctx, c.get('agent').agentId, c.req.valid('json'), c.get('userReadAhead'));
       if (result.ok) return c.json(result, 200);
       const { lockedUntil, ...rest } = result;
       return c.json({ ...rest, ...(lockedUntil !== undefined ? { lockedUntil: iso(lockedUntil) } : {}) }, 200);
