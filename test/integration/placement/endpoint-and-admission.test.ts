@@ -98,10 +98,12 @@ describe('tenant endpoint and admission', () => {
 
   test('admission: full agent, per-user limit, tenant quota', async () => {
     const a = await enrol('edge-small', { capacity: 1 });
+    // The broker counts what the agent reports (the agent itself refuses calls past its capacity),
+    // and that count includes calls in setup: a heartbeat sent during s-1's setup says 1 of 1.
+    const beat = (activeSessions: number) => ({ activeSessions, counters: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 }, ackCommandIds: [] });
+    assert.equal((await h.call('POST', '/v1/agent/heartbeat', { token: a.token, body: beat(1) })).status, 200);
     assert.equal((await h.call('POST', '/v1/agent/sessions', { token: a.token, body: startBody('s-1') })).status, 201);
-    // The broker counts what the agent reports (the agent itself refuses calls past its capacity).
-    const beat = { activeSessions: 1, counters: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 }, ackCommandIds: [] };
-    assert.equal((await h.call('POST', '/v1/agent/heartbeat', { token: a.token, body: beat })).status, 200);
+    assert.equal((await h.call('POST', '/v1/agent/heartbeat', { token: a.token, body: beat(2) })).status, 200);
     const full = await h.call('POST', '/v1/agent/sessions', { token: a.token, body: startBody('s-2', 'acme', 'bob') });
     assert.equal(full.status, 409);
     assert.equal(full.body.error.code, 'agent-full');

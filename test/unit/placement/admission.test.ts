@@ -15,12 +15,14 @@ describe('admit', () => {
       admitted: false,
       refusal: 'agent-draining',
     });
-    assert.deepEqual(admit({ ...base, agent: agent({ agentId: 'a', capacity: 2, activeSessions: 2 }), tenant: open }), {
+    assert.deepEqual(admit({ ...base, agent: agent({ agentId: 'a', capacity: 2, activeSessions: 3 }), tenant: open }), {
       admitted: false,
       refusal: 'agent-full',
       limit: 2,
-      current: 2,
+      current: 3,
     });
+    // A heartbeat sent during this session's setup already counts it: at capacity is not beyond it.
+    assert.deepEqual(admit({ ...base, agent: agent({ agentId: 'a', capacity: 2, activeSessions: 2 }), tenant: open }), { admitted: true });
     const tenant = { maxSessions: 10, maxSessionsPerUser: 1 };
     assert.deepEqual(admit({ tenantActive: 10, userActive: 1, agent: agent({ agentId: 'a' }), tenant }), {
       admitted: false,
@@ -56,7 +58,7 @@ describe('admit', () => {
             userActive: r.userActive,
           });
           const room =
-            r.load < r.capacity &&
+            r.load <= r.capacity && // the reported load may include this session (admission.ts)
             (r.maxSessions === undefined || r.tenantActive < r.maxSessions) &&
             (r.maxSessionsPerUser === undefined || r.userActive < r.maxSessionsPerUser);
           assert.equal(d.admitted, room);

@@ -11,7 +11,7 @@ export type AdmissionRefusal =
   | 'agent-draining'
   /** The broker considers the agent dead (missed heartbeats) or it is revoked. */
   | 'agent-dead'
-  /** The agent is at its capacity. */
+  /** The agent reported more sessions than its capacity (the agent itself refuses calls past it). */
   | 'agent-full'
   /** The tenant's concurrent-session quota (maxSessions) is reached. */
   | 'tenant-quota'
@@ -35,7 +35,11 @@ export function admit(input: AdmissionInput): AdmissionDecision {
   const { agent, tenant } = input;
   if (agent.revoked || agent.state === 'dead') return { admitted: false, refusal: 'agent-dead' };
   if (agent.state === 'draining') return { admitted: false, refusal: 'agent-draining' };
-  if (agent.activeSessions >= agent.capacity) {
+  // The count is the agent's last heartbeat, and the agent counts a call from its connection on,
+  // so it may already include the session being admitted: an agent holding capacity - 1 sessions
+  // that reported during this one's setup says `capacity`. Full is therefore beyond capacity; the
+  // exact limit is the agent's own, which refuses calls past it (edge-agent/src/runtime/agent.ts).
+  if (agent.activeSessions > agent.capacity) {
     return { admitted: false, refusal: 'agent-full', limit: agent.capacity, current: agent.activeSessions };
   }
   if (tenant.maxSessionsPerUser !== undefined && input.userActive >= tenant.maxSessionsPerUser) {
