@@ -93,7 +93,7 @@ try {
     if (process.getuid?.() !== 0) {
       log('density and storm: skipped (needs root for the TUN device)');
     } else {
-      const sessions = Number(args.find((a) => a.startsWith('--sessions='))?.slice(11) ?? (quick ? 500 : 10_000));
+      const sessions = Number(args.find((a) => a.startsWith('--sessions='))?.slice(11) ?? (quick ? 2_000 : 10_000));
       const d = await benchDensity(broker, { sessions, holdSeconds: quick ? 10 : 60, keepaliveSeconds: quick ? 5 : 10, ...(nodeArgs ? { nodeArgs } : {}), ...(heapSnapshotDir ? { heapSnapshotDir } : {}) }, log);
       const cpRate = (result.controlPlane as { setupsPerSec?: number } | undefined)?.setupsPerSec;
       // The storm's baseline: how long the DynamoDB floor alone (figure 1, c=32) needs for as many setups.
