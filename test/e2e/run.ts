@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { startLiveBroker, type LiveBroker } from '../support/live-broker';
 import { E2eError } from './lib/errors';
 import { bootGuest, type Guest } from './lib/guest';
-import { ensurePackages, findUmlKernel } from './lib/host-prereqs';
+import { ensurePackages, findUmlKernel, umlUnsupportedReason } from './lib/host-prereqs';
 import { formatResult, runScenarios, type ScenarioResult } from './lib/runner';
 import { startServer, stopAgent, type IpsecMode } from './lib/server';
 import { createTap, type HostTap } from './lib/tap';
@@ -68,6 +68,13 @@ async function main(): Promise<number> {
   ensurePackages(say);
   const kernel = findUmlKernel();
   const runDir = mkdtempSync(join(tmpdir(), 'tb-e2e-'));
+  const unsupported = umlUnsupportedReason(kernel, runDir);
+  if (unsupported) {
+    // A host limit, not a product failure: said loudly, and an error where the run is required.
+    say(`e2e: SKIPPED: this host cannot run real clients in User-Mode Linux ${kernel.version}: ${unsupported}`);
+    say('e2e: see docs/e2e.md, "Hosts that cannot run it"; set E2E_REQUIRED=1 to make this an error');
+    return process.env.E2E_REQUIRED === '1' ? 1 : 0;
+  }
   let tap: HostTap | undefined;
   let broker: LiveBroker | undefined;
   let guest: Guest | undefined;

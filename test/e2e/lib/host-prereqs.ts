@@ -3,8 +3,9 @@
  * filesystem, so every client binary is a host package), and the UML kernel with its modules.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { E2eError } from './errors';
 
 export const REQUIRED_PACKAGES = [
@@ -65,4 +66,39 @@ export function findUmlKernel(): UmlKernel {
   const version = readdirSync(base).find((name) => existsSync(join(base, name, 'modules.dep')));
   if (!version) throw new E2eError(`no modules.dep under ${base}`);
   return { binary, version, modulesDir: join(base, version) };
+}
+
+const PROBE_INIT = join(dirname(fileURLToPath(import.meta.url)), '../guest/probe-init.sh');
+
+/**
+ * Why this host cannot run the real clients in User-Mode Linux, or undefined when it can: boots
+ * the kernel with an init that runs Node (a few seconds). Seen on hosts with AVX-512 and AMX:
+ * UML 6.1 (and trixie's 6.12) writes a guest's FPU state back with an XSAVE buffer smaller than
+ * the host's, the host refuses it, and the guest's init dies at once ("userspace - ptrace set fp
+ * regs failed, errno = 14"). Hiding the XSAVE regset from UML (seccomp) lets it boot, but then the
+ * AVX state is lost at every trap and Node aborts in the guest ("Invalid bytecode"), so that is
+ * not a way around it.
+ */
+export function umlUnsupportedReason(kernel: UmlKernel, scratchDir: string): string | undefined {
+  const umlDir = join(scratchDir, 'uml-probe');
+  mkdirSync(umlDir, { recursive: true });
+  const args = [
+    'mem=256M',
+    `uml_dir=${umlDir}`,
+    'root=/dev/root',
+    'rootfstype=hostfs',
+    'rootflags=/',
+    'ro',
+    `init=${PROBE_INIT}`,
+    'con=null',
+    'con0=fd:0,fd:1',
+    `E2E_NODE=${process.execPath}`,
+  ];
+  const probe = spawnSync(kernel.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL' });
+  const output = `${probe.stdout ?? ''}${probe.stderr ?? ''}`;
+  if (output.includes('UML-PROBE-NODE-OK')) return undefined;
+  const lines = output.split('\n').map((line) => line.trim());
+  // The first telling line, most specific first (the console also has harmless "failed" lines).
+  const why = [/ptrace .*failed/, /panic/i, /abort|Segmentation fault|Invalid bytecode/].map((re) => lines.find((line) => re.test(line))).find(Boolean);
+  return why ?? (probe.error ? probe.error.message : `the guest did not run Node (exit ${probe.status})`);
 }
