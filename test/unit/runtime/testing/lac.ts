@@ -74,6 +74,7 @@ export class TestLac {
   private readonly timers = new Map<string, TimerHandle>();
   private readonly view = newDataHeaderView();
   private waitingCall: TestCall | undefined;
+  private disposed = false;
 
   constructor(
     readonly host: LacHost,
@@ -123,6 +124,7 @@ export class TestLac {
   }
 
   feed(event: TunnelEvent): void {
+    if (this.disposed) return;
     const { state, actions } = stepTunnel(this.state, event);
     this.state = state;
     for (const a of actions) {
@@ -170,8 +172,11 @@ export class TestLac {
   }
 
   /** Stop every timer (end of test). */
+  /** Clears its timers for good: a packet that arrives later (the server answering) arms none. */
   dispose(): void {
+    this.disposed = true;
     for (const t of this.timers.values()) this.host.timers.clear(t);
+    this.timers.clear();
     for (const c of this.calls.values()) c.dispose();
   }
 }
@@ -189,6 +194,7 @@ export class TestCall {
   readonly received: Uint8Array[] = [];
   readonly pppLog: PppAction[] = [];
   private hungUp = false;
+  private disposed = false;
   private readonly engine: PppClientSession;
   private readonly timers = new Map<PppTimer, TimerHandle>();
 
@@ -241,11 +247,13 @@ export class TestCall {
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const t of this.timers.values()) this.lac.host.timers.clear(t);
+    this.timers.clear();
   }
 
   private step(event: PppClientEvent): void {
-    if (!this.ppp) return;
+    if (!this.ppp || this.disposed) return;
     const { state, actions } = this.engine.step(this.ppp, event);
     this.ppp = state;
     this.run(actions);
