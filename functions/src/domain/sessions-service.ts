@@ -5,7 +5,7 @@
 import { ConflictError, ForbiddenError, NotFoundError, PoolExhaustedApiError, QuotaExceededError } from '../errors';
 import { AlreadyExistsError } from '../store/errors';
 import type { SessionFilter } from '../store/store';
-import { parseIpv4, PoolExhaustedError, poolKey, startSessionWithAddress } from './ip-allocation';
+import { parseIpv4, PoolExhaustedError, startSessionWithAddress } from './ip-allocation';
 import { admit, type AdmissionDecision } from './placement/admission';
 import type { ServiceContext } from './service-context';
 import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Pool, Session, User } from './types';
@@ -208,7 +208,7 @@ export async function stopSession(
   });
   if (!stopped) throw new NotFoundError('session', sessionId);
   const address = parseIpv4(stopped.assignedIp);
-  if (address !== undefined) ctx.leaseHints?.released(poolKey(stopped), address);
+  if (address !== undefined) ctx.leaseHints?.released(stopped, address);
   return stopped;
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LEASE_HINT_TTL_MS, LeaseHints, parseIpv4, poolKey, randomCandidate } from '../../../functions/src/domain/ip-allocation';
+import { LEASE_HINT_TTL_MS, LeaseHints, parseIpv4, randomCandidate } from '../../../functions/src/domain/ip-allocation';
 import type { Pool } from '../../../functions/src/domain/types';
 
 const pool: Pool = { tenantId: 't', poolId: 'p', cidr: '10.1.0.0/24', exclude: [], dns: [], gateway: '10.1.0.1', createdAt: 0 };
@@ -8,17 +8,16 @@ const pool: Pool = { tenantId: 't', poolId: 'p', cidr: '10.1.0.0/24', exclude: [
 test('an address seen leased is remembered until released or for the TTL', () => {
   let now = 1_000;
   const hints = new LeaseHints(() => now);
-  const key = poolKey(pool);
   const a = parseIpv4('10.1.0.7')!;
-  assert.equal(hints.has(key, a), false);
-  hints.taken(key, a);
-  assert.equal(hints.has(key, a), true);
-  assert.equal(hints.has(poolKey({ tenantId: 't', poolId: 'other' }), a), false, 'per pool');
-  hints.released(key, a);
-  assert.equal(hints.has(key, a), false);
-  hints.taken(key, a);
+  assert.equal(hints.has(pool, a), false);
+  hints.taken(pool, a);
+  assert.equal(hints.has(pool, a), true);
+  assert.equal(hints.has({ tenantId: 't', poolId: 'other' }, a), false, 'per pool');
+  hints.released(pool, a);
+  assert.equal(hints.has(pool, a), false);
+  hints.taken(pool, a);
   now += LEASE_HINT_TTL_MS + 1;
-  assert.equal(hints.has(key, a), false, 'expired: freed elsewhere maybe, so drawn again');
+  assert.equal(hints.has(pool, a), false, 'expired: freed elsewhere maybe, so drawn again');
 });
 
 test('randomCandidate skips addresses to avoid, and gives up when it keeps drawing them', () => {

@@ -13,31 +13,35 @@ export const LEASE_HINT_TTL_MS = 5 * 60_000;
 /** Bound on remembered addresses per pool (a /16 has 65,536). */
 const MAX_PER_POOL = 1 << 16;
 
+/** Which pool: hints are per tenant and pool. */
+export interface PoolRef {
+  readonly tenantId: string;
+  readonly poolId: string;
+}
+
 export class LeaseHints {
   private readonly byPool = new Map<string, Map<number, number>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   /** True when `address` was seen leased in the pool within the TTL. */
-  has(poolKey: string, address: number): boolean {
-    const until = this.byPool.get(poolKey)?.get(address);
+  has(of: PoolRef, address: number): boolean {
+    const until = this.byPool.get(keyOf(of))?.get(address);
     return until !== undefined && until > this.now();
   }
 
-  taken(poolKey: string, address: number): void {
-    let pool = this.byPool.get(poolKey);
-    if (!pool) this.byPool.set(poolKey, (pool = new Map()));
+  taken(of: PoolRef, address: number): void {
+    const key = keyOf(of);
+    let pool = this.byPool.get(key);
+    if (!pool) this.byPool.set(key, (pool = new Map()));
     if (pool.size >= MAX_PER_POOL) pool.delete(pool.keys().next().value!); // oldest insertion first
     pool.delete(address);
     pool.set(address, this.now() + LEASE_HINT_TTL_MS);
   }
 
-  released(poolKey: string, address: number): void {
-    this.byPool.get(poolKey)?.delete(address);
+  released(of: PoolRef, address: number): void {
+    this.byPool.get(keyOf(of))?.delete(address);
   }
 }
 
-/** The hint key of a pool. */
-export function poolKey(pool: { readonly tenantId: string; readonly poolId: string }): string {
-  return `${pool.tenantId}\u0000${pool.poolId}`;
-}
+const keyOf = (pool: PoolRef): string => `${pool.tenantId}\u0000${pool.poolId}`;

@@ -10,7 +10,7 @@ import { sessionIdFor } from '../session-id';
 import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Pool, Session, Tenant, User } from '../types';
 import { PoolExhaustedError, StaticAddressUnavailableError } from './errors';
 import { formatIpv4, isCidrError, parseCidr, parseIpv4 } from './ipv4';
-import { poolKey, type LeaseHints } from './lease-hints';
+import type { LeaseHints } from './lease-hints';
 import { candidateAddresses, isInPool, randomCandidate } from './pool-addresses';
 
 export interface StartSessionInput {
@@ -62,7 +62,7 @@ export async function startSessionWithAddress(
     const result = await store.startSession(session, lease);
     // Ours now, or someone else's: either way not worth drawing again soon.
     const address = parseIpv4(ip);
-    if (address !== undefined && result.outcome !== 'exists') input.hints?.taken(poolKey(pool), address);
+    if (address !== undefined && result.outcome !== 'exists') input.hints?.taken(pool, address);
     return { session, result };
   };
 
@@ -84,7 +84,7 @@ export async function startSessionWithAddress(
     if (poolSize(pool) >= OPTIMISTIC_MIN_POOL) {
       for (let probe = 0; probe < OPTIMISTIC_PROBES; probe++) {
         const known = input.hints;
-        const address = randomCandidate(pool, Math.random, known ? (a) => known.has(poolKey(pool), a) : undefined);
+        const address = randomCandidate(pool, Math.random, known ? (a) => known.has(pool, a) : undefined);
         if (address === undefined) break;
         const { session, result } = await attempt(pool, formatIpv4(address));
         if (result.outcome === 'created') return { session, created: true };
