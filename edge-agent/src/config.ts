@@ -6,6 +6,8 @@ import { z } from 'zod';
  */
 export interface AgentConfig {
   readonly brokerUrl: string;
+  /** Unix socket of a broker on this host (BROKER_URL then only names it); TCP when undefined. */
+  readonly brokerSocket?: string;
   readonly agentId: string;
   readonly agentToken: string;
   readonly l2tpListen: { readonly address: string; readonly port: number };
@@ -39,6 +41,7 @@ interface SettingSpec {
 /** One table drives parsing and --help, so they cannot disagree. */
 export const AGENT_SETTINGS = {
   brokerUrl: { flag: 'broker-url', env: 'BROKER_URL', help: 'Broker API base URL, e.g. http://127.0.0.1:8787' },
+  brokerSocket: { flag: 'broker-socket', env: 'BROKER_SOCKET', help: 'Reach a broker on this host over this Unix socket (BROKER_URL still names it)' },
   agentId: { flag: 'agent-id', env: 'AGENT_ID', help: 'This agent\'s id (from POST /v1/agents)' },
   agentToken: { flag: 'agent-token', env: 'AGENT_TOKEN', help: 'This agent\'s credential (from POST /v1/agents)' },
   l2tpListen: { flag: 'l2tp-listen', env: 'L2TP_LISTEN', help: 'UDP address:port for L2TP', defaultValue: '0.0.0.0:1701' },
@@ -89,6 +92,7 @@ const booleanText = z
 
 const schema = z.object({
   brokerUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  brokerSocket: z.string().startsWith('/', 'must be an absolute path').optional(),
   agentId: z.string().min(1),
   agentToken: z.string().min(8),
   l2tpListen: hostPort,

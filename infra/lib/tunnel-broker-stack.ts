@@ -12,6 +12,7 @@ import { BrokerTable, type BrokerTableProps } from './broker-table';
 import { EdgeFleet, type EdgeFleetProps } from './edge-fleet';
 import { Problems } from './errors';
 import { FLEET_METRICS } from './fleet-metrics';
+import { SCHEDULED_JOBS } from '../../functions/src/entry/schedules';
 
 /** Folders of the esbuild output (scripts/build-bundles.ts). Optional ones are wired only when present. */
 export interface BrokerBundles {
@@ -39,9 +40,9 @@ export interface TunnelBrokerStackProps extends StackProps {
   readonly throttleBurstLimit?: number;
   /** Caps the API function's concurrency (protects the table and the bill). @default - account pool */
   readonly apiReservedConcurrency?: number;
-  /** How often the reaper ends sessions of dead agents and frees expired leases. @default 1 minute */
+  /** How often the reaper ends sessions of dead agents and frees expired leases. @default 1 minute (SCHEDULED_JOBS.reaper, shared with `npm start`) */
   readonly reaperInterval?: Duration;
-  /** How often the autoscaling decision runs. @default 1 minute */
+  /** How often the autoscaling decision runs. @default 1 minute (SCHEDULED_JOBS.autoscaler, shared with `npm start`) */
   readonly autoscalerInterval?: Duration;
   /** Edge fleet options; `false` leaves the fleet out even when the agent bundle exists. @default {} */
   readonly fleet?: Omit<EdgeFleetProps, 'agentBundleDir' | 'brokerUrl' | 'flowLogRetention'> | false;
@@ -163,7 +164,7 @@ export class TunnelBrokerStack extends Stack {
     });
     new events.Rule(this, 'ReaperSchedule', {
       description: 'runs the tunnel-broker reaper',
-      schedule: events.Schedule.rate(props.reaperInterval ?? Duration.minutes(1)),
+      schedule: events.Schedule.rate(props.reaperInterval ?? Duration.millis(SCHEDULED_JOBS.reaper.intervalMs)),
       targets: [new targets.LambdaFunction(this.reaperFunction.function, { retryAttempts: 0 })],
     });
 
@@ -235,7 +236,7 @@ export class TunnelBrokerStack extends Stack {
     });
     new events.Rule(this, 'AutoscalerSchedule', {
       description: 'runs the tunnel-broker autoscaling decision',
-      schedule: events.Schedule.rate(props.autoscalerInterval ?? Duration.minutes(1)),
+      schedule: events.Schedule.rate(props.autoscalerInterval ?? Duration.millis(SCHEDULED_JOBS.autoscaler.intervalMs)),
       targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
     });
     if (dns) {

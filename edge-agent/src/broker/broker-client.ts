@@ -10,7 +10,7 @@ import type {
 } from '../../../functions/src/http/schemas';
 import type { AgentCounters, EndReason } from '../../../functions/src/domain/types';
 import { BrokerRejectedError, HttpTransport, type TransportOptions } from './http-transport';
-import { Outbox, type OutboxRecord } from './outbox';
+import { Outbox, type OutboxRecord, type OutboxUnwritable } from './outbox';
 
 /*
  * Wire types come from the broker's own zod schemas (type-only imports: nothing of the broker is
@@ -96,6 +96,8 @@ export interface BrokerClientOptions extends TransportOptions {
   readonly stateDir: string;
   readonly clock?: () => number;
   readonly onDropped?: (record: OutboxRecord, error: BrokerRejectedError) => void;
+  /** The state directory cannot be written (at start, or later): reports are kept in memory only. */
+  readonly onStateUnwritable?: (problem: OutboxUnwritable) => void;
 }
 
 /** Reports in flight at once while draining the outbox (the broker handles each independently). */
@@ -111,7 +113,12 @@ export class BrokerClient implements Broker {
 
   constructor(private readonly options: BrokerClientOptions) {
     this.transport = new HttpTransport(options);
-    this.outbox = Outbox.open(options.stateDir).outbox;
+    const opened = Outbox.open(options.stateDir);
+    this.outbox = opened.outbox;
+    if (options.onStateUnwritable) {
+      if (opened.unwritable) options.onStateUnwritable(opened.unwritable);
+      else this.outbox.onceUnwritable(options.onStateUnwritable);
+    }
     this.clock = options.clock ?? Date.now;
   }
 

@@ -41,8 +41,11 @@ export interface HttpSender {
   close(): void;
 }
 
-/** A sender with its own keep-alive pool of at most `maxSockets` connections per origin. */
-export function createHttpSender(maxSockets: number): HttpSender {
+/**
+ * A sender with its own keep-alive pool of at most `maxSockets` connections per origin; over the
+ * Unix socket `socketPath` when given (the URL then only names the host and path).
+ */
+export function createHttpSender(maxSockets: number, socketPath?: string): HttpSender {
   // Idle keep-alive sockets are unref'd by node, so they never hold the process open.
   const httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
   const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets });
@@ -67,6 +70,7 @@ export function createHttpSender(maxSockets: number): HttpSender {
         {
           method: exchange.method,
           agent: secure ? httpsAgent : httpAgent,
+          ...(socketPath ? { socketPath } : {}),
           headers: { ...exchange.headers, ...(payload ? { 'content-length': String(payload.length) } : {}) },
         },
         (res: IncomingMessage) => {

@@ -49,6 +49,11 @@ export interface TransportOptions {
   /** Attempts for retryable requests (1 = no retry). */
   readonly attempts?: number;
   readonly baseDelayMs?: number;
+  /**
+   * Reach the broker over this Unix socket instead of TCP; `baseUrl` still gives the Host header
+   * and path (an agent on the broker's own host, e.g. in a network namespace of the local stack).
+   */
+  readonly socketPath?: string;
   /** The HTTP exchange (tests inject one); node:http with keep-alive sockets by default. */
   readonly send?: HttpSend;
   readonly random?: () => number;
@@ -118,7 +123,7 @@ export class HttpTransport {
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
     this.attempts = options.attempts ?? 4;
     this.baseDelayMs = options.baseDelayMs ?? 200;
-    this.send = options.send ?? createHttpSender(this.maxInFlight).send;
+    this.send = options.send ?? createHttpSender(this.maxInFlight, options.socketPath).send;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));

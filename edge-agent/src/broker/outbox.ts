@@ -28,8 +28,18 @@ export function outboxKey(record: Pick<OutboxRecord, 'kind' | 'sessionId'>): str
   return `${record.kind}:${record.sessionId}`;
 }
 
+/** Why the journal cannot be written (the outbox then keeps reports in memory only). */
+export interface OutboxUnwritable {
+  readonly dir: string;
+  /** e.g. `EROFS: read-only file system, open '/var/lib/edge-agent/outbox.jsonl'` */
+  readonly reason: string;
+}
+
 export class Outbox {
   private readonly pendingByKey = new Map<string, OutboxRecord>();
+  /** Set once the journal proved unwritable: reports live in memory until delivered. */
+  private unwritable: OutboxUnwritable | undefined;
+  private onUnwritable: ((problem: OutboxUnwritable) => void) | undefined;
   /** Records written to the journal (the others live in memory only). */
   private readonly journaled = new WeakSet<OutboxRecord>();
   private journalLines = 0;
@@ -37,15 +47,27 @@ export class Outbox {
 
   private constructor(private readonly dir: string) {}
 
-  /** Opens (creating if needed) the outbox in `dir` and replays its journal. Corrupt lines are skipped. */
-  static open(dir: string): { outbox: Outbox; skippedLines: number } {
-    mkdirSync(dir, { recursive: true });
+  /**
+   * Opens (creating if needed) the outbox in `dir` and replays its journal. Corrupt lines are
+   * skipped. A directory that cannot be created, read or written does not stop the agent: the
+   * outbox keeps reports in memory (delivered while the process lives, lost if it dies first) and
+   * says why in `unwritable`, so the agent can tell the operator once, at start-up.
+   */
+  static open(dir: string): { outbox: Outbox; skippedLines: number; unwritable?: OutboxUnwritable } {
     const outbox = new Outbox(dir);
     let text = '';
     try {
+      mkdirSync(dir, { recursive: true });
       text = readFileSync(outbox.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') outbox.unwritable = { dir, reason: errorText(error) };
+    }
+    if (!outbox.unwritable) {
+      try {
+        closeSync(openSync(outbox.path, 'a')); // the journal must be appendable, not only readable
+      } catch (error) {
+        outbox.unwritable = { dir, reason: errorText(error) };
+      }
     }
     let skippedLines = 0;
     for (const line of text.split('\n')) {
@@ -64,7 +86,17 @@ export class Outbox {
         outbox.apply(record);
       } else if (entry.op === 'ack') outbox.pendingByKey.delete(entry.key);
     }
-    return { outbox, skippedLines };
+    return { outbox, skippedLines, ...(outbox.unwritable ? { unwritable: outbox.unwritable } : {}) };
+  }
+
+  /** Why reports are kept in memory only, if they are. */
+  get memoryOnly(): OutboxUnwritable | undefined {
+    return this.unwritable;
+  }
+
+  /** Called once if the journal becomes unwritable later (disk full, remounted read-only). */
+  onceUnwritable(listener: (problem: OutboxUnwritable) => void): void {
+    this.onUnwritable = listener;
   }
 
   private get path(): string {
@@ -79,8 +111,7 @@ export class Outbox {
    * reports a later one makes redundant anyway (cumulative interim counters).
    */
   put(record: OutboxRecord, options: { durable: boolean } = { durable: true }): void {
-    if (options.durable) {
-      this.append({ op: 'put', ...record });
+    if (options.durable && this.append({ op: 'put', ...record })) {
       this.journaled.add(record);
       this.syncSoon();
     }
@@ -118,18 +149,26 @@ export class Outbox {
     this.pendingByKey.set(key, record);
   }
 
-  private append(line: JournalLine): void {
-    const fd = openSync(this.path, 'a');
+  /** Appends one journal line; false (and memory-only from then on) when the file cannot be written. */
+  private append(line: JournalLine): boolean {
+    if (this.unwritable) return false;
     try {
-      writeSync(fd, `${JSON.stringify(line)}\n`);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(this.path, 'a');
+      try {
+        writeSync(fd, `${JSON.stringify(line)}\n`);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      this.markUnwritable(error);
+      return false;
     }
     this.journalLines++;
+    return true;
   }
 
   private syncSoon(): void {
-    if (this.syncScheduled) return;
+    if (this.syncScheduled || this.unwritable) return;
     this.syncScheduled = true;
     setImmediate(() => {
       this.syncScheduled = false;
@@ -137,17 +176,18 @@ export class Outbox {
     });
   }
 
-  /** Flushes the journal to the disk. */
+  /** Flushes the journal to the disk (best effort: it runs outside any caller that could act on a failure). */
   private sync(): void {
     let fd: number;
     try {
       fd = openSync(this.path, 'r+');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // nothing written yet
-      throw error;
+    } catch {
+      return; // nothing written yet, or the directory went away: the next append says so
     }
     try {
       fsyncSync(fd);
+    } catch (error) {
+      this.markUnwritable(error);
     } finally {
       closeSync(fd);
     }
@@ -155,17 +195,33 @@ export class Outbox {
 
   /** Rewrites the journal with only the pending durable records (write to a temp file, fsync, rename). */
   compact(): void {
+    if (this.unwritable) return;
     const temp = `${this.path}.tmp`;
     const durable = this.pending().filter((record) => this.journaled.has(record));
     const body = durable.map((record) => `${JSON.stringify({ op: 'put', ...record })}\n`).join('');
-    const fd = openSync(temp, 'w');
     try {
-      writeSync(fd, body);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(temp, 'w');
+      try {
+        writeSync(fd, body);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, this.path);
+    } catch (error) {
+      this.markUnwritable(error); // the old journal stays as it was: replaying it is still correct
+      return;
     }
-    renameSync(temp, this.path);
     this.journalLines = durable.length;
   }
+
+  private markUnwritable(error: unknown): void {
+    if (this.unwritable) return;
+    this.unwritable = { dir: this.dir, reason: errorText(error) };
+    this.onUnwritable?.(this.unwritable);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

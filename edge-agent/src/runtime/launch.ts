@@ -66,6 +66,12 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     stateDir: config.stateDir,
     maxInFlight: config.brokerMaxInFlight,
     onDropped: (record, error) => logger.warn({ sessionId: record.sessionId, kind: record.kind, err: error.message }, 'broker refused a queued report: dropped'),
+    onStateUnwritable: ({ dir, reason }) =>
+      logger.warn(
+        { stateDir: dir, err: reason },
+        'state directory is not writable: stop and accounting reports are kept in memory until the broker acknowledges them, and lost if this process dies first (fix the directory or set STATE_DIR)',
+      ),
+    ...(config.brokerSocket ? { socketPath: config.brokerSocket } : {}),
   });
   const listenHost = config.l2tpListen.address === '0.0.0.0' || config.l2tpListen.address === '::' ? hostname() : config.l2tpListen.address;
   const agent = createAgent({

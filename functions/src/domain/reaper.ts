@@ -47,16 +47,26 @@ export async function reap(store: Store, clock: Clock, options: ReapOptions): Pr
       let dead = agent.state === 'dead';
       const seen = lastSeen(agent);
       if (!dead && seen !== undefined && seen < now - options.heartbeatTimeoutMs) {
-        const moved = await store.transitionAgent(agent.agentId, ['active', 'draining'], 'dead', now);
+        const moved = await declareAgentDead(store, agent.agentId, now);
         if (moved) markedDead.push(agent.agentId);
         dead = moved?.state === 'dead';
-        // Its count came from its heartbeats, which stopped: it holds nothing the broker counts on.
-        if (moved?.state === 'dead' && moved.activeSessions !== 0) await store.updateAgent(agent.agentId, { activeSessions: 0 });
       }
       if (dead) sessionsStopped += await stopAgentSessions(store, agent.agentId, now, now + options.leaseGraceMs);
     }
   } while (cursor);
   return { at: now, agentsChecked: checked, agentsMarkedDead: markedDead, sessionsStopped };
+}
+
+/**
+ * Moves an active or draining agent to `dead` (undefined when it was neither). Its session count
+ * came from its heartbeats, which stopped: it holds nothing the broker counts on any more. The
+ * next `reap` ends its sessions with `agent-lost`. Also used by the local stack for agents it ran
+ * in an earlier run, which it knows are gone without waiting for the heartbeat timeout.
+ */
+export async function declareAgentDead(store: Store, agentId: string, now: number): Promise<Agent | undefined> {
+  const moved = await store.transitionAgent(agentId, ['active', 'draining'], 'dead', now);
+  if (moved?.state === 'dead' && moved.activeSessions !== 0) return store.updateAgent(agentId, { activeSessions: 0 });
+  return moved;
 }
 
 async function stopAgentSessions(store: Store, agentId: string, now: number, leaseGraceUntil: number): Promise<number> {

@@ -18,10 +18,10 @@ import { Route53 } from '@aws-sdk/client-route-53';
 import { SSM } from '@aws-sdk/client-ssm';
 import pino from 'pino';
 import { z } from 'zod';
+import { ScalingPolicyEnv, scalingPolicyOf } from './scaling-policy-env';
 import {
   applyScalingActions,
   AwsScalingProvider,
-  DEFAULT_SCALING_POLICY,
   evaluateScaling,
   fleetMetricsRecord,
   handleLaunchSuccessful,
@@ -35,6 +35,7 @@ import {
   type LifecycleOutcome,
   type ParameterStoreApi,
   type ScalingPolicy,
+  type ScalingAction,
   type ScalingProvider,
   type ScalingState,
   type ScalingSummary,
@@ -45,12 +46,7 @@ import { systemClock, type Agent, type Clock } from '../domain/types';
 import type { Store } from '../store/store';
 import { createDynamoClient, DynamoStore } from '../store/dynamo';
 
-const D = DEFAULT_SCALING_POLICY;
-const fraction = (fallback: number) => z.coerce.number().gt(0).lte(1).default(fallback);
-const count = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
-const seconds = (fallbackMs: number) => z.coerce.number().nonnegative().default(fallbackMs / 1000);
-
-export const AutoscalerEnv = z.object({
+export const AutoscalerEnv = ScalingPolicyEnv.extend({
   TABLE_NAME: z.string().min(1),
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).optional(),
@@ -67,17 +63,6 @@ export const AutoscalerEnv = z.object({
   VPN_DNS_DOMAIN: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a lower-case DNS domain').optional(),
   VPN_DNS_TTL_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
   VPN_DNS_AGENTS_PER_TENANT: z.coerce.number().int().min(1).max(8).default(2),
-  TARGET_UTILIZATION: fraction(D.targetUtilization),
-  UPPER_BAND: fraction(D.upperBand),
-  LOWER_BAND: z.coerce.number().gte(0).lt(1).default(D.lowerBand),
-  MIN_AGENTS: count(D.minAgents),
-  MAX_AGENTS: count(D.maxAgents),
-  AGENT_CAPACITY: z.coerce.number().int().positive().default(D.agentCapacity),
-  SCALE_IN_AFTER_EVALUATIONS: z.coerce.number().int().positive().default(D.scaleInAfterEvaluations),
-  SCALE_OUT_COOLDOWN_SECONDS: seconds(D.scaleOutCooldownMs),
-  SCALE_IN_COOLDOWN_SECONDS: seconds(D.scaleInCooldownMs),
-  DRAIN_TIMEOUT_SECONDS: seconds(D.drainTimeoutMs),
-  HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().positive().default(D.freshnessMs),
 });
 export type AutoscalerEnv = z.infer<typeof AutoscalerEnv>;
 
@@ -90,19 +75,7 @@ export function parseAutoscalerEnv(env: Record<string, string | undefined>): { e
     throw new Error(`autoscaler configuration invalid: ${problems.join('; ')}`);
   }
   const e = parsed.data;
-  const policy: ScalingPolicy = {
-    targetUtilization: e.TARGET_UTILIZATION,
-    upperBand: e.UPPER_BAND,
-    lowerBand: e.LOWER_BAND,
-    minAgents: e.MIN_AGENTS,
-    maxAgents: e.MAX_AGENTS,
-    agentCapacity: e.AGENT_CAPACITY,
-    scaleInAfterEvaluations: e.SCALE_IN_AFTER_EVALUATIONS,
-    scaleOutCooldownMs: e.SCALE_OUT_COOLDOWN_SECONDS * 1000,
-    scaleInCooldownMs: e.SCALE_IN_COOLDOWN_SECONDS * 1000,
-    drainTimeoutMs: e.DRAIN_TIMEOUT_SECONDS * 1000,
-    freshnessMs: e.HEARTBEAT_TIMEOUT_MS,
-  };
+  const policy = scalingPolicyOf(e);
   const problems = validatePolicy(policy);
   if ((e.VPN_HOSTED_ZONE_ID === undefined) !== (e.VPN_DNS_DOMAIN === undefined)) {
     problems.push('VPN_HOSTED_ZONE_ID and VPN_DNS_DOMAIN must be set together');
@@ -113,6 +86,9 @@ export function parseAutoscalerEnv(env: Record<string, string | undefined>): { e
 
 export interface AutoscalerRun {
   readonly summary: ScalingSummary;
+  /** What the evaluation decided. */
+  readonly actions: readonly ScalingAction[];
+  /** What applying them did (empty when the runner only plans). */
   readonly outcomes: readonly ActionOutcome[];
   /** Present when DNS publishing is configured and succeeded. */
   readonly dns?: PublishResult;
@@ -134,13 +110,17 @@ export function createAutoscalerRunner(deps: {
   metricsNamespace?: string;
   /** Publishes tenant DNS records after the evaluation. @default - nothing is published */
   publisher?: Pick<Route53Publisher, 'publish'>;
+  /** Agents the provider runs (see FleetObservation.managed). @default every agent */
+  managed?: (agent: Agent) => boolean;
+  /** false: evaluate and report the actions without carrying them out. @default true */
+  act?: boolean;
 }): () => Promise<AutoscalerRun> {
   let state: ScalingState = INITIAL_SCALING_STATE;
   return async () => {
     const agents = await allAgents(deps.store);
-    const step = evaluateScaling(state, { now: deps.clock.now(), agents }, deps.policy);
+    const step = evaluateScaling(state, { now: deps.clock.now(), agents, ...(deps.managed ? { managed: deps.managed } : {}) }, deps.policy);
     state = step.state;
-    const outcomes = await applyScalingActions(deps, step.actions);
+    const outcomes = deps.act === false ? [] : await applyScalingActions(deps, step.actions);
     deps.log?.info({ summary: step.summary, actions: outcomes }, 'autoscaler evaluation done');
     // Embedded-metric-format line: what the FleetSaturated / NoHealthyAgent alarms watch.
     deps.log?.info(fleetMetricsRecord(step.summary, deps.clock.now(), deps.metricsNamespace), 'fleet metrics');
@@ -164,7 +144,7 @@ export function createAutoscalerRunner(deps: {
         deps.log?.error({ err: error }, 'publishing tenant DNS records failed');
       }
     }
-    return { summary: step.summary, outcomes, ...(dns ? { dns } : {}) };
+    return { summary: step.summary, actions: step.actions, outcomes, ...(dns ? { dns } : {}) };
   };
 }
 

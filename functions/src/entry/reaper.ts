@@ -6,7 +6,8 @@
 import pino from 'pino';
 import { z } from 'zod';
 import { reap, type ReapSummary } from '../domain/reaper';
-import { systemClock } from '../domain/types';
+import { systemClock, type Clock } from '../domain/types';
+import type { Store } from '../store/store';
 import { createDynamoClient, DynamoStore } from '../store/dynamo';
 
 export const ReaperEnv = z.object({
@@ -28,19 +29,28 @@ export function parseReaperEnv(env: Record<string, string | undefined>): ReaperE
   return parsed.data;
 }
 
-/** Builds a handler from an env object (tests pass their own). */
-export function createReaperHandler(env: Record<string, string | undefined>): () => Promise<ReapSummary> {
+/**
+ * Builds a handler from an env object. Tests and the local stack pass their own env, and may inject
+ * the store and logger (the local stack logs each pass at debug and prints only what changed).
+ */
+export function createReaperHandler(
+  env: Record<string, string | undefined>,
+  overrides: { store?: Store; clock?: Clock; log?: pino.Logger } = {},
+): () => Promise<ReapSummary> {
   const config = parseReaperEnv(env);
-  const log = pino({ name: 'reaper' });
-  const store = new DynamoStore({
-    client: createDynamoClient({
-      ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
-      ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
-    }),
-    tableName: config.TABLE_NAME,
-  });
+  const log = overrides.log ?? pino({ name: 'reaper' });
+  const clock = overrides.clock ?? systemClock;
+  const store =
+    overrides.store ??
+    new DynamoStore({
+      client: createDynamoClient({
+        ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+        ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
+      }),
+      tableName: config.TABLE_NAME,
+    });
   return async () => {
-    const summary = await reap(store, systemClock, {
+    const summary = await reap(store, clock, {
       heartbeatTimeoutMs: config.HEARTBEAT_TIMEOUT_MS,
       leaseGraceMs: config.LEASE_GRACE_MS,
     });

@@ -203,6 +203,43 @@ describe('evaluateScaling', () => {
     );
   });
 
+  describe('agents the provider does not run (the local built-in agent, one enrolled by hand)', () => {
+    const pinned = (id: string) => (a: Agent) => a.agentId !== id;
+
+    test('they count as capacity but not in the provider\'s desired count', () => {
+      // 2 agents with 70 sessions each: desired ceil(140 / 60) = 3, one of which the provider does not run.
+      const fleet = fleetOf(2, 140);
+      const step = evaluateScaling(INITIAL_SCALING_STATE, { now: NOW, agents: fleet, managed: pinned('a0') }, policy);
+      assert.equal(step.summary.desired, 3);
+      assert.deepEqual(step.actions, [{ type: 'set-desired-capacity', desired: 2 }]);
+      const all = evaluateScaling(INITIAL_SCALING_STATE, { now: NOW, agents: fleet }, policy);
+      assert.deepEqual(all.actions, [{ type: 'set-desired-capacity', desired: 3 }], 'negative control: every agent managed');
+    });
+
+    test('they are never drained, even when they are the emptiest', () => {
+      const fleet = [agent({ agentId: 'builtin', activeSessions: 0 }), agent({ agentId: 'n1', activeSessions: 5 }), agent({ agentId: 'n2', activeSessions: 6 })];
+      const step = evaluateScaling({ lowStreak: 100 }, { now: NOW, agents: fleet, managed: pinned('builtin') }, policy);
+      const drained = step.actions.flatMap((a) => (a.type === 'drain' ? [a.agentId] : []));
+      assert.deepEqual(drained, ['n1', 'n2']);
+      const unpinned = evaluateScaling({ lowStreak: 100 }, { now: NOW, agents: fleet }, policy);
+      assert.ok(unpinned.actions.some((a) => a.type === 'drain' && a.agentId === 'builtin'), 'negative control: the emptiest is drained when managed');
+    });
+
+    test('a fleet of only unmanaged agents holds, with the reason', () => {
+      const fleet = [agent({ agentId: 'builtin', activeSessions: 0 }), agent({ agentId: 'other', activeSessions: 0 })];
+      const step = evaluateScaling({ lowStreak: 100 }, { now: NOW, agents: fleet, managed: () => false }, policy);
+      assert.deepEqual(step.actions, []);
+      assert.equal(step.summary.note, 'no serving agent is run by the provider');
+    });
+
+    test('their draining is left to whoever drains them: no release', () => {
+      const fleet = [...fleetOf(1, 10), agent({ agentId: 'manual', state: 'draining', activeSessions: 0 })];
+      const step = evaluateScaling(INITIAL_SCALING_STATE, { now: NOW, agents: fleet, managed: pinned('manual') }, policy);
+      assert.deepEqual(step.actions.filter((a) => a.type === 'release'), []);
+      assert.equal(step.summary.draining, 1);
+    });
+  });
+
   test('validatePolicy names every problem', () => {
     const bad = { ...policy, targetUtilization: 1.5, lowerBand: 2, minAgents: -1, maxAgents: 0, agentCapacity: 0 };
     assert.ok(validatePolicy(bad).length >= 5);

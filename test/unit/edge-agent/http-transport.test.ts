@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BrokerCallAbandonedError, BrokerRejectedError, BrokerUnavailableError, HttpTransport } from '../../../edge-agent/src/broker/http-transport';
 
 /** A real HTTP server on loopback whose behaviour each test scripts. */
@@ -251,4 +254,23 @@ test('background requests (stop reports) go after everything else, and get a sha
   assert.equal(server.received.indexOf('/stop-a'), 8);
   assert.equal(server.received.indexOf('/stop-b'), 16);
   assert.equal(server.received.length, 23);
+});
+
+test('socketPath: the broker is reached over a Unix socket, the URL only names host and path', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'broker-sock-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const socketPath = join(dir, 'broker.sock');
+  const seen: { host?: string; path?: string }[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ host: req.headers.host, path: req.url });
+    res.end('{"over":"unix"}');
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  // Nothing listens on this TCP port: only the socket can answer.
+  const transport = new HttpTransport({ baseUrl: 'http://broker.invalid:9', socketPath, token: 'tba_x_y', ...noSleep });
+  assert.deepEqual(await transport.get('/v1/agent/settings'), { over: 'unix' });
+  assert.deepEqual(seen, [{ host: 'broker.invalid:9', path: '/v1/agent/settings' }]);
+  const overTcp = new HttpTransport({ baseUrl: 'http://127.0.0.1:9', token: 'tba_x_y', attempts: 1, ...noSleep });
+  await assert.rejects(overTcp.get('/v1/agent/settings'), BrokerUnavailableError, 'negative control: without the socket nothing answers');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Outbox } from '../../../edge-agent/src/broker/outbox';
@@ -90,4 +90,37 @@ test('a burst of stop reports in one event-loop turn is on disk at once (replaya
   await new Promise((resolve) => setImmediate(resolve)); // the group fsync runs, without error
   outbox.ack(outbox.pending()[0]!);
   assert.equal(Outbox.open(dir).outbox.size, 999);
+});
+
+test('a state directory that cannot be written: reports stay in memory, and the reason is given once', (t) => {
+  const parent = tempDir(t);
+  const notADirectory = join(parent, 'file');
+  writeFileSync(notADirectory, 'x');
+  const { outbox, unwritable } = Outbox.open(join(notADirectory, 'state')); // ENOTDIR, even for root
+  assert.match(unwritable?.reason ?? '', /ENOTDIR/);
+  assert.equal(outbox.memoryOnly, unwritable);
+  const stop = { kind: 'stop' as const, sessionId: 's1', payload: { reason: 'user-request' }, createdAt: 1 };
+  outbox.put(stop);
+  assert.deepEqual(outbox.pending(), [stop], 'kept for delivery while the process lives');
+  outbox.ack(stop);
+  assert.equal(outbox.size, 0);
+});
+
+test('a journal that becomes unwritable later: later reports stay in memory and the listener hears it once', (t) => {
+  const dir = join(tempDir(t), 'state');
+  const { outbox, unwritable } = Outbox.open(dir);
+  assert.equal(unwritable, undefined);
+  const heard: string[] = [];
+  outbox.onceUnwritable((problem) => heard.push(problem.reason));
+  outbox.put({ kind: 'stop', sessionId: 'before', payload: 1, createdAt: 1 });
+  // The directory is replaced by a file: every later open of the journal fails with ENOTDIR.
+  rmSync(dir, { recursive: true, force: true });
+  writeFileSync(dir, 'not a directory');
+  outbox.put({ kind: 'stop', sessionId: 'after-1', payload: 2, createdAt: 2 });
+  outbox.put({ kind: 'stop', sessionId: 'after-2', payload: 3, createdAt: 3 });
+  assert.deepEqual(outbox.pending().map((r) => r.sessionId), ['before', 'after-1', 'after-2']);
+  assert.equal(heard.length, 1);
+  assert.match(heard[0]!, /ENOTDIR/);
+  for (const record of outbox.pending()) outbox.ack(record);
+  assert.equal(outbox.size, 0);
 });

@@ -24,6 +24,12 @@ export interface FleetObservation {
   readonly now: number;
   /** Every known agent (any state). */
   readonly agents: readonly Agent[];
+  /**
+   * Agents the provider runs: only these are drained, released and counted in its desired
+   * capacity. The others (an agent enrolled by hand, the local stack's built-in agent) still serve
+   * and count as fleet capacity. @default every agent
+   */
+  readonly managed?: (agent: Agent) => boolean;
 }
 
 export type ScalingAction =
@@ -92,17 +98,21 @@ function releases(agents: readonly Agent[], now: number): ScalingAction[] {
 /** One evaluation. Pure; `policy` is assumed valid (see validatePolicy). */
 export function evaluateScaling(state: ScalingState, observation: FleetObservation, policy: ScalingPolicy): ScalingStep {
   const { now, agents } = observation;
+  const managed = observation.managed ?? (() => true);
   const serving = servingAgents(agents, now, policy.freshnessMs);
-  const draining = agents.filter((a) => a.state === 'draining');
+  // Capacity the provider does not run: it serves, but the provider's count leaves it out.
+  const unmanagedServing = serving.filter((a) => !managed(a)).length;
+  const drainingAll = agents.filter((a) => a.state === 'draining');
+  const draining = drainingAll.filter(managed);
   const sessions = serving.reduce((s, a) => s + Math.max(0, a.activeSessions), 0);
   const capacity = serving.reduce((s, a) => s + Math.max(0, a.capacity), 0);
   const utilization = capacity > 0 ? sessions / capacity : sessions > 0 ? Infinity : 0;
   const desired = desiredAgents(sessions, policy);
-  const actions: ScalingAction[] = releases(agents, now);
+  const actions: ScalingAction[] = releases(draining, now);
   // Draining agents that are being released now no longer hold a provider slot after this run.
   const stillDraining = draining.length - actions.length;
   const lowStreak = utilization < policy.lowerBand ? state.lowStreak + 1 : 0;
-  const base = { serving: serving.length, draining: draining.length, sessions, utilization, desired };
+  const base = { serving: serving.length, draining: drainingAll.length, sessions, utilization, desired };
 
   if (desired > serving.length) {
     const coolingOut = state.lastScaleOutAt !== undefined && now - state.lastScaleOutAt < policy.scaleOutCooldownMs;
@@ -110,7 +120,7 @@ export function evaluateScaling(state: ScalingState, observation: FleetObservati
     if (coolingOut && serving.length >= policy.minAgents) {
       return { state: { ...state, lowStreak }, actions, summary: { ...base, decision: 'hold', note: 'scale-out cooldown' } };
     }
-    actions.push({ type: 'set-desired-capacity', desired: desired + stillDraining });
+    actions.push({ type: 'set-desired-capacity', desired: Math.max(0, desired - unmanagedServing) + stillDraining });
     return {
       state: { ...state, lowStreak: 0, lastScaleOutAt: now },
       actions,
@@ -121,12 +131,14 @@ export function evaluateScaling(state: ScalingState, observation: FleetObservati
   if (desired < serving.length) {
     const lastAction = Math.max(state.lastScaleOutAt ?? -Infinity, state.lastScaleInAt ?? -Infinity);
     let note: string | undefined;
-    if (utilization >= policy.lowerBand) note = 'utilization not below lower band';
+    const drainable = serving.filter(managed);
+    if (drainable.length === 0) note = 'no serving agent is run by the provider';
+    else if (utilization >= policy.lowerBand) note = 'utilization not below lower band';
     else if (lowStreak < policy.scaleInAfterEvaluations) note = `below lower band ${lowStreak}/${policy.scaleInAfterEvaluations}`;
     else if (now - lastAction < policy.scaleInCooldownMs) note = 'scale-in cooldown';
     if (note === undefined) {
       const deadline = now + policy.drainTimeoutMs;
-      for (const a of emptiestAgents(serving, serving.length - desired)) actions.push({ type: 'drain', agentId: a.agentId, deadline });
+      for (const a of emptiestAgents(drainable, serving.length - desired)) actions.push({ type: 'drain', agentId: a.agentId, deadline });
       return { state: { ...state, lowStreak: 0, lastScaleInAt: now }, actions, summary: { ...base, decision: 'scale-in' } };
     }
     return { state: { ...state, lowStreak }, actions, summary: { ...base, decision: 'hold', note } };
