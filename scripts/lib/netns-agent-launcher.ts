@@ -2,23 +2,25 @@
  * The local scaling provider's launcher: enrols an agent with the broker's admin API and runs
  * `bin/edge-agent.js` inside a fresh network namespace joined to the host by a veth pair. The agent
  * listens on the namespace's veth address (what the tenant endpoint hands to clients) and reaches
- * the broker on the host end of its veth, so the broker must listen on an address the namespace
- * can reach (e.g. 0.0.0.0 on a test machine). Namespaces come from an injected factory
- * (test/support/netns.ts in tests) so this file holds no `ip` plumbing of its own.
+ * the broker either over a Unix socket (`brokerSocket`: the broker can stay on 127.0.0.1, as in
+ * the local stack) or on the host end of its veth (then the broker must listen on an address the
+ * namespace can reach, e.g. 0.0.0.0 on a test machine). Namespaces come from an injected factory
+ * (scripts/lib/netns.ts) so this file holds no `ip` plumbing of its own. Agents run as owned
+ * processes: they end with the process that launched them, even when it is SIGKILLed.
  */
-import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LocalAgentLauncher, LocalAgentProcess } from '../../functions/src/domain/autoscaling/local-provider';
+import { spawnOwned } from './owned-process';
 
-/** The part of a test namespace the launcher uses (test/support/netns.ts `TestNetns` fits). */
+/** The part of a namespace the launcher uses (scripts/lib/netns.ts `Netns` fits). */
 export interface AgentNamespace {
   readonly name: string;
   readonly hostAddress: string;
   readonly nsAddress: string;
-  spawn(command: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
   delete(): Promise<void>;
 }
 
@@ -30,8 +32,12 @@ export interface Enrolment {
 export interface NetnsAgentLauncherOptions {
   readonly createNamespace: (label: string) => Promise<AgentNamespace>;
   readonly enrol: (name: string) => Promise<Enrolment>;
-  /** The broker's TCP port; the agent uses http://<host veth address>:<port>. */
+  /** The broker's TCP port; the agent uses http://<host veth address>:<port> unless `brokerSocket` is set. */
   readonly brokerPort: number;
+  /** The broker's Unix socket: agents use it instead of the veth (the broker may listen on 127.0.0.1 only). */
+  readonly brokerSocket?: string;
+  /** Agents' state directories are `<stateRoot>/<name>`. @default a fresh temporary directory each, removed at stop */
+  readonly stateRoot?: string;
   readonly capacity: number;
   /** @default bin/edge-agent.js of this checkout */
   readonly agentBin?: string;
@@ -50,7 +56,10 @@ export interface NetnsAgentLauncherOptions {
 export interface NetnsAgent extends LocalAgentProcess {
   readonly token: string;
   readonly namespace: AgentNamespace;
+  /** The agent's watchdog (scripts/lib/owned-process.ts); its output is the agent's. */
   readonly child: ChildProcess;
+  /** Signals the agent and its watchdog together (SIGKILL: a crash, nothing cleaned up). */
+  signal(signal: NodeJS.Signals): void;
   /** Resolves with the exit code (null after a signal) once the process has exited. */
   readonly exited: Promise<number | null>;
 }
@@ -70,13 +79,20 @@ export class NetnsAgentLauncher implements LocalAgentLauncher {
       const ns = await this.o.createNamespace(name.replace(/[^a-z0-9]/gi, '').slice(-8) || 'agent');
       cleanups.push(() => ns.delete());
       const { agentId, token } = await this.o.enrol(name);
-      const stateDir = await mkdtemp(join(tmpdir(), 'local-agent-'));
-      cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
-      const child = ns.spawn(process.execPath, [this.o.agentBin ?? resolve('bin/edge-agent.js')], {
-        stdio: ['ignore', 'pipe', 'pipe'],
+      let stateDir: string;
+      if (this.o.stateRoot) {
+        stateDir = join(this.o.stateRoot, name);
+        await mkdir(stateDir, { recursive: true, mode: 0o700 });
+      } else {
+        stateDir = await mkdtemp(join(tmpdir(), 'local-agent-'));
+        cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+      }
+      const owned = spawnOwned('ip', ['netns', 'exec', ns.name, process.execPath, this.o.agentBin ?? resolve('bin/edge-agent.js')], {
         env: {
           PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-          BROKER_URL: `http://${ns.hostAddress}:${this.o.brokerPort}`,
+          ...(this.o.brokerSocket
+            ? { BROKER_URL: `http://127.0.0.1:${this.o.brokerPort}`, BROKER_SOCKET: this.o.brokerSocket }
+            : { BROKER_URL: `http://${ns.hostAddress}:${this.o.brokerPort}` }),
           AGENT_ID: agentId,
           AGENT_TOKEN: token,
           L2TP_LISTEN: `${ns.nsAddress}:${this.o.l2tpPort ?? 1701}`,
@@ -90,12 +106,10 @@ export class NetnsAgentLauncher implements LocalAgentLauncher {
           ...this.o.env,
         },
       });
-      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-      const gone = () => child.exitCode !== null || child.signalCode !== null;
-      cleanups.push(async () => {
-        if (!gone()) child.kill('SIGKILL');
-        await exited;
-      });
+      const child = owned.child;
+      const exited = owned.exited.then((code) => (code > 128 ? null : code));
+      const gone = owned.gone;
+      cleanups.push(() => owned.stop(0));
       const tail: string[] = [];
       let registered!: () => void;
       const ready = new Promise<void>((done) => (registered = done));
@@ -130,15 +144,13 @@ export class NetnsAgentLauncher implements LocalAgentLauncher {
         address: ns.nsAddress,
         namespace: ns,
         child,
+        signal: (signal) => {
+          if (child.pid !== undefined && !gone()) process.kill(-child.pid, signal);
+        },
         exited,
         stop: () =>
           (stopping ??= (async () => {
-            if (!gone()) {
-              child.kill('SIGTERM');
-              const killer = setTimeout(() => child.kill('SIGKILL'), stopGraceMs);
-              await exited;
-              clearTimeout(killer);
-            }
+            await owned.stop(stopGraceMs);
             await cleanup();
           })()),
       };

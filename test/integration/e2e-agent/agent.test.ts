@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { netnsSkipReason } from '../../support/netns';
+import { netnsSkipReason } from '../../../scripts/lib/netns';
 import type { AuthMethod } from '../../../functions/src/domain/types';
 import { eventually, startE2e, type BrokerSession, type E2e } from './harness';
 import type { SimSession } from '../../simulator';

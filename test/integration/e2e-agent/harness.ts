@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { startLiveBroker, type LiveBroker } from '../../support/live-broker';
-import { createNetns, type TestNetns } from '../../support/netns';
+import { createNetns, type Netns } from '../../../scripts/lib/netns';
 import { openTunnels, type OpenTunnelsOptions, type SimulatorRun } from '../../simulator';
 
 const AGENT_BIN = fileURLToPath(new URL('../../../bin/edge-agent.js', import.meta.url));
@@ -36,7 +36,7 @@ export interface BrokerSession {
 }
 
 export interface E2e {
-  readonly ns: TestNetns;
+  readonly ns: Netns;
   readonly broker: LiveBroker;
   readonly agentId: string;
   readonly agent: ChildProcess;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { reap } from '../../../functions/src/domain/reaper';
 import { systemClock, type Lease } from '../../../functions/src/domain/types';
-import { netnsSkipReason } from '../../support/netns';
+import { netnsSkipReason } from '../../../scripts/lib/netns';
 import { startLocalFleet, until, type LocalFleet } from '../scaling/local-fleet';
 import type { SimulatorRun } from '../../simulator';
 
@@ -63,7 +63,7 @@ describe('agent killed with live sessions (netns)', { skip: skip ? `skipped: ${s
     const pass = () => reap(store, systemClock, { heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, leaseGraceMs: LEASE_GRACE_MS }).catch(() => undefined);
     reaper = setInterval(() => void pass(), REAPER_PERIOD_MS);
 
-    fleet.agent(victim.agentId).child.kill('SIGKILL');
+    fleet.agent(victim.agentId).signal('SIGKILL');
     assert.equal(await fleet.agent(victim.agentId).exited, null, 'killed by the signal');
     const lastHeartbeat = (await store.getAgent(victim.agentId))!.lastHeartbeatAt!;
 

@@ -19,7 +19,7 @@ import {
   type ScalingStep,
 } from '../../../functions/src/domain/autoscaling';
 import { systemClock, type Agent } from '../../../functions/src/domain/types';
-import { netnsSkipReason } from '../../support/netns';
+import { netnsSkipReason } from '../../../scripts/lib/netns';
 import type { SimulatorRun } from '../../simulator';
 import { startLocalFleet, TENANT, until, type LocalFleet } from './local-fleet';
 

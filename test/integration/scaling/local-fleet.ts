@@ -4,7 +4,7 @@
  * local scaling provider over it. Root only (see netnsSkipReason).
  */
 import { startLiveBroker, type LiveBroker } from '../../support/live-broker';
-import { createNetns } from '../../support/netns';
+import { createNetns } from '../../../scripts/lib/netns';
 import { LocalScalingProvider } from '../../../functions/src/domain/autoscaling';
 import { adminApiEnroller, NetnsAgentLauncher, type NetnsAgent } from '../../../scripts/lib/netns-agent-launcher';
 import { openTunnels, type SimulatorRun } from '../../simulator';

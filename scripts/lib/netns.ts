@@ -1,8 +1,10 @@
 /**
- * Throwaway network namespaces for privileged tests: a namespace joined to the host namespace by a veth pair with
- * addresses from 10.231.<n>.0/30 (n picked per namespace, unused on this host), a way to run commands inside it, and
- * cleanup that also happens when the test process exits abnormally. Root only: call `netnsSkipReason()` first and
- * skip with its message.
+ * Throwaway network namespaces, for privileged tests and for the agents the local stack's autoscaler
+ * runs: a namespace joined to the host namespace by a veth pair with addresses from 10.231.<n>.0/30
+ * (n picked per namespace, unused on this host), a way to run commands inside it, and cleanup that
+ * also happens when the creating process exits abnormally. Names are `<prefix>-<pid>-<label>-<tag>`,
+ * so namespaces of a process that died (even by SIGKILL) are recognised and removed by the next one.
+ * Root only: call `netnsSkipReason()` first and skip with its message.
  */
 import { execFile, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,9 +14,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const NAME_PREFIX = 'tbt';
+/** Tests' namespaces; the local stack uses its own prefix (scripts/lib/stack/). */
+export const TEST_NETNS_PREFIX = 'tbt';
+/** Subnet locks are shared by every prefix: they guard one address range. */
+const LOCK_PREFIX = 'tunnel-broker-netns';
 
-export interface TestNetns {
+export interface Netns {
   /** Namespace name (`ip netns exec <name> ...`). */
   readonly name: string;
   /** Host end of the veth pair and its address (/30). */
@@ -58,10 +63,11 @@ function installExitHook(): void {
 }
 
 /** Creates a namespace with a veth link to the host namespace, both ends up, plus loopback inside. */
-export async function createNetns(label = 'e2e'): Promise<TestNetns> {
-  await removeStaleNamespaces();
+export async function createNetns(label = 'e2e', options: { prefix?: string } = {}): Promise<Netns> {
+  const prefix = options.prefix ?? TEST_NETNS_PREFIX;
+  await removeStaleNamespaces(prefix);
   const tag = randomBytes(3).toString('hex');
-  const name = `${NAME_PREFIX}-${process.pid}-${label}-${tag}`;
+  const name = `${prefix}-${process.pid}-${label}-${tag}`;
   const hostInterface = `tbh${tag}`;
   const nsInterface = `tbn${tag}`;
   const subnet = await reserveSubnet();
@@ -135,7 +141,7 @@ async function reserveSubnet(): Promise<number> {
   throw new Error('no free 10.231.<n>.0/30 test subnet');
 }
 
-const subnetLock = (n: number) => join(tmpdir(), `${NAME_PREFIX}-subnet-${n}.lock`);
+const subnetLock = (n: number) => join(tmpdir(), `${LOCK_PREFIX}-subnet-${n}.lock`);
 
 function lockSubnet(n: number): boolean {
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -173,9 +179,9 @@ function releaseSubnetFile(n: number): void {
 }
 
 /** Namespaces of earlier runs whose process is gone (a crash that skipped even the exit hook, e.g. SIGKILL). */
-async function removeStaleNamespaces(): Promise<void> {
+export async function removeStaleNamespaces(prefix: string): Promise<void> {
   const { stdout } = await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }));
-  for (const match of stdout.matchAll(new RegExp(`^(${NAME_PREFIX}-(\\d+)-\\S+)`, 'gm'))) {
+  for (const match of stdout.matchAll(new RegExp(`^(${prefix}-(\\d+)-\\S+)`, 'gm'))) {
     const pid = Number(match[2]);
     if (pid === process.pid || isAlive(pid)) continue;
     await killInside(match[1] as string);
