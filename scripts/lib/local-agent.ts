@@ -1,99 +1,188 @@
 /**
- * The local stack's edge agent: enrolled once with the local broker (credential kept in
- * .data/agent.json, mode 600), then run as a child process of `npm start`.
+ * The local stack's built-in edge agent: enrolled once with the local broker (id and token kept
+ * in <DATA_DIR>/agent.json, mode 600), then run as an owned child process (scripts/lib/
+ * owned-process.ts) that always talks to the broker of the current run. Its JSON logs go to a
+ * file; its warnings and errors are echoed as one line each. When it exits on its own after having
+ * run, it is restarted with a growing delay; when it cannot start (TUN name or L2TP port taken by
+ * another stack), the reason and the setting that fixes it are reported and it is not retried.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Logger } from 'pino';
+import { createInterface } from 'node:readline';
+import { enrolAgent, type AdminClient } from './stack/admin-client';
+import { spawnOwned, type OwnedProcess } from './owned-process';
+
+export type LocalAgentState = 'starting' | 'running' | 'failed' | 'restarting' | 'stopped';
 
 export interface LocalAgent {
-  describe(): string;
-  stop(): Promise<void>;
-}
-
-interface Enrolment {
   readonly agentId: string;
-  readonly token: string;
-  readonly brokerUrl: string;
+  state(): LocalAgentState;
+  /** One line for the banner: where it listens, or why it failed and how to fix it. */
+  describe(): string;
+  /** SIGTERM (sessions end with agent-shutdown, reports delivered), SIGKILL after the grace. */
+  stop(): Promise<void>;
 }
 
 export interface LocalAgentOptions {
   readonly brokerUrl: string;
-  readonly adminToken: string;
+  readonly admin: AdminClient;
   readonly dataDir: string;
-  readonly logger: Logger;
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly l2tpListen: string;
+  readonly tunName: string;
+  /** charon's VICI socket when the agent requires IPsec. */
+  readonly viciSocket?: string;
+  readonly publicAddress?: string;
+  readonly logLevel: string;
+  /** A human line for the terminal. */
+  readonly print: (line: string) => void;
+  /** How long to wait for its registration with the broker. @default 30000 */
+  readonly readyTimeoutMs?: number;
 }
 
-async function enrol(options: LocalAgentOptions): Promise<Enrolment> {
+/** The capacity the built-in agent is enrolled with (and runs with). */
+export const LOCAL_AGENT_CAPACITY = 1000;
+const STOP_GRACE_MS = 10_000;
+
+interface SavedEnrolment {
+  readonly agentId: string;
+  readonly token: string;
+}
+
+/** The saved enrolment when the broker still knows it and has not revoked it, else a new one. */
+async function enrolment(options: LocalAgentOptions): Promise<SavedEnrolment> {
   const file = join(options.dataDir, 'agent.json');
   if (existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as Enrolment;
-    const check = await fetch(`${options.brokerUrl}/v1/agents`, {
-      headers: { authorization: `Bearer ${options.adminToken}` },
-    });
-    const listed = (await check.json()) as { items?: { agentId: string; revoked?: boolean }[] };
-    if (listed.items?.some((a) => a.agentId === saved.agentId && !a.revoked)) return saved;
+    // Earlier versions also saved the broker's URL; it is ignored: the current run's is used.
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<SavedEnrolment>;
+    if (saved.agentId && saved.token && (await stillEnrolled(options.admin, saved.agentId))) return { agentId: saved.agentId, token: saved.token };
   }
-  const response = await fetch(`${options.brokerUrl}/v1/agents`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${options.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'local-agent', region: 'local', capacity: 1000 }),
-  });
-  if (!response.ok) throw new Error(`enrolling the local agent failed: HTTP ${response.status} ${await response.text()}`);
-  const created = (await response.json()) as { agentId: string; token: string };
-  const enrolment = { agentId: created.agentId, token: created.token, brokerUrl: options.brokerUrl };
-  writeFileSync(file, JSON.stringify(enrolment, null, 2), { mode: 0o600 });
-  return enrolment;
+  const created = await enrolAgent(options.admin, { name: 'local-agent', capacity: LOCAL_AGENT_CAPACITY });
+  writeFileSync(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
+  return created;
 }
 
-/**
- * Enrols and starts the agent. Without root (no CAP_NET_ADMIN for the TUN device) it says why
- * and how, and the rest of the stack keeps running.
- */
-export async function startLocalAgent(options: LocalAgentOptions): Promise<LocalAgent | undefined> {
-  const env = options.env ?? process.env;
-  if (process.getuid?.() !== 0) {
-    options.logger.warn(
-      'the local edge agent needs root (CAP_NET_ADMIN) for its TUN device; run `sudo npm start` to include it',
+async function stillEnrolled(admin: AdminClient, agentId: string): Promise<boolean> {
+  let cursor: string | undefined;
+  do {
+    const { status, body } = await admin.request<{ items: { agentId: string; revoked?: boolean }[]; cursor?: string }>(
+      'GET',
+      `/v1/agents?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     );
-    return undefined;
-  }
-  const enrolment = await enrol(options);
-  const listen = env.AGENT_L2TP_LISTEN ?? '0.0.0.0:1701';
-  const cli = resolve('bin/edge-agent.js');
-  const child: ChildProcess = spawn(process.execPath, [cli], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...env,
-      BROKER_URL: enrolment.brokerUrl,
-      AGENT_ID: enrolment.agentId,
-      AGENT_TOKEN: enrolment.token,
-      L2TP_LISTEN: listen,
-      TUN_NAME: env.AGENT_TUN_NAME ?? 'tbr0',
-      IPSEC: env.AGENT_IPSEC ?? 'off',
-      ALLOW_PLAIN_L2TP: env.AGENT_IPSEC === 'strongswan' ? 'false' : 'true',
-      STATE_DIR: join(options.dataDir, 'agent-state'),
-      PUBLIC_ADDRESS: env.AGENT_PUBLIC_ADDRESS ?? '127.0.0.1',
-    },
-  });
-  let exited = false;
-  const exit = new Promise<void>((done) =>
-    child.once('exit', (code, signal) => {
-      exited = true;
-      if (code !== 0 && signal !== 'SIGTERM') options.logger.error({ code, signal }, 'the local edge agent exited');
-      done();
-    }),
-  );
+    if (status !== 200) throw new Error(`listing agents: HTTP ${status}`);
+    const found = body.items.find((a) => a.agentId === agentId);
+    if (found) return !found.revoked;
+    cursor = body.cursor;
+  } while (cursor);
+  return false;
+}
+
+/** The setting that fixes a start-up failure the agent reported on stderr. */
+export function fixFor(reason: string): string | undefined {
+  if (/TUN device (\S+).*(busy|exists)/i.test(reason)) return 'another process (another stack?) uses that TUN device: set AGENT_TUN_NAME, e.g. AGENT_TUN_NAME=tbr1';
+  if (/cannot listen on UDP .*in use/i.test(reason)) return 'another process (another stack?) has that L2TP port: set AGENT_L2TP_LISTEN, e.g. AGENT_L2TP_LISTEN=127.0.0.1:1702';
+  if (/permission denied|CAP_NET_ADMIN/i.test(reason)) return 'run npm start as root (the agent needs CAP_NET_ADMIN for its TUN device)';
+  return undefined;
+}
+
+/** Enrols (once) and starts the agent; resolves when it has registered, or has failed to start. */
+export async function startLocalAgent(options: LocalAgentOptions): Promise<LocalAgent> {
+  const { agentId, token } = await enrolment(options);
+  const logFile: WriteStream = createWriteStream(join(options.dataDir, 'logs', 'local-agent.log'), { flags: 'a', mode: 0o600 });
+  let state: LocalAgentState = 'starting';
+  let failure: string | undefined;
+  let owned: OwnedProcess | undefined;
+  let stopping = false;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const launch = (): Promise<void> =>
+    new Promise((settled) => {
+      const child = spawnOwned(process.execPath, [resolve('bin/edge-agent.js')], {
+        env: {
+          ...process.env,
+          BROKER_URL: options.brokerUrl,
+          AGENT_ID: agentId,
+          AGENT_TOKEN: token,
+          L2TP_LISTEN: options.l2tpListen,
+          TUN_NAME: options.tunName,
+          IPSEC: options.viciSocket ? 'strongswan' : 'off',
+          ALLOW_PLAIN_L2TP: options.viciSocket ? 'false' : 'true',
+          ...(options.viciSocket ? { VICI_SOCKET: options.viciSocket } : {}),
+          STATE_DIR: join(options.dataDir, 'agent-state'),
+          CAPACITY: String(LOCAL_AGENT_CAPACITY),
+          LOG_LEVEL: options.logLevel,
+          ...(options.publicAddress ? { PUBLIC_ADDRESS: options.publicAddress } : {}),
+        },
+      });
+      owned = child;
+      const startedAt = Date.now();
+      let lastError = '';
+      let registered = false;
+      createInterface({ input: child.child.stdout! }).on('line', (text) => {
+        logFile.write(`${text}\n`);
+        let line: { level?: number; msg?: string; err?: unknown };
+        try {
+          line = JSON.parse(text) as typeof line;
+        } catch {
+          return;
+        }
+        if (!registered && line.msg === 'registered with the broker') {
+          registered = true;
+          state = 'running';
+          settled();
+        }
+        if ((line.level ?? 0) >= 40) options.print(`agent: ${line.msg ?? ''}${line.err ? ` (${String(line.err)})` : ''}`);
+      });
+      createInterface({ input: child.child.stderr! }).on('line', (text) => {
+        logFile.write(`${text}\n`);
+        lastError = text.replace(/^edge-agent: /, '');
+      });
+      const timeoutMs = options.readyTimeoutMs ?? 30_000;
+      const notReady = setTimeout(() => {
+        if (registered) return;
+        options.print(`agent: not registered with the broker within ${timeoutMs / 1000} s (still trying; see ${join(options.dataDir, 'logs', 'local-agent.log')})`);
+        settled();
+      }, timeoutMs);
+      void child.exited.then((code) => {
+        clearTimeout(notReady);
+        if (stopping) return;
+        const why = lastError || `exit code ${code}`;
+        if (!registered && restarts === 0) {
+          // It never came up: a setting is wrong (TUN name, port); retrying would fail the same way.
+          state = 'failed';
+          failure = why;
+          settled();
+          return;
+        }
+        // It ran, then stopped on its own: restart it, later each time, sooner again once it stays up.
+        if (Date.now() - startedAt > 60_000) restarts = 0;
+        const delayMs = Math.min(30_000, 1_000 * 2 ** restarts++);
+        state = 'restarting';
+        options.print(`agent: exited (${why}); restarting in ${delayMs / 1000} s`);
+        restartTimer = setTimeout(() => void launch(), delayMs);
+        settled();
+      });
+    });
+
+  await launch();
+
   return {
-    describe: () => `${enrolment.agentId} listening for L2TP on udp ${listen} (IPsec ${env.AGENT_IPSEC ?? 'off'})`,
+    agentId,
+    state: () => state,
+    describe() {
+      if (state === 'failed') {
+        const fix = failure ? fixFor(failure) : undefined;
+        return `FAILED: ${failure ?? 'exited'}${fix ? `\n                   fix: ${fix}` : ''}`;
+      }
+      const ipsec = options.viciSocket ? `IPsec required (charon at ${options.viciSocket})` : 'IPsec off (plain L2TP)';
+      return `${agentId} ${state === 'running' ? 'registered' : state}: L2TP udp ${options.l2tpListen}, TUN ${options.tunName}, ${ipsec}; log ${join(options.dataDir, 'logs', 'local-agent.log')}`;
+    },
     async stop() {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(timer);
+      stopping = true;
+      clearTimeout(restartTimer);
+      await owned?.stop(STOP_GRACE_MS);
+      if (state !== 'failed') state = 'stopped';
+      await new Promise<void>((done) => logFile.end(done));
     },
   };
 }
