@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerClient } from '../../edge-agent/src/broker/broker-client';
@@ -119,4 +120,63 @@ test('a start refused by the user quota delivers that user\'s pending stop first
 
   // Without an owed stop the refusal stands.
   await assert.rejects(client.startSession(start('third')), (error: Error) => /quota-exceeded/.test(error.message));
+});
+
+test('a state directory that cannot be written: stop reports still reach the broker from memory, the agent hears why once', async (t) => {
+  const broker = await startLiveBroker();
+  t.after(() => broker.close());
+  await broker.seedTenant('acme');
+  const { token } = await broker.enrolAgent();
+  const parent = mkdtempSync(join(tmpdir(), 'agent-state-'));
+  // A read-only file system, as in the report (EROFS); without root, a path below a file (ENOTDIR).
+  let stateDir = join(parent, 'ro');
+  mkdirSync(stateDir);
+  const readOnly = process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', stateDir]).status === 0;
+  const mounted = stateDir;
+  t.after(() => {
+    if (readOnly) spawnSync('umount', [mounted]);
+    rmSync(parent, { recursive: true, force: true });
+  });
+  if (!readOnly) {
+    writeFileSync(join(parent, 'file'), 'x');
+    stateDir = join(parent, 'file', 'state');
+  }
+  const heard: string[] = [];
+  const fast = { attempts: 2, baseDelayMs: 10, timeoutMs: 2_000 };
+  const client = new BrokerClient({ baseUrl: broker.url, token, stateDir, ...fast, onStateUnwritable: (p) => heard.push(p.reason) });
+  assert.equal(heard.length, 1);
+  assert.match(heard[0]!, readOnly ? /EROFS/ : /ENOTDIR/);
+
+  const startOf = async (ref: string) => {
+    const challenge = Buffer.alloc(16, 7);
+    const peer = Buffer.alloc(16, 9);
+    const answer = await computeMsChapV2Response({ authenticatorChallenge: challenge, peerChallenge: peer, username: 'alice@acme', password: 'pw-alice' });
+    const verdict = await client.authenticate({
+      method: 'mschapv2',
+      username: 'alice@acme',
+      authenticatorChallenge: challenge.toString('hex'),
+      peerChallenge: peer.toString('hex'),
+      ntResponse: answer.ntResponse.toString('hex'),
+    });
+    assert.ok(verdict.ok);
+    const grant = verdict.ok ? verdict.grant : undefined;
+    return client.startSession({ agentSessionRef: ref, tunnelId: 3, l2tpSessionId: 4, tenantId: 'acme', username: 'alice', authMethod: 'mschapv2', ...(grant ? { grant } : {}) });
+  };
+
+  // Broker up: delivered at once.
+  const first = await startOf('ref-1');
+  await client.reportStop(first.sessionId, 'user-request', counters(1));
+  assert.equal((await broker.admin('GET', `/v1/sessions/${first.sessionId}`)).body.endReason, 'user-request');
+
+  // Broker down: kept in memory, and delivered once it is back (nothing lost while the process lives).
+  const second = await startOf('ref-2');
+  await broker.stop();
+  await client.reportStop(second.sessionId, 'idle-timeout', counters(2));
+  assert.equal(client.pendingReports, 1);
+  await broker.start();
+  assert.deepEqual(await client.flushOutbox(), { delivered: 1, pending: 0 });
+  const session = (await broker.admin('GET', `/v1/sessions/${second.sessionId}`)).body;
+  assert.equal(session.state, 'stopped');
+  assert.equal(session.endReason, 'idle-timeout');
+  assert.equal(heard.length, 1, 'said once');
 });
