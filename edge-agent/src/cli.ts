@@ -5,6 +5,7 @@
  */
 import pino from 'pino';
 import { ConfigError, helpText, loadAgentConfig, parseArgs, type AgentConfig } from './config';
+import { logDestination } from './io/log-destination';
 import { launchAgent } from './runtime/launch';
 
 function fail(code: number, message: string): never {
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fail(2, error.message);
     throw error;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'edge-agent' } });
+  const logger = pino({ level: config.logLevel, base: { service: 'edge-agent' } }, logDestination(1));
   let agent;
   try {
     agent = await launchAgent(config, logger);

@@ -6,9 +6,9 @@
  * run, it is restarted with a growing delay; when it cannot start (TUN name or L2TP port taken by
  * another stack), the reason and the setting that fixes it are reported and it is not retried.
  */
-import { createWriteStream, existsSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { followFile } from './follow-file';
 import { enrolAgent, type AdminClient } from './stack/admin-client';
 import { spawnOwned, type OwnedProcess } from './owned-process';
 
@@ -87,7 +87,7 @@ export function fixFor(reason: string): string | undefined {
 /** Enrols (once) and starts the agent; resolves when it has registered, or has failed to start. */
 export async function startLocalAgent(options: LocalAgentOptions): Promise<LocalAgent> {
   const { agentId, token } = await enrolment(options);
-  const logFile: WriteStream = createWriteStream(join(options.dataDir, 'logs', 'local-agent.log'), { flags: 'a', mode: 0o600 });
+  const logPath = join(options.dataDir, 'logs', 'local-agent.log');
   let state: LocalAgentState = 'starting';
   let failure: string | undefined;
   let owned: OwnedProcess | undefined;
@@ -97,7 +97,11 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
 
   const launch = (): Promise<void> =>
     new Promise((settled) => {
+      // The agent writes its log into the file itself (see follow-file.ts); this process follows it.
+      const logFd = openSync(logPath, 'a', 0o600);
+      const from = statSync(logPath).size;
       const child = spawnOwned(process.execPath, [resolve('bin/edge-agent.js')], {
+        stdio: ['ignore', logFd, logFd],
         env: {
           ...process.env,
           BROKER_URL: options.brokerUrl,
@@ -118,12 +122,13 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
       const startedAt = Date.now();
       let lastError = '';
       let registered = false;
-      createInterface({ input: child.child.stdout! }).on('line', (text) => {
-        logFile.write(`${text}\n`);
+      closeSync(logFd);
+      const follower = followFile(logPath, from, (text) => {
         let line: { level?: number; msg?: string; err?: unknown };
         try {
           line = JSON.parse(text) as typeof line;
         } catch {
+          lastError = text.replace(/^edge-agent: /, ''); // the CLI's one-line reasons, on stderr
           return;
         }
         if (!registered && line.msg === 'registered with the broker') {
@@ -133,17 +138,14 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
         }
         if ((line.level ?? 0) >= 40) options.print(`agent: ${line.msg ?? ''}${line.err ? ` (${String(line.err)})` : ''}`);
       });
-      createInterface({ input: child.child.stderr! }).on('line', (text) => {
-        logFile.write(`${text}\n`);
-        lastError = text.replace(/^edge-agent: /, '');
-      });
       const timeoutMs = options.readyTimeoutMs ?? 30_000;
       const notReady = setTimeout(() => {
         if (registered) return;
-        options.print(`agent: not registered with the broker within ${timeoutMs / 1000} s (still trying; see ${join(options.dataDir, 'logs', 'local-agent.log')})`);
+        options.print(`agent: not registered with the broker within ${timeoutMs / 1000} s (still trying; see ${logPath})`);
         settled();
       }, timeoutMs);
       void child.exited.then((code) => {
+        follower.stop();
         clearTimeout(notReady);
         if (stopping) return;
         const why = lastError || `exit code ${code}`;
@@ -175,14 +177,13 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
         return `FAILED: ${failure ?? 'exited'}${fix ? `\n                   fix: ${fix}` : ''}`;
       }
       const ipsec = options.viciSocket ? `IPsec required (charon at ${options.viciSocket})` : 'IPsec off (plain L2TP)';
-      return `${agentId} ${state === 'running' ? 'registered' : state}: L2TP udp ${options.l2tpListen}, TUN ${options.tunName}, ${ipsec}; log ${join(options.dataDir, 'logs', 'local-agent.log')}`;
+      return `${agentId} ${state === 'running' ? 'registered' : state}: L2TP udp ${options.l2tpListen}, TUN ${options.tunName}, ${ipsec}; log ${logPath}`;
     },
     async stop() {
       stopping = true;
       clearTimeout(restartTimer);
       await owned?.stop(STOP_GRACE_MS);
       if (state !== 'failed') state = 'stopped';
-      await new Promise<void>((done) => logFile.end(done));
     },
   };
 }

@@ -9,11 +9,13 @@
  * processes: they end with the process that launched them, even when it is SIGKILLed.
  */
 import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LocalAgentLauncher, LocalAgentProcess } from '../../functions/src/domain/autoscaling/local-provider';
+import { followFile } from './follow-file';
 import { spawnOwned } from './owned-process';
 
 /** The part of a namespace the launcher uses (scripts/lib/netns.ts `Netns` fits). */
@@ -38,6 +40,11 @@ export interface NetnsAgentLauncherOptions {
   readonly brokerSocket?: string;
   /** Agents' state directories are `<stateRoot>/<name>`. @default a fresh temporary directory each, removed at stop */
   readonly stateRoot?: string;
+  /**
+   * Agents write their output to `<logDir>/<name>.log` themselves and the launcher follows the file,
+   * so an agent outlives nothing it writes to (see follow-file.ts). @default pipes to this process
+   */
+  readonly logDir?: string;
   readonly capacity: number;
   /** @default bin/edge-agent.js of this checkout */
   readonly agentBin?: string;
@@ -87,7 +94,11 @@ export class NetnsAgentLauncher implements LocalAgentLauncher {
         stateDir = await mkdtemp(join(tmpdir(), 'local-agent-'));
         cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
       }
+      const logPath = this.o.logDir ? join(this.o.logDir, `${name}.log`) : undefined;
+      const logFd = logPath ? openSync(logPath, 'a', 0o600) : undefined;
+      const logFrom = logPath ? statSync(logPath).size : 0;
       const owned = spawnOwned('ip', ['netns', 'exec', ns.name, process.execPath, this.o.agentBin ?? resolve('bin/edge-agent.js')], {
+        ...(logFd !== undefined ? { stdio: ['ignore', logFd, logFd] } : {}),
         env: {
           PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
           ...(this.o.brokerSocket
@@ -113,7 +124,7 @@ export class NetnsAgentLauncher implements LocalAgentLauncher {
       const tail: string[] = [];
       let registered!: () => void;
       const ready = new Promise<void>((done) => (registered = done));
-      createInterface({ input: child.stdout! }).on('line', (text) => {
+      const onOutput = (text: string) => {
         let line: Record<string, unknown>;
         try {
           line = JSON.parse(text) as Record<string, unknown>;
@@ -124,8 +135,15 @@ export class NetnsAgentLauncher implements LocalAgentLauncher {
         tail.push(text);
         if (tail.length > 30) tail.shift();
         this.o.onLog?.(agentId, line);
-      });
-      createInterface({ input: child.stderr! }).on('line', (text) => tail.push(`stderr: ${text}`));
+      };
+      if (logPath && logFd !== undefined) {
+        closeSync(logFd);
+        const follower = followFile(logPath, logFrom, onOutput);
+        void owned.exited.then(() => follower.stop());
+      } else {
+        createInterface({ input: child.stdout! }).on('line', onOutput);
+        createInterface({ input: child.stderr! }).on('line', (text) => tail.push(`stderr: ${text}`));
+      }
       const timeoutMs = this.o.readyTimeoutMs ?? 30_000;
       let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([

@@ -18,7 +18,7 @@ import { declareAgentDead } from '../../../functions/src/domain/reaper';
 import type { Agent, Clock } from '../../../functions/src/domain/types';
 import { createAutoscalerRunner, type AutoscalerRun } from '../../../functions/src/entry/autoscaler';
 import type { Store } from '../../../functions/src/store/store';
-import { createNetns } from '../netns';
+import { createNetns, removeStaleNamespaces } from '../netns';
 import { NetnsAgentLauncher } from '../netns-agent-launcher';
 import { enrolAgent, type AdminClient } from './admin-client';
 import { startScheduledJob, type ScheduledJob } from './scheduled-job';
@@ -78,13 +78,16 @@ async function retireLeftovers(options: StackFleetOptions): Promise<string[]> {
   return retired;
 }
 
-/** The launcher, recording each agent from its launch until it is stopped. */
+/** Each agent is recorded from its enrolment (before it runs) until it is stopped. */
+function recordEnrolment(dataDir: string, name: string, agentId: string): void {
+  writeRecord(dataDir, { agents: [...readRecord(dataDir).agents, { agentId, name, launchedAt: Date.now() }] });
+}
+
 function recordingLauncher(inner: LocalAgentLauncher, dataDir: string): LocalAgentLauncher {
   const update = (change: (agents: FleetRecord['agents']) => FleetRecord['agents']) => writeRecord(dataDir, { agents: change(readRecord(dataDir).agents) });
   return {
     async launch(name) {
       const agent = await inner.launch(name);
-      update((agents) => [...agents, { agentId: agent.agentId, name, launchedAt: Date.now() }]);
       return {
         ...agent,
         stop: async () => {
@@ -118,7 +121,12 @@ export function describeRun(run: AutoscalerRun, previous: AutoscalerRun | undefi
   const s = run.summary;
   const picture = `${s.serving} serving, ${s.draining} draining, ${s.sessions} sessions (${Math.round(s.utilization * 100)} %), desired ${s.desired}`;
   if (run.actions.length > 0) {
-    if (!act) return `plan only, would ${run.actions.map(actionText).join('; ')} (${picture})`;
+    if (!act) {
+      // Nothing is carried out, so the same plan comes back every tick: say it when it changes.
+      const plan = run.actions.map(actionText).join('; ');
+      const before = previous?.actions.map(actionText).join('; ');
+      return plan === before ? undefined : `plan only, would ${plan} (${picture})`;
+    }
     const done = run.outcomes.map((o) => (o.ok ? actionText(o.action) : `FAILED to ${actionText(o.action)}: ${o.error}`));
     return `${s.decision}: ${done.join('; ')} (${picture})`;
   }
@@ -134,18 +142,26 @@ export async function startStackFleet(options: StackFleetOptions): Promise<Stack
   }
   let provider: LocalScalingProvider | undefined;
   if (options.act) {
+    await removeStaleNamespaces(STACK_NETNS_PREFIX); // of runs that were killed before they could
     const stateRoot = join(options.dataDir, 'scaled-agents');
     mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
     const launcher = new NetnsAgentLauncher({
       createNamespace: (label) => createNetns(label, { prefix: STACK_NETNS_PREFIX }),
-      enrol: (name) => enrolAgent(options.admin, { name, capacity: options.policy.agentCapacity }),
+      enrol: async (name) => {
+        const enrolled = await enrolAgent(options.admin, { name, capacity: options.policy.agentCapacity });
+        recordEnrolment(options.dataDir, name, enrolled.agentId);
+        return enrolled;
+      },
       brokerPort: options.brokerPort,
       brokerSocket: options.brokerSocket,
       stateRoot,
+      logDir: join(options.dataDir, 'logs'),
       capacity: options.policy.agentCapacity,
       env: { LOG_LEVEL: options.logLevel },
       readyTimeoutMs: 60_000,
-      onLog: (agentId, line) => options.log.info({ agentId, agentLog: line }, 'scaled agent'),
+      onLog: (agentId, line) => {
+        if (Number(line.level ?? 0) >= 40) options.print(`agent ${agentId}: ${String(line.msg ?? '')}${line.err ? ` (${String(line.err)})` : ''}`);
+      },
     });
     provider = new LocalScalingProvider({ launcher: recordingLauncher(launcher, options.dataDir), namePrefix: 'scaled', hardLimit: options.policy.maxAgents });
   }
