@@ -2,7 +2,7 @@
  * `npm start` runs the autoscaler's evaluation on its schedule with the local provider: as root it
  * launches agents in network namespaces (reaching the broker over its Unix socket), stops them
  * with the stack, and a later run declares dead any that a killed run left behind; with
- * --no-autoscale it only says what it would do. The built-in agent counts as capacity and is
+ * --no-autoscale, or without root, it only says what it would do. The built-in agent counts as capacity and is
  * never the provider's to drain. Root only (namespaces, TUN devices).
  */
 import assert from 'node:assert/strict';
@@ -37,8 +37,8 @@ describe('npm start: the autoscaler with the local provider', { skip: skip ? `sk
     await Promise.allSettled(stacks.map((s) => s.stop()));
     for (const d of dirs) removeDataDir(d);
   });
-  const start = async (names: StackNames, env: Record<string, string>, args: string[] = []) => {
-    const stack = await startStackProcess({ names, env, args });
+  const start = async (names: StackNames, env: Record<string, string>, args: string[] = [], asUser?: string) => {
+    const stack = await startStackProcess({ names, env, args, ...(asUser ? { asUser } : {}) });
     stacks.push(stack);
     return stack;
   };
@@ -80,6 +80,17 @@ describe('npm start: the autoscaler with the local provider', { skip: skip ? `sk
     const next = await start(names, { ...FAST, MIN_AGENTS: '1', HEARTBEAT_TIMEOUT_MS: '600000' });
     assert.match(next.output(), new RegExp(`autoscaler: 1 agent\\(s\\) an earlier run left behind are gone: marked dead \\(${scaled.agentId}\\)`));
     assert.equal((await agents(next)).find((a) => a.agentId === scaled.agentId)?.state, 'dead');
+  });
+
+  test('without root: the autoscaler only plans, there is no built-in agent, DynamoDB Local is still isolated', async () => {
+    const names = await freshNames();
+    dirs.push(names);
+    const stack = await start(names, TWO_AGENTS, [], 'nobody');
+    assert.match(stack.output(), /Edge agent\s+not started: it needs root/);
+    assert.match(stack.output(), /Autoscaler\s+every 2 s; plan only \(not root/);
+    assert.match(stack.output(), /DynamoDB Local .*in a network namespace of its own: reachable from this host only/);
+    await stack.waitForOutput(/autoscaler: plan only, would set the provider's fleet to 2 agent\(s\)/);
+    assert.deepEqual(await agents(stack), []);
   });
 
   test('--no-autoscale: it evaluates and says what it would do, and launches nothing', async () => {

@@ -5,6 +5,7 @@
  *    agent-shutdown, recorded by the broker before it goes down;
  *  - a second run on another port, with the first run's data directory, has its built-in agent
  *    register with the new port (it used to retry the old one forever);
+ *  - the built-in agent is restarted when it dies; SIGHUP (the terminal closed) stops it all;
  *  - a second stack with its own ports, names and data directory runs beside the first.
  * Root only (the built-in agent needs CAP_NET_ADMIN for its TUN device).
  */
@@ -97,6 +98,25 @@ describe('npm start: signals and restarts', { skip: skip ? `skipped: ${skip}` : 
     assert.equal(again.agentId, agent.agentId, 'the same enrolment, now talking to the new port');
     const agentLog = readFileSync(join(names.dataDir, 'logs', 'local-agent.log'), 'utf8');
     assert.doesNotMatch(agentLog.slice(agentLog.lastIndexOf('"registered with the broker"')), new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${names.port}\\b`));
+  });
+
+  test('the built-in agent is restarted when it dies; SIGHUP to the group (the terminal closed) stops everything', async () => {
+    const stack = await start({ names: await freshNames(), env: FAST });
+    await stack.waitForOutput(/Edge agent\s+agent-\S+ registered/);
+    const agentPid = stack.processTree().find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('edge-agent.js') && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node');
+    assert.ok(agentPid, 'the agent process');
+    process.kill(agentPid, 'SIGKILL');
+    await stack.waitForOutput(/agent: exited \(exit code 137\); restarting in 1 s/, 10_000);
+    const since = Date.now();
+    await until('the restarted agent to heartbeat', async () => {
+      const a = await builtInAgent(stack);
+      return Date.parse(a.lastHeartbeatAt ?? '0') > since ? true : undefined;
+    }, 20_000);
+
+    const tree = stack.processTree();
+    process.kill(-stack.npm.pid!, 'SIGHUP');
+    await until('every process of the stack to exit', async () => (tree.some(isAlive) ? undefined : true), 10_000, 100);
+    assert.match(stack.output(), /SIGHUP: stopping the local stack/);
   });
 
   test('a second stack with its own ports, names and data directory runs beside the first, both healthy', async () => {

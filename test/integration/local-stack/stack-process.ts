@@ -3,7 +3,7 @@
  * names and data directory (so stacks of parallel tests, or a developer's own, never collide), and
  * helpers to talk to it, follow its output and find every process it started.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,9 +91,18 @@ export const isAlive = (pid: number) => {
 };
 
 /** Starts `npm start -- <args>` and resolves once its banner is out (and the built-in agent registered, if asked). */
-export async function startStackProcess(options: { names: StackNames; env?: Record<string, string>; args?: string[]; startTimeoutMs?: number }): Promise<StackProcess> {
+export async function startStackProcess(options: {
+  names: StackNames;
+  env?: Record<string, string>;
+  args?: string[];
+  startTimeoutMs?: number;
+  /** Run as this (unprivileged) user, from root: `runuser -u <user> -- npm start`. */
+  asUser?: string;
+}): Promise<StackProcess> {
   const { names } = options;
-  const npm = spawn('npm', ['start', '--', ...(options.args ?? [])], {
+  if (options.asUser) execFileSync('chown', ['-R', options.asUser, names.dataDir]);
+  const [command, ...prefix] = options.asUser ? ['runuser', '-u', options.asUser, '--', 'env', `HOME=${names.dataDir}`, 'npm'] : ['npm'];
+  const npm = spawn(command!, [...prefix, 'start', '--', ...(options.args ?? [])], {
     detached: true, // its own process group, like a terminal's foreground job
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
