@@ -131,5 +131,11 @@ describe('npm start: signals and restarts', { skip: skip ? `skipped: ${skip}` : 
       await run.close();
     }
     assert.notEqual((await builtInAgent(a)).agentId, (await builtInAgent(b)).agentId);
+
+    // A third one that forgot to change the TUN name: its banner says the agent failed, and what fixes it.
+    const clash = await start({ names: { ...(await freshNames()), tunName: a.names.tunName }, env: FAST });
+    assert.match(clash.output(), new RegExp(`Edge agent\\s+FAILED: cannot open TUN device ${a.names.tunName}: .*\\n\\s+fix: .*set AGENT_TUN_NAME`));
+    assert.doesNotMatch(clash.output(), /Edge agent\s+agent-\S+ registered/);
+    assert.equal((await fetch(`${clash.url}/healthz`)).status, 200, 'the rest of that stack runs');
   });
 });
