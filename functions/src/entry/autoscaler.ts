@@ -44,7 +44,7 @@ import { cryptoRandom, type RandomBytes } from '../domain/bearer-tokens';
 import { Route53Publisher, type PublishResult, type Route53Api } from '../domain/placement';
 import { systemClock, type Agent, type Clock } from '../domain/types';
 import type { Store } from '../store/store';
-import { createDynamoClient, DynamoStore } from '../store/dynamo';
+import { connectDynamoStore } from '../store/dynamo';
 
 export const AutoscalerEnv = ScalingPolicyEnv.extend({
   TABLE_NAME: z.string().min(1),
@@ -191,12 +191,10 @@ export function createAutoscalerHandler(
   const clock = overrides.clock ?? systemClock;
   const store =
     overrides.store ??
-    new DynamoStore({
-      client: createDynamoClient({
-        ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
-        ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
-      }),
+    connectDynamoStore({
       tableName: config.TABLE_NAME,
+      ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+      ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
     });
   const instanceIdOf = instanceIdFromAgentName(store);
   const provider = new AwsScalingProvider({

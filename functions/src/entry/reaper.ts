@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { reap, type ReapSummary } from '../domain/reaper';
 import { systemClock, type Clock } from '../domain/types';
 import type { Store } from '../store/store';
-import { createDynamoClient, DynamoStore } from '../store/dynamo';
+import { connectDynamoStore } from '../store/dynamo';
 
 export const ReaperEnv = z.object({
   TABLE_NAME: z.string().min(1),
@@ -42,12 +42,10 @@ export function createReaperHandler(
   const clock = overrides.clock ?? systemClock;
   const store =
     overrides.store ??
-    new DynamoStore({
-      client: createDynamoClient({
-        ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
-        ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
-      }),
+    connectDynamoStore({
       tableName: config.TABLE_NAME,
+      ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+      ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
     });
   return async () => {
     const summary = await reap(store, clock, {

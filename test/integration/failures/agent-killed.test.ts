@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { reap } from '../../../functions/src/domain/reaper';
 import { systemClock, type Lease } from '../../../functions/src/domain/types';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
-import { startLocalFleet, until, type LocalFleet } from '../scaling/local-fleet';
+import { startLocalFleet, type LocalFleet } from '../scaling/local-fleet';
+import { until } from '../../support/until';
 import type { SimulatorRun } from '../../simulator';
 
 const skip = netnsSkipReason();

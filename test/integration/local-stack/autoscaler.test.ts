@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
-import { FAST, freshNames, isAlive, removeDataDir, startStackProcess, until, type StackNames, type StackProcess } from './stack-process';
+import { FAST, freshNames, isAlive, removeDataDir, startStackProcess, type StackNames, type StackProcess } from './stack-process';
+import { until } from '../../support/until';
 
 const skip = netnsSkipReason();
 /** The built-in agent plus one the provider must launch. */

@@ -13,7 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { createNetns, netnsSkipReason } from '../../../scripts/lib/netns';
 import { adminApiEnroller, NetnsAgentLauncher, type NetnsAgent } from '../../../scripts/lib/netns-agent-launcher';
 import type { SimulatorRun } from '../../simulator';
-import { connectSessions, FAST, freshNames, removeDataDir, seedTenant, startStackProcess, TENANT, until, type StackNames, type StackProcess } from './stack-process';
+import { connectSessions, FAST, freshNames, removeDataDir, seedTenant, startStackProcess, TENANT, type StackNames, type StackProcess } from './stack-process';
+import { until } from '../../support/until';
 
 const skip = netnsSkipReason();
 /** Reaper interval + heartbeat timeout (FAST), plus scheduling slack on a loaded 2-core machine. */

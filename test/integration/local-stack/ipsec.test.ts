@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ipsecUnavailableReason } from '../../../scripts/lib/stack/charon';
-import { FAST, freshNames, isAlive, removeDataDir, startStackProcess, until, type StackNames, type StackProcess } from './stack-process';
+import { FAST, freshNames, isAlive, removeDataDir, startStackProcess, type StackNames, type StackProcess } from './stack-process';
+import { until } from '../../support/until';
 
 const skip = ipsecUnavailableReason();
 

@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
-import { connectSessions, FAST, freshNames, isAlive, removeDataDir, seedTenant, startStackProcess, TENANT, until, type StackProcess } from './stack-process';
+import { connectSessions, FAST, freshNames, isAlive, removeDataDir, seedTenant, startStackProcess, TENANT, type StackProcess } from './stack-process';
+import { until } from '../../support/until';
 
 const skip = netnsSkipReason();
 

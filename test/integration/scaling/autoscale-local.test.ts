@@ -21,7 +21,8 @@ import {
 import { systemClock, type Agent } from '../../../functions/src/domain/types';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
 import type { SimulatorRun } from '../../simulator';
-import { startLocalFleet, TENANT, until, type LocalFleet } from './local-fleet';
+import { startLocalFleet, TENANT, type LocalFleet } from './local-fleet';
+import { until } from '../../support/until';
 
 const skip = netnsSkipReason();
 const CAPACITY = 10;

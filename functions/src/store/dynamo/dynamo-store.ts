@@ -33,6 +33,7 @@ import {
 } from '../../domain/types';
 import { AlreadyExistsError, NotFoundError, StoreUnavailableError } from '../errors';
 import type { AgentUpdate, SessionFilter, StartSessionResult, Store, StopSessionInput } from '../store';
+import { createDynamoClient } from './client';
 import { fromItem, toAttributes, toItem, type Item } from './item-codec';
 import { gsiKeys, INDEXES, keys, ttlSeconds, type Key } from './keys';
 import { cancellationCodes, isConditionFailed, translateSdkError } from './sdk-errors';
@@ -445,3 +446,9 @@ export class DynamoStore implements Store {
 }
 
 void ttlSeconds;
+
+/** The store of a table at an endpoint (DynamoDB Local) or in a region (AWS), as entry points' env describes it. */
+export function connectDynamoStore(table: { readonly tableName: string; readonly endpoint?: string; readonly region?: string }): DynamoStore {
+  const client = createDynamoClient({ ...(table.endpoint ? { endpoint: table.endpoint } : {}), ...(table.region ? { region: table.region } : {}) });
+  return new DynamoStore({ client, tableName: table.tableName });
+}

@@ -1,3 +1,3 @@
-export { DynamoStore, type DynamoStoreOptions } from './dynamo-store';
+export { connectDynamoStore, DynamoStore, type DynamoStoreOptions } from './dynamo-store';
 export { createDynamoClient, type DynamoClientOptions } from './client';
 export { ensureTable } from './ensure-table';
