@@ -38,6 +38,10 @@ export function addNagSuppressions(stack: TunnelBrokerStack): void {
           reason: 'The ARN of this one group: its UUID part is unknown until creation, so it is a wildcard.',
         },
         { id: ssmPathFinding(stack.fleet.tokenParameterPrefix), reason: 'Enrolment writes each agent credential under this fleet\'s own SSM path (one parameter per instance id).' },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'ec2:DescribeInstances only (read-only, this region): it has no resource-level permissions; enrolment reads a new VM\'s public address there.',
+        },
       );
     }
   }

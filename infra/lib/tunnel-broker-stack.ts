@@ -268,6 +268,15 @@ export class TunnelBrokerStack extends Stack {
           resources: [this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${fleet.tokenParameterPrefix.slice(1)}*` })],
         }),
       );
+      // The public address a new VM is enrolled with (pinned: the agent cannot report another).
+      // DescribeInstances has no resource-level permissions, so the resource is "*": read-only, this region.
+      fn.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['ec2:DescribeInstances'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:RequestedRegion': this.region } },
+        }),
+      );
       new events.Rule(this, 'FleetLifecycleEvents', {
         description: 'tells the autoscaler about new agent VMs (enrol) and terminations (drain)',
         eventPattern: {

@@ -6,6 +6,7 @@
 import { ConflictError, NotFoundError, UnauthorizedError } from '../errors';
 import { AlreadyExistsError } from '../store/errors';
 import { issueToken, newId, parseToken, secretMatches } from './bearer-tokens';
+import { stopAgentSessions } from './reaper';
 import type { ServiceContext } from './service-context';
 import type { Agent, AgentCommand, AgentCounters, Page, PageRequest } from './types';
 
@@ -14,7 +15,10 @@ const ZERO_COUNTERS: AgentCounters = { bytesIn: 0, bytesOut: 0, packetsIn: 0, pa
 export interface EnrollAgentInput {
   readonly name: string;
   readonly region?: string;
+  /** The most sessions it may hold; its registration may lower this, never raise it. @default 100 */
   readonly capacity?: number;
+  /** Where clients reach it; pinned (its registration cannot change it). @default the first registration's */
+  readonly publicAddress?: string;
 }
 
 /** Creates an agent and its credential; the clear token is returned once and only its hash is kept. */
@@ -32,6 +36,8 @@ export async function enrollAgent(
     state: 'active',
     revoked: false,
     capacity: input.capacity ?? 100,
+    enrolledCapacity: input.capacity ?? 100,
+    ...(input.publicAddress !== undefined ? { publicAddress: input.publicAddress } : {}),
     activeSessions: 0,
     counters: ZERO_COUNTERS,
     createdAt: ctx.clock.now(),
@@ -54,11 +60,19 @@ export function listAgents(ctx: Pick<ServiceContext, 'store'>, page: PageRequest
   return ctx.store.listAgents(page);
 }
 
-/** Revokes an agent's credential: its next request is refused. Sessions it serves are left to the reaper. */
-export async function revokeAgent(ctx: Pick<ServiceContext, 'store'>, agentId: string): Promise<Agent> {
+/**
+ * Revokes an agent's credential: its next request is refused (401 `agent-revoked`), which tells it
+ * to tear down what it serves. The broker stops the agent's active sessions at once (reason
+ * `agent-revoked`), keeping their addresses for two heartbeat intervals: the agent may forward for
+ * them until its next heartbeat. Repeating it stops whatever is still active.
+ */
+export async function revokeAgent(ctx: Pick<ServiceContext, 'store' | 'clock' | 'config'>, agentId: string): Promise<Agent> {
   const agent = await ctx.store.getAgent(agentId);
   if (!agent) throw new NotFoundError('agent', agentId);
-  return agent.revoked ? agent : ctx.store.updateAgent(agentId, { revoked: true });
+  const revoked = agent.revoked ? agent : await ctx.store.updateAgent(agentId, { revoked: true });
+  const now = ctx.clock.now();
+  await stopAgentSessions(ctx.store, agentId, { reason: 'agent-revoked', at: now, leaseGraceUntil: now + 2 * ctx.config.heartbeatIntervalSeconds * 1000 });
+  return revoked;
 }
 
 /**
@@ -80,16 +94,27 @@ export interface RegisterInput {
   readonly publicAddress: string;
   readonly capacity: number;
   readonly version: string;
+  /** The host's own IPv4 networks (CIDR): pools may not overlap them. */
+  readonly networks?: readonly string[];
   /** Sessions the agent holds at registration (the sessionIds it sent), when it said. */
   readonly activeSessions?: number;
 }
 
-/** Agent start-up: records where it listens and what it runs; a `dead` agent comes back `active`. */
+/**
+ * Agent start-up: records what it runs, its host networks and its load; a `dead` agent comes back
+ * `active`. What the agent says about itself does not override the operator (security review,
+ * issue 14 finding 8): the public address is the enrolled one (else the first registration's, then
+ * pinned), and the capacity is the lower of the reported and the enrolled one. An agent enrolled
+ * before `enrolledCapacity` existed is capped at the capacity on record when it first registers.
+ */
 export async function registerAgent(ctx: Pick<ServiceContext, 'store' | 'clock'>, agent: Agent, input: RegisterInput): Promise<Agent> {
   const now = ctx.clock.now();
+  const enrolledCapacity = agent.enrolledCapacity ?? agent.capacity;
   let updated = await ctx.store.updateAgent(agent.agentId, {
-    publicAddress: input.publicAddress,
-    capacity: input.capacity,
+    ...(agent.publicAddress === undefined ? { publicAddress: input.publicAddress } : {}),
+    capacity: Math.min(input.capacity, enrolledCapacity),
+    enrolledCapacity,
+    ...(input.networks !== undefined ? { networks: [...input.networks] } : {}),
     version: input.version,
     registeredAt: now,
     lastHeartbeatAt: now,

@@ -1,14 +1,29 @@
 /**
  * Address pool administration: a pool is a CIDR of one tenant, with the gateway (the agent's end
- * of every PPP link), DNS servers and excluded ranges. Pools of a tenant never overlap, so an
- * address names at most one pool.
+ * of every PPP link), DNS servers and excluded ranges.
+ *
+ * Agents are shared by every tenant and keep one route per client address, so pools never overlap
+ * anywhere on the fleet (security review, issue 14 finding 1): an address names at most one pool
+ * and one session. The check runs against the fleet's pool registry, which the create replaces
+ * only if no other pool was created meanwhile. Pools also stay out of reserved space and out of
+ * the agents' own networks (finding 2; ip-allocation/address-policy.ts).
  */
-import { AlreadyExistsError } from '../store/errors';
-import { ConflictError, ValidationError } from '../errors';
+import { AlreadyExistsError, PoolRegistryChangedError } from '../store/errors';
+import { BrokerError, ConflictError, ForbiddenError, ValidationError } from '../errors';
+import { allPages } from './all-pages';
 import type { ServiceContext } from './service-context';
-import { formatIpv4, isCidrError, isInPool, parseCidr, validatePool } from './ip-allocation';
+import {
+  formatIpv4,
+  isCidrError,
+  isInPool,
+  overlappingNetwork,
+  parseCidr,
+  poolAddressProblem,
+  rangesOverlap,
+  validatePool,
+} from './ip-allocation';
 import { requireTenant } from './tenants';
-import type { AddressRange, Pool } from './types';
+import type { AddressRange, Pool, PoolClaim, PoolRegistry } from './types';
 
 export interface CreatePoolInput {
   readonly poolId: string;
@@ -16,38 +31,119 @@ export interface CreatePoolInput {
   readonly exclude?: readonly AddressRange[];
   readonly dns: readonly string[];
   readonly gateway?: string;
+  /** Public address space for this pool: only a fleet-scoped operator may set it. */
+  readonly allowPublic?: boolean;
 }
 
-/** Validates (ip-allocation's validatePool) and creates a pool; the gateway defaults to the first host address. */
-export async function createPool(ctx: Pick<ServiceContext, 'store' | 'clock'>, tenantId: string, input: CreatePoolInput): Promise<Pool> {
+export interface CreatePoolOptions {
+  /** The caller is a fleet-scoped operator (may allow public space). */
+  readonly fleetOperator: boolean;
+}
+
+/** Registry changes tolerated while creating one pool before giving up (each is another pool created). */
+const REGISTRY_ATTEMPTS = 8;
+
+/**
+ * Validates and creates a pool; the gateway defaults to the first host address. Refusals:
+ * 400 for a malformed pool or forbidden/public space (`pool-address-not-allowed`), 403 when a tenant
+ * key asks for public space, 409 `pool-overlap` (any pool of the fleet) or
+ * `pool-overlaps-agent-network`, 409 `pool-exists`.
+ */
+export async function createPool(
+  ctx: Pick<ServiceContext, 'store' | 'clock'>,
+  tenantId: string,
+  input: CreatePoolInput,
+  options: CreatePoolOptions = { fleetOperator: false },
+): Promise<Pool> {
   await requireTenant(ctx, tenantId);
+  if (input.allowPublic && !options.fleetOperator) {
+    throw new ForbiddenError('allowPublic needs a fleet-scoped operator: tenant keys may use private (RFC 1918) and shared (RFC 6598) space only', 'public-pool-forbidden');
+  }
   const block = parseCidr(input.cidr);
   const gateway = input.gateway ?? (isCidrError(block) ? '' : formatIpv4(block.network + 1));
   const shape = { poolId: input.poolId, cidr: input.cidr, gateway, exclude: input.exclude ?? [], dns: input.dns };
-  const others = await ctx.store.listPools(tenantId);
-  const problems = validatePool(shape, others);
+  const problems = validatePool(shape, await ctx.store.listPools(tenantId));
   const first = problems[0];
   if (first) {
     const message = `${first.field}: ${first.message}`;
     if (first.field === 'cidr' && /overlaps/.test(first.message)) throw new ConflictError('pool-overlap', message, 'cidr');
     throw new ValidationError(first.field, message);
   }
+  const cidr = isCidrError(block) ? input.cidr : `${formatIpv4(block.network)}/${block.prefix}`;
+  const addressProblem = poolAddressProblem(cidr, { allowPublic: input.allowPublic === true });
+  if (addressProblem) throw new BrokerError('validation', 'pool-address-not-allowed', `cidr: ${addressProblem}`, 'cidr');
+  await refuseAgentNetworks(ctx, cidr);
+
   const pool: Pool = {
     tenantId,
     poolId: input.poolId,
-    cidr: isCidrError(block) ? input.cidr : `${formatIpv4(block.network)}/${block.prefix}`,
+    cidr,
     exclude: (input.exclude ?? []).map((r) => ({ first: r.first, last: r.last })),
     dns: [...input.dns],
     gateway,
+    ...(input.allowPublic ? { allowPublic: true } : {}),
     createdAt: ctx.clock.now(),
   };
-  try {
-    await ctx.store.createPool(pool);
-  } catch (error) {
-    if (error instanceof AlreadyExistsError) throw new ConflictError('pool-exists', `pool ${input.poolId} already exists`, 'poolId');
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    const registry = await readPoolRegistry(ctx);
+    if (registry.pools.some((p) => p.tenantId === tenantId && p.poolId === input.poolId)) {
+      throw new ConflictError('pool-exists', `pool ${input.poolId} already exists`, 'poolId');
+    }
+    const clash = overlappingClaim(cidr, registry.pools);
+    if (clash) {
+      // Another tenant's pool is not named: a tenant key learns only that the range is taken.
+      const whose = clash.tenantId === tenantId ? `pool ${clash.poolId} (${clash.cidr})` : 'a pool of another tenant';
+      throw new ConflictError('pool-overlap', `cidr: ${cidr} overlaps ${whose}; pools may not overlap anywhere on the fleet, because agents are shared`, 'cidr');
+    }
+    try {
+      await ctx.store.createPool(pool, registry);
+      return pool;
+    } catch (error) {
+      if (error instanceof AlreadyExistsError) throw new ConflictError('pool-exists', `pool ${input.poolId} already exists`, 'poolId');
+      if (!(error instanceof PoolRegistryChangedError) || attempt >= REGISTRY_ATTEMPTS) throw error;
+    }
   }
-  return pool;
+}
+
+/**
+ * The fleet's pool registry. Before the first pool is created with it, it is built from every
+ * tenant's pools (revision 0), so pools created before the registry existed are checked too.
+ */
+export async function readPoolRegistry(ctx: Pick<ServiceContext, 'store'>): Promise<PoolRegistry> {
+  const stored = await ctx.store.getPoolRegistry();
+  if (stored) return stored;
+  const tenants = await allPages((page) => ctx.store.listTenants(page));
+  const pools: PoolClaim[] = [];
+  for (const tenant of tenants) {
+    for (const p of await ctx.store.listPools(tenant.tenantId)) pools.push({ tenantId: p.tenantId, poolId: p.poolId, cidr: p.cidr });
+  }
+  return { revision: 0, pools };
+}
+
+/** The first claim whose block shares an address with `cidr`. */
+export function overlappingClaim(cidr: string, claims: readonly PoolClaim[]): PoolClaim | undefined {
+  const block = parseCidr(cidr);
+  if (isCidrError(block)) return undefined;
+  return claims.find((claim) => {
+    const other = parseCidr(claim.cidr);
+    return !isCidrError(other) && rangesOverlap(block.network, block.last, other.network, other.last);
+  });
+}
+
+/** 409 when the block overlaps a network an agent reported for its host (revoked agents aside). */
+async function refuseAgentNetworks(ctx: Pick<ServiceContext, 'store'>, cidr: string): Promise<void> {
+  const agents = await allPages((page) => ctx.store.listAgents(page));
+  for (const agent of agents) {
+    if (agent.revoked || !agent.networks) continue;
+    const network = overlappingNetwork(cidr, agent.networks);
+    if (network) {
+      throw new ConflictError(
+        'pool-overlaps-agent-network',
+        `cidr: ${cidr} overlaps ${network}, a network of an edge agent's host; client addresses routed there would cut the agent off its own network`,
+        'cidr',
+      );
+    }
+  }
 }
 
 export async function listPools(ctx: Pick<ServiceContext, 'store'>, tenantId: string): Promise<Pool[]> {

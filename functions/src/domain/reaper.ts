@@ -4,7 +4,7 @@
  * may still be forwarding for them (e.g. a partition between agent and broker).
  */
 import type { Store } from '../store/store';
-import type { Agent, Clock } from './types';
+import type { Agent, Clock, EndReason } from './types';
 
 export interface ReapOptions {
   /** An agent whose last heartbeat is older than this is lost. */
@@ -51,7 +51,7 @@ export async function reap(store: Store, clock: Clock, options: ReapOptions): Pr
         if (moved) markedDead.push(agent.agentId);
         dead = moved?.state === 'dead';
       }
-      if (dead) sessionsStopped += await stopAgentSessions(store, agent.agentId, now, now + options.leaseGraceMs);
+      if (dead) sessionsStopped += await stopAgentSessions(store, agent.agentId, { reason: 'agent-lost', at: now, leaseGraceUntil: now + options.leaseGraceMs });
     }
   } while (cursor);
   return { at: now, agentsChecked: checked, agentsMarkedDead: markedDead, sessionsStopped };
@@ -69,7 +69,16 @@ export async function declareAgentDead(store: Store, agentId: string, now: numbe
   return moved;
 }
 
-async function stopAgentSessions(store: Store, agentId: string, now: number, leaseGraceUntil: number): Promise<number> {
+/**
+ * Stops every active session of an agent with `stop.reason` (counters are not passed: the ones the
+ * agent last reported are kept), their leases kept until `stop.leaseGraceUntil`. Returns how many
+ * this call stopped.
+ */
+export async function stopAgentSessions(
+  store: Store,
+  agentId: string,
+  stop: { readonly reason: EndReason; readonly at: number; readonly leaseGraceUntil: number },
+): Promise<number> {
   let stopped = 0;
   let cursor: string | undefined;
   // The agent index's keys do not change when a session stops, so the cursor stays valid.
@@ -77,9 +86,8 @@ async function stopAgentSessions(store: Store, agentId: string, now: number, lea
     const page = await store.listSessions({ agentId, state: 'active' }, { limit: PAGE, ...(cursor ? { cursor } : {}) });
     cursor = page.cursor;
     for (const session of page.items) {
-      // Counters are not passed: the ones the agent last reported are kept.
-      const result = await store.stopSession(session.sessionId, { reason: 'agent-lost', at: now, leaseGraceUntil });
-      if (result?.endReason === 'agent-lost' && result.stoppedAt === now) stopped++;
+      const result = await store.stopSession(session.sessionId, { ...stop });
+      if (result?.endReason === stop.reason && result.stoppedAt === stop.at) stopped++;
     }
   } while (cursor);
   return stopped;

@@ -106,6 +106,7 @@ async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' |
       ...(input.peerAddress !== undefined ? { peerAddress: input.peerAddress } : {}),
       authMethod: input.authMethod,
       ...(ctx.leaseHints ? { hints: ctx.leaseHints } : {}),
+      ...(agent.networks ? { agentNetworks: agent.networks } : {}),
     });
     const pool = pools.find((p) => p.poolId === session.poolId) ?? (await poolOf(ctx, session));
     return { session, pool, created };

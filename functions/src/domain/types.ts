@@ -80,7 +80,26 @@ export interface Pool {
   readonly dns: readonly string[];
   /** The address the agent uses as its own end of every PPP link in this pool. */
   readonly gateway: string;
+  /** A fleet operator allowed public address space for this pool (ip-allocation/address-policy.ts). */
+  readonly allowPublic?: boolean;
   readonly createdAt: number;
+}
+
+/** A pool's block as the fleet-wide registry lists it: pools never overlap anywhere on the fleet. */
+export interface PoolClaim {
+  readonly tenantId: string;
+  readonly poolId: string;
+  readonly cidr: string;
+}
+
+/**
+ * Every pool of the fleet, in one item: creating a pool replaces it only if its revision is still
+ * the one read, so two overlapping pools created at the same time cannot both pass the check.
+ */
+export interface PoolRegistry {
+  /** 0 = no registry item yet (pools created before it existed are listed from the tenants). */
+  readonly revision: number;
+  readonly pools: readonly PoolClaim[];
 }
 
 /** One leased address: exists exactly while a session holds it (conditional put = atomic claim). */
@@ -112,8 +131,17 @@ export interface Agent {
   readonly tokenHash: string;
   readonly state: AgentState;
   readonly revoked: boolean;
+  /**
+   * Where clients reach it. Set at enrolment, else by the first registration; the agent cannot
+   * change it afterwards (a stolen credential must not redirect a tenant's clients).
+   */
   readonly publicAddress?: string;
+  /** Sessions it may hold: the lower of what it reports and `enrolledCapacity`. */
   readonly capacity: number;
+  /** The operator's cap from enrolment; the agent's registration can lower capacity, never raise it. */
+  readonly enrolledCapacity?: number;
+  /** IPv4 networks of the agent's host (CIDR), reported at registration: no pool may overlap them. */
+  readonly networks?: readonly string[];
   readonly activeSessions: number;
   readonly lastHeartbeatAt?: number;
   readonly registeredAt?: number;
@@ -142,6 +170,7 @@ export const END_REASONS = [
   'pool-exhausted',
   'agent-shutdown',
   'agent-lost',
+  'agent-revoked',
   'tunnel-closed',
   'quota-exceeded',
   'error',

@@ -14,6 +14,7 @@
  */
 import { allPages } from '../domain/all-pages';
 import { AutoScaling } from '@aws-sdk/client-auto-scaling';
+import { EC2 } from '@aws-sdk/client-ec2';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { SSM } from '@aws-sdk/client-ssm';
 import pino from 'pino';
@@ -31,6 +32,7 @@ import {
   validatePolicy,
   type ActionOutcome,
   type AutoScalingApi,
+  type InstancesApi,
   type LifecycleActionDetail,
   type LifecycleOutcome,
   type ParameterStoreApi,
@@ -163,6 +165,8 @@ export function instanceIdFromAgentName(store: Store): (agentId: string) => Prom
 export interface AutoscalerClients {
   readonly autoScaling: AutoScalingApi;
   readonly parameters: ParameterStoreApi;
+  /** EC2 DescribeInstances: the public address a launched VM is enrolled with. */
+  readonly instances: InstancesApi;
   /** Needed only when VPN_HOSTED_ZONE_ID / VPN_DNS_DOMAIN are set. */
   readonly route53?: Route53Api;
 }
@@ -233,6 +237,7 @@ export function createAutoscalerHandler(
     service: { store, clock, random: overrides.random ?? cryptoRandom },
     autoScaling: clients.autoScaling,
     parameters: clients.parameters,
+    instances: clients.instances,
     tokenParameterPrefix: prefix,
     region: config.AGENT_REGION ?? config.AWS_REGION ?? 'default',
     agentCapacity: policy.agentCapacity,
@@ -264,7 +269,7 @@ export function createAutoscalerHandler(
  */
 function awsClients(region: string | undefined): AutoscalerClients {
   const config = region ? { region } : {};
-  return { autoScaling: new AutoScaling(config), parameters: new SSM(config), route53: new Route53(config) };
+  return { autoScaling: new AutoScaling(config), parameters: new SSM(config), instances: new EC2(config), route53: new Route53(config) };
 }
 
 let cached: ((event?: AutoscalerEvent) => Promise<AutoscalerResult>) | undefined;

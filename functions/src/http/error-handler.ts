@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { BrokerError, type BrokerErrorKind } from '../errors';
-import { PoolExhaustedError, StaticAddressUnavailableError } from '../domain/ip-allocation';
+import { PoolExhaustedError, PoolNotAllowedError, StaticAddressUnavailableError } from '../domain/ip-allocation';
 import { AlreadyExistsError, InvalidCursorError, NotFoundError as StoreNotFoundError, StoreUnavailableError } from '../store/errors';
 import type { AppEnv } from './context';
 
@@ -33,6 +33,7 @@ export function describeError(error: unknown): { status: ContentfulStatusCode; b
   if (error instanceof BrokerError) return { status: STATUS[error.kind], body: body(error.code, error.message, error.field) };
   if (error instanceof PoolExhaustedError) return { status: 503, body: body('pool-exhausted', error.message) };
   if (error instanceof StaticAddressUnavailableError) return { status: 409, body: body('static-address-unavailable', error.message) };
+  if (error instanceof PoolNotAllowedError) return { status: 409, body: body('pool-not-allowed', error.message) };
   if (error instanceof AlreadyExistsError) return { status: 409, body: body('already-exists', error.message) };
   if (error instanceof StoreNotFoundError) return { status: 404, body: body('not-found', error.message) };
   if (error instanceof InvalidCursorError) return { status: 400, body: body('validation-failed', error.message, 'cursor') };

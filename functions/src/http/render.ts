@@ -50,6 +50,7 @@ export function renderPool(p: Pool) {
     exclude: p.exclude.map((r) => ({ first: r.first, last: r.last })),
     dns: [...p.dns],
     gateway: p.gateway,
+    ...(p.allowPublic ? { allowPublic: true } : {}),
     createdAt: iso(p.createdAt),
   };
 }
@@ -86,6 +87,8 @@ export function renderAgent(a: Agent) {
     revoked: a.revoked,
     ...(a.publicAddress !== undefined ? { publicAddress: a.publicAddress } : {}),
     capacity: a.capacity,
+    ...(a.enrolledCapacity !== undefined ? { enrolledCapacity: a.enrolledCapacity } : {}),
+    ...(a.networks !== undefined ? { networks: [...a.networks] } : {}),
     activeSessions: a.activeSessions,
     ...optIso('lastHeartbeatAt', a.lastHeartbeatAt),
     ...optIso('registeredAt', a.registeredAt),

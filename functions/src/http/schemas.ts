@@ -6,6 +6,7 @@ import { z } from '@hono/zod-openapi';
 import { TENANT_ID_PATTERN } from '../domain/ppp-auth';
 import { AGENT_STATES, API_KEY_SCOPES, AUTH_METHODS, END_REASONS, SESSION_STATES } from '../domain/types';
 import { MAX_RECONCILE_IDS } from '../domain/reconcile';
+import { isCidrError, parseCidr } from '../domain/ip-allocation/ipv4';
 
 // --- building blocks ------------------------------------------------------------------------------
 
@@ -84,6 +85,10 @@ export const CreatePoolBody = z
     exclude: z.array(z.object({ first: Ipv4, last: Ipv4 })).max(64).optional(),
     dns: z.array(Ipv4).min(1).max(4),
     gateway: Ipv4.optional(),
+    allowPublic: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'allow public address space (fleet-scoped operators only); private (RFC 1918) and shared (RFC 6598) space need no flag' }),
   })
   .openapi('CreatePool');
 
@@ -100,7 +105,8 @@ export const CreateAgentBody = z
   .object({
     name: z.string().min(1).max(128),
     region: z.string().min(1).max(64).optional(),
-    capacity: z.number().int().min(1).max(100_000).optional(),
+    capacity: z.number().int().min(1).max(100_000).optional().openapi({ description: 'most sessions it may hold (default 100); the agent can lower it, never raise it' }),
+    publicAddress: Ipv4.optional().openapi({ description: 'where clients reach it; pinned: the agent cannot change it (default: what its first registration reports)' }),
   })
   .openapi('CreateAgent');
 
@@ -134,12 +140,24 @@ export const TearDownSchema = z
   .array(z.object({ sessionId: z.string(), reason: z.enum(END_REASONS) }))
   .openapi('AgentTearDown');
 
+/** A strict IPv4 CIDR (host bits zero), e.g. a network of the agent's host. */
+const CidrText = z
+  .string()
+  .max(18)
+  .refine((text) => !isCidrError(parseCidr(text)), 'an IPv4 network a.b.c.d/n with its host bits zero')
+  .openapi({ example: '172.31.0.0/16' });
+
 export const RegisterBody = z
   .object({
-    publicAddress: z.string().min(1).max(255),
-    capacity: z.number().int().min(0).max(100_000),
+    publicAddress: z.string().min(1).max(255).openapi({ description: 'used only when no address is on record (enrolment or a previous registration)' }),
+    capacity: z.number().int().min(0).max(100_000).openapi({ description: 'capped at the enrolled capacity' }),
     version: z.string().min(1).max(64),
     sessionIds: HeldSessionIds,
+    networks: z
+      .array(CidrText)
+      .max(64)
+      .optional()
+      .openapi({ description: 'the IPv4 networks of the agent\'s host: no pool may overlap them' }),
   })
   .openapi('AgentRegister');
 
@@ -240,6 +258,7 @@ export const PoolSchema = z
     exclude: z.array(z.object({ first: z.string(), last: z.string() })),
     dns: z.array(z.string()),
     gateway: z.string(),
+    allowPublic: z.boolean().optional(),
     createdAt: IsoTime,
   })
   .openapi('Pool');
@@ -275,7 +294,9 @@ export const AgentSchema = z
     state: z.enum(AGENT_STATES),
     revoked: z.boolean(),
     publicAddress: z.string().optional(),
-    capacity: z.number(),
+    capacity: z.number().openapi({ description: 'the lower of the enrolled capacity and what the agent reports' }),
+    enrolledCapacity: z.number().optional(),
+    networks: z.array(z.string()).optional(),
     activeSessions: z.number(),
     lastHeartbeatAt: IsoTime.optional(),
     registeredAt: IsoTime.optional(),

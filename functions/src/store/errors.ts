@@ -23,6 +23,13 @@ export class NotFoundError extends StoreError {
   }
 }
 
+/** The fleet's pool registry changed between the read and the write: read it again and re-check. */
+export class PoolRegistryChangedError extends StoreError {
+  constructor(options?: { cause?: unknown }) {
+    super('the pool registry changed concurrently', options);
+  }
+}
+
 /** The store could not be reached or kept failing after retries (throttling, network). */
 export class StoreUnavailableError extends StoreError {}
 

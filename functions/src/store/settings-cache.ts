@@ -58,8 +58,8 @@ export function withSettingsCache(store: Store, options: SettingsCacheOptions): 
       tenants.delete(tenant.tenantId);
       await store.createTenant(tenant);
     },
-    createPool: async (pool) => {
-      await store.createPool(pool);
+    createPool: async (pool, registry) => {
+      await store.createPool(pool, registry);
       pools.delete(pool.tenantId);
     },
   };

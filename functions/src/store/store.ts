@@ -12,6 +12,7 @@ import type {
   Page,
   PageRequest,
   Pool,
+  PoolRegistry,
   Session,
   SessionState,
   Tenant,
@@ -51,7 +52,16 @@ export interface Store {
   listAuthEvents(tenantId: string, username: string, page: PageRequest): Promise<Page<AuthEvent>>;
 
   // --- pools and leases ----------------------------------------------------------------------
-  createPool(pool: Pool): Promise<void>;
+  /**
+   * Creates the pool (its tenant must exist). With `registry` (the fleet's pool registry as read,
+   * revision 0 when there was none), the registry item is replaced by `registry` plus this pool in
+   * the same transaction, only if its revision is still `registry.revision`:
+   * `PoolRegistryChangedError` otherwise (read again and re-check). The domain always passes it;
+   * without it only the pool item is written (test fixtures).
+   */
+  createPool(pool: Pool, registry?: PoolRegistry): Promise<void>;
+  /** The fleet-wide pool registry, or undefined when no pool was created since it exists. */
+  getPoolRegistry(): Promise<PoolRegistry | undefined>;
   getPool(tenantId: string, poolId: string): Promise<Pool | undefined>;
   listPools(tenantId: string): Promise<Pool[]>;
   /** All current leases of a pool (used to pick free candidates and by the reaper). */
@@ -149,6 +159,8 @@ export interface AgentUpdate {
   readonly name?: string;
   readonly publicAddress?: string;
   readonly capacity?: number;
+  readonly enrolledCapacity?: number;
+  readonly networks?: readonly string[];
   readonly activeSessions?: number;
   readonly lastHeartbeatAt?: number;
   readonly registeredAt?: number;

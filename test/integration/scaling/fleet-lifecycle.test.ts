@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { authenticateAgent, registerAgent } from '../../../functions/src/domain/agents-service';
-import type { AutoScalingApi, ParameterStoreApi } from '../../../functions/src/domain/autoscaling';
+import type { AutoScalingApi, InstancesApi, ParameterStoreApi } from '../../../functions/src/domain/autoscaling';
 import type { Route53Api } from '../../../functions/src/domain/placement';
 import { createAutoscalerHandler, type AutoscalerEvent } from '../../../functions/src/entry/autoscaler';
 import { createTestStore, type TestStore } from '../../support/test-store';
@@ -50,7 +50,16 @@ function fakes() {
       calls.push(['changeResourceRecordSets', input]);
     },
   };
-  return { calls, parameters, autoScaling, ssm, route53 };
+  /** EC2's public address of each instance (the last hex digit names it); none for i-...0. */
+  const instances: InstancesApi = {
+    async describeInstances(input) {
+      calls.push(['describeInstances', input]);
+      const id = input.InstanceIds[0]!;
+      const n = parseInt(id.slice(-1), 16);
+      return { Reservations: [{ Instances: [{ InstanceId: id, ...(n === 0 ? {} : { PublicIpAddress: `203.0.113.${n * 11}` }) }] }] };
+    },
+  };
+  return { calls, parameters, autoScaling, ssm, route53, instances };
 }
 
 const ENV = {
@@ -83,7 +92,7 @@ const SCHEDULE: AutoscalerEvent = { source: 'aws.events', 'detail-type': 'Schedu
 const silent = pino({ level: 'silent' });
 
 function build(f: ReturnType<typeof fakes>, env: Record<string, string> = {}) {
-  return createAutoscalerHandler({ ...ENV, ...env }, { autoScaling: f.autoScaling, parameters: f.ssm, route53: f.route53 }, { store: ts.store, clock, log: silent });
+  return createAutoscalerHandler({ ...ENV, ...env }, { autoScaling: f.autoScaling, parameters: f.ssm, instances: f.instances, route53: f.route53 }, { store: ts.store, clock, log: silent });
 }
 
 async function agentNamed(name: string) {
@@ -125,6 +134,34 @@ describe('autoscaler fleet lifecycle (DynamoDB Local, fake AWS clients)', () => 
       'complete',
       { AutoScalingGroupName: GROUP, LifecycleHookName: 'Enrol', LifecycleActionResult: 'CONTINUE', InstanceId: 'i-0aaaaaaaaaaaaaaa1', LifecycleActionToken: 'token-i-0aaaaaaaaaaaaaaa1' },
     ]);
+  });
+
+  test('launch enrols the address EC2 gave the VM: a registration reporting another one, or more capacity, changes neither (issue 14, finding 8)', async () => {
+    const f = fakes();
+    const handle = build(f);
+    await handle(lifecycleEvent('launch', 'i-0aaaaaaaaaaaaaa15'));
+    assert.deepEqual(f.calls.find(([op]) => op === 'describeInstances')?.[1], { InstanceIds: ['i-0aaaaaaaaaaaaaa15'] });
+    const enrolled = await agentNamed('i-0aaaaaaaaaaaaaa15');
+    assert.equal(enrolled?.publicAddress, '203.0.113.55');
+    // The attack: the VM's credential registers a foreign address and the agent's default capacity.
+    const token = f.parameters.get(`${PREFIX}i-0aaaaaaaaaaaaaa15`)!;
+    const agent = await authenticateAgent({ store: ts.store }, token);
+    await registerAgent({ store: ts.store, clock }, agent, { publicAddress: '198.18.66.66', capacity: 10_000, version: 'test' });
+    const after = await ts.store.getAgent(agent.agentId);
+    assert.equal(after?.publicAddress, '203.0.113.55');
+    assert.equal(after?.capacity, 10, 'capped at the enrolled AGENT_CAPACITY');
+    // A lower capacity is the agent's to choose.
+    await registerAgent({ store: ts.store, clock }, agent, { publicAddress: '203.0.113.55', capacity: 4, version: 'test' });
+    assert.equal((await ts.store.getAgent(agent.agentId))?.capacity, 4);
+    await ts.store.updateAgent(agent.agentId, { revoked: true }); // out of the later tests' fleet
+  });
+
+  test('launch of a VM without a public address yet fails (EventBridge retries) and enrols nothing', async () => {
+    const f = fakes();
+    const handle = build(f);
+    await assert.rejects(handle(lifecycleEvent('launch', 'i-0aaaaaaaaaaaaaa10')), /no public IPv4 address yet/);
+    assert.equal(await agentNamed('i-0aaaaaaaaaaaaaa10'), undefined);
+    assert.equal(f.calls.some(([op]) => op === 'complete' || op === 'putParameter'), false);
   });
 
   test('launch retried after a failed parameter write: same agent, new token, hook completed once it worked', async () => {

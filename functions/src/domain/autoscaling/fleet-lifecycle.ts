@@ -28,6 +28,13 @@ export interface ParameterStoreApi {
   deleteParameter(input: { Name: string }): Promise<unknown>;
 }
 
+/** The subset of @aws-sdk/client-ec2's aggregated `EC2` client used to pin an agent's address. */
+export interface InstancesApi {
+  describeInstances(input: { InstanceIds: string[] }): Promise<{
+    Reservations?: { Instances?: { InstanceId?: string; PublicIpAddress?: string }[] }[];
+  }>;
+}
+
 /** The fields of an Auto Scaling lifecycle action event's `detail` that are used here. */
 export interface LifecycleActionDetail {
   readonly AutoScalingGroupName: string;
@@ -41,11 +48,13 @@ export interface FleetLifecycleContext {
   readonly service: Pick<ServiceContext, 'store' | 'clock' | 'random'>;
   readonly autoScaling: Pick<AutoScalingApi, 'completeLifecycleAction'>;
   readonly parameters: ParameterStoreApi;
+  /** The instance's public address is enrolled (pinned), so the agent cannot report another. */
+  readonly instances: InstancesApi;
   /** SSM path prefix ending in '/': the token lives at `<prefix><instance-id>`. */
   readonly tokenParameterPrefix: string;
   /** Region recorded on enrolled agents (placement filters by it). */
   readonly region: string;
-  /** Capacity the agent is enrolled with (it re-states its own at registration). */
+  /** Capacity the agent is enrolled with: its registration may lower it, never raise it. */
   readonly agentCapacity: number;
   /** Drain deadline for a termination the group started itself. */
   readonly drainTimeoutMs: number;
@@ -85,9 +94,22 @@ export async function handleLaunchSuccessful(ctx: FleetLifecycleContext, instanc
   if (!INSTANCE_ID.test(instanceId)) throw new Error(`launch event without a valid EC2InstanceId: ${instanceId}`);
   const existing = await agentOfInstance(ctx.service, instanceId);
   if (existing) return { kind: 'already-enrolled', agentId: existing.agentId, instanceId };
-  const { agent, token } = await enrollAgent(ctx.service, { name: instanceId, region: ctx.region, capacity: ctx.agentCapacity });
+  const { agent, token } = await enrollAgent(ctx.service, await enrolment(ctx, instanceId));
   await storeToken(ctx, instanceId, agent.agentId, token);
   return { kind: 'enrolled', agentId: agent.agentId, instanceId };
+}
+
+/**
+ * What the VM is enrolled with: named by its instance id, the fleet's capacity and the public
+ * address EC2 gave it (the agent cannot change it later). A VM without a public address yet is an
+ * error: EventBridge retries the event.
+ */
+async function enrolment(ctx: FleetLifecycleContext, instanceId: string) {
+  const reply = await ctx.instances.describeInstances({ InstanceIds: [instanceId] });
+  const instance = (reply.Reservations ?? []).flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
+  const publicAddress = instance?.PublicIpAddress;
+  if (!publicAddress) throw new Error(`instance ${instanceId} has no public IPv4 address yet; the agent is enrolled once it has one`);
+  return { name: instanceId, region: ctx.region, capacity: ctx.agentCapacity, publicAddress };
 }
 
 async function storeToken(ctx: FleetLifecycleContext, instanceId: string, agentId: string, token: string): Promise<void> {
@@ -111,7 +133,7 @@ async function onLaunch(ctx: FleetLifecycleContext, detail: LifecycleActionDetai
     // A retry after a failed parameter write: the first token was never stored, so issue a new one.
     const { agent, token } = existing
       ? await rotateAgentCredential(ctx.service, existing.agentId)
-      : await enrollAgent(ctx.service, { name: instanceId, region: ctx.region, capacity: ctx.agentCapacity });
+      : await enrollAgent(ctx.service, await enrolment(ctx, instanceId));
     await storeToken(ctx, instanceId, agent.agentId, token);
     outcome = { kind: existing ? 're-credentialed' : 'enrolled', agentId: agent.agentId, instanceId };
   }

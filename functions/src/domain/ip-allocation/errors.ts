@@ -31,13 +31,29 @@ export class StaticAddressUnavailableError extends IpAllocationError {
     tenantId: string,
     readonly username: string,
     readonly ip: string,
-    readonly reason: 'not-in-pool' | 'in-use',
+    readonly reason: 'not-in-pool' | 'in-use' | 'pool-not-allowed',
+    detail?: string,
   ) {
     super(
       reason === 'not-in-pool'
         ? `static address ${ip} of user ${username} lies in no usable range of tenant ${tenantId}'s pools`
-        : `static address ${ip} of user ${username} is held by another session`,
+        : reason === 'in-use'
+          ? `static address ${ip} of user ${username} is held by another session`
+          : `static address ${ip} of user ${username} may not be used on this agent: ${detail ?? 'its pool is not allowed'}`,
       tenantId,
     );
+  }
+}
+
+/**
+ * Every pool of the tenant is barred on this agent (address-policy.ts, poolBlockedOnAgent):
+ * reserved space, or a network of the agent's host.
+ */
+export class PoolNotAllowedError extends IpAllocationError {
+  constructor(
+    tenantId: string,
+    readonly reasons: readonly string[],
+  ) {
+    super(`no pool of tenant ${tenantId} may be used on this agent: ${reasons.join('; ')}`, tenantId);
   }
 }

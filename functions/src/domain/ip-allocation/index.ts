@@ -3,3 +3,4 @@ export * from './pool-addresses';
 export * from './errors';
 export * from './start-session';
 export * from './lease-hints';
+export * from './address-policy';

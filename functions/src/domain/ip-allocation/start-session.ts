@@ -8,7 +8,8 @@
 import type { Store } from '../../store/store';
 import { sessionIdFor } from '../session-id';
 import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Pool, Session, Tenant, User } from '../types';
-import { PoolExhaustedError, StaticAddressUnavailableError } from './errors';
+import { poolBlockedOnAgent } from './address-policy';
+import { PoolExhaustedError, PoolNotAllowedError, StaticAddressUnavailableError } from './errors';
 import { formatIpv4, isCidrError, parseCidr, parseIpv4 } from './ipv4';
 import type { LeaseHints } from './lease-hints';
 import { candidateAddresses, isInPool, randomCandidate } from './pool-addresses';
@@ -26,6 +27,8 @@ export interface StartSessionInput {
   readonly authMethod: AuthMethod;
   /** Addresses this process saw leased: skipped by the random probes (lease-hints.ts). */
   readonly hints?: LeaseHints;
+  /** Networks of the agent's host: pools overlapping them are not used there (address-policy.ts). */
+  readonly agentNetworks?: readonly string[];
 }
 
 /** Lost races on one lease list before it is read again. */
@@ -66,17 +69,28 @@ export async function startSessionWithAddress(
     return { session, result };
   };
 
+  // Pools in reserved space or on the agent's own networks are never used (security review, issue 14).
+  const blocked = new Map<string, string>();
+  for (const pool of input.pools) {
+    const why = poolBlockedOnAgent(pool.cidr, input.agentNetworks);
+    if (why !== undefined) blocked.set(pool.poolId, why);
+  }
+  const pools = input.pools.filter((p) => !blocked.has(p.poolId));
+
   if (input.user.staticIp !== undefined) {
     const ip = input.user.staticIp;
     const pool = input.pools.find((p) => isInPool(p, ip));
     if (!pool) throw new StaticAddressUnavailableError(input.tenant.tenantId, input.user.username, ip, 'not-in-pool');
+    const why = blocked.get(pool.poolId);
+    if (why !== undefined) throw new StaticAddressUnavailableError(input.tenant.tenantId, input.user.username, ip, 'pool-not-allowed', why);
     const { session, result } = await attempt(pool, ip);
     if (result.outcome === 'created') return { session, created: true };
     if (result.outcome === 'exists') return { session: result.session, created: false };
     throw new StaticAddressUnavailableError(input.tenant.tenantId, input.user.username, ip, 'in-use');
   }
 
-  for (const pool of input.pools) {
+  if (pools.length === 0 && blocked.size > 0) throw new PoolNotAllowedError(input.tenant.tenantId, [...blocked.values()]);
+  for (const pool of pools) {
     // Optimistic first: a few random addresses without reading the lease list. Reading it costs a
     // query that grows with the pool's leases (10,000 leases: several pages per start, measured as
     // the storm's bottleneck); a random pick in a pool that is mostly free wins at once. The
@@ -123,7 +137,7 @@ export async function startSessionWithAddress(
   if (existing) return { session: existing, created: false };
   throw new PoolExhaustedError(
     input.tenant.tenantId,
-    input.pools.map((p) => p.poolId),
+    pools.map((p) => p.poolId),
   );
 }
 

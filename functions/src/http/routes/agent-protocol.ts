@@ -118,6 +118,8 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
         200: jsonResponse(
           z.object({
             agentId: z.string(),
+            publicAddress: z.string().openapi({ description: 'the address on record (enrolled or pinned); the agent warns when it reported another' }),
+            capacity: z.number().int().openapi({ description: 'the capacity on record: the lower of the reported and the enrolled one' }),
             settings: AgentSettingsSchema,
             tearDown: TearDownSchema.optional().openapi({ description: 'present when sessionIds were sent' }),
             sessionsStopped: z.number().int().optional().openapi({ description: 'active sessions of this agent it no longer holds, now stopped (agent-lost)' }),
@@ -131,7 +133,13 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       const { sessionIds, ...input } = c.req.valid('json');
       const agent = await registerAgent(ctx, c.get('agent'), { ...input, ...(sessionIds !== undefined ? { activeSessions: sessionIds.length } : {}) });
       const reconciled = sessionIds === undefined ? {} : reconcileReply(await reconcileAgentSessions(ctx, agent, sessionIds));
-      return c.json({ agentId: agent.agentId, settings: await settings(), ...reconciled }, 200);
+      if (agent.publicAddress !== input.publicAddress) {
+        c.get('log').warn({ reported: input.publicAddress, onRecord: agent.publicAddress }, 'agent reported another public address: the one on record is kept');
+      }
+      return c.json(
+        { agentId: agent.agentId, publicAddress: agent.publicAddress ?? input.publicAddress, capacity: agent.capacity, settings: await settings(), ...reconciled },
+        200,
+      );
     },
   );
 

@@ -15,15 +15,16 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContext
     createRoute({
       method: 'post',
       path: '/v1/tenants/{tenantId}/pools',
-      summary: 'Create an address pool (CIDR validated, gateway inside, no overlap with the tenant\'s pools)',
+      summary: 'Create an address pool (CIDR validated, gateway inside, private or shared space, no overlap with any pool of the fleet or an agent\'s network)',
       security: bearerSecurity,
       request: { params: TenantParams, body: jsonBody(CreatePoolBody) },
-      responses: { 201: jsonResponse(PoolSchema, 'created'), ...errorResponses(400, 401, 404, 409) },
+      responses: { 201: jsonResponse(PoolSchema, 'created'), ...errorResponses(400, 401, 403, 404, 409) },
     }),
     async (c) => {
       const { tenantId } = c.req.valid('param');
-      assertTenantAccess(c.get('operator'), tenantId);
-      return c.json(renderPool(await createPool(ctx, tenantId, c.req.valid('json'))), 201);
+      const operator = c.get('operator');
+      assertTenantAccess(operator, tenantId);
+      return c.json(renderPool(await createPool(ctx, tenantId, c.req.valid('json'), { fleetOperator: operator.scope === 'fleet' })), 201);
     },
   );
 

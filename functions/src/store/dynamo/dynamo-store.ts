@@ -27,11 +27,12 @@ import {
   type Page,
   type PageRequest,
   type Pool,
+  type PoolRegistry,
   type Session,
   type Tenant,
   type User,
 } from '../../domain/types';
-import { AlreadyExistsError, NotFoundError, StoreUnavailableError } from '../errors';
+import { AlreadyExistsError, NotFoundError, PoolRegistryChangedError, StoreUnavailableError } from '../errors';
 import type { AgentUpdate, SessionFilter, StartSessionResult, Store, StopSessionInput } from '../store';
 import { createDynamoClient } from './client';
 import { fromItem, toAttributes, toItem, type Item } from './item-codec';
@@ -250,13 +251,44 @@ export class DynamoStore implements Store {
 
   // --- pools and leases ----------------------------------------------------------------------
 
-  async createPool(pool: Pool): Promise<void> {
+  async createPool(pool: Pool, registry?: PoolRegistry): Promise<void> {
     const key = keys.pool(pool.tenantId, pool.poolId);
-    await this.create(key, toItem(key, 'pool', pool), 'pool', `${pool.tenantId}/${pool.poolId}`, {
-      key: keys.tenant(pool.tenantId),
-      entity: 'tenant',
-      id: pool.tenantId,
-    });
+    const parent = { key: keys.tenant(pool.tenantId), entity: 'tenant', id: pool.tenantId };
+    const id = `${pool.tenantId}/${pool.poolId}`;
+    if (!registry) {
+      await this.create(key, toItem(key, 'pool', pool), 'pool', id, parent);
+      return;
+    }
+    const next: PoolRegistry = {
+      revision: registry.revision + 1,
+      pools: [...registry.pools, { tenantId: pool.tenantId, poolId: pool.poolId, cidr: pool.cidr }],
+    };
+    try {
+      await this.table.transact([
+        { ConditionCheck: { TableName: this.tableName, Key: toAttributes(parent.key), ConditionExpression: EXISTS } },
+        { Put: { TableName: this.tableName, Item: toItem(key, 'pool', pool), ConditionExpression: NOT_EXISTS } },
+        {
+          // The registry is the fleet-wide overlap check's lock: unchanged since it was read, or absent if it was.
+          Put: {
+            TableName: this.tableName,
+            Item: toItem(keys.poolRegistry(), 'pool-registry', next),
+            ...(registry.revision === 0
+              ? { ConditionExpression: NOT_EXISTS }
+              : { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: toAttributes({ ':rev': registry.revision }) }),
+          },
+        },
+      ]);
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes?.[0] === 'ConditionalCheckFailed') throw new NotFoundError(parent.entity, parent.id, { cause: error });
+      if (codes?.[1] === 'ConditionalCheckFailed') throw new AlreadyExistsError('pool', id, { cause: error });
+      if (codes?.[2] === 'ConditionalCheckFailed') throw new PoolRegistryChangedError({ cause: error });
+      throw translateSdkError(error, 'TransactWriteItems');
+    }
+  }
+
+  getPoolRegistry(): Promise<PoolRegistry | undefined> {
+    return this.table.get<PoolRegistry>(keys.poolRegistry());
   }
 
   getPool(tenantId: string, poolId: string): Promise<Pool | undefined> {

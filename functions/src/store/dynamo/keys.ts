@@ -43,6 +43,7 @@ export const keys = {
   session: (s: string): Key => ({ PK: `SESSION#${e(s)}`, SK: META }),
   apiKey: (k: string): Key => ({ PK: `APIKEY#${e(k)}`, SK: META }),
   ipsec: (): Key => ({ PK: 'FLEET', SK: 'IPSEC' }),
+  poolRegistry: (): Key => ({ PK: 'FLEET', SK: 'POOLS' }),
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEMP#${e(scope)}#${e(key)}`, SK: META }),
   ping: (): Key => ({ PK: 'PING', SK: META }),
 };
@@ -69,6 +70,7 @@ export type ItemKind =
   | 'session'
   | 'api-key'
   | 'ipsec-settings'
+  | 'pool-registry'
   | 'idempotency';
 
 const [byTenant, byAgent, byUser, byState, byKind] = TABLE_DEFINITION.globalSecondaryIndexes;
