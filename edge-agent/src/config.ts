@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { isCidrError, parseCidr } from '../../functions/src/domain/ip-allocation/ipv4';
 
 /**
  * The agent's settings. Every setting is both a flag (`--broker-url`) and an environment variable
@@ -9,7 +11,9 @@ export interface AgentConfig {
   /** Unix socket of a broker on this host (BROKER_URL then only names it); TCP when undefined. */
   readonly brokerSocket?: string;
   readonly agentId: string;
+  /** From AGENT_TOKEN / --agent-token, or read from AGENT_TOKEN_FILE / --agent-token-file. */
   readonly agentToken: string;
+  readonly agentTokenFile?: string;
   readonly l2tpListen: { readonly address: string; readonly port: number };
   readonly publicAddress?: string;
   readonly tunName: string;
@@ -29,6 +33,8 @@ export interface AgentConfig {
   readonly idleTimeoutSeconds: number;
   /** Broker requests on the wire at once; the rest queue in the agent (broker/http-transport.ts). */
   readonly brokerMaxInFlight: number;
+  /** Networks of this host's environment besides its interfaces' own (e.g. the VPC): no pool may overlap them. */
+  readonly hostNetworks: readonly string[];
 }
 
 interface SettingSpec {
@@ -43,7 +49,16 @@ export const AGENT_SETTINGS = {
   brokerUrl: { flag: 'broker-url', env: 'BROKER_URL', help: 'Broker API base URL, e.g. http://127.0.0.1:8787' },
   brokerSocket: { flag: 'broker-socket', env: 'BROKER_SOCKET', help: 'Reach a broker on this host over this Unix socket (BROKER_URL still names it)' },
   agentId: { flag: 'agent-id', env: 'AGENT_ID', help: 'This agent\'s id (from POST /v1/agents)' },
-  agentToken: { flag: 'agent-token', env: 'AGENT_TOKEN', help: 'This agent\'s credential (from POST /v1/agents)' },
+  agentToken: {
+    flag: 'agent-token',
+    env: 'AGENT_TOKEN',
+    help: 'This agent\'s credential (from POST /v1/agents). Put it in the environment or in --agent-token-file: a command-line value is visible to every local user in /proc/<pid>/cmdline',
+  },
+  agentTokenFile: {
+    flag: 'agent-token-file',
+    env: 'AGENT_TOKEN_FILE',
+    help: 'File holding this agent\'s credential (mode 0600), instead of AGENT_TOKEN',
+  },
   l2tpListen: { flag: 'l2tp-listen', env: 'L2TP_LISTEN', help: 'UDP address:port for L2TP', defaultValue: '0.0.0.0:1701' },
   publicAddress: { flag: 'public-address', env: 'PUBLIC_ADDRESS', help: 'Address clients connect to (reported to the broker)' },
   tunName: { flag: 'tun-name', env: 'TUN_NAME', help: 'TUN device carrying client traffic', defaultValue: 'tbr0' },
@@ -73,6 +88,12 @@ export const AGENT_SETTINGS = {
     help: 'Broker requests on the wire at once (a reconnect storm queues the rest in the agent)',
     defaultValue: '128',
   },
+  hostNetworks: {
+    flag: 'host-networks',
+    env: 'HOST_NETWORKS',
+    help: 'Comma-separated IPv4 networks of this host\'s environment (e.g. the VPC CIDR) that client pools must never overlap; the interfaces\' own networks are added automatically',
+    defaultValue: '',
+  },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
 type SettingName = keyof typeof AGENT_SETTINGS;
@@ -95,6 +116,7 @@ const schema = z.object({
   brokerSocket: z.string().startsWith('/', 'must be an absolute path').optional(),
   agentId: z.string().min(1),
   agentToken: z.string().min(8),
+  agentTokenFile: z.string().min(1).optional(),
   l2tpListen: hostPort,
   publicAddress: z.string().min(1).optional(),
   tunName: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'interface names are 1-15 letters, digits, _ . -'),
@@ -109,6 +131,10 @@ const schema = z.object({
   interimIntervalSeconds: z.coerce.number().int().min(0).max(86_400),
   idleTimeoutSeconds: z.coerce.number().int().min(0).max(7 * 86_400),
   brokerMaxInFlight: z.coerce.number().int().min(1).max(1024),
+  hostNetworks: z
+    .string()
+    .transform((text) => text.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+    .pipe(z.array(z.string().refine((cidr) => !isCidrError(parseCidr(cidr)), 'expected IPv4 networks a.b.c.d/n with host bits zero, comma-separated')).max(32)),
 });
 
 export class ConfigError extends Error {
@@ -141,17 +167,38 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return { help, values };
 }
 
-/** Flag, else environment variable, else default; then validated. Errors name the flag and variable. */
-export function loadAgentConfig(args: ParsedArgs, env: Readonly<Record<string, string | undefined>>): AgentConfig {
+/**
+ * Flag, else environment variable, else default; then validated. Errors name the flag and variable.
+ * The credential comes from AGENT_TOKEN or from the file AGENT_TOKEN_FILE names (one of the two),
+ * read with `readFile` (injected by tests).
+ */
+export function loadAgentConfig(
+  args: ParsedArgs,
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): AgentConfig {
   const raw: Record<string, string | undefined> = {};
   for (const [name, spec] of Object.entries(AGENT_SETTINGS) as [SettingName, SettingSpec][]) {
     raw[name] = args.values[name] ?? nonEmpty(env[spec.env]) ?? spec.defaultValue;
+  }
+  const tokenFile = raw.agentTokenFile;
+  if (tokenFile !== undefined) {
+    if (raw.agentToken !== undefined) throw new ConfigError('invalid configuration: give --agent-token / AGENT_TOKEN or --agent-token-file / AGENT_TOKEN_FILE, not both');
+    try {
+      raw.agentToken = readFile(tokenFile).trim();
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: --agent-token-file / AGENT_TOKEN_FILE ${tokenFile} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const spec = AGENT_SETTINGS[issue.path[0] as SettingName];
       const what = raw[issue.path[0] as string] === undefined ? 'is required' : issue.message;
+      if (issue.path[0] === 'agentToken') {
+        const source = tokenFile !== undefined ? `the file ${tokenFile} (--agent-token-file / AGENT_TOKEN_FILE)` : '--agent-token / AGENT_TOKEN (or --agent-token-file / AGENT_TOKEN_FILE)';
+        return `${source} ${raw.agentToken === undefined ? 'is required' : 'does not hold a credential'}`;
+      }
       return spec ? `--${spec.flag} / ${spec.env} ${what}` : issue.message;
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
@@ -165,14 +212,21 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /** The --help text, generated from the settings table. */
 export function helpText(): string {
-  const lines = ['Usage: edge-agent [options]', '', 'Every option can also be set by its environment variable.', ''];
+  const lines = [
+    'Usage: edge-agent [options]',
+    '',
+    'Every option can also be set by its environment variable.',
+    'The credential belongs in AGENT_TOKEN or in a file named by --agent-token-file, never on the command line',
+    '(arguments are readable by every local user in /proc/<pid>/cmdline).',
+    '',
+  ];
   const specs = Object.values(AGENT_SETTINGS) as SettingSpec[];
   // Columns as wide as the longest flag and variable, so long names never run into the next column.
   const flagWidth = Math.max(...specs.map((spec) => spec.flag.length)) + 14;
   const envWidth = Math.max(...specs.map((spec) => spec.env.length)) + 2;
   for (const spec of specs) {
     const left = `  --${spec.flag} <value>`.padEnd(flagWidth);
-    const def = spec.defaultValue !== undefined ? ` (default ${spec.defaultValue})` : '';
+    const def = spec.defaultValue ? ` (default ${spec.defaultValue})` : '';
     lines.push(`${left}${spec.env.padEnd(envWidth)}${spec.help}${def}`);
   }
   lines.push('  -h, --help');

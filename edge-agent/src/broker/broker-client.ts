@@ -55,6 +55,10 @@ export interface HeartbeatReply {
 
 export interface RegisterReply {
   readonly agentId: string;
+  /** The address the broker has on record (brokers before issue 14 omit it). */
+  readonly publicAddress?: string;
+  /** The capacity on record: the lower of the reported and the enrolled one. */
+  readonly capacity?: number;
   readonly settings: AgentSettings;
   readonly tearDown?: TearDownOrder[];
   readonly sessionsStopped?: number;

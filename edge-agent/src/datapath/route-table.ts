@@ -15,16 +15,22 @@ export interface SessionRoute {
 export class RouteTable<R extends SessionRoute = SessionRoute> {
   private readonly routes = new Map<number, R>();
 
-  /** Install a route; returns the route it replaced, if any (a stale session to clean up). */
+  /**
+   * Install a route unless the address is routed already: returns the route that holds it (the
+   * caller refuses the newcomer), undefined once installed. A live session is never replaced: with
+   * the old replace-on-add, a second session given the same address (two tenants' overlapping
+   * pools) took the first one's traffic (security review, issue 14 finding 1).
+   */
   add(route: R): R | undefined {
-    const previous = this.routes.get(route.address);
+    const holder = this.routes.get(route.address);
+    if (holder !== undefined && holder !== route) return holder;
     this.routes.set(route.address, route);
-    return previous;
+    return undefined;
   }
 
   /**
    * Remove the route for `address`. With `route`, remove only if that exact route is installed,
-   * so that a session ending late cannot delete the route of a newer session with the same address.
+   * so that a session that never got the route cannot delete the holder's.
    */
   remove(address: number, route?: R): boolean {
     if (route !== undefined && this.routes.get(address) !== route) return false;

@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { AgentCommandMessage, AgentSettings, Broker, SessionOwner } from '../broker/broker-client';
-import { formatIpv4, parseIpv4Cidr, SessionCounters, type CounterSnapshot } from '../datapath';
+import { formatIpv4, parseIpv4, parseIpv4Cidr, SessionCounters, type CounterSnapshot } from '../datapath';
+import { poolBlockedOnAgent } from '../../../functions/src/domain/ip-allocation/address-policy';
 import type { LinkConfig, LinkSettings } from '../io/link-config';
 import type { IpsecController } from '../ipsec';
 import type { TunDevice } from '../io/tun';
@@ -51,6 +52,11 @@ export interface AgentOptions {
   readonly callSetupTimeoutMs?: number;
   /** Accepted calls still waiting for ICCN, per tunnel; more ICRQs are refused. @default 32 */
   readonly maxPendingCallsPerTunnel?: number;
+  /**
+   * IPv4 networks of this host (CIDR, host bits zero): reported at registration so the broker keeps
+   * pools off them, and no client address or pool route overlapping them is ever installed.
+   */
+  readonly hostNetworks?: readonly string[];
 }
 
 export interface AgentDeps {
@@ -134,8 +140,15 @@ export function createAgent(deps: AgentDeps): Agent {
   const throttle = new LogThrottle();
   const view = newDataHeaderView();
   const pool = { addresses: new Set<string>(), routes: new Set<string>(), configuring: Promise.resolve() };
+  /** Client address -> the session the broker gave it to, from that answer to the session's end. */
+  const claims = new Map<number, SessionRunner>();
+  /** Pool gateways assigned to the TUN (never a client's address). */
+  const gateways = new Set<number>();
+  const hostNetworks = options.hostNetworks ?? [];
   let malformed = 0;
   let draining = false;
+  /** The broker answered 401 agent-revoked: nothing is served any more. */
+  let revoked = false;
   let stopping = false;
   let onIdle: (() => void) | undefined;
   // The drain deadline is enforced here too, not only by the broker's release: sessions still up
@@ -167,17 +180,35 @@ export function createAgent(deps: AgentDeps): Agent {
       timings: { echoAdaptive: true, ...options.pppTimings },
     }),
     sendPpp: (session, protocol, payload) => dataPath.sendPpp(session, protocol, payload),
+    claimAddress(session, address, poolInfo) {
+      // Security review, issue 14: an address belongs to at most one live session, and no client
+      // route may cover this host's own networks or reserved space (a static 169.254.169.254 once
+      // made the agent route the instance metadata service into the TUN).
+      const ip = formatIpv4(address);
+      const cidr = poolInfo.cidr && parseIpv4Cidr(poolInfo.cidr) ? poolInfo.cidr : `${ip}/32`;
+      const blocked = poolBlockedOnAgent(cidr, hostNetworks) ?? poolBlockedOnAgent(`${ip}/32`, hostNetworks) ?? poolBlockedOnAgent(`${poolInfo.gateway}/32`, hostNetworks);
+      if (blocked !== undefined) return blocked;
+      const holder = claims.get(address);
+      if (holder !== undefined && holder !== session && !holder.ended) return `${ip} is already the address of a live session on this agent`;
+      if (gateways.has(address)) return `${ip} is a pool gateway on this agent`;
+      const gateway = parseIpv4(poolInfo.gateway);
+      if (gateway !== undefined && claims.get(gateway)?.ended === false) return `the pool gateway ${poolInfo.gateway} is the address of a live session on this agent`;
+      claims.set(address, session);
+      return undefined;
+    },
     linkUp(session, poolInfo) {
-      const previous = dataPath.routes.add(session);
-      if (previous && previous !== session) {
-        previous.log.warn({ address: formatIpv4(session.address) }, 'address reassigned to a newer session: ending this one');
-        previous.abort('error');
-        dataPath.routes.add(session);
+      const holder = dataPath.routes.add(session);
+      if (holder !== undefined) {
+        // claimAddress keeps this from happening; should it anyway, the live session keeps its traffic.
+        session.log.error({ address: formatIpv4(session.address) }, 'address already routed to another live session: refusing this one');
+        return false;
       }
       // One covering route per pool and the pool's gateway on the TUN, installed once.
       const cidr = poolInfo.cidr && parseIpv4Cidr(poolInfo.cidr) ? poolInfo.cidr : `${formatIpv4(session.address)}/32`;
       const gateway = `${poolInfo.gateway}/32`;
-      if (pool.routes.has(cidr) && pool.addresses.has(gateway)) return;
+      const gatewayAddress = parseIpv4(poolInfo.gateway);
+      if (gatewayAddress !== undefined) gateways.add(gatewayAddress);
+      if (pool.routes.has(cidr) && pool.addresses.has(gateway)) return true;
       pool.routes.add(cidr);
       pool.addresses.add(gateway);
       const settings = linkSettings();
@@ -187,11 +218,15 @@ export function createAgent(deps: AgentDeps): Agent {
           (error) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'could not configure the TUN routes'),
         ),
       );
+      return true;
     },
     ended(session, reason, clearCall) {
       const key = sessionKey(session.localTunnelId, session.localSessionId);
       if (sessions.get(key) === session) sessions.delete(key);
-      if (session.address !== 0) dataPath.routes.remove(session.address, session);
+      if (session.address !== 0) {
+        dataPath.routes.remove(session.address, session);
+        if (claims.get(session.address) === session) claims.delete(session.address);
+      }
       if (clearCall) tunnels.closeSession(session.localTunnelId, session.localSessionId, cdnReason(reason));
       const final = counters.read(session.counterSlot);
       counters.release(session.counterSlot);
@@ -235,8 +270,8 @@ export function createAgent(deps: AgentDeps): Agent {
         let pendingHere = 0;
         for (const key of pendingCalls) if (Math.floor(key / 0x10000) === tunnel.localTunnelId) pendingHere++;
         const tooManyPending = pendingHere >= (options.maxPendingCallsPerTunnel ?? 32);
-        if (stopping || draining || active >= options.capacity || tooManyPending) {
-          const why = stopping ? 'shutting down' : draining ? 'draining' : tooManyPending ? 'busy: too many calls pending on this tunnel' : 'at capacity';
+        if (stopping || revoked || draining || active >= options.capacity || tooManyPending) {
+          const why = stopping ? 'shutting down' : revoked ? 'revoked' : draining ? 'draining' : tooManyPending ? 'busy: too many calls pending on this tunnel' : 'at capacity';
           tunnel.log.warn({ session: a.localSessionId, active, capacity: options.capacity }, `new session refused: agent ${why}`);
           tunnels.rejectSession(tunnel, a.localSessionId, { resultCode: CdnResult.TemporaryNoFacilities, errorMessage: `agent ${why}` });
           return;
@@ -292,7 +327,12 @@ export function createAgent(deps: AgentDeps): Agent {
     broker,
     timers,
     log,
-    register: { publicAddress: options.publicAddress, capacity: options.capacity, version: options.version },
+    register: {
+      publicAddress: options.publicAddress,
+      capacity: options.capacity,
+      version: options.version,
+      ...(hostNetworks.length > 0 ? { networks: [...hostNetworks] } : {}),
+    },
     ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     ...(options.registerRetryMs !== undefined ? { registerRetryMs: options.registerRetryMs } : {}),
     host: {
@@ -308,6 +348,14 @@ export function createAgent(deps: AgentDeps): Agent {
         }
       },
       settings: (settings) => applySettings(settings),
+      revoked() {
+        // Issue 14 finding 9: the broker already stopped these sessions; stop forwarding for them.
+        if (revoked) return;
+        revoked = true;
+        draining = true;
+        log.error({ sessions: sessions.size }, 'the broker revoked this agent: ending every session and taking no new ones');
+        for (const s of [...sessions.values()]) s.close('agent-revoked');
+      },
     },
   });
 
@@ -357,7 +405,7 @@ export function createAgent(deps: AgentDeps): Agent {
       if (route instanceof L2tpDecodeError) return bad(remote, route.message);
       // While stopping, existing tunnels still get their acknowledgements (CDN, StopCCN); new ones are ignored.
       if (route.kind === 'tunnel') tunnels.onTunnelMessage(data, remote, route.tunnelId);
-      else if (route.kind === 'new-tunnel' && !stopping) admitConnectRequest(data, remote, route.peerAssignedTunnelId);
+      else if (route.kind === 'new-tunnel' && !stopping && !revoked) admitConnectRequest(data, remote, route.peerAssignedTunnelId);
     } catch (error) {
       // Engines return errors as values; anything thrown is a bug, and must not take the socket down.
       malformed++;

@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { AgentCommandMessage, AgentSettings, Broker } from '../broker/broker-client';
 import type { TearDownOrder } from '../broker/broker-client';
+import { BrokerRejectedError } from '../broker/http-transport';
 import type { AgentCounters } from '../../../functions/src/domain/types';
 import { LogThrottle } from './rate-limit';
 import type { TimerHandle, TimerService } from './timers';
@@ -22,6 +23,16 @@ export interface BrokerLoopHost {
   tearDown?(orders: readonly TearDownOrder[]): void;
   /** New settings: at registration, and whenever a heartbeat shows a new settings revision. */
   settings?(settings: AgentSettings): void;
+  /**
+   * The broker refused this agent's credential as revoked (401 agent-revoked): it has stopped the
+   * agent's sessions; tear them down and take no new ones. Called once; the loop stops.
+   */
+  revoked?(): void;
+}
+
+/** True for the broker's answer to a revoked agent's credential. */
+export function isRevocation(error: unknown): boolean {
+  return error instanceof BrokerRejectedError && error.status === 401 && error.code === 'agent-revoked';
 }
 
 /** Above this many held sessions the list is not sent (the broker caps it; see domain/reconcile.ts). */
@@ -32,7 +43,7 @@ export interface BrokerLoopOptions {
   readonly timers: TimerService;
   readonly log: Logger;
   readonly host: BrokerLoopHost;
-  readonly register: { publicAddress: string; capacity: number; version: string };
+  readonly register: { publicAddress: string; capacity: number; version: string; networks?: readonly string[] };
   /** Until the broker says otherwise. @default 30000 */
   readonly heartbeatIntervalMs?: number;
   /** First retry delay of a failed registration; doubles up to 30 s. @default 1000 */
@@ -41,6 +52,8 @@ export interface BrokerLoopOptions {
 
 export class BrokerLoop {
   registered = false;
+  /** The broker answered 401 agent-revoked; the loop has stopped. */
+  revoked = false;
   heartbeatIntervalMs: number;
   /** Consecutive failed heartbeats (0 = the broker answered the last one). */
   failures = 0;
@@ -97,6 +110,7 @@ export class BrokerLoop {
       const flushed = await this.o.broker.flushOutbox().catch(() => undefined);
       if (flushed && flushed.delivered > 0) this.o.log.debug(flushed, 'queued reports delivered');
     } catch (error) {
+      if (isRevocation(error)) return this.onRevoked();
       this.failures++;
       if (this.throttle.allow('heartbeat', this.o.timers.now()) >= 0) {
         this.o.log.warn({ err: error instanceof Error ? error.message : String(error), failures: this.failures }, 'heartbeat failed: broker unreachable');
@@ -104,6 +118,14 @@ export class BrokerLoop {
     } finally {
       this.beating = false;
     }
+  }
+
+  /** A revoked credential never works again (the broker refuses to rotate it): stop talking and tell the host. */
+  private onRevoked(): void {
+    if (this.stopped) return;
+    this.stop();
+    this.revoked = true;
+    this.o.host.revoked?.();
   }
 
   private async refreshSettings(): Promise<void> {
@@ -150,8 +172,15 @@ export class BrokerLoop {
     if (this.stopped) return;
     try {
       const sessionIds = this.heldIds();
-      const reply = await this.o.broker.register({ ...this.o.register, ...(sessionIds ? { sessionIds } : {}) });
+      const { networks, ...register } = this.o.register;
+      const reply = await this.o.broker.register({ ...register, ...(networks ? { networks: [...networks] } : {}), ...(sessionIds ? { sessionIds } : {}) });
       const { settings } = reply;
+      if (reply.publicAddress !== undefined && reply.publicAddress !== register.publicAddress) {
+        this.o.log.warn({ reported: register.publicAddress, onRecord: reply.publicAddress }, 'the broker keeps the public address it has on record for this agent (enrolled or first registered); clients are sent there');
+      }
+      if (reply.capacity !== undefined && reply.capacity < register.capacity) {
+        this.o.log.warn({ reported: register.capacity, onRecord: reply.capacity }, 'the broker caps this agent at its enrolled capacity');
+      }
       if (reply.sessionsStopped) this.o.log.info({ sessionsStopped: reply.sessionsStopped }, 'reconciliation: the broker stopped sessions this agent no longer holds');
       this.applyTearDown(reply.tearDown);
       this.registered = true;
@@ -160,6 +189,7 @@ export class BrokerLoop {
       this.o.log.info({ heartbeatIntervalSeconds: settings.heartbeatIntervalSeconds, ...this.o.register }, 'registered with the broker');
     } catch (error) {
       if (this.stopped) return;
+      if (isRevocation(error)) return this.onRevoked();
       this.o.log.warn({ err: error instanceof Error ? error.message : String(error), retryInMs: retryMs }, 'registration with the broker failed, retrying');
       this.registerTimer = this.o.timers.set(retryMs, () => void this.register(Math.min(retryMs * 2, 30_000)));
     }

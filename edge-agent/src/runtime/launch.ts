@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { BrokerClient } from '../broker/broker-client';
 import type { AgentConfig } from '../config';
 import { TunError, UdpError } from '../io/errors';
+import { interfaceNetworks } from '../io/host-networks';
 import { createLinkConfig, type LinkConfig } from '../io/link-config';
 import { createIpsecController } from '../ipsec';
 import { openTun, type TunDevice } from '../io/tun';
@@ -73,6 +74,8 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       ),
     ...(config.brokerSocket ? { socketPath: config.brokerSocket } : {}),
   });
+  // Reported at registration (the broker keeps pools off them) and never routed into the TUN.
+  const hostNetworks = [...new Set([...config.hostNetworks, ...interfaceNetworks(undefined, [tun.name])])].slice(0, 64);
   const listenHost = config.l2tpListen.address === '0.0.0.0' || config.l2tpListen.address === '::' ? hostname() : config.l2tpListen.address;
   const agent = createAgent({
     socket,
@@ -93,6 +96,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       version: AGENT_VERSION,
       interimIntervalMs: config.interimIntervalSeconds * 1000,
       idleTimeoutMs: config.idleTimeoutSeconds * 1000,
+      hostNetworks,
       ...(config.tunnelSecret ? { tunnelSecret: config.tunnelSecret } : {}),
       ...overrides.options,
     },

@@ -25,8 +25,13 @@ export interface SessionHost {
   readonly mtu: number;
   readonly interimIntervalMs: number;
   sendPpp(session: SessionRunner, protocol: number, payload: Uint8Array): void;
-  /** The link is up: route its address to it (and make sure the pool's route and gateway exist). */
-  linkUp(session: SessionRunner, pool: { cidr?: string; gateway: string }): void;
+  /**
+   * The broker gave the session `address`: claim it for this session, or say why it may not have it
+   * (already a live session's, a pool gateway, or on this host's own networks). Never evicts.
+   */
+  claimAddress(session: SessionRunner, address: number, pool: { cidr?: string; gateway: string }): string | undefined;
+  /** The link is up: route its address to it (and make sure the pool's route and gateway exist); false = refused. */
+  linkUp(session: SessionRunner, pool: { cidr?: string; gateway: string }): boolean;
   /** The session ended: clear the call (CDN) if `clearCall`, unroute, report. Called once. */
   ended(session: SessionRunner, reason: EndReason, clearCall: boolean): void;
   /** The session's interim period is up: report its counters to the broker if they moved. */
@@ -282,8 +287,16 @@ export class SessionRunner implements DataSession {
       this.step({ kind: 'address-refused', reason: 'error' });
       return;
     }
+    const pool = { ...(started.cidr ? { cidr: started.cidr } : {}), gateway: started.gateway };
+    const refusal = this.host.claimAddress(this, address, pool);
+    if (refusal !== undefined) {
+      // The broker recorded the start: ending reports its stop, which frees the lease there.
+      this.log.error({ address: started.address, cidr: started.cidr }, `address refused: ${refusal}`);
+      this.step({ kind: 'address-refused', reason: 'error' });
+      return;
+    }
     this.address = address;
-    this.pool = { ...(started.cidr ? { cidr: started.cidr } : {}), gateway: started.gateway };
+    this.pool = pool;
     this.step({ kind: 'address-assigned', address: started.address, dns: started.dns, gateway: started.gateway });
   }
 
@@ -294,7 +307,10 @@ export class SessionRunner implements DataSession {
     this.pfc = info.peerPfc;
     this.mss = mssForMtu(Math.min(this.host.mtu, info.peerMru));
     this.forwarding = true;
-    this.host.linkUp(this, this.pool ?? { gateway: info.gateway });
+    if (!this.host.linkUp(this, this.pool ?? { gateway: info.gateway })) {
+      this.end('error');
+      return;
+    }
     this.info({ address: formatIpv4(this.address), method: info.authMethod }, 'session up');
     this.armInterim();
   }

@@ -36,6 +36,7 @@ describe('registration, settings and heartbeat', () => {
     const reg = await asAgent('POST', '/v1/agent/register', { publicAddress: '203.0.113.10', capacity: 80, version: '0.2.0' });
     assert.equal(reg.status, 200);
     assert.equal(reg.body.agentId, agent.agentId);
+    assert.equal(reg.body.capacity, 50, 'capped at the enrolled 50');
     assert.equal(reg.body.settings.heartbeatIntervalSeconds, 30);
     await h.admin('PUT', '/v1/ipsec', { psk: 'agent-visible-psk', allowLegacyProposals: true });
     const settings = await asAgent('GET', '/v1/agent/settings');
@@ -46,7 +47,7 @@ describe('registration, settings and heartbeat', () => {
     const listed = await h.admin('GET', '/v1/agents');
     const me = listed.body.items.find((a: { agentId: string }) => a.agentId === agent.agentId);
     assert.equal(me.version, '0.2.0');
-    assert.equal(me.capacity, 80);
+    assert.equal(me.capacity, 50, 'the agent cannot raise the enrolled capacity');
     assert.equal(me.lastHeartbeatAt, '2024-05-01T12:00:00.000Z');
   });
 

@@ -73,6 +73,8 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   };
 }
 
+const seededTenants = new WeakMap<Harness, number>();
+
 /** A tenant with one /24 pool and a user `alice` (password `correct horse`). */
 export async function seedTenant(
   h: Harness,
@@ -87,7 +89,11 @@ export async function seedTenant(
     ...(options.authMethods ? { authMethods: options.authMethods } : {}),
   });
   if (tenant.status !== 201) throw new Error(`seed tenant: ${tenant.status} ${JSON.stringify(tenant.body)}`);
-  const pool = await h.admin('POST', `/v1/tenants/${tenantId}/pools`, { poolId: 'main', cidr: options.cidr ?? '10.8.0.0/24', dns: ['1.1.1.1'] });
+  // Pools never overlap on a fleet: each seeded tenant gets the next /24 (10.8.0.0/24, 10.8.1.0/24, ...).
+  const seeded = seededTenants.get(h) ?? 0;
+  seededTenants.set(h, seeded + 1);
+  const cidr = options.cidr ?? `10.8.${seeded}.0/24`;
+  const pool = await h.admin('POST', `/v1/tenants/${tenantId}/pools`, { poolId: 'main', cidr, dns: ['1.1.1.1'] });
   if (pool.status !== 201) throw new Error(`seed pool: ${pool.status} ${JSON.stringify(pool.body)}`);
   const user = await h.admin('POST', `/v1/tenants/${tenantId}/users`, { username: 'alice', password: 'correct horse' });
   if (user.status !== 201) throw new Error(`seed user: ${user.status} ${JSON.stringify(user.body)}`);

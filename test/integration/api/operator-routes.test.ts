@@ -81,13 +81,13 @@ describe('tenants, users and pools', () => {
   });
 
   test('a static IP must lie in one of the tenant pools', async () => {
-    await seedTenant(h, 'static-t');
+    await seedTenant(h, 'static-t', { cidr: '10.77.0.0/24' });
     const outside = await h.admin('POST', '/v1/tenants/static-t/users', { username: 'carol', password: 'pw', staticIp: '192.168.1.5' });
     assert.equal(outside.status, 400);
     assert.equal(outside.body.error.field, 'staticIp');
-    const inside = await h.admin('POST', '/v1/tenants/static-t/users', { username: 'carol', password: 'pw', staticIp: '10.8.0.50' });
+    const inside = await h.admin('POST', '/v1/tenants/static-t/users', { username: 'carol', password: 'pw', staticIp: '10.77.0.50' });
     assert.equal(inside.status, 201);
-    assert.equal(inside.body.staticIp, '10.8.0.50');
+    assert.equal(inside.body.staticIp, '10.77.0.50');
   });
 
   test('pools: CIDR, gateway and overlap are validated', async () => {

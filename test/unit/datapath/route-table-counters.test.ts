@@ -24,15 +24,18 @@ describe('RouteTable', () => {
     assert.equal(table.remove(a), false);
   });
 
-  test('a replaced route is returned, and the stale owner cannot remove the new route', () => {
+  test('issue 14 finding 1: a second route for a live address is refused (the holder is returned and keeps the traffic)', () => {
     const table = new RouteTable<SessionRoute & { id: string }>();
-    const old = { address: a, counterSlot: 0, id: 'old' };
-    const fresh = { address: a, counterSlot: 1, id: 'new' };
-    table.add(old);
-    assert.equal(table.add(fresh), old);
-    assert.equal(table.remove(a, old), false);
-    assert.equal(table.lookup(a)?.id, 'new');
-    assert.equal(table.remove(a, fresh), true);
+    const victim = { address: a, counterSlot: 0, id: 'victim' };
+    const attacker = { address: a, counterSlot: 1, id: 'attacker' };
+    assert.equal(table.add(victim), undefined);
+    assert.equal(table.add(attacker), victim);
+    const toA = encodeIpv4Packet({ source: parseIpv4('1.1.1.1')!, destination: a, protocol: 17, payload: Buffer.alloc(4) });
+    assert.equal(table.lookupPacket(toA)?.id, 'victim');
+    assert.equal(table.remove(a, attacker), false, 'the refused route cannot remove the holder');
+    assert.equal(table.add(victim), undefined, 're-adding the holder is a no-op');
+    assert.equal(table.remove(a, victim), true);
+    assert.equal(table.add(attacker), undefined, 'free again once the holder ended');
   });
 });
 

@@ -32,8 +32,7 @@ export function ineligibility(agent: Agent, options: EligibilityOptions): Inelig
   if (agent.state === 'dead') return 'dead';
   if (agent.state === 'draining') return 'draining';
   if (!isFresh(agent, options)) return 'stale';
-  // An enrolled address alone is not enough: the agent must have registered (and got its settings).
-  if (agent.registeredAt === undefined || agent.publicAddress === undefined) return 'unregistered';
+  if (agent.publicAddress === undefined) return 'unregistered';
   if (headroom(agent) <= 0) return 'full';
   return undefined;
 }
