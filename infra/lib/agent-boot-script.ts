@@ -65,6 +65,7 @@ export function agentBootScript(o: AgentBootScriptOptions): string[] {
     'RuntimeDirectory=edge-agent',
     'RuntimeDirectoryMode=0700',
     'StateDirectory=edge-agent', // /var/lib/edge-agent: the agent's outbox of undelivered reports
+    'StateDirectoryMode=0700', // the outbox names users
     `ExecStartPre=${CREDENTIALS_SCRIPT}`,
     `EnvironmentFile=${AGENT_ENV_FILE}`,
     `ExecStart=/opt/node/bin/node --enable-source-maps /opt/edge-agent/edge-agent.mjs${quotedArgs ? ` ${quotedArgs}` : ''}`,
@@ -82,7 +83,8 @@ export function agentBootScript(o: AgentBootScriptOptions): string[] {
   ];
 }
 
-function credentialsScript(o: AgentBootScriptOptions): string[] {
+/** The script the unit runs before each start: IMDS and SSM to the environment file the agent reads. */
+export function credentialsScript(o: AgentBootScriptOptions): string[] {
   return [
     '#!/bin/bash',
     '# Writes the agent environment from instance metadata (IMDSv2) and its SSM credential.',
@@ -95,6 +97,9 @@ function credentialsScript(o: AgentBootScriptOptions): string[] {
     'INSTANCE_ID=$(imds instance-id)',
     'REGION=$(imds placement/region)',
     'PUBLIC_IP=$(imds public-ipv4)',
+    // The VPC's blocks: the broker refuses pools overlapping them (the agent adds its interfaces' networks).
+    'MAC=$(imds mac)',
+    'VPC_CIDRS=$(imds "network/interfaces/macs/$MAC/vpc-ipv4-cidr-blocks" | paste -sd, -)',
     `PARAM='${o.tokenParameterPrefix}'"$INSTANCE_ID"`,
     'until TOKEN=$(/snap/bin/aws ssm get-parameter --region "$REGION" --with-decryption --name "$PARAM" --query Parameter.Value --output text 2>/dev/null); do',
     '  echo "waiting for enrolment parameter $PARAM" >&2; sleep 15',
@@ -110,6 +115,7 @@ function credentialsScript(o: AgentBootScriptOptions): string[] {
     'AGENT_ID=$AGENT_ID',
     'AGENT_TOKEN=$TOKEN',
     'PUBLIC_ADDRESS=$PUBLIC_IP',
+    'HOST_NETWORKS=$VPC_CIDRS',
     'IPSEC=strongswan',
     'ENV',
   ];

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -21,6 +21,9 @@ export interface OutboxRecord {
 type JournalLine = ({ op: 'put' } & OutboxRecord) | { op: 'ack'; key: string };
 
 const JOURNAL = 'outbox.jsonl';
+/** The journal names users: owner-only, like the directory it creates (security review, issue 14 finding 10). */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 /** Rewrite the journal once it holds this many more lines than pending records. */
 const COMPACT_SLACK = 1_000;
 
@@ -57,14 +60,15 @@ export class Outbox {
     const outbox = new Outbox(dir);
     let text = '';
     try {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: DIR_MODE });
       text = readFileSync(outbox.path, 'utf8');
+      chmodSync(outbox.path, FILE_MODE); // a journal written by an older agent with 0644
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') outbox.unwritable = { dir, reason: errorText(error) };
     }
     if (!outbox.unwritable) {
       try {
-        closeSync(openSync(outbox.path, 'a')); // the journal must be appendable, not only readable
+        closeSync(openSync(outbox.path, 'a', FILE_MODE)); // the journal must be appendable, not only readable
       } catch (error) {
         outbox.unwritable = { dir, reason: errorText(error) };
       }
@@ -153,7 +157,7 @@ export class Outbox {
   private append(line: JournalLine): boolean {
     if (this.unwritable) return false;
     try {
-      const fd = openSync(this.path, 'a');
+      const fd = openSync(this.path, 'a', FILE_MODE);
       try {
         writeSync(fd, `${JSON.stringify(line)}\n`);
       } finally {
@@ -200,7 +204,7 @@ export class Outbox {
     const durable = this.pending().filter((record) => this.journaled.has(record));
     const body = durable.map((record) => `${JSON.stringify({ op: 'put', ...record })}\n`).join('');
     try {
-      const fd = openSync(temp, 'w');
+      const fd = openSync(temp, 'w', FILE_MODE);
       try {
         writeSync(fd, body);
         fsyncSync(fd);

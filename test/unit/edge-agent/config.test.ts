@@ -1,5 +1,8 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, helpText, loadAgentConfig, parseArgs } from '../../../edge-agent/src/config';
 
 const required = { BROKER_URL: 'http://127.0.0.1:8787/', AGENT_ID: 'agt-1', AGENT_TOKEN: 'tba_agt-1_secretsecret' };
@@ -61,4 +64,42 @@ test('broker requests in flight: 128 by default, settable, at least 1', () => {
   assert.equal(loadAgentConfig(parseArgs([]), { ...required, BROKER_MAX_IN_FLIGHT: '32' }).brokerMaxInFlight, 32);
   assert.throws(() => loadAgentConfig(parseArgs(['--broker-max-in-flight=0']), required), /BROKER_MAX_IN_FLIGHT/);
   assert.match(helpText(), /--broker-max-in-flight <value>\s+BROKER_MAX_IN_FLIGHT.*\(default 128\)/);
+});
+
+describe('issue 14 finding 10: the credential stays off the command line', () => {
+  const tokenFile = (t: { after(fn: () => void): void }, content: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-token-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'token');
+    writeFileSync(path, content, { mode: 0o600 });
+    return path;
+  };
+  const { AGENT_TOKEN: _token, ...withoutToken } = required;
+
+  test('AGENT_TOKEN_FILE / --agent-token-file reads the token from a file (trailing newline trimmed)', (t) => {
+    const path = tokenFile(t, 'tba_agt-1_fromthefile\n');
+    assert.equal(loadAgentConfig(parseArgs([]), { ...withoutToken, AGENT_TOKEN_FILE: path }).agentToken, 'tba_agt-1_fromthefile');
+    assert.equal(loadAgentConfig(parseArgs(['--agent-token-file', path]), withoutToken).agentToken, 'tba_agt-1_fromthefile');
+  });
+
+  test('token and token file together, an unreadable file, an empty file: each a clear error', (t) => {
+    const path = tokenFile(t, 'tba_agt-1_fromthefile');
+    assert.throws(() => loadAgentConfig(parseArgs([]), { ...required, AGENT_TOKEN_FILE: path }), /not both/);
+    assert.throws(() => loadAgentConfig(parseArgs([]), { ...withoutToken, AGENT_TOKEN_FILE: `${path}.missing` }), /AGENT_TOKEN_FILE .*token\.missing cannot be read: ENOENT/);
+    const empty = tokenFile(t, '\n');
+    assert.throws(() => loadAgentConfig(parseArgs([]), { ...withoutToken, AGENT_TOKEN_FILE: empty }), /the file .* does not hold a credential/);
+  });
+
+  test('--help says the token belongs in the environment or the file, not the command line', () => {
+    const help = helpText();
+    assert.match(help, /--agent-token-file <value>\s+AGENT_TOKEN_FILE/);
+    assert.match(help, /never on the command line/);
+    assert.match(help, /\/proc\/<pid>\/cmdline/);
+  });
+});
+
+test('HOST_NETWORKS: comma-separated strict CIDRs, empty by default', () => {
+  assert.deepEqual(loadAgentConfig(parseArgs([]), required).hostNetworks, []);
+  assert.deepEqual(loadAgentConfig(parseArgs([]), { ...required, HOST_NETWORKS: '172.31.0.0/16, 10.0.0.0/8' }).hostNetworks, ['172.31.0.0/16', '10.0.0.0/8']);
+  assert.throws(() => loadAgentConfig(parseArgs(['--host-networks', '172.31.0.1/16']), required), /--host-networks \/ HOST_NETWORKS/);
 });
