@@ -41,6 +41,8 @@ export interface E2e {
   readonly agentId: string;
   readonly agent: ChildProcess;
   readonly logs: AgentLogLine[];
+  /** The agent's credential (to check where it shows up). */
+  readonly token: string;
   /** Resolves with the agent's exit code once it has exited. */
   readonly agentExit: Promise<number | null>;
   /** The simulator pointed at the agent, from the host end of the veth. */
@@ -56,6 +58,8 @@ export interface StartE2eOptions {
   readonly tenantId: string;
   readonly users: string[];
   readonly cidr?: string;
+  /** Hand the agent its credential in a 0600 file (AGENT_TOKEN_FILE) instead of AGENT_TOKEN. */
+  readonly tokenInFile?: boolean;
 }
 
 /** Everything up: namespace, broker, seeded tenant, enrolled agent, agent listening and registered. */
@@ -86,6 +90,10 @@ export async function startE2e(options: StartE2eOptions): Promise<E2e> {
     const { agentId, token } = await broker.enrolAgent(`e2e-${options.label}`);
     const stateDir = await mkdtemp(join(tmpdir(), 'e2e-agent-'));
     cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+    const secretDir = await mkdtemp(join(tmpdir(), 'e2e-agent-secret-'));
+    cleanups.push(() => rm(secretDir, { recursive: true, force: true }));
+    const tokenFile = join(secretDir, 'token');
+    if (options.tokenInFile) await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
 
     const agent = ns.spawn(process.execPath, [AGENT_BIN], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -93,7 +101,7 @@ export async function startE2e(options: StartE2eOptions): Promise<E2e> {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         BROKER_URL: broker.url,
         AGENT_ID: agentId,
-        AGENT_TOKEN: token,
+        ...(options.tokenInFile ? { AGENT_TOKEN_FILE: tokenFile } : { AGENT_TOKEN: token }),
         L2TP_LISTEN: `${ns.nsAddress}:${L2TP_PORT}`,
         TUN_NAME: 'tbr0',
         MTU: '1400',
@@ -151,6 +159,7 @@ export async function startE2e(options: StartE2eOptions): Promise<E2e> {
       broker,
       agentId,
       agent,
+      token,
       logs,
       agentExit,
       async open(sim) {
