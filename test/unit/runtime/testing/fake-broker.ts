@@ -20,6 +20,10 @@ export class FakeBroker implements Broker {
   /** Thrown by the next startSession calls (e.g. pool-exhausted). */
   startRefusal: BrokerRejectedError | undefined;
   heartbeatIntervalSeconds = 1;
+  /** What the next starts hand out instead of the next 10.8.0.x (an old broker, or legacy pools). */
+  readonly nextStarts: Partial<StartedSession>[] = [];
+  /** Answers register and heartbeat with 401 agent-revoked, as the broker does for a revoked agent. */
+  revoked = false;
   readonly commands: AgentCommandMessage[] = [];
   readonly heartbeats: HeartbeatRequest[] = [];
   readonly registrations: unknown[] = [];
@@ -42,14 +46,20 @@ export class FakeBroker implements Broker {
     return { revision: this.revision, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds, ipsec: this.ipsec };
   }
 
+  private checkCredential(): void {
+    if (this.revoked) throw new BrokerRejectedError(401, 'agent-revoked', 'agent agent-test is revoked');
+  }
+
   async register(request: unknown) {
     this.check();
+    this.checkCredential();
     this.registrations.push(request);
     return { agentId: 'agent-test', settings: this.settingsValue() };
   }
 
   async heartbeat(request: HeartbeatRequest): Promise<HeartbeatReply> {
     this.check();
+    this.checkCredential();
     this.heartbeats.push(request);
     for (const id of request.ackCommandIds ?? []) {
       const at = this.commands.findIndex((c) => c.commandId === id);
@@ -102,6 +112,7 @@ export class FakeBroker implements Broker {
       poolId: 'main',
       cidr: '10.8.0.0/24',
       created: true,
+      ...this.nextStarts.shift(),
     };
   }
 
