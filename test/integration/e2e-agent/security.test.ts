@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { netnsSkipReason } from '../../support/netns';
+import { netnsSkipReason } from '../../../scripts/lib/netns';
 import type { Pool } from '../../../functions/src/domain/types';
 import { eventually, startE2e, type E2e } from './harness';
 import type { SimSession } from '../../simulator';
