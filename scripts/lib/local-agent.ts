@@ -7,6 +7,7 @@
  * another stack), the reason and the setting that fixes it are reported and it is not retried.
  */
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { followFile } from './follow-file';
 import { enrolAgent, type AdminClient } from './stack/admin-client';
@@ -54,23 +55,34 @@ async function enrolment(options: LocalAgentOptions): Promise<SavedEnrolment> {
   if (existsSync(file)) {
     // Earlier versions also saved the broker's URL; it is ignored: the current run's is used.
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<SavedEnrolment>;
-    if (saved.agentId && saved.token && (await stillEnrolled(options.admin, saved.agentId))) return { agentId: saved.agentId, token: saved.token };
+    if (saved.agentId && saved.token && (await stillEnrolled(options.admin, saved.agentId, reportedAddress(options)))) return { agentId: saved.agentId, token: saved.token };
   }
   const created = await enrolAgent(options.admin, { name: 'local-agent', capacity: LOCAL_AGENT_CAPACITY });
   writeFileSync(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
   return created;
 }
 
-async function stillEnrolled(admin: AdminClient, agentId: string): Promise<boolean> {
+/**
+ * The public address the agent will report (edge-agent/src/runtime/launch.ts: PUBLIC_ADDRESS, else the
+ * listen address, else the host name). The broker pins an agent's first address (issue 14), so a run
+ * that would report another one enrols a new agent instead of reusing the saved one.
+ */
+function reportedAddress(options: Pick<LocalAgentOptions, 'publicAddress' | 'l2tpListen'>): string {
+  if (options.publicAddress) return options.publicAddress;
+  const host = options.l2tpListen.slice(0, options.l2tpListen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === '0.0.0.0' || host === '::' ? hostname() : host;
+}
+
+async function stillEnrolled(admin: AdminClient, agentId: string, publicAddress: string): Promise<boolean> {
   let cursor: string | undefined;
   do {
-    const { status, body } = await admin.request<{ items: { agentId: string; revoked?: boolean }[]; cursor?: string }>(
+    const { status, body } = await admin.request<{ items: { agentId: string; revoked?: boolean; publicAddress?: string }[]; cursor?: string }>(
       'GET',
       `/v1/agents?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     );
     if (status !== 200) throw new Error(`listing agents: HTTP ${status}`);
     const found = body.items.find((a) => a.agentId === agentId);
-    if (found) return !found.revoked;
+    if (found) return !found.revoked && (found.publicAddress === undefined || found.publicAddress === publicAddress);
     cursor = body.cursor;
   } while (cursor);
   return false;
