@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DEFAULT_TABLE_NAME } from './store/table-definition';
 import { ConfigError } from './errors';
+import type { ThrottlePolicy } from './domain/auth-throttle';
 
 /** One data-encryption key (AES-256-GCM); the first configured key encrypts, all decrypt. */
 export interface DataKey {
@@ -21,10 +22,18 @@ export interface BrokerConfig {
   readonly dynamoEndpoint?: string;
   readonly region?: string;
   readonly dataKeys: readonly DataKey[];
+  /** Waits per (user, source address) pair and per agent (domain/auth-throttle.ts). */
+  readonly authThrottle: ThrottlePolicy;
+  /**
+   * The account-wide lock, off unless `sources` >= 2: a user is locked once `threshold` failures
+   * since the last success came from at least `sources` different addresses; each lock lasts
+   * twice as long as the one before (from `durationMs`, at most 24 h).
+   */
   readonly lockout: {
-    /** Consecutive failures that lock the user. */
     readonly threshold: number;
     readonly durationMs: number;
+    /** Distinct source addresses needed; 0 = no account lock. */
+    readonly sources: number;
   };
   /** How long auth events are kept (DynamoDB TTL). */
   readonly authEventTtlMs: number;
@@ -71,8 +80,14 @@ const envSchema = z.object({
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().optional(),
   DATA_KEYS: dataKeysSchema,
-  AUTH_LOCKOUT_THRESHOLD: positiveInt(5),
+  AUTH_SOURCE_THRESHOLD: positiveInt(5),
+  AUTH_DELAY_SECONDS: positiveInt(30),
+  AUTH_DELAY_MAX_SECONDS: positiveInt(900),
+  AUTH_AGENT_PRESSURE_PER_MINUTE: positiveInt(60),
+  AUTH_LOCKOUT_THRESHOLD: positiveInt(10),
   AUTH_LOCKOUT_SECONDS: positiveInt(900),
+  // One source must never be enough to lock an account (issue 14): 0 (off) or at least 2.
+  AUTH_LOCKOUT_SOURCES: z.coerce.number().int().min(0).max(32).refine((n) => n !== 1, 'must be 0 (off) or at least 2').default(0),
   AUTH_EVENT_TTL_DAYS: positiveInt(30),
   HEARTBEAT_INTERVAL_SECONDS: positiveInt(30),
   IDEMPOTENCY_TTL_HOURS: positiveInt(24),
@@ -103,7 +118,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     ...(e.DYNAMODB_ENDPOINT ? { dynamoEndpoint: e.DYNAMODB_ENDPOINT } : {}),
     ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
     dataKeys: e.DATA_KEYS,
-    lockout: { threshold: e.AUTH_LOCKOUT_THRESHOLD, durationMs: e.AUTH_LOCKOUT_SECONDS * 1000 },
+    authThrottle: {
+      sourceThreshold: e.AUTH_SOURCE_THRESHOLD,
+      baseDelayMs: e.AUTH_DELAY_SECONDS * 1000,
+      maxDelayMs: Math.max(e.AUTH_DELAY_MAX_SECONDS, e.AUTH_DELAY_SECONDS) * 1000,
+      agentPressurePerMinute: e.AUTH_AGENT_PRESSURE_PER_MINUTE,
+    },
+    lockout: { threshold: e.AUTH_LOCKOUT_THRESHOLD, durationMs: e.AUTH_LOCKOUT_SECONDS * 1000, sources: e.AUTH_LOCKOUT_SOURCES },
     authEventTtlMs: e.AUTH_EVENT_TTL_DAYS * 86_400_000,
     heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,

@@ -110,9 +110,10 @@ export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneO
         const authenticatorChallenge = randomBytes(16);
         const peerChallenge = randomBytes(16);
         const { ntResponse } = crypto.msChapV2(authenticatorChallenge, peerChallenge, username);
+        const ref = randomUUID();
         return {
-          auth: { method: 'mschapv2', username, authenticatorChallenge: hex(authenticatorChallenge), peerChallenge: hex(peerChallenge), ntResponse: hex(ntResponse) },
-          start: { agentSessionRef: randomUUID(), tunnelId: 1 + (i % 60000), l2tpSessionId: 1 + (i % 60000), peerAddress: '127.0.0.1', tenantId, username: 'bench', authMethod: 'mschapv2' },
+          auth: { method: 'mschapv2', username, agentSessionRef: ref, peerAddress: '127.0.0.1', authenticatorChallenge: hex(authenticatorChallenge), peerChallenge: hex(peerChallenge), ntResponse: hex(ntResponse) },
+          start: { agentSessionRef: ref, tunnelId: 1 + (i % 60000), l2tpSessionId: 1 + (i % 60000), peerAddress: '127.0.0.1', tenantId, username: 'bench', authMethod: 'mschapv2' },
         };
       });
       const latencies: number[] = [];

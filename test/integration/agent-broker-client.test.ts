@@ -11,6 +11,13 @@ import { startLiveBroker } from '../support/live-broker';
 
 const counters = (n: number) => ({ bytesIn: n * 100, bytesOut: n * 50, packetsIn: n, packetsOut: n });
 
+/** Authenticates a user with PAP through the agent client, for the session `ref`; returns the grant. */
+async function papGrant(client: BrokerClient, username: string, password: string, ref: string): Promise<string> {
+  const verdict = await client.authenticate({ method: 'pap', username, password, agentSessionRef: ref, peerAddress: '198.51.100.4' });
+  if (!verdict.ok) throw new Error(`authenticate ${username}: ${verdict.reason}`);
+  return verdict.grant;
+}
+
 test('the agent client registers, authenticates, starts, accounts and stops against the real broker, surviving an outage', async (t) => {
   const broker = await startLiveBroker();
   t.after(() => broker.close());
@@ -35,6 +42,8 @@ test('the agent client registers, authenticates, starts, accounts and stops agai
   const verdict = await client.authenticate({
     method: 'mschapv2',
     username: 'alice@acme',
+    agentSessionRef: 'ref-1',
+    peerAddress: '198.51.100.4',
     authenticatorChallenge: authenticatorChallenge.toString('hex'),
     peerChallenge: peerChallenge.toString('hex'),
     ntResponse: ntResponse.ntResponse.toString('hex'),
@@ -42,7 +51,8 @@ test('the agent client registers, authenticates, starts, accounts and stops agai
   assert.equal(verdict.ok, true);
   assert.ok(verdict.ok && verdict.authenticatorResponse?.startsWith('S='));
 
-  const start = { agentSessionRef: 'ref-1', tunnelId: 3, l2tpSessionId: 4, tenantId: 'acme', username: 'alice', authMethod: 'mschapv2' as const };
+  const grant = verdict.ok ? verdict.grant : '';
+  const start = { agentSessionRef: 'ref-1', tunnelId: 3, l2tpSessionId: 4, tenantId: 'acme', username: 'alice', authMethod: 'mschapv2' as const, grant };
   const started = await client.startSession(start);
   const retried = await client.startSession(start);
   assert.equal(retried.sessionId, started.sessionId, 'a retried start is the same session');
@@ -81,9 +91,9 @@ test('reports queued while a delivery pass is running are delivered by the same 
 
   const started = [];
   for (const [i, username] of ['alice', 'bob', 'carol'].entries()) {
-    started.push(
-      await client.startSession({ agentSessionRef: `ref-${i}`, tunnelId: 1, l2tpSessionId: i + 1, tenantId: 'acme', username, authMethod: 'pap' }),
-    );
+    const agentSessionRef = `ref-${i}`;
+    const grant = await papGrant(client, `${username}@acme`, `pw-${username}`, agentSessionRef);
+    started.push(await client.startSession({ agentSessionRef, tunnelId: 1, l2tpSessionId: i + 1, tenantId: 'acme', username, authMethod: 'pap', grant }));
   }
   // Three stops reported at the same moment, as when a tunnel with three sessions closes.
   await Promise.all(started.map((s, i) => client.reportStop(s.sessionId, 'user-request', counters(i + 1))));
@@ -103,9 +113,18 @@ test('a start refused by the user quota delivers that user\'s pending stop first
   const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
   t.after(() => rmSync(stateDir, { recursive: true, force: true }));
   const fast = { attempts: 2, baseDelayMs: 10, timeoutMs: 2_000 };
-  const start = (ref: string) => ({ agentSessionRef: ref, tunnelId: 3, l2tpSessionId: 4, tenantId: 'quota', username: 'bob', authMethod: 'mschapv2' as const });
+  const start = async (c: BrokerClient, ref: string) => ({
+    agentSessionRef: ref,
+    tunnelId: 3,
+    l2tpSessionId: 4,
+    tenantId: 'quota',
+    username: 'bob',
+    authMethod: 'pap' as const,
+    grant: await papGrant(c, 'bob@quota', 'pw-bob', ref),
+  });
 
-  const first = await new BrokerClient({ baseUrl: broker.url, token, stateDir, ...fast }).startSession(start('old'));
+  const firstClient = new BrokerClient({ baseUrl: broker.url, token, stateDir, ...fast });
+  const first = await firstClient.startSession(await start(firstClient, 'old'));
   // Bob's old session ends while the broker is unreachable: its stop waits in the outbox.
   await broker.stop();
   const client = new BrokerClient({ baseUrl: broker.url, token, stateDir, ...fast });
@@ -113,13 +132,13 @@ test('a start refused by the user quota delivers that user\'s pending stop first
   assert.equal(client.pendingReports, 1);
   await broker.start();
 
-  const next = await client.startSession(start('new'));
+  const next = await client.startSession(await start(client, 'new'));
   assert.equal(next.created, true);
   assert.equal(client.pendingReports, 0, 'the stop was delivered on the way');
   assert.equal((await broker.admin('GET', `/v1/sessions/${first.sessionId}`)).body.state, 'stopped');
 
   // Without an owed stop the refusal stands.
-  await assert.rejects(client.startSession(start('third')), (error: Error) => /quota-exceeded/.test(error.message));
+  await assert.rejects(client.startSession(await start(client, 'third')), (error: Error) => /quota-exceeded/.test(error.message));
 });
 
 test('a state directory that cannot be written: stop reports still reach the broker from memory, the agent hears why once', async (t) => {

@@ -58,7 +58,7 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 function refusalReason(error: unknown): EndReason {
   if (error instanceof BrokerRejectedError) {
     if (error.code === 'pool-exhausted' || error.code === 'quota-exceeded') return error.code;
-    if (error.code === 'user-disabled' || error.code === 'method-not-allowed') return 'auth-failure';
+    if (error.code === 'user-disabled' || error.code === 'method-not-allowed' || error.code === 'grant-invalid') return 'auth-failure';
   }
   return 'error';
 }
@@ -82,7 +82,7 @@ export class SessionRunner implements DataSession {
   brokerSessionId: string | undefined;
   tenantId: string | undefined;
   username: string | undefined;
-  /** From the authentication, handed to the start (spares the broker a read), then dropped. */
+  /** From the authentication, required by the start (the broker refuses one without), then dropped. */
   private grant: string | undefined;
   endReason: EndReason | undefined;
   /** The user name as the client sent it (log context until the broker's verdict). */
@@ -218,14 +218,17 @@ export class SessionRunner implements DataSession {
   private async verify(action: Extract<PppAction, { kind: 'verify-credentials' }>): Promise<void> {
     const m = action.material;
     const username = action.username;
+    // The session's ref binds the broker's grant to this session's start; the client's address is
+    // what the broker counts failures against (with the user).
+    const common = { username, agentSessionRef: this.agentSessionRef, peerAddress: this.peerAddress };
     const request: AuthenticateRequest =
       m.method === 'pap'
-        ? { method: 'pap', username, password: m.password }
+        ? { method: 'pap', ...common, password: m.password }
         : m.method === 'chap-md5'
-          ? { method: 'chap-md5', username, id: m.identifier, challenge: hex(m.challenge), response: hex(m.response) }
+          ? { method: 'chap-md5', ...common, id: m.identifier, challenge: hex(m.challenge), response: hex(m.response) }
           : {
               method: 'mschapv2',
-              username,
+              ...common,
               authenticatorChallenge: hex(m.authenticatorChallenge),
               peerChallenge: hex(m.peerChallenge),
               ntResponse: hex(m.ntResponse),
@@ -254,6 +257,13 @@ export class SessionRunner implements DataSession {
   }
 
   private async requestAddress(method: AuthMethod): Promise<void> {
+    if (this.grant === undefined) {
+      // No authentication verdict with a grant: the broker would refuse the start (grant-invalid).
+      this.log.error('no grant from the authentication: refusing the session');
+      this.step({ kind: 'address-refused', reason: 'auth-failure' });
+      return;
+    }
+    const grant = this.grant;
     let started: StartedSession;
     try {
       started = await this.host.broker.startSession({
@@ -264,7 +274,7 @@ export class SessionRunner implements DataSession {
         tenantId: this.tenantId ?? '',
         username: this.username ?? '',
         authMethod: method,
-        ...(this.grant !== undefined ? { grant: this.grant } : {}),
+        grant,
       }, { wanted: () => !this.ended });
     } catch (error) {
       if (error instanceof BrokerCallAbandonedError) return; // ended while queued: nothing was started

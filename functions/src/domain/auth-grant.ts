@@ -1,13 +1,16 @@
 /**
- * Auth grants: what a successful authentication hands the agent to present when it starts the
- * session a moment later, so the start need not read the user record again (one store read fewer
- * per setup, measured as a sequential round trip in the control-plane benchmark).
+ * Auth grants: the proof a session start must carry that its user authenticated a moment ago. A
+ * successful authentication issues one; the start refuses to run without a valid one
+ * (sessions-service.ts), and takes the user's state from it instead of reading the user again.
  *
  * A grant is `<keyId>.<payload>.<mac>`: base64url JSON claims and an HMAC-SHA256 over
  * `<keyId>.<payload>` with a key derived (HKDF) from the broker's data key of that id, so every
  * broker instance verifies what any other issued, and data-key rotation keeps older grants valid
- * while their key is still configured. Grants are short-lived and bound to the agent. An invalid,
- * expired or foreign grant is not an error: the start simply reads the user as without one.
+ * while their key is still configured. A grant is bound to the agent, the tenant and user, the
+ * method and the agent's reference of the one session it may start (`agentSessionRef`), and lives
+ * GRANT_LIFETIME_MS. Since a session id is derived from (agent, agentSessionRef) and a start is
+ * idempotent on it, one grant starts one session: a retry of that start is the same session, and
+ * any other start needs another authentication.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { DataKey } from '../config';
@@ -18,6 +21,8 @@ export interface GrantClaims {
   readonly tenantId: string;
   readonly username: string;
   readonly method: AuthMethod;
+  /** The agent's reference of the one session this grant may start. */
+  readonly agentSessionRef: string;
   /** The user's fixed address, if any, as read at authentication. */
   readonly staticIp?: string;
   /** Milliseconds since the epoch. */
@@ -30,7 +35,7 @@ export interface AuthGrants {
   verify(grant: string, now: number): GrantClaims | undefined;
 }
 
-/** Long enough for the agent's start right after authentication, including its retries. */
+/** Long enough for the agent's start right after authentication (a retry after that finds its session). */
 export const GRANT_LIFETIME_MS = 60_000;
 
 export function createAuthGrants(dataKeys: readonly DataKey[]): AuthGrants {
@@ -67,7 +72,7 @@ function parseClaims(payload: string): GrantClaims | undefined {
     const value: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     if (typeof value !== 'object' || value === null) return undefined;
     const c = value as Record<string, unknown>;
-    const strings = [c.agentId, c.tenantId, c.username, c.method].every((v) => typeof v === 'string');
+    const strings = [c.agentId, c.tenantId, c.username, c.method, c.agentSessionRef].every((v) => typeof v === 'string');
     if (!strings || typeof c.expiresAt !== 'number' || (c.staticIp !== undefined && typeof c.staticIp !== 'string')) return undefined;
     return value as GrantClaims;
   } catch {

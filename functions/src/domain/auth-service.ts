@@ -1,35 +1,50 @@
 /**
  * PPP authentication on behalf of an edge agent. The agent relays what the peer sent (RFC 1334 PAP,
- * RFC 1994 CHAP-MD5, RFC 2759 MS-CHAPv2); the broker holds the credentials and decides.
+ * RFC 1994 CHAP-MD5, RFC 2759 MS-CHAPv2) with the client's source address; the broker holds the
+ * credentials and decides.
  *
- * Brute-force protection: every failure against an existing user is counted atomically
- * (store.recordAuthFailure); the failure that reaches the threshold locks the user until
- * now + lockout duration, and while locked even correct credentials are refused with `locked`.
- * A success clears the counter. After a lock expires, the counter is still at the threshold, so
- * the next failure locks again at once (only a success resets it).
+ * Guessing protection (auth-throttle.ts, docs/security.md): the (user, source) pair and the agent
+ * are read before verifying; a waiting pair is refused unverified and uncounted. A verified
+ * failure counts on the pair, the agent's minute and the user item. The account-wide lock exists
+ * only where the operator enables it, and needs failures from several source addresses.
+ *
+ * A user that does not exist costs the same store work as one that does: the same reads (one
+ * batch), a verification against a stand-in credential, and the same four writes (the user
+ * update's condition fails for a missing user), so neither the answer time nor the store calls
+ * tell whether a name exists.
  */
+import { agentFailureRate, agentWindowKey, AGENT_WINDOW_MS, livePair, PAIR_FORGET_MS, pairKey, pairThreshold, pairWaitsUntil, throttleSource, windowOf } from './auth-throttle';
 import {
   chapSecretOf,
   InvalidAuthInputError,
   InvalidPppUsernameError,
+  lookupNames,
+  ntHashOf,
   parsePppUsername,
+  resealedCredentials,
   verifyChapMd5,
   verifyMsChapV2,
   verifyPap,
+  type CredentialOwner,
 } from './ppp-auth';
 import type { ServiceContext } from './service-context';
-import type { AuthEvent, AuthMethod, User } from './types';
+import type { AuthMethod, AuthThrottle, Tenant, User } from './types';
 
-export type AuthRequest =
-  | { readonly method: 'pap'; readonly username: string; readonly password: string }
-  | { readonly method: 'chap-md5'; readonly username: string; readonly id: number; readonly challenge: string; readonly response: string }
-  | {
-      readonly method: 'mschapv2';
-      readonly username: string;
-      readonly authenticatorChallenge: string;
-      readonly peerChallenge: string;
-      readonly ntResponse: string;
-    };
+/** What every authentication names besides the method's own fields. */
+interface AuthCommon {
+  readonly username: string;
+  /** The agent's reference of the session being set up: the grant is good for this one only. */
+  readonly agentSessionRef: string;
+  /** The client's address as the agent sees it (the throttle source). */
+  readonly peerAddress: string;
+}
+
+export type AuthRequest = AuthCommon &
+  (
+    | { readonly method: 'pap'; readonly password: string }
+    | { readonly method: 'chap-md5'; readonly id: number; readonly challenge: string; readonly response: string }
+    | { readonly method: 'mschapv2'; readonly authenticatorChallenge: string; readonly peerChallenge: string; readonly ntResponse: string }
+  );
 
 export const AUTH_FAILURE_REASONS = [
   'malformed-username',
@@ -38,6 +53,7 @@ export const AUTH_FAILURE_REASONS = [
   'method-not-allowed',
   'user-disabled',
   'locked',
+  'throttled',
   'bad-credentials',
   'malformed-request',
   'chap-secret-unavailable',
@@ -50,104 +66,163 @@ export type AuthResult =
       readonly tenantId: string;
       readonly username: string;
       readonly authenticatorResponse?: string;
-      /** Present it when starting this user's session (see auth-grant.ts). */
+      /** Present it when starting this session (see auth-grant.ts). */
       readonly grant: string;
     }
   | { readonly ok: false; readonly reason: AuthFailureReason; readonly retryable: boolean; readonly lockedUntil?: number };
 
-/** A user read started early (before the agent's credential was verified), for `authenticate`. */
-export interface UserReadAhead {
+/** Account locks never last longer than this, however many came before. */
+export const MAX_ACCOUNT_LOCK_MS = 24 * 3_600_000;
+/** Source addresses kept on a user item for the account lock. */
+export const AUTH_SOURCES_KEPT = 16;
+
+/** What an authentication reads, started together so they go out as one batch. */
+export interface AuthReads {
+  /** Which request these reads are for (tenant, names, source, agent, minute). */
+  readonly signature: string;
+  readonly tenant: Promise<Tenant | undefined>;
+  /** The user under each looked-up name, in order. */
+  readonly users: Promise<(User | undefined)[]>;
+  readonly pair: Promise<AuthThrottle | undefined>;
+  readonly agentNow: Promise<AuthThrottle | undefined>;
+  readonly agentBefore: Promise<AuthThrottle | undefined>;
+}
+
+interface Plan {
   readonly tenantId: string;
-  readonly username: string;
-  readonly user: Promise<User | undefined>;
+  /** The canonical name, then the name as sent when it differs (users stored before canonical names). */
+  readonly names: readonly string[];
+  readonly source: string;
+  readonly pairKey: string;
+  readonly window: number;
+  readonly signature: string;
+}
+
+function plan(username: string, peerAddress: string | undefined, agentId: string, now: number): Plan | AuthFailureReason {
+  let parsed;
+  try {
+    parsed = parsePppUsername(username);
+  } catch (error) {
+    if (error instanceof InvalidPppUsernameError) return 'malformed-username';
+    throw error;
+  }
+  if (parsed.tenantId === undefined) return 'unknown-tenant';
+  const names = lookupNames(parsed.username);
+  const source = throttleSource(peerAddress, agentId);
+  const window = windowOf(now);
+  const key = pairKey(parsed.tenantId, names[0]!, source);
+  return { tenantId: parsed.tenantId, names, source, pairKey: key, window, signature: JSON.stringify([agentId, key, names, window]) };
+}
+
+function startReads(ctx: Pick<ServiceContext, 'store'>, p: Plan, agentId: string): AuthReads {
+  const reads: AuthReads = {
+    signature: p.signature,
+    tenant: ctx.store.getTenant(p.tenantId),
+    users: Promise.all(p.names.map((n) => ctx.store.getUser(p.tenantId, n))),
+    pair: ctx.store.getAuthThrottle(p.pairKey),
+    agentNow: ctx.store.getAuthThrottle(agentWindowKey(agentId, p.window)),
+    agentBefore: ctx.store.getAuthThrottle(agentWindowKey(agentId, p.window - 1)),
+  };
+  // Nobody may await them (the agent's credential was refused): not unhandled rejections.
+  for (const read of [reads.tenant, reads.users, reads.pair, reads.agentNow, reads.agentBefore]) read.catch(() => undefined);
+  return reads;
 }
 
 /**
- * Starts reading the user a PPP username names, or undefined when it names none. The result is
- * looked at only by `authenticate`, after the caller's credential was checked; a failed read is
- * reported there, not here.
+ * Starts the reads an authentication will need, before the caller's credential is verified (the
+ * store sends them with that check as one batch). `agentId` is only the claimed one: the result
+ * is used only by `authenticate` for that same, verified agent.
  */
-export function readUserAhead(ctx: Pick<ServiceContext, 'store'>, pppUsername: string): UserReadAhead | undefined {
-  let parsed;
-  try {
-    parsed = parsePppUsername(pppUsername);
-  } catch {
-    return undefined;
-  }
-  if (parsed.tenantId === undefined) return undefined;
-  const user = ctx.store.getUser(parsed.tenantId, parsed.username);
-  user.catch(() => undefined); // nobody may await it (the credential was refused): not an unhandled rejection
-  return { tenantId: parsed.tenantId, username: parsed.username, user };
+export function readAuthAhead(
+  ctx: Pick<ServiceContext, 'store' | 'clock'>,
+  body: { username?: unknown; peerAddress?: unknown },
+  agentId: string,
+): AuthReads | undefined {
+  if (typeof body.username !== 'string') return undefined;
+  const p = plan(body.username, typeof body.peerAddress === 'string' ? body.peerAddress : undefined, agentId, ctx.clock.now());
+  return typeof p === 'string' ? undefined : startReads(ctx, p, agentId);
 }
 
 /** Verifies one PPP authentication for `agentId`. Never throws for a wrong answer, only for store faults. */
-export async function authenticate(ctx: ServiceContext, agentId: string, request: AuthRequest, ahead?: UserReadAhead): Promise<AuthResult> {
-  let parsed;
-  try {
-    parsed = parsePppUsername(request.username);
-  } catch (error) {
-    if (error instanceof InvalidPppUsernameError) return fail('malformed-username');
-    throw error;
-  }
-  if (parsed.tenantId === undefined) return fail('unknown-tenant');
-  // Both reads at once: one round trip of latency instead of two (the realm names the tenant).
-  const early = ahead?.tenantId === parsed.tenantId && ahead.username === parsed.username ? ahead.user : undefined;
-  const [tenant, user] = await Promise.all([ctx.store.getTenant(parsed.tenantId), early ?? ctx.store.getUser(parsed.tenantId, parsed.username)]);
-  if (!tenant) return fail('unknown-tenant');
-  if (!user) return fail('unknown-user');
-
+export async function authenticate(ctx: ServiceContext, agentId: string, request: AuthRequest, ahead?: AuthReads): Promise<AuthResult> {
   const now = ctx.clock.now();
-  const record = (reason: AuthFailureReason) => recordFailure(ctx, agentId, user, request.method, reason, now);
+  const p = plan(request.username, request.peerAddress, agentId, now);
+  if (typeof p === 'string') return fail(p); // no tenant to look in: nothing to read or count
+  const reads = ahead?.signature === p.signature ? ahead : startReads(ctx, p, agentId);
+  const [tenant, users, pair, agentNow, agentBefore] = await Promise.all([reads.tenant, reads.users, reads.pair, reads.agentNow, reads.agentBefore]);
+  const user = users.find((u) => u !== undefined);
 
-  if (!tenant.authMethods.includes(request.method)) return record('method-not-allowed');
-  if (user.disabled) return record('user-disabled');
-  if (user.lockedUntil !== undefined && user.lockedUntil > now) {
-    // Counted too, so operators see attempts made during the lock; the lock itself is not extended.
-    await ctx.store.recordAuthFailure(event(ctx, agentId, user, request.method, 'failure', 'locked', now));
-    return { ok: false, reason: 'locked', retryable: true, lockedUntil: user.lockedUntil };
+  const policy = ctx.config.authThrottle;
+  const waitUntil = pairWaitsUntil(pair, pairThreshold(policy, agentFailureRate(agentNow, agentBefore, now)), policy, now);
+  if (waitUntil !== undefined) return { ok: false, reason: 'throttled', retryable: true, lockedUntil: waitUntil };
+
+  const failure = (reason: AuthFailureReason, lockedUntil?: number) =>
+    recordFailure(ctx, { agentId, plan: p, tenantId: p.tenantId, user, method: request.method, reason, pair, now, lockedUntil });
+
+  // A missing tenant or user goes through a verification too, against a stand-in credential.
+  const subject = tenant && user ? user : undefined;
+  if (subject && !tenant!.authMethods.includes(request.method)) return failure('method-not-allowed');
+  if (subject?.disabled) return failure('user-disabled');
+  if (subject?.lockedUntil !== undefined && subject.lockedUntil > now) {
+    // Counted too (operators see attempts made during the lock); the lock itself is not extended.
+    return failure('locked', subject.lockedUntil);
   }
 
-  let verdict: { ok: true; authenticatorResponse?: string } | { ok: false; reason: AuthFailureReason };
+  let verdict: Verdict;
   try {
-    verdict = await verify(ctx, user, request);
+    verdict = await verify(ctx, subject, request);
   } catch (error) {
     // A malformed challenge/response is the agent's fault, not a guess: not counted.
     if (error instanceof InvalidAuthInputError) return fail('malformed-request');
     throw error;
   }
-  if (!verdict.ok) {
-    return verdict.reason === 'bad-credentials' ? record('bad-credentials') : fail(verdict.reason);
-  }
-  if (user.failedAttempts > 0 || user.lockedUntil !== undefined) {
-    await ctx.store.clearAuthFailures(user.tenantId, user.username);
-  }
+  if (!subject) return failure(tenant ? 'unknown-user' : 'unknown-tenant');
+  if (!verdict.ok) return verdict.reason === 'bad-credentials' ? failure('bad-credentials') : fail(verdict.reason);
+
+  await afterSuccess(ctx, subject, p, pair);
   const claims = {
     agentId,
-    tenantId: user.tenantId,
-    username: user.username,
+    tenantId: subject.tenantId,
+    username: subject.username,
     method: request.method,
-    ...(user.staticIp !== undefined ? { staticIp: user.staticIp } : {}),
+    agentSessionRef: request.agentSessionRef,
+    ...(subject.staticIp !== undefined ? { staticIp: subject.staticIp } : {}),
   };
   return {
     ok: true,
-    tenantId: user.tenantId,
-    username: user.username,
+    tenantId: subject.tenantId,
+    username: subject.username,
     ...(verdict.authenticatorResponse !== undefined ? { authenticatorResponse: verdict.authenticatorResponse } : {}),
     grant: ctx.grants.issue(claims, now),
   };
 }
 
-async function verify(
-  ctx: ServiceContext,
-  user: User,
-  request: AuthRequest,
-): Promise<{ ok: true; authenticatorResponse?: string } | { ok: false; reason: AuthFailureReason }> {
-  const ntHash = user.credentials.ntHash;
+/** Clears what failures left behind, and re-seals credentials stored before sealing. */
+async function afterSuccess(ctx: ServiceContext, user: User, p: Plan, pair: AuthThrottle | undefined): Promise<void> {
+  const owner = { tenantId: user.tenantId, username: user.username };
+  const resealed = resealedCredentials(user.credentials, owner, ctx.secretBox);
+  const dirty = user.failedAttempts > 0 || user.lockedUntil !== undefined || (user.failureSources?.length ?? 0) > 0 || user.lockCount !== undefined;
+  await Promise.all([
+    dirty ? ctx.store.clearAuthFailures(user.tenantId, user.username) : undefined,
+    pair ? ctx.store.deleteAuthThrottle(p.pairKey) : undefined,
+    resealed ? ctx.store.replaceUserCredentials(user.tenantId, user.username, resealed, user.credentials) : undefined,
+  ]);
+}
+
+type Verdict = { ok: true; authenticatorResponse?: string } | { ok: false; reason: AuthFailureReason };
+
+/** Stands in for a missing user, so a wrong name costs what a wrong password does. */
+const STAND_IN_NT_HASH = Buffer.alloc(16, 0x5a);
+const STAND_IN_SECRET = Buffer.alloc(16, 0x5a);
+
+async function verify(ctx: ServiceContext, user: User | undefined, request: AuthRequest): Promise<Verdict> {
+  const owner: CredentialOwner | undefined = user ? { tenantId: user.tenantId, username: user.username } : undefined;
+  const ntHash = () => (user && owner ? ntHashOf(user.credentials, owner, ctx.secretBox) : STAND_IN_NT_HASH);
   switch (request.method) {
     case 'pap':
-      return (await verifyPap(ntHash, request.password)) ? { ok: true } : { ok: false, reason: 'bad-credentials' };
+      return (await verifyPap(ntHash(), request.password)) ? { ok: true } : { ok: false, reason: 'bad-credentials' };
     case 'chap-md5': {
-      const secret = chapSecretOf(user.credentials, ctx.secretBox);
+      const secret = user && owner ? chapSecretOf(user.credentials, owner, ctx.secretBox) : STAND_IN_SECRET;
       if (secret === undefined) return { ok: false, reason: 'chap-secret-unavailable' };
       const ok = verifyChapMd5({ id: request.id, secret, challenge: request.challenge, response: request.response });
       return ok ? { ok: true } : { ok: false, reason: 'bad-credentials' };
@@ -155,7 +230,7 @@ async function verify(
     case 'mschapv2': {
       // RFC 2759 §8.2: the hash covers the Name as the peer sent it (verifyMsChapV2 strips DOMAIN\ itself).
       const result = await verifyMsChapV2({
-        ntHash,
+        ntHash: ntHash(),
         authenticatorChallenge: request.authenticatorChallenge,
         peerChallenge: request.peerChallenge,
         ntResponse: request.ntResponse,
@@ -166,31 +241,53 @@ async function verify(
   }
 }
 
-async function recordFailure(
-  ctx: ServiceContext,
-  agentId: string,
-  user: User,
-  method: AuthMethod,
-  reason: AuthFailureReason,
-  now: number,
-): Promise<AuthResult> {
-  const { threshold, durationMs } = ctx.config.lockout;
-  const locks = user.failedAttempts + 1 >= threshold;
-  const lockUntil = locks ? now + durationMs : undefined;
-  await ctx.store.recordAuthFailure(event(ctx, agentId, user, method, locks ? 'locked' : 'failure', reason, now), lockUntil);
-  return { ok: false, reason, retryable: false, ...(lockUntil !== undefined ? { lockedUntil: lockUntil } : {}) };
+interface FailureInput {
+  readonly agentId: string;
+  readonly plan: Plan;
+  readonly tenantId: string;
+  readonly user: User | undefined;
+  readonly method: AuthMethod;
+  readonly reason: AuthFailureReason;
+  readonly pair: AuthThrottle | undefined;
+  readonly now: number;
+  /** The account lock in force (reason `locked`): reported, not extended. */
+  readonly lockedUntil?: number;
 }
 
-function event(
-  ctx: ServiceContext,
-  agentId: string,
-  user: User,
-  method: AuthMethod,
-  kind: AuthEvent['kind'],
-  reason: string,
-  at: number,
-): AuthEvent {
-  return { tenantId: user.tenantId, username: user.username, at, kind, method, reason, agentId, expiresAt: at + ctx.config.authEventTtlMs };
+async function recordFailure(ctx: ServiceContext, f: FailureInput): Promise<AuthResult> {
+  const { lockout } = ctx.config;
+  const user = f.user;
+  const sources = new Set(user?.failureSources ?? []);
+  const newSource = user !== undefined && !sources.has(f.plan.source) && sources.size < AUTH_SOURCES_KEPT;
+  sources.add(f.plan.source);
+  // The account-wide lock: enabled by the operator, and never from one source address alone.
+  const locks =
+    user !== undefined &&
+    f.lockedUntil === undefined &&
+    lockout.sources >= 2 &&
+    user.failedAttempts + 1 >= lockout.threshold &&
+    sources.size >= lockout.sources;
+  const lockUntil = locks ? f.now + Math.min(MAX_ACCOUNT_LOCK_MS, lockout.durationMs * 2 ** Math.min(user!.lockCount ?? 0, 20)) : undefined;
+  await ctx.store.recordAuthFailure({
+    event: {
+      tenantId: f.tenantId,
+      username: user?.username ?? f.plan.names[0]!,
+      at: f.now,
+      kind: locks ? 'locked' : 'failure',
+      method: f.method,
+      reason: f.reason,
+      agentId: f.agentId,
+      source: f.plan.source,
+      expiresAt: f.now + ctx.config.authEventTtlMs,
+    },
+    user: { ...(newSource ? { addSource: f.plan.source } : {}), ...(lockUntil !== undefined ? { lockUntil } : {}) },
+    throttles: [
+      { key: f.plan.pairKey, reset: livePair(f.pair, f.now) === undefined, expiresAt: f.now + PAIR_FORGET_MS },
+      { key: agentWindowKey(f.agentId, f.plan.window), reset: false, expiresAt: (f.plan.window + 2) * AGENT_WINDOW_MS },
+    ],
+  });
+  const lockedUntil = lockUntil ?? f.lockedUntil;
+  return { ok: false, reason: f.reason, retryable: f.reason === 'locked', ...(lockedUntil !== undefined ? { lockedUntil } : {}) };
 }
 
 function fail(reason: AuthFailureReason): AuthResult {

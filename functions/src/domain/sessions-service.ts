@@ -11,7 +11,7 @@ import type { ServiceContext } from './service-context';
 import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Pool, Session, User } from './types';
 
 /** What a start needs to know of its user. */
-type GrantedUser = Pick<User, 'username' | 'disabled' | 'staticIp'>;
+type GrantedUser = Pick<User, 'username' | 'staticIp'>;
 
 export interface StartSessionInput {
   readonly agentSessionRef: string;
@@ -21,8 +21,8 @@ export interface StartSessionInput {
   readonly tenantId: string;
   readonly username: string;
   readonly authMethod: AuthMethod;
-  /** The grant from this user's authentication: spares the start its read of the user. */
-  readonly grant?: string;
+  /** The grant of this user's authentication for this session (auth-grant.ts): required. */
+  readonly grant: string;
 }
 
 export interface StartedSession {
@@ -33,8 +33,10 @@ export interface StartedSession {
 }
 
 /**
- * Starts a session for an authenticated user. Idempotent on (agent, agentSessionRef): a retry
- * returns the same session and lease without counting against the quota again.
+ * Starts a session for a user who has just authenticated: the start must carry the grant that
+ * authentication issued for this agent, user, method and agentSessionRef (403 `grant-invalid`
+ * otherwise). Idempotent on (agent, agentSessionRef): a retry returns the same session and lease
+ * without counting against the quota again, even once its grant has expired.
  */
 export async function startSession(
   ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' | 'leaseHints'>,
@@ -51,7 +53,7 @@ export async function startSession(
     const refusal = error instanceof ConflictError || error instanceof NotFoundError || error instanceof ForbiddenError || error instanceof PoolExhaustedApiError;
     if (!refusal) throw error;
     const existing = await ctx.store.findSessionByAgentRef(agent.agentId, input.agentSessionRef);
-    if (!existing) throw error;
+    if (!existing || existing.tenantId !== input.tenantId || existing.username !== input.username) throw error;
     started = { session: existing, pool: await poolOf(ctx, existing), created: false };
   }
   refuseIfEnded(started);
@@ -70,16 +72,17 @@ function refuseIfEnded({ session, created }: StartedSession): void {
 
 async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' | 'leaseHints'>, agent: Agent, input: StartSessionInput): Promise<StartedSession> {
   refuseIfNotAdmitted(admit({ agent, tenant: {}, tenantActive: 0, userActive: 0 }), agent);
+  const user = grantedUser(ctx, agent, input);
+  if (!user) {
+    throw new ForbiddenError(
+      `no valid grant for ${input.username}@${input.tenantId}: authenticate the user on this agent for session ${input.agentSessionRef} first`,
+      'grant-invalid',
+    );
+  }
   // Independent reads in one round trip of latency (measured: a setup was 11 sequential calls).
-  // Tenant and pools come from the settings cache; the user only without a valid grant.
-  const [tenant, user, pools] = await Promise.all([
-    ctx.store.getTenant(input.tenantId),
-    grantedUser(ctx, agent, input) ?? ctx.store.getUser(input.tenantId, input.username),
-    ctx.store.listPools(input.tenantId),
-  ]);
+  // Tenant and pools come from the settings cache.
+  const [tenant, pools] = await Promise.all([ctx.store.getTenant(input.tenantId), ctx.store.listPools(input.tenantId)]);
   if (!tenant) throw new NotFoundError('tenant', input.tenantId);
-  if (!user) throw new NotFoundError('user', input.username);
-  if (user.disabled) throw new ForbiddenError(`user ${input.username} is disabled`, 'user-disabled');
   if (!tenant.authMethods.includes(input.authMethod)) {
     throw new ForbiddenError(`method ${input.authMethod} is not allowed for tenant ${tenant.tenantId}`, 'method-not-allowed');
   }
@@ -120,21 +123,20 @@ async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' |
 
 /**
  * The user as the grant describes it, when the grant is genuine, unexpired and issued to this
- * agent for this very user and method; undefined otherwise (the caller reads the user instead).
- * Authentication checked `disabled` moments ago; a user disabled since is refused from the next
- * authentication on.
+ * agent for this very user, method and session; undefined otherwise. Authentication checked
+ * `disabled` moments ago; a user disabled since is refused from the next authentication on.
  */
 function grantedUser(ctx: Pick<ServiceContext, 'grants' | 'clock'>, agent: Agent, input: StartSessionInput): GrantedUser | undefined {
-  if (input.grant === undefined) return undefined;
   const claims = ctx.grants.verify(input.grant, ctx.clock.now());
   const matches =
     claims !== undefined &&
     claims.agentId === agent.agentId &&
     claims.tenantId === input.tenantId &&
     claims.username === input.username &&
-    claims.method === input.authMethod;
+    claims.method === input.authMethod &&
+    claims.agentSessionRef === input.agentSessionRef;
   if (!matches) return undefined;
-  return { username: claims.username, disabled: false, ...(claims.staticIp !== undefined ? { staticIp: claims.staticIp } : {}) };
+  return { username: claims.username, ...(claims.staticIp !== undefined ? { staticIp: claims.staticIp } : {}) };
 }
 
 /** Turns an admission refusal into the API error the agent switches on (409 with a stable code). */

@@ -21,14 +21,19 @@ export interface Tenant {
 }
 
 /**
- * What the broker keeps to verify a user. Never the clear-text password:
- * - `ntHash`: MD4(UTF-16LE(password)), needed by MS-CHAPv2 (RFC 2759) and enough to verify PAP.
- *   It is password-equivalent for MS-CHAPv2, which is why the table must be protected like a secret.
- * - `chapSecret`: CHAP-MD5 (RFC 1994) needs the secret itself, so it is stored encrypted
- *   (AES-256-GCM with the configured data key; KMS in AWS). Present only when CHAP-MD5 is enabled.
+ * What the broker keeps to verify a user. Never the clear-text password (docs/credentials.md):
+ * - `ntHashSealed`: MD4(UTF-16LE(password)), needed by MS-CHAPv2 (RFC 2759) and enough to verify
+ *   PAP, sealed with the secret box (AES-256-GCM, additional data naming tenant and user). It is
+ *   password-equivalent for MS-CHAPv2, which is why it is never stored in clear.
+ * - `ntHash`: the same hash in clear hex, as items written before sealing have it. Such a user
+ *   still logs in, and the first successful login re-seals it (`ntHashSealed`, `ntHash` removed).
+ * - `chapSecret`: CHAP-MD5 (RFC 1994) needs the secret itself, so the password is sealed, padded
+ *   to one length for every password. Present only when CHAP-MD5 is enabled for the user.
  */
 export interface UserCredentials {
-  readonly ntHash: string; // hex, 32 chars
+  readonly ntHashSealed?: EncryptedBlob;
+  /** Legacy only (hex, 32 chars): never written any more. */
+  readonly ntHash?: string;
   readonly chapSecret?: EncryptedBlob;
 }
 
@@ -37,6 +42,11 @@ export interface EncryptedBlob {
   readonly iv: string; // base64
   readonly ciphertext: string; // base64
   readonly tag: string; // base64
+  /**
+   * 2: the plaintext is framed (2-byte length, then zero padding, secret-box.ts). Absent on blobs
+   * sealed before framing existed; those open as they are.
+   */
+  readonly v?: 2;
 }
 
 export interface User {
@@ -47,15 +57,22 @@ export interface User {
   readonly staticIp?: string;
   readonly disabled?: boolean;
   readonly createdAt: number;
-  /** Consecutive failed authentications since the last success. */
+  /** Failed authentications since the last success (any source). */
   readonly failedAttempts: number;
+  /** Source addresses of those failures (at most AUTH_SOURCES_KEPT), for the account lock. */
+  readonly failureSources?: readonly string[];
+  /** Account-wide lock (only where the operator enabled it: AUTH_LOCKOUT_SOURCES). */
   readonly lockedUntil?: number;
+  /** Account locks since the last success: each one lasts twice as long as the one before. */
+  readonly lockCount?: number;
   readonly lastFailureAt?: number;
   readonly lastFailureReason?: string;
 }
 
 /** One failed (or lockout) authentication event, kept for operators with a TTL. */
 export interface AuthEvent {
+  /** The client's address as the relaying agent saw it. */
+  readonly source?: string;
   readonly tenantId: string;
   readonly username: string;
   readonly at: number;
@@ -63,6 +80,14 @@ export interface AuthEvent {
   readonly method: AuthMethod;
   readonly reason: string;
   readonly agentId?: string;
+  readonly expiresAt: number;
+}
+
+/** Failures counted against one throttle key (domain/auth-throttle.ts), kept with a TTL. */
+export interface AuthThrottle {
+  readonly key: string;
+  readonly failures: number;
+  readonly lastFailureAt: number;
   readonly expiresAt: number;
 }
 

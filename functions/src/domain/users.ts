@@ -1,7 +1,11 @@
-/** User administration: credentials are derived here and never leave the broker. */
+/**
+ * User administration: credentials are derived here and never leave the broker. Names are stored
+ * in canonical form (ppp-auth/canonical-name.ts), so `alice` and `ALICE` are one user. Users stored
+ * before that keep their name: every lookup tries the canonical form, then the name as given.
+ */
 import { AlreadyExistsError } from '../store/errors';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
-import { credentialsFromPassword, InvalidAuthInputError } from './ppp-auth';
+import { canonicalUsername, credentialsFromPassword, InvalidAuthInputError, lookupNames } from './ppp-auth';
 import type { ServiceContext } from './service-context';
 import { requireTenant } from './tenants';
 import { addressInPool } from './pools';
@@ -15,12 +19,19 @@ export interface CreateUserInput {
   readonly chapMd5?: boolean;
 }
 
-/** Creates a user of an existing tenant. 409 `user-exists` on duplicates; 400 when staticIp is outside every pool. */
+/**
+ * Creates a user of an existing tenant under the canonical form of its name. 409 `user-exists`
+ * when that form is taken; 400 for a name with invisible characters or mixed scripts, and when
+ * staticIp is outside every pool.
+ */
 export async function createUser(
   ctx: Pick<ServiceContext, 'store' | 'clock' | 'secretBox'>,
   tenantId: string,
   input: CreateUserInput,
 ): Promise<User> {
+  const canonical = canonicalUsername(input.username);
+  if (!canonical.ok) throw new ValidationError('username', canonical.message);
+  const username = canonical.name;
   const tenant = await requireTenant(ctx, tenantId);
   if (input.staticIp !== undefined) {
     const pools = await ctx.store.listPools(tenantId);
@@ -30,7 +41,7 @@ export async function createUser(
   }
   let credentials;
   try {
-    credentials = await credentialsFromPassword(input.password, {
+    credentials = await credentialsFromPassword(input.password, { tenantId, username }, {
       chapMd5: input.chapMd5 ?? tenant.authMethods.includes('chap-md5'),
       secretBox: ctx.secretBox,
     });
@@ -40,7 +51,7 @@ export async function createUser(
   }
   const user: User = {
     tenantId,
-    username: input.username,
+    username,
     credentials,
     ...(input.staticIp !== undefined ? { staticIp: input.staticIp } : {}),
     createdAt: ctx.clock.now(),
@@ -50,7 +61,7 @@ export async function createUser(
     await ctx.store.createUser(user);
   } catch (error) {
     if (error instanceof AlreadyExistsError) {
-      throw new ConflictError('user-exists', `user ${input.username} already exists in tenant ${tenantId}`, 'username');
+      throw new ConflictError('user-exists', `user ${username} already exists in tenant ${tenantId}`, 'username');
     }
     throw error;
   }
@@ -62,9 +73,16 @@ export async function listUsers(ctx: Pick<ServiceContext, 'store'>, tenantId: st
   return ctx.store.listUsers(tenantId, page);
 }
 
+/** The user a name denotes: its canonical form, else (a user stored before canonical names) the name as given. */
+export async function findUser(ctx: Pick<ServiceContext, 'store'>, tenantId: string, username: string): Promise<User | undefined> {
+  const found = await Promise.all(lookupNames(username).map((name) => ctx.store.getUser(tenantId, name)));
+  return found.find((u) => u !== undefined);
+}
+
 export async function deleteUser(ctx: Pick<ServiceContext, 'store'>, tenantId: string, username: string): Promise<void> {
   await requireTenant(ctx, tenantId);
-  if (!(await ctx.store.deleteUser(tenantId, username))) throw new NotFoundError('user', username);
+  const user = await findUser(ctx, tenantId, username);
+  if (!user || !(await ctx.store.deleteUser(tenantId, user.username))) throw new NotFoundError('user', username);
 }
 
 /** Failures and lockouts of one user, newest first as the store returns them. */
@@ -75,6 +93,7 @@ export async function listAuthEvents(
   page: PageRequest,
 ): Promise<Page<AuthEvent>> {
   await requireTenant(ctx, tenantId);
-  if (!(await ctx.store.getUser(tenantId, username))) throw new NotFoundError('user', username);
-  return ctx.store.listAuthEvents(tenantId, username, page);
+  const user = await findUser(ctx, tenantId, username);
+  if (!user) throw new NotFoundError('user', username);
+  return ctx.store.listAuthEvents(tenantId, user.username, page);
 }

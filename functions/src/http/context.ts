@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { UserReadAhead } from '../domain/auth-service';
+import type { AuthReads } from '../domain/auth-service';
 import type { Agent } from '../domain/types';
 
 /** Who is calling an operator route. Tenant-scoped callers only ever see their own tenant. */
@@ -14,7 +14,7 @@ export interface AppEnv {
     log: Logger;
     operator: OperatorPrincipal;
     agent: Agent;
-    /** The user read POST /v1/agent/authenticate started alongside the credential check (auth.ts). */
-    userReadAhead: UserReadAhead | undefined;
+    /** The reads POST /v1/agent/authenticate started alongside the credential check (auth.ts). */
+    authReadAhead: AuthReads | undefined;
   };
 }

@@ -39,6 +39,7 @@ export function renderAuthEvent(e: AuthEvent) {
     method: e.method,
     reason: e.reason,
     ...(e.agentId !== undefined ? { agentId: e.agentId } : {}),
+    ...(e.source !== undefined ? { source: e.source } : {}),
   };
 }
 

@@ -174,19 +174,26 @@ const Hex = (bytes?: number) =>
   z.string().regex(bytes === undefined ? /^(?:[0-9a-fA-F]{2})+$/ : new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), bytes === undefined ? 'hex bytes' : `${bytes} bytes as hex`);
 const PppName = z.string().min(1).max(256).openapi({ description: 'the Name exactly as the peer sent it, with realm', example: 'alice@acme' });
 
+/** Fields every authentication carries besides the method's own. */
+const AuthCommonFields = {
+  username: PppName,
+  agentSessionRef: z.string().min(1).max(128).openapi({ description: 'the agent\'s reference of the session being set up: the grant answered is good for this start only' }),
+  peerAddress: z.string().min(1).max(64).openapi({ description: 'the client\'s address as the agent sees it (IPv4, optionally :port): failures are counted per user and address', example: '198.51.100.4' }),
+};
+
 export const AuthenticateBody = z
   .discriminatedUnion('method', [
-    z.object({ method: z.literal('pap'), username: PppName, password: z.string().max(256) }),
+    z.object({ method: z.literal('pap'), ...AuthCommonFields, password: z.string().max(256) }),
     z.object({
       method: z.literal('chap-md5'),
-      username: PppName,
+      ...AuthCommonFields,
       id: z.number().int().min(0).max(255),
       challenge: Hex().max(512),
       response: Hex(16),
     }),
     z.object({
       method: z.literal('mschapv2'),
-      username: PppName,
+      ...AuthCommonFields,
       authenticatorChallenge: Hex(16),
       peerChallenge: Hex(16),
       ntResponse: Hex(24),
@@ -203,7 +210,7 @@ export const StartSessionBody = z
     tenantId: TenantIdSchema,
     username: UsernameSchema,
     authMethod: z.enum(AUTH_METHODS),
-    grant: z.string().min(1).max(2048).optional().openapi({ description: 'the grant from this user\'s authentication; without it (or when it is no longer valid) the broker reads the user' }),
+    grant: z.string().min(1).max(2048).openapi({ description: 'the grant of this user\'s authentication for this agentSessionRef (required: a start without a valid one is 403)' }),
   })
   .openapi('AgentStartSession');
 
@@ -247,6 +254,7 @@ export const AuthEventSchema = z
     method: z.enum(AUTH_METHODS),
     reason: z.string(),
     agentId: z.string().optional(),
+    source: z.string().optional().openapi({ description: 'the client\'s address as the relaying agent saw it' }),
   })
   .openapi('AuthEvent');
 

@@ -5,6 +5,7 @@ import type {
   AgentState,
   ApiKey,
   AuthEvent,
+  AuthThrottle,
   EndReason,
   IdempotencyRecord,
   IpsecSettings,
@@ -17,6 +18,7 @@ import type {
   SessionState,
   Tenant,
   User,
+  UserCredentials,
 } from '../domain/types';
 
 /**
@@ -43,12 +45,22 @@ export interface Store {
   /** Returns false when the user did not exist. */
   deleteUser(tenantId: string, username: string): Promise<boolean>;
   /**
-   * Atomically counts one failed authentication (ADD failedAttempts 1) and records the event;
-   * when `lockUntil` is given, also sets lockedUntil. Returns the new failedAttempts.
+   * Replaces a user's credentials only while they still are `expected` (re-sealing legacy ones
+   * after a login); false when they changed meanwhile or the user is gone.
    */
-  recordAuthFailure(event: AuthEvent, lockUntil?: number): Promise<number>;
-  /** Resets failedAttempts/lockedUntil after a successful authentication. */
+  replaceUserCredentials(tenantId: string, username: string, credentials: UserCredentials, expected: UserCredentials): Promise<boolean>;
+  /**
+   * Counts one failed authentication, with the same requests whether or not the user exists (so
+   * the answer's timing does not tell): on the user item, only if it exists, ADD failedAttempts 1
+   * (+ the source, + the lock of `user.lockUntil`); the event; ADD 1 on every throttle key (or
+   * start it at 1 with `reset`). All at once, none waits for another.
+   */
+  recordAuthFailure(failure: AuthFailureWrite): Promise<void>;
+  /** Resets failedAttempts, failureSources, lockedUntil and lockCount after a successful authentication. */
   clearAuthFailures(tenantId: string, username: string): Promise<void>;
+  /** A throttle record (domain/auth-throttle.ts); records past expiresAt still count until the domain says not. */
+  getAuthThrottle(key: string): Promise<AuthThrottle | undefined>;
+  deleteAuthThrottle(key: string): Promise<void>;
   listAuthEvents(tenantId: string, username: string, page: PageRequest): Promise<Page<AuthEvent>>;
 
   // --- pools and leases ----------------------------------------------------------------------
@@ -122,6 +134,18 @@ export interface Store {
   getIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Conditional put: false when a record for (scope, key) already exists. */
   putIdempotencyRecord(record: IdempotencyRecord): Promise<boolean>;
+}
+
+export interface AuthFailureWrite {
+  /** Names the user as looked up (the canonical name for one that does not exist). */
+  readonly event: AuthEvent;
+  readonly user: {
+    /** Appended to failureSources. */
+    readonly addSource?: string;
+    /** Locks the account until then and counts the lock (lockCount). */
+    readonly lockUntil?: number;
+  };
+  readonly throttles: readonly { readonly key: string; readonly reset: boolean; readonly expiresAt: number }[];
 }
 
 export type StartSessionResult =

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { checkAuthenticatorResponse, computeChapMd5, computeMsChapV2Response } from '../../../functions/src/domain/ppp-auth';
-import { createHarness, heartbeatBody, seedAgent, seedTenant, startBody, type Harness } from './harness';
+import { createHarness, grantFor, heartbeatBody, seedAgent, seedTenant, startBody, startGranted, type Harness } from './harness';
 
 let h: Harness;
 let agent: { agentId: string; token: string };
@@ -18,12 +18,20 @@ after(async () => {
 const asAgent = (method: string, path: string, body?: unknown, token = agent.token) =>
   h.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
 
-async function mschapv2(username: string, password: string) {
+/** What every authenticate body carries besides the method's fields. */
+const AUTH_COMMON = { agentSessionRef: 'ref-auth', peerAddress: '198.51.100.4' };
+const authBody = (body: Record<string, unknown>) => ({ ...AUTH_COMMON, ...body });
+/** Authenticates the start's user on this test's agent, then starts with the grant. */
+const start = (body: ReturnType<typeof startBody>, password?: string) => startGranted(h, agent.token, body, password);
+
+async function mschapv2(username: string, password: string, common: { agentSessionRef?: string; peerAddress?: string } = {}) {
   const authenticatorChallenge = randomBytes(16);
   const client = await computeMsChapV2Response({ password, authenticatorChallenge, username });
   const body = {
     method: 'mschapv2',
     username,
+    ...AUTH_COMMON,
+    ...common,
     authenticatorChallenge: authenticatorChallenge.toString('hex'),
     peerChallenge: client.peerChallenge.toString('hex'),
     ntResponse: client.ntResponse.toString('hex'),
@@ -82,11 +90,12 @@ describe('PPP authentication', () => {
   });
 
   test('PAP and CHAP-MD5 with real material; wrong answers fail with bad-credentials', async () => {
-    const pap = await asAgent('POST', '/v1/agent/authenticate', { method: 'pap', username: 'alice@acme', password: 'correct horse' });
+    const pap = await asAgent('POST', '/v1/agent/authenticate', authBody({ method: 'pap', username: 'alice@acme', password: 'correct horse' }));
     assert.equal(pap.body.ok, true);
     const challenge = randomBytes(16);
     const response = computeChapMd5({ id: 42, secret: 'correct horse', challenge });
     const chap = await asAgent('POST', '/v1/agent/authenticate', {
+      ...AUTH_COMMON,
       method: 'chap-md5',
       username: 'alice@acme',
       id: 42,
@@ -95,6 +104,7 @@ describe('PPP authentication', () => {
     });
     assert.equal(chap.body.ok, true, JSON.stringify(chap.body));
     const wrongId = await asAgent('POST', '/v1/agent/authenticate', {
+      ...AUTH_COMMON,
       method: 'chap-md5',
       username: 'alice@acme',
       id: 43,
@@ -103,7 +113,7 @@ describe('PPP authentication', () => {
     });
     assert.deepEqual(wrongId.body, { ok: false, reason: 'bad-credentials', retryable: false });
     // Clear the counter again so later tests start from zero.
-    assert.equal((await asAgent('POST', '/v1/agent/authenticate', { method: 'pap', username: 'alice@acme', password: 'correct horse' })).body.ok, true);
+    assert.equal((await asAgent('POST', '/v1/agent/authenticate', authBody({ method: 'pap', username: 'alice@acme', password: 'correct horse' }))).body.ok, true);
   });
 
   test('the credential check and the user read go to DynamoDB as one request; a bad credential still learns nothing', async () => {
@@ -116,11 +126,11 @@ describe('PPP authentication', () => {
       { step: 'initialize', name: 'readAheadCounter' },
     );
     try {
-      const ok = await asAgent('POST', '/v1/agent/authenticate', { method: 'pap', username: 'alice@acme', password: 'correct horse' });
+      const ok = await asAgent('POST', '/v1/agent/authenticate', authBody({ method: 'pap', username: 'alice@acme', password: 'correct horse' }));
       assert.equal(ok.body.ok, true);
       assert.deepEqual(sent, ['BatchGetItemCommand'], 'agent + user in one request, tenant from the settings cache');
       const wrongToken = `${agent.token.slice(0, -4)}AAAA`;
-      const refused = await asAgent('POST', '/v1/agent/authenticate', { method: 'pap', username: 'alice@acme', password: 'correct horse' }, wrongToken);
+      const refused = await asAgent('POST', '/v1/agent/authenticate', authBody({ method: 'pap', username: 'alice@acme', password: 'correct horse' }), wrongToken);
       assert.equal(refused.status, 401);
       assert.equal(refused.body.ok, undefined);
       const broken = await h.call('POST', '/v1/agent/authenticate', { token: agent.token, rawBody: '{not json', headers: { 'content-type': 'application/json' } });
@@ -133,11 +143,11 @@ describe('PPP authentication', () => {
   test('unknown tenant/user, disallowed method and malformed names are refused with reasons', async () => {
     await seedTenant(h, 'paponly', { authMethods: ['pap'], cidr: '10.20.0.0/24' });
     const cases: [unknown, string][] = [
-      [{ method: 'pap', username: 'alice@nobody', password: 'x' }, 'unknown-tenant'],
-      [{ method: 'pap', username: 'alice', password: 'x' }, 'unknown-tenant'],
-      [{ method: 'pap', username: 'mallory@acme', password: 'x' }, 'unknown-user'],
+      [authBody({ method: 'pap', username: 'alice@nobody', password: 'x' }), 'unknown-tenant'],
+      [authBody({ method: 'pap', username: 'alice', password: 'x' }), 'unknown-tenant'],
+      [authBody({ method: 'pap', username: 'mallory@acme', password: 'x' }), 'unknown-user'],
       [(await mschapv2('alice@paponly', 'correct horse')).body, 'method-not-allowed'],
-      [{ method: 'pap', username: 'a\\b\\c', password: 'x' }, 'malformed-username'],
+      [authBody({ method: 'pap', username: 'a\\b\\c', password: 'x' }), 'malformed-username'],
     ];
     for (const [body, reason] of cases) {
       const res = await asAgent('POST', '/v1/agent/authenticate', body);
@@ -147,48 +157,39 @@ describe('PPP authentication', () => {
     }
   });
 
-  test('lockout: after the threshold even the correct password is refused until the lock expires', async () => {
+  test('guessing from one address makes that address wait, not the user; a success clears it', async () => {
     await h.admin('POST', '/v1/tenants/acme/users', { username: 'dave', password: 'dave-pw' });
-    for (let i = 1; i <= 3; i++) {
-      const res = await asAgent('POST', '/v1/agent/authenticate', (await mschapv2('dave@acme', 'guess')).body);
-      assert.equal(res.body.reason, 'bad-credentials');
-      assert.equal(res.body.lockedUntil !== undefined, i === 3, `attempt ${i}`);
+    const from = (peerAddress: string, password: string) => mschapv2('dave@acme', password, { peerAddress }).then((m) => asAgent('POST', '/v1/agent/authenticate', m.body));
+    for (let i = 1; i <= 5; i++) {
+      const res = await from('198.51.100.66', 'guess');
+      assert.equal(res.body.reason, 'bad-credentials', `attempt ${i}`);
     }
-    const correct = await asAgent('POST', '/v1/agent/authenticate', (await mschapv2('dave@acme', 'dave-pw')).body);
-    assert.equal(correct.body.ok, false);
-    assert.equal(correct.body.reason, 'locked');
-    assert.equal(correct.body.lockedUntil, '2024-05-01T12:10:00.000Z');
+    const waiting = await from('198.51.100.66', 'dave-pw');
+    assert.deepEqual(waiting.body, { ok: false, reason: 'throttled', retryable: true, lockedUntil: '2024-05-01T12:00:30.000Z' }, 'refused unverified');
+    assert.equal((await from('203.0.113.5', 'dave-pw')).body.ok, true, 'the user from elsewhere is not held back');
 
     const users = await h.admin('GET', '/v1/tenants/acme/users');
     const dave = users.body.items.find((u: { username: string }) => u.username === 'dave');
-    assert.equal(dave.locked, true);
-    assert.equal(dave.failedAttempts, 4, 'attempts during the lock are counted too');
-    assert.equal(dave.lastFailureReason, 'locked');
+    assert.equal(dave.locked, false);
+    assert.equal(dave.failedAttempts, 0, 'the success cleared the user counter');
     const events = await h.admin('GET', '/v1/tenants/acme/users/dave/auth-events');
-    assert.equal(events.body.items.length, 4);
-    const reasons = events.body.items.map((e: { reason: string }) => e.reason).sort();
-    assert.deepEqual(reasons, ['bad-credentials', 'bad-credentials', 'bad-credentials', 'locked']);
-    const kinds = events.body.items.map((e: { kind: string }) => e.kind).sort();
-    assert.deepEqual(kinds, ['failure', 'failure', 'failure', 'locked'], 'the third failure is the one that locked');
-    assert.ok(events.body.items.every((e: { agentId: string }) => e.agentId === agent.agentId));
+    assert.equal(events.body.items.length, 5, 'the throttled attempt was neither verified nor recorded');
+    assert.ok(events.body.items.every((e: { agentId: string; source: string }) => e.agentId === agent.agentId && e.source === '198.51.100.66'));
 
-    h.clock.advance(10 * 60_000 + 1);
-    const later = await asAgent('POST', '/v1/agent/authenticate', (await mschapv2('dave@acme', 'dave-pw')).body);
-    assert.equal(later.body.ok, true, JSON.stringify(later.body));
-    const cleared = (await h.admin('GET', '/v1/tenants/acme/users')).body.items.find((u: { username: string }) => u.username === 'dave');
-    assert.equal(cleared.failedAttempts, 0);
-    assert.equal(cleared.locked, false);
+    h.clock.advance(30_000);
+    assert.equal((await from('198.51.100.66', 'dave-pw')).body.ok, true, 'after its wait the pair may try again');
+    assert.equal((await from('198.51.100.66', 'guess')).body.reason, 'bad-credentials', 'and its success cleared it');
   });
 });
 
 describe('sessions', () => {
   test('start is idempotent on agentSessionRef: same session, one lease', async () => {
-    const first = await asAgent('POST', '/v1/agent/sessions', startBody('ref-idem'));
+    const first = await start(startBody('ref-idem'));
     assert.equal(first.status, 201);
     assert.equal(first.body.gateway, '10.8.0.1');
     assert.deepEqual(first.body.dns, ['1.1.1.1']);
     assert.equal(first.body.poolId, 'main');
-    const again = await asAgent('POST', '/v1/agent/sessions', startBody('ref-idem'));
+    const again = await start(startBody('ref-idem'));
     assert.equal(again.status, 200);
     assert.equal(again.body.sessionId, first.body.sessionId);
     assert.equal(again.body.address, first.body.address);
@@ -199,7 +200,7 @@ describe('sessions', () => {
   });
 
   test('interim counters never decrease; stop twice is harmless and releases the address', async () => {
-    const started = await asAgent('POST', '/v1/agent/sessions', startBody('ref-counters'));
+    const started = await start(startBody('ref-counters'));
     const id = started.body.sessionId;
     const c = (n: number) => ({ bytesIn: n, bytesOut: n * 2, packetsIn: n, packetsOut: n });
     assert.equal((await asAgent('POST', `/v1/agent/sessions/${id}/interim`, { counters: c(100) })).body.counters.bytesIn, 100);
@@ -226,7 +227,7 @@ describe('sessions', () => {
 
   test('another agent cannot touch this agent\'s sessions', async () => {
     const other = await seedAgent(h, 'edge-other');
-    const started = await asAgent('POST', '/v1/agent/sessions', startBody('ref-owned'));
+    const started = await start(startBody('ref-owned'));
     const res = await asAgent('POST', `/v1/agent/sessions/${started.body.sessionId}/stop`, { reason: 'error' }, other.token);
     assert.equal(res.status, 404);
     await asAgent('POST', `/v1/agent/sessions/${started.body.sessionId}/stop`, { reason: 'user-request' });
@@ -236,63 +237,66 @@ describe('sessions', () => {
     await seedTenant(h, 'quota', { maxSessions: 2, maxSessionsPerUser: 1, cidr: '10.30.0.0/24' });
     await h.admin('POST', '/v1/tenants/quota/users', { username: 'bob', password: 'pw' });
     await h.admin('POST', '/v1/tenants/quota/users', { username: 'eve', password: 'pw' });
-    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('q1', 'quota', 'alice'))).status, 201);
-    const perUser = await asAgent('POST', '/v1/agent/sessions', startBody('q2', 'quota', 'alice'));
+    assert.equal((await start(startBody('q1', 'quota', 'alice'))).status, 201);
+    const perUser = await start(startBody('q2', 'quota', 'alice'));
     assert.equal(perUser.status, 409);
     assert.equal(perUser.body.error.code, 'quota-exceeded');
-    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('q3', 'quota', 'bob'))).status, 201);
-    const perTenant = await asAgent('POST', '/v1/agent/sessions', startBody('q4', 'quota', 'eve'));
+    assert.equal((await start(startBody('q3', 'quota', 'bob'), 'pw')).status, 201);
+    const perTenant = await start(startBody('q4', 'quota', 'eve'), 'pw');
     assert.equal(perTenant.status, 409);
     assert.equal(perTenant.body.error.code, 'quota-exceeded');
     // A retry of an already started session is not a new session and is not refused.
-    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('q1', 'quota', 'alice'))).status, 200);
+    assert.equal((await start(startBody('q1', 'quota', 'alice'))).status, 200);
   });
 
   test('pool exhausted is 503 pool-exhausted', async () => {
     await seedTenant(h, 'tiny', { cidr: '10.40.0.0/30' }); // one usable client address (.2; .1 is the gateway)
     await h.admin('POST', '/v1/tenants/tiny/users', { username: 'bob', password: 'pw' });
-    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('t1', 'tiny', 'alice'))).status, 201);
-    const full = await asAgent('POST', '/v1/agent/sessions', startBody('t2', 'tiny', 'bob'));
+    assert.equal((await start(startBody('t1', 'tiny', 'alice'))).status, 201);
+    const full = await start(startBody('t2', 'tiny', 'bob'), 'pw');
     assert.equal(full.status, 503);
     assert.equal(full.body.error.code, 'pool-exhausted');
   });
 
-  test('the grant from authentication stands in for the user read, only for its own agent, user and lifetime', async () => {
+  test('a start needs the grant of its own authentication: agent, user, method and session', async () => {
     await seedTenant(h, 'granted');
-    const { body } = await mschapv2('alice@granted', 'correct horse');
-    const auth = await asAgent('POST', '/v1/agent/authenticate', body);
-    assert.equal(auth.body.ok, true);
-    const grant: string = auth.body.grant;
+    const body = startBody('g-ok', 'granted');
+    const grant = await grantFor(h, agent.token, body);
     assert.match(grant, /^[^.]+\.[^.]+\.[^.]+$/);
 
-    // With the user gone, only a start that presents a valid grant for exactly this user works:
-    // proof that the grant, not a read, vouched for it.
-    assert.equal((await h.admin('DELETE', '/v1/tenants/granted/users/alice')).status, 204);
-    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('g-none', 'granted'))).status, 404);
+    // Issue 14 #3: no grant, or someone else's, starts nothing.
+    const missing = await asAgent('POST', '/v1/agent/sessions', body);
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.error.field, 'grant');
     const other = await seedAgent(h, 'edge-other');
     const refused = [
-      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-user', 'granted', 'bob'), grant }),
-      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-tamper', 'granted'), grant: `${grant.slice(0, -3)}AAA` }),
-      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-method', 'granted'), authMethod: 'pap', grant }),
-      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-agent', 'granted'), grant }, other.token),
+      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-ok', 'granted', 'bob'), grant }),
+      await asAgent('POST', '/v1/agent/sessions', { ...body, grant: `${grant.slice(0, -3)}AAA` }),
+      await asAgent('POST', '/v1/agent/sessions', { ...body, authMethod: 'pap', grant }),
+      await asAgent('POST', '/v1/agent/sessions', { ...body, grant }, other.token),
+      await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-second', 'granted'), grant }),
     ];
-    assert.deepEqual(refused.map((r) => r.status), [404, 404, 404, 404]);
-    const started = await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-ok', 'granted'), grant });
+    assert.deepEqual(refused.map((r) => [r.status, r.body.error.code]), Array(5).fill([403, 'grant-invalid']));
+
+    const started = await asAgent('POST', '/v1/agent/sessions', { ...body, grant });
     assert.equal(started.status, 201, JSON.stringify(started.body));
     h.clock.advance(61_000);
-    assert.equal((await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-late', 'granted'), grant })).status, 404, 'expired');
+    const retry = await asAgent('POST', '/v1/agent/sessions', { ...body, grant });
+    assert.equal(retry.status, 200, 'a retry of the same start is still answered, after the grant expired');
+    assert.equal(retry.body.sessionId, started.body.sessionId);
+    const late = await asAgent('POST', '/v1/agent/sessions', { ...startBody('g-late', 'granted'), grant });
+    assert.equal(late.status, 403, 'an expired grant starts nothing new');
     await asAgent('POST', `/v1/agent/sessions/${started.body.sessionId}/stop`, { reason: 'user-request' });
   });
 
-  test('unknown user is 404; bad start body is 400', async () => {
-    assert.equal((await asAgent('POST', '/v1/agent/sessions', startBody('u1', 'acme', 'ghost'))).status, 404);
-    const bad = await asAgent('POST', '/v1/agent/sessions', { ...startBody('u2'), tunnelId: 0 });
+  test('bad start body is 400', async () => {
+    const bad = await asAgent('POST', '/v1/agent/sessions', { ...startBody('u2'), tunnelId: 0, grant: 'x' });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.field, 'tunnelId');
   });
 
   test('operator DELETE queues disconnect-session, delivered by heartbeat until acknowledged', async () => {
-    const started = await asAgent('POST', '/v1/agent/sessions', startBody('ref-kick'));
+    const started = await start(startBody('ref-kick'));
     const id = started.body.sessionId;
     const del = await h.admin('DELETE', `/v1/sessions/${id}`);
     assert.equal(del.status, 202);

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
+import { computeMsChapV2Response } from '../../../functions/src/domain/ppp-auth';
 import { parseConfig, type BrokerConfig } from '../../../functions/src/config';
 import { createTestStore, type TestStore } from '../../support/test-store';
 
@@ -113,6 +114,34 @@ const ZERO = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
 
 export function startBody(ref: string, tenantId = 'acme', username = 'alice') {
   return { agentSessionRef: ref, tunnelId: 7, l2tpSessionId: 9, peerAddress: '198.51.100.4:1701', tenantId, username, authMethod: 'mschapv2' };
+}
+
+/** An MS-CHAPv2 authentication body for `name` (`user@tenant`) with `password`, as an agent relays it. */
+export async function mschapv2Body(name: string, password: string, ref: string, peerAddress = '198.51.100.4') {
+  const authenticatorChallenge = randomBytes(16);
+  const r = await computeMsChapV2Response({ password, authenticatorChallenge, username: name });
+  return {
+    method: 'mschapv2' as const,
+    username: name,
+    agentSessionRef: ref,
+    peerAddress,
+    authenticatorChallenge: authenticatorChallenge.toString('hex'),
+    peerChallenge: r.peerChallenge.toString('hex'),
+    ntResponse: r.ntResponse.toString('hex'),
+  };
+}
+
+/** Authenticates the start's user on the agent (MS-CHAPv2) and returns the grant for that start. */
+export async function grantFor(h: Harness, token: string, body: { agentSessionRef: string; tenantId: string; username: string }, password = 'correct horse'): Promise<string> {
+  const res = await h.call('POST', '/v1/agent/authenticate', { token, body: await mschapv2Body(`${body.username}@${body.tenantId}`, password, body.agentSessionRef) });
+  if (res.status !== 200 || res.body.ok !== true) throw new Error(`authenticate ${body.username}@${body.tenantId}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.grant as string;
+}
+
+/** What an agent does for a session: authenticate its user, then start it with the grant. */
+export async function startGranted(h: Harness, token: string, body: ReturnType<typeof startBody>, password?: string): Promise<ApiResponse> {
+  const grant = await grantFor(h, token, body, password);
+  return h.call('POST', '/v1/agent/sessions', { token, body: { ...body, grant } });
 }
 
 export function heartbeatBody(ackCommandIds: string[] = []) {

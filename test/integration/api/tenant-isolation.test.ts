@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, seedAgent, seedTenant, startBody, type Harness } from './harness';
+import { createHarness, seedAgent, seedTenant, startBody, startGranted, type Harness } from './harness';
 
 let h: Harness;
 let acmeKey: string;
@@ -14,9 +14,9 @@ before(async () => {
   await seedTenant(h, 'globex', { cidr: '10.50.0.0/24' });
   const agent = await seedAgent(h);
   agentId = agent.agentId;
-  acmeSessionId = (await h.call('POST', '/v1/agent/sessions', { token: agent.token, body: startBody('a1', 'acme') })).body.sessionId;
+  acmeSessionId = (await startGranted(h, agent.token, startBody('a1', 'acme'))).body.sessionId;
   h.clock.advance(60_000);
-  globexSessionId = (await h.call('POST', '/v1/agent/sessions', { token: agent.token, body: startBody('g1', 'globex') })).body.sessionId;
+  globexSessionId = (await startGranted(h, agent.token, startBody('g1', 'globex'))).body.sessionId;
   acmeKey = (await h.admin('POST', '/v1/api-keys', { scope: 'tenant', tenantId: 'acme', name: 'acme' })).body.token;
 });
 after(async () => {

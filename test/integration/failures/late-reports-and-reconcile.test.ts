@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { reap } from '../../../functions/src/domain/reaper';
-import { createHarness, heartbeatBody, seedAgent, startBody, type Harness } from '../api/harness';
+import { createHarness, heartbeatBody, seedAgent, startBody, startGranted, type Harness } from '../api/harness';
 
 const counters = (n: number) => ({ bytesIn: n * 100, bytesOut: n * 50, packetsIn: n, packetsOut: n });
 
@@ -29,7 +29,7 @@ describe('late, duplicated and reordered reports; reconciliation', () => {
   });
 
   const start = async (token: string, ref: string) => {
-    const res = await h.call('POST', '/v1/agent/sessions', { token, body: startBody(ref) });
+    const res = await startGranted(h, token, startBody(ref));
     assert.ok(res.status === 201 || res.status === 200, `${res.status} ${JSON.stringify(res.body)}`);
     return res.body as { sessionId: string; address: string };
   };
@@ -81,7 +81,7 @@ describe('late, duplicated and reordered reports; reconciliation', () => {
     for (let i = 0; i < 5; i++) sessions.push(await start(lost.token, `lost-${i}`));
     const interim = await h.call('POST', `/v1/agent/sessions/${sessions[0]!.sessionId}/interim`, { token: lost.token, body: { counters: counters(7) } });
     assert.equal(interim.status, 200);
-    const full = await h.call('POST', '/v1/agent/sessions', { token: other.token, body: startBody('other-full') });
+    const full = await startGranted(h, other.token, startBody('other-full'));
     assert.equal(full.status, 503, 'the five addresses are taken');
 
     // `other` keeps heartbeating; `lost` goes silent and is reaped.
@@ -93,7 +93,7 @@ describe('late, duplicated and reordered reports; reconciliation', () => {
     assert.equal(reaped?.state, 'stopped');
     assert.equal(reaped?.endReason, 'agent-lost');
     assert.equal(reaped?.bytesIn, 700, 'counters reported so far are kept');
-    const refused = await h.call('POST', '/v1/agent/sessions', { token: other.token, body: startBody('other-grace') });
+    const refused = await startGranted(h, other.token, startBody('other-grace'));
     assert.equal(refused.status, 503, 'addresses stay reserved during the grace period');
 
     h.clock.advance(31_000);
@@ -106,7 +106,7 @@ describe('late, duplicated and reordered reports; reconciliation', () => {
     assert.equal(lateStop.body.endReason, 'agent-lost', 'the first stop stands');
     const lateInterim = await h.call('POST', `/v1/agent/sessions/${victim.sessionId}/interim`, { token: lost.token, body: { counters: counters(60) } });
     assert.equal(lateInterim.body.state, 'stopped');
-    const retry = await h.call('POST', '/v1/agent/sessions', { token: lost.token, body: startBody(`lost-${sessions.indexOf(victim)}`) });
+    const retry = await startGranted(h, lost.token, startBody(`lost-${sessions.indexOf(victim)}`));
     assert.equal(retry.status, 409, `a late start retry of an ended session is refused: ${JSON.stringify(retry.body)}`);
     assert.equal(retry.body.error.code, 'session-stopped');
 

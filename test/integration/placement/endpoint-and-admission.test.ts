@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { applyScalingActions, RecordingScalingProvider } from '../../../functions/src/domain/autoscaling';
 import { startDrain } from '../../../functions/src/domain/agents-service';
-import { createHarness, heartbeatBody, seedTenant, startBody, type Harness } from '../api/harness';
+import { createHarness, heartbeatBody, seedTenant, startBody, startGranted, type Harness } from '../api/harness';
 
 let h: Harness;
 
@@ -79,7 +79,7 @@ describe('tenant endpoint and admission', () => {
   test('admission: draining agent refused with agent-draining and left out of the endpoint', async () => {
     const a = await enrol('edge-drain', { address: '203.0.113.50' });
     await startDrain(ctx(), a.agentId, h.clock.now() + 60_000);
-    const res = await h.call('POST', '/v1/agent/sessions', { token: a.token, body: startBody('d-1') });
+    const res = await startGranted(h, a.token, startBody('d-1'));
     assert.equal(res.status, 409);
     assert.equal(res.body.error.code, 'agent-draining');
     const hb = await h.call('POST', '/v1/agent/heartbeat', { token: a.token, body: heartbeatBody() });
@@ -91,7 +91,7 @@ describe('tenant endpoint and admission', () => {
   test('admission: dead agent refused with agent-dead', async () => {
     const a = await enrol('edge-dead');
     await h.testStore.store.transitionAgent(a.agentId, ['active'], 'dead', h.clock.now());
-    const res = await h.call('POST', '/v1/agent/sessions', { token: a.token, body: startBody('x-1') });
+    const res = await startGranted(h, a.token, startBody('x-1'));
     assert.equal(res.status, 409);
     assert.equal(res.body.error.code, 'agent-dead');
   });
@@ -102,25 +102,25 @@ describe('tenant endpoint and admission', () => {
     // and that count includes calls in setup: a heartbeat sent during s-1's setup says 1 of 1.
     const beat = (activeSessions: number) => ({ activeSessions, counters: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 }, ackCommandIds: [] });
     assert.equal((await h.call('POST', '/v1/agent/heartbeat', { token: a.token, body: beat(1) })).status, 200);
-    assert.equal((await h.call('POST', '/v1/agent/sessions', { token: a.token, body: startBody('s-1') })).status, 201);
+    assert.equal((await startGranted(h, a.token, startBody('s-1'))).status, 201);
     assert.equal((await h.call('POST', '/v1/agent/heartbeat', { token: a.token, body: beat(2) })).status, 200);
-    const full = await h.call('POST', '/v1/agent/sessions', { token: a.token, body: startBody('s-2', 'acme', 'bob') });
+    const full = await startGranted(h, a.token, startBody('s-2', 'acme', 'bob'));
     assert.equal(full.status, 409);
     assert.equal(full.body.error.code, 'agent-full');
 
     const b = await enrol('edge-big', { capacity: 10 });
-    const perUser = await h.call('POST', '/v1/agent/sessions', { token: b.token, body: startBody('b-1') }); // alice again
+    const perUser = await startGranted(h, b.token, startBody('b-1')); // alice again
     assert.equal(perUser.status, 409);
     assert.equal(perUser.body.error.code, 'quota-exceeded');
     assert.equal(perUser.body.error.field, 'maxSessionsPerUser');
-    assert.equal((await h.call('POST', '/v1/agent/sessions', { token: b.token, body: startBody('b-2', 'acme', 'bob') })).status, 201);
-    assert.equal((await h.call('POST', '/v1/agent/sessions', { token: b.token, body: startBody('b-3', 'acme', 'carol') })).status, 201);
-    const quota = await h.call('POST', '/v1/agent/sessions', { token: b.token, body: startBody('b-4', 'acme', 'dave') });
+    assert.equal((await startGranted(h, b.token, startBody('b-2', 'acme', 'bob'))).status, 201);
+    assert.equal((await startGranted(h, b.token, startBody('b-3', 'acme', 'carol'))).status, 201);
+    const quota = await startGranted(h, b.token, startBody('b-4', 'acme', 'dave'));
     assert.equal(quota.status, 409);
     assert.equal(quota.body.error.code, 'quota-exceeded');
     assert.equal(quota.body.error.field, 'maxSessions');
     // A retry of an already started session is not a new admission.
-    assert.equal((await h.call('POST', '/v1/agent/sessions', { token: b.token, body: startBody('b-2', 'acme', 'bob') })).status, 200);
+    assert.equal((await startGranted(h, b.token, startBody('b-2', 'acme', 'bob'))).status, 200);
   });
 
   test('stale agents are not offered: after 3 missed heartbeats the endpoint has no agent', async () => {
@@ -132,7 +132,7 @@ describe('tenant endpoint and admission', () => {
 
   test('release at the drain deadline ends sessions with agent-shutdown and terminates the agent', async () => {
     const a = await enrol('edge-release');
-    const started = await h.call('POST', '/v1/agent/sessions', { token: a.token, body: startBody('r-1', 'other', 'alice') });
+    const started = await startGranted(h, a.token, startBody('r-1', 'other', 'alice'));
     assert.equal(started.status, 201, JSON.stringify(started.body));
     await startDrain(ctx(), a.agentId, h.clock.now() - 1);
     const provider = new RecordingScalingProvider();
@@ -173,9 +173,9 @@ describe('placement between heartbeats', () => {
     assert.deepEqual(await offered(), [x.agentId, y.agentId].sort());
 
     p.clock.advance(10);
-    assert.equal((await p.call('POST', '/v1/agent/sessions', { token: x.token, body: startBody('x-1', 'acme', 'bob') })).status, 201);
+    assert.equal((await startGranted(p, x.token, startBody('x-1', 'acme', 'bob'))).status, 201);
     assert.deepEqual(await offered(), [x.agentId, y.agentId].sort(), 'one of two slots left');
-    assert.equal((await p.call('POST', '/v1/agent/sessions', { token: x.token, body: startBody('x-2', 'acme', 'carol') })).status, 201);
+    assert.equal((await startGranted(p, x.token, startBody('x-2', 'acme', 'carol'))).status, 201);
     assert.deepEqual(await offered(), [y.agentId], 'x is full although its last heartbeat said 0');
 
     // The next heartbeat is the agent's own count again (one of the two has ended meanwhile).

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_TOKEN, createHarness, seedAgent, startBody, type ApiResponse, type Harness } from '../api/harness';
+import { ADMIN_TOKEN, createHarness, seedAgent, grantFor, startBody, startGranted, type ApiResponse, type Harness } from '../api/harness';
 
 type Caller =
   | 'none'
@@ -63,7 +63,7 @@ async function seedTenant(t: typeof A): Promise<void> {
 }
 
 async function startSession(t: typeof A): Promise<string> {
-  const res = await ok(h.call('POST', '/v1/agent/sessions', { token: agent.token, body: startBody(`ref-${unique()}`, t.tenantId, t.user) }), 201);
+  const res = await ok(startGranted(h, agent.token, startBody(`ref-${unique()}`, t.tenantId, t.user), 'matrix-password'), 201);
   return res.body.sessionId as string;
 }
 
@@ -148,11 +148,17 @@ const ROUTES: Record<string, RouteEntry> = {
   'GET /v1/agent/settings': { access: 'agent', prepare: async () => ({ path: '/v1/agent/settings' }) },
   'POST /v1/agent/authenticate': {
     access: 'agent',
-    prepare: async () => ({ path: '/v1/agent/authenticate', body: { method: 'pap', username: `${B.user}@${B.tenantId}`, password: 'matrix-password' } }),
+    prepare: async () => ({
+      path: '/v1/agent/authenticate',
+      body: { method: 'pap', username: `${B.user}@${B.tenantId}`, password: 'matrix-password', agentSessionRef: `aref-${unique()}`, peerAddress: '198.51.100.7' },
+    }),
   },
   'POST /v1/agent/sessions': {
     access: 'agent',
-    prepare: async () => ({ path: '/v1/agent/sessions', body: startBody(`mref-${unique()}`, B.tenantId, B.user) }),
+    prepare: async () => {
+      const body = startBody(`mref-${unique()}`, B.tenantId, B.user);
+      return { path: '/v1/agent/sessions', body: { ...body, grant: await grantFor(h, agent.token, body, 'matrix-password') } };
+    },
   },
   'POST /v1/agent/sessions/{sessionId}/interim': {
     access: 'agent',

@@ -76,6 +76,7 @@ test('a full broker flow logs no secret', async () => {
   secrets.ntHash = (await ntPasswordHash(PASSWORD)).toString('hex');
   secrets.ntHashUpper = secrets.ntHash.toUpperCase();
   secrets.chapNtHash = (await ntPasswordHash(CHAP_PASSWORD)).toString('hex');
+  // The grant is a bearer proof for one session start: never logged either.
 
   assert.equal((await call('POST', '/v1/tenants', ADMIN, { tenantId: 'logco', name: 'Log Co', authMethods: ['pap', 'chap-md5', 'mschapv2'] })).status, 201);
   assert.equal((await call('POST', '/v1/tenants/logco/pools', ADMIN, { poolId: 'main', cidr: '10.9.0.0/24', dns: ['1.1.1.1'] })).status, 201);
@@ -94,14 +95,16 @@ test('a full broker flow logs no secret', async () => {
   assert.equal(settings.body.ipsec.psk, PSK, 'the agent does get the PSK (in the body, not the log)');
 
   // PAP carries the password in the request body.
-  const pap = await call('POST', '/v1/agent/authenticate', agentToken, { method: 'pap', username: 'alice@logco', password: PASSWORD });
+  const pap = await call('POST', '/v1/agent/authenticate', agentToken, { method: 'pap', username: 'alice@logco', password: PASSWORD, agentSessionRef: 'log-0', peerAddress: '198.51.100.7' });
   assert.equal(pap.body.ok, true);
-  assert.equal((await call('POST', '/v1/agent/authenticate', agentToken, { method: 'pap', username: 'alice@logco', password: `${PASSWORD}x` })).body.ok, false);
+  assert.equal((await call('POST', '/v1/agent/authenticate', agentToken, { method: 'pap', username: 'alice@logco', password: `${PASSWORD}x`, agentSessionRef: 'log-0', peerAddress: '198.51.100.7' })).body.ok, false);
   const challenge = randomBytes(16);
   const chapResponse = computeChapMd5({ id: 7, secret: CHAP_PASSWORD, challenge });
   const chap = await call('POST', '/v1/agent/authenticate', agentToken, {
     method: 'chap-md5',
     username: 'carol@logco',
+    agentSessionRef: 'log-0',
+    peerAddress: '198.51.100.7',
     id: 7,
     challenge: challenge.toString('hex'),
     response: chapResponse.toString('hex'),
@@ -112,11 +115,14 @@ test('a full broker flow logs no secret', async () => {
   const mschap = await call('POST', '/v1/agent/authenticate', agentToken, {
     method: 'mschapv2',
     username: 'alice@logco',
+    agentSessionRef: 'log-1',
+    peerAddress: '198.51.100.7',
     authenticatorChallenge: authenticatorChallenge.toString('hex'),
     peerChallenge: ms.peerChallenge.toString('hex'),
     ntResponse: ms.ntResponse.toString('hex'),
   });
   assert.equal(mschap.body.ok, true);
+  secrets.grant = mschap.body.grant;
 
   const started = await call('POST', '/v1/agent/sessions', agentToken, {
     agentSessionRef: 'log-1',
@@ -126,6 +132,7 @@ test('a full broker flow logs no secret', async () => {
     tenantId: 'logco',
     username: 'alice',
     authMethod: 'mschapv2',
+    grant: mschap.body.grant,
   });
   assert.equal(started.status, 201);
   assert.equal((await call('POST', `/v1/agent/sessions/${started.body.sessionId}/stop`, agentToken, { reason: 'user-request' })).status, 200);

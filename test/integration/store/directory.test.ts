@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createTestStore, type TestStore } from '../../support/test-store';
 import { AlreadyExistsError, InvalidCursorError, NotFoundError } from '../../../functions/src/store/errors';
 import type { Agent, AgentCommand, AuthEvent } from '../../../functions/src/domain/types';
+import type { AuthFailureWrite } from '../../../functions/src/store/store';
 import { agent, pool, tenant, user } from './fixtures';
 
 let t: TestStore;
@@ -86,18 +87,33 @@ describe('users', () => {
       method: 'mschapv2',
       reason: 'bad response',
       agentId: 'agent-1',
+      source: '198.51.100.4',
       expiresAt: now + 86_400_000,
     });
-    const counts = await Promise.all([1, 2, 3, 4].map((i) => t.store.recordAuthFailure(event(now + i))));
-    assert.deepEqual([...counts].sort(), [1, 2, 3, 4]);
-    assert.equal(await t.store.recordAuthFailure(event(now + 5, 'locked'), now + 60_000), 5);
+    const failure = (at: number, u: AuthFailureWrite['user'] = {}, kind?: AuthEvent['kind']): AuthFailureWrite => ({
+      event: event(at, kind),
+      user: u,
+      throttles: [{ key: 'pair#carol', reset: false, expiresAt: now + 86_400_000 }],
+    });
+    await Promise.all([1, 2, 3, 4].map((i) => t.store.recordAuthFailure(failure(now + i, i === 1 ? { addSource: '198.51.100.4' } : {}))));
+    await t.store.recordAuthFailure(failure(now + 5, { addSource: '203.0.113.9', lockUntil: now + 60_000 }, 'locked'));
     let u = await t.store.getUser('u-ten', 'carol');
-    assert.equal(u?.failedAttempts, 5);
+    assert.equal(u?.failedAttempts, 5, 'ADD is atomic under concurrency');
     assert.equal(u?.lockedUntil, now + 60_000);
+    assert.equal(u?.lockCount, 1);
+    assert.deepEqual(u?.failureSources, ['198.51.100.4', '203.0.113.9']);
     assert.equal(u?.lastFailureReason, 'bad response');
+    const throttle = await t.store.getAuthThrottle('pair#carol');
+    assert.equal(throttle?.failures, 5);
+    assert.equal(throttle?.key, 'pair#carol');
+    assert.equal(throttle?.expiresAt, now + 86_400_000);
+    await t.store.recordAuthFailure({ ...failure(now + 6), throttles: [{ key: 'pair#carol', reset: true, expiresAt: now + 1 }] });
+    assert.equal((await t.store.getAuthThrottle('pair#carol'))?.failures, 1, 'reset starts again at 1');
+    await t.store.deleteAuthThrottle('pair#carol');
+    assert.equal(await t.store.getAuthThrottle('pair#carol'), undefined);
     const events = await t.store.listAuthEvents('u-ten', 'carol', { limit: 10 });
-    assert.deepEqual(events.items.map((e) => e.at), [5, 4, 3, 2, 1].map((i) => now + i));
-    assert.deepEqual(events.items[0], event(now + 5, 'locked'));
+    assert.deepEqual(events.items.map((e) => e.at), [6, 5, 4, 3, 2, 1].map((i) => now + i));
+    assert.deepEqual(events.items[1], event(now + 5, 'locked'));
     // The TTL attribute itself is epoch seconds.
     const { QueryCommand } = await import('@aws-sdk/client-dynamodb');
     const raw = await t.client.send(
@@ -113,14 +129,28 @@ describe('users', () => {
     u = await t.store.getUser('u-ten', 'carol');
     assert.equal(u?.failedAttempts, 0);
     assert.equal(u?.lockedUntil, undefined);
-    await assert.rejects(t.store.recordAuthFailure({ ...event(now), username: 'nobody' }), NotFoundError);
+    assert.equal(u?.lockCount, undefined);
+    assert.equal(u?.failureSources, undefined);
+    // A user that does not exist is not created: the same requests, nothing counted on a user item.
+    await t.store.recordAuthFailure({ ...failure(now), event: { ...event(now), username: 'nobody' } });
+    assert.equal(await t.store.getUser('u-ten', 'nobody'), undefined);
     await assert.rejects(t.store.clearAuthFailures('u-ten', 'nobody'), NotFoundError);
+  });
+  test('credentials are replaced only while they are what the caller saw', async () => {
+    await t.store.createUser(user({ tenantId: 'u-ten', username: 'erin' }));
+    const before = (await t.store.getUser('u-ten', 'erin'))!.credentials;
+    const sealed = { ntHashSealed: { keyId: 'k1', iv: 'aXY=', ciphertext: 'Y3Q=', tag: 'dGFn', v: 2 as const } };
+    assert.equal(await t.store.replaceUserCredentials('u-ten', 'erin', sealed, { ntHash: 'f'.repeat(32) }), false, 'not what is stored');
+    assert.equal(await t.store.replaceUserCredentials('u-ten', 'erin', sealed, before), true);
+    assert.deepEqual((await t.store.getUser('u-ten', 'erin'))?.credentials, sealed);
+    assert.equal(await t.store.replaceUserCredentials('u-ten', 'nobody', sealed, before), false);
   });
   test('expired auth events are not listed even before the TTL sweep', async () => {
     await t.store.createUser(user({ tenantId: 'u-ten', username: 'dave' }));
     const base = { tenantId: 'u-ten', username: 'dave', kind: 'failure', method: 'pap', reason: 'x' } as const;
-    await t.store.recordAuthFailure({ ...base, at: now, expiresAt: now + 10 });
-    await t.store.recordAuthFailure({ ...base, at: now + 1, expiresAt: now + 1_000_000 });
+    const write = (event: AuthEvent): AuthFailureWrite => ({ event, user: {}, throttles: [] });
+    await t.store.recordAuthFailure(write({ ...base, at: now, expiresAt: now + 10 }));
+    await t.store.recordAuthFailure(write({ ...base, at: now + 1, expiresAt: now + 1_000_000 }));
     now += 100;
     const events = await t.store.listAuthEvents('u-ten', 'dave', { limit: 10 });
     assert.deepEqual(events.items.map((e) => e.at), [now - 99]);

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { createAuthGrants, GRANT_LIFETIME_MS } from '../../../functions/src/domain/auth-grant';
 
 const key = (keyId: string, fill: number) => ({ keyId, keyBase64: Buffer.alloc(32, fill).toString('base64') });
-const claims = { agentId: 'a1', tenantId: 'acme', username: 'alice', method: 'mschapv2' as const };
+const claims = { agentId: 'a1', tenantId: 'acme', username: 'alice', method: 'mschapv2' as const, agentSessionRef: 'ref-1' };
 
 describe('auth grants', () => {
   test('a grant verifies until it expires and carries its claims', () => {

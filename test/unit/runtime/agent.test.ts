@@ -28,9 +28,11 @@ describe('edge agent runtime (in-process, fakes)', () => {
       const { call } = await h.connect(h.client('198.51.100.7'), 100, { methods: [method] });
       assert.equal(call.up?.address, '10.8.0.10');
       assert.equal(call.up?.authMethod, method);
-      assert.deepEqual(h.broker.authentications, [{ method, username: 'alice@acme' }]);
       assert.equal(h.broker.starts.length, 1);
       const start = h.broker.starts[0]!;
+      // The authentication names the session (its grant is good for that start only) and the client's address.
+      assert.deepEqual(h.broker.authentications, [{ method, username: 'alice@acme', agentSessionRef: start.agentSessionRef, peerAddress: '198.51.100.7' }]);
+      assert.equal(start.grant, 'grant-1-alice', 'the start carries the grant of its own authentication');
       assert.equal(start.tenantId, 'acme');
       assert.equal(start.username, 'alice');
       assert.equal(start.authMethod, method);

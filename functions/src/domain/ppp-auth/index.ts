@@ -8,3 +8,4 @@ export * from './pap';
 export * from './secret-box';
 export * from './credentials';
 export * from './username';
+export * from './canonical-name';

@@ -4,7 +4,8 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { heartbeat, registerAgent } from '../../domain/agents-service';
-import { AUTH_FAILURE_REASONS, authenticate, readUserAhead } from '../../domain/auth-service';
+import { AUTH_FAILURE_REASONS, authenticate, readAuthAhead } from '../../domain/auth-service';
+import { parseToken } from '../../domain/bearer-tokens';
 import { agentIpsecSettings, ipsecRevision } from '../../domain/ipsec-settings';
 import type { ServiceContext } from '../../domain/service-context';
 import { reconcileAgentSessions, type ReconcileResult } from '../../domain/reconcile';
@@ -36,7 +37,7 @@ const AuthResultSchema = z
       tenantId: z.string(),
       username: z.string(),
       authenticatorResponse: z.string().optional().openapi({ description: 'MS-CHAPv2 only: the S=<40 hex> string for the Success packet' }),
-      grant: z.string().openapi({ description: 'pass it as `grant` when starting this session (valid 60 s, for this agent only)' }),
+      grant: z.string().openapi({ description: 'required by the start of this session (agentSessionRef), valid 60 s, for this agent only' }),
     }),
     z.object({
       ok: z.literal(false),
@@ -85,14 +86,16 @@ function reconcileReply(result: ReconcileResult) {
   return { tearDown: result.tearDown.map((t) => ({ sessionId: t.sessionId, reason: t.reason })), sessionsStopped: result.stopped.length };
 }
 
-/** POST /v1/agent/authenticate reads the user its PPP username names: started with the credential check. */
-export function authenticateReadAhead(ctx: Pick<ServiceContext, 'store'>): ReadAhead {
+/** POST /v1/agent/authenticate reads the user and the throttles it needs: started with the credential check. */
+export function authenticateReadAhead(ctx: Pick<ServiceContext, 'store' | 'clock'>): ReadAhead {
   return {
     method: 'POST',
     path: '/v1/agent/authenticate',
     start(c, body) {
-      const username = (body as { username?: unknown } | null)?.username;
-      if (typeof username === 'string') c.set('userReadAhead', readUserAhead(ctx, username));
+      // The agent id as the credential claims it; authenticate uses the reads only for the verified one.
+      const claimed = parseToken('agent', /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '')?.id;
+      if (claimed === undefined || typeof body !== 'object' || body === null) return;
+      c.set('authReadAhead', readAuthAhead(ctx, body as { username?: unknown; peerAddress?: unknown }, claimed));
     },
   };
 }
@@ -202,7 +205,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       responses: { 200: jsonResponse(AuthResultSchema, 'verdict'), ...errorResponses(400, 401, 403) },
     }),
     async (c) => {
-      const result = await authenticate(ctx, c.get('agent').agentId, c.req.valid('json'), c.get('userReadAhead'));
+      const result = await authenticate(ctx, c.get('agent').agentId, c.req.valid('json'), c.get('authReadAhead'));
       if (result.ok) return c.json(result, 200);
       const { lockedUntil, ...rest } = result;
       return c.json({ ...rest, ...(lockedUntil !== undefined ? { lockedUntil: iso(lockedUntil) } : {}) }, 200);

@@ -1,6 +1,7 @@
 /** Session listing and operator disconnects. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ServiceContext } from '../../domain/service-context';
+import { lookupNames } from '../../domain/ppp-auth';
 import { listSessions, requestDisconnect } from '../../domain/sessions-service';
 import { NotFoundError, ValidationError } from '../../errors';
 import type { SessionFilter } from '../../store/store';
@@ -31,7 +32,8 @@ export function registerSessionRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceCont
       if (q.username !== undefined && tenantId === undefined) throw new ValidationError('username', 'username: needs tenantId');
       const filter: SessionFilter = {
         ...(tenantId !== undefined ? { tenantId } : {}),
-        ...(q.username !== undefined ? { username: q.username } : {}),
+        // Sessions carry the user's stored (canonical) name.
+        ...(q.username !== undefined ? { username: lookupNames(q.username)[0]! } : {}),
         ...(q.agentId !== undefined ? { agentId: q.agentId } : {}),
         ...(q.state !== undefined ? { state: q.state } : {}),
         ...(q.since !== undefined ? { since: q.since } : {}),

@@ -20,6 +20,7 @@ import {
   type AgentState,
   type ApiKey,
   type AuthEvent,
+  type AuthThrottle,
   type Clock,
   type IdempotencyRecord,
   type IpsecSettings,
@@ -31,9 +32,10 @@ import {
   type Session,
   type Tenant,
   type User,
+  type UserCredentials,
 } from '../../domain/types';
 import { AlreadyExistsError, NotFoundError, PoolRegistryChangedError, StoreUnavailableError } from '../errors';
-import type { AgentUpdate, SessionFilter, StartSessionResult, Store, StopSessionInput } from '../store';
+import type { AgentUpdate, AuthFailureWrite, SessionFilter, StartSessionResult, Store, StopSessionInput } from '../store';
 import { createDynamoClient } from './client';
 import { fromItem, toAttributes, toItem, type Item } from './item-codec';
 import { gsiKeys, INDEXES, keys, ttlSeconds, type Key } from './keys';
@@ -210,29 +212,77 @@ export class DynamoStore implements Store {
     }
   }
 
-  async recordAuthFailure(event: AuthEvent, lockUntil?: number): Promise<number> {
-    const id = `${event.tenantId}/${event.username}`;
-    // The counter is the invariant (ADD is atomic); the event is an operator log written after it.
-    const user = await this.update<User>(keys.user(event.tenantId, event.username), 'user', id, {
-      update:
-        'ADD failedAttempts :one SET lastFailureAt = :at, lastFailureReason = :reason' +
-        (lockUntil !== undefined ? ', lockedUntil = :lock' : ''),
-      values: { ':one': 1, ':at': event.at, ':reason': event.reason, ...(lockUntil !== undefined ? { ':lock': lockUntil } : {}) },
-    });
-    const key = keys.authEvent(event.tenantId, event.username, event.at, randomBytes(6).toString('hex'));
+  async replaceUserCredentials(tenantId: string, username: string, credentials: UserCredentials, expected: UserCredentials): Promise<boolean> {
     try {
-      await this.table.send('PutItem', (c) => c.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(key, 'auth-event', event) })));
+      await this.update<User>(keys.user(tenantId, username), 'user', `${tenantId}/${username}`, {
+        update: 'SET credentials = :new',
+        condition: 'credentials = :old',
+        values: { ':new': credentials, ':old': expected },
+      });
+      return true;
     } catch (error) {
-      throw translateSdkError(error, 'PutItem');
+      if (error instanceof NotFoundError) return false;
+      throw error;
     }
-    return user.failedAttempts;
+  }
+
+  async recordAuthFailure(failure: AuthFailureWrite): Promise<void> {
+    const { event, user } = failure;
+    const adds = ['failedAttempts :one', ...(user.lockUntil !== undefined ? ['lockCount :one'] : [])];
+    const sets = [
+      'lastFailureAt = :at',
+      'lastFailureReason = :reason',
+      ...(user.addSource !== undefined ? ['failureSources = list_append(if_not_exists(failureSources, :none), :source)'] : []),
+      ...(user.lockUntil !== undefined ? ['lockedUntil = :lock'] : []),
+    ];
+    const values: Record<string, unknown> = {
+      ':one': 1,
+      ':at': event.at,
+      ':reason': event.reason,
+      ...(user.addSource !== undefined ? { ':none': [], ':source': [user.addSource] } : {}),
+      ...(user.lockUntil !== undefined ? { ':lock': user.lockUntil } : {}),
+    };
+    // The user item only if it exists: the condition fails for a user that does not, at the same cost.
+    const counted = this.table
+      .send('UpdateItem', (c) => c.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toAttributes(keys.user(event.tenantId, event.username)),
+        UpdateExpression: `ADD ${adds.join(', ')} SET ${sets.join(', ')}`,
+        ConditionExpression: EXISTS,
+        ExpressionAttributeValues: toAttributes(values),
+      })))
+      .catch((error: unknown) => {
+        if (!isConditionFailed(error)) throw translateSdkError(error, 'UpdateItem');
+      });
+    const eventKey = keys.authEvent(event.tenantId, event.username, event.at, randomBytes(6).toString('hex'));
+    const logged = this.table.send('PutItem', (c) => c.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(eventKey, 'auth-event', event) })));
+    const throttled = failure.throttles.map((t) =>
+      this.table.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toAttributes(keys.authThrottle(t.key)),
+        UpdateExpression: t.reset
+          ? 'SET failures = :one, #key = :key, lastFailureAt = :at, expiresAtMs = :exp, #ttl = :ttl, itemType = :type'
+          : 'ADD failures :one SET #key = :key, lastFailureAt = :at, expiresAtMs = :exp, #ttl = :ttl, itemType = :type',
+        ExpressionAttributeNames: { '#key': 'key', '#ttl': 'expiresAt' },
+        ExpressionAttributeValues: toAttributes({ ':one': 1, ':key': t.key, ':at': event.at, ':exp': t.expiresAt, ':ttl': ttlSeconds(t.expiresAt), ':type': 'auth-throttle' }),
+      }))),
+    );
+    await Promise.all([counted, logged, ...throttled]);
   }
 
   async clearAuthFailures(tenantId: string, username: string): Promise<void> {
     await this.update<User>(keys.user(tenantId, username), 'user', `${tenantId}/${username}`, {
-      update: 'SET failedAttempts = :zero REMOVE lockedUntil',
+      update: 'SET failedAttempts = :zero REMOVE lockedUntil, failureSources, lockCount',
       values: { ':zero': 0 },
     });
+  }
+
+  getAuthThrottle(key: string): Promise<AuthThrottle | undefined> {
+    return this.table.get<AuthThrottle>(keys.authThrottle(key));
+  }
+
+  async deleteAuthThrottle(key: string): Promise<void> {
+    await this.table.send('DeleteItem', (c) => c.send(new DeleteItemCommand({ TableName: this.tableName, Key: toAttributes(keys.authThrottle(key)) })));
   }
 
   /** Newest first; events past their TTL but not yet deleted by DynamoDB are left out. */

@@ -45,6 +45,7 @@ export const keys = {
   ipsec: (): Key => ({ PK: 'FLEET', SK: 'IPSEC' }),
   poolRegistry: (): Key => ({ PK: 'FLEET', SK: 'POOLS' }),
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEMP#${e(scope)}#${e(key)}`, SK: META }),
+  authThrottle: (key: string): Key => ({ PK: `THROTTLE#${e(key)}`, SK: META }),
   ping: (): Key => ({ PK: 'PING', SK: META }),
 };
 
@@ -71,7 +72,8 @@ export type ItemKind =
   | 'api-key'
   | 'ipsec-settings'
   | 'pool-registry'
-  | 'idempotency';
+  | 'idempotency'
+  | 'auth-throttle';
 
 const [byTenant, byAgent, byUser, byState, byKind] = TABLE_DEFINITION.globalSecondaryIndexes;
 

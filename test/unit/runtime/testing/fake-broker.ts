@@ -28,7 +28,9 @@ export class FakeBroker implements Broker {
   readonly heartbeats: HeartbeatRequest[] = [];
   readonly registrations: unknown[] = [];
   readonly starts: StartSessionRequest[] = [];
-  readonly authentications: { method: string; username: string }[] = [];
+  readonly authentications: { method: string; username: string; agentSessionRef: string; peerAddress: string }[] = [];
+  /** Grants issued, by the agentSessionRef they were issued for (the broker binds them so). */
+  private readonly grants = new Map<string, string>();
   readonly delivered: Report[] = [];
   readonly queued: Report[] = [];
   private nextHost = 10;
@@ -75,7 +77,7 @@ export class FakeBroker implements Broker {
 
   async authenticate(request: Parameters<Broker['authenticate']>[0]): Promise<AuthVerdict> {
     this.check();
-    this.authentications.push({ method: request.method, username: request.username });
+    this.authentications.push({ method: request.method, username: request.username, agentSessionRef: request.agentSessionRef, peerAddress: request.peerAddress });
     const [user, realm] = request.username.split('@');
     if (realm !== 'acme' || !user) return { ok: false, reason: 'unknown-tenant', retryable: false };
     const password = `pw-${user}`;
@@ -97,12 +99,16 @@ export class FakeBroker implements Broker {
       if (v.ok) authenticatorResponse = v.authenticatorResponse;
     }
     if (!ok) return { ok: false, reason: 'bad-credentials', retryable: true };
-    return { ok: true, tenantId: 'acme', username: user, ...(authenticatorResponse ? { authenticatorResponse } : {}) };
+    const grant = `grant-${this.grants.size + 1}-${user}`;
+    this.grants.set(request.agentSessionRef, grant);
+    return { ok: true, tenantId: 'acme', username: user, grant, ...(authenticatorResponse ? { authenticatorResponse } : {}) };
   }
 
   async startSession(request: StartSessionRequest): Promise<StartedSession> {
     this.check();
     if (this.startRefusal) throw this.startRefusal;
+    // Like the broker: a start needs the grant of its own session's authentication.
+    if (request.grant !== this.grants.get(request.agentSessionRef)) throw new BrokerRejectedError(403, 'grant-invalid', 'no valid grant');
     this.starts.push(request);
     return {
       sessionId: `sess-${this.nextSession++}`,
