@@ -1,7 +1,9 @@
 /**
- * Fleet-wide IPsec settings. The PSK is sealed with the secret box (context `ipsec-psk`) and only
- * opened for agents; operators see whether one is set and its revision, never the value.
+ * Fleet-wide IPsec settings. The PSK is sealed with the secret box (context `ipsec-psk`, padded
+ * so its length does not show) and only opened for agents; operators see whether one is set and
+ * its revision, never the value.
  */
+import { PADDED_SECRET_BYTES } from './ppp-auth';
 import type { ServiceContext } from './service-context';
 import type { IpsecSettings } from './types';
 
@@ -19,7 +21,7 @@ export async function putIpsecSettings(
 ): Promise<IpsecSettings> {
   const current = await ctx.store.getIpsecSettings();
   const settings: IpsecSettings = {
-    psk: ctx.secretBox.encrypt(input.psk, PSK_CONTEXT),
+    psk: ctx.secretBox.encrypt(input.psk, PSK_CONTEXT, { padTo: PADDED_SECRET_BYTES }),
     allowLegacyProposals: input.allowLegacyProposals ?? current?.allowLegacyProposals ?? false,
     updatedAt: ctx.clock.now(),
     revision: (current?.revision ?? 0) + 1,

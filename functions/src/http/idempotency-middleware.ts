@@ -7,7 +7,8 @@ import type { AppEnv, OperatorPrincipal } from './context';
 
 /**
  * Optional `Idempotency-Key` on POST: the first 2xx answer is stored per caller and replayed
- * (with `Idempotent-Replayed: true`) for the same key and body; a different body is 409.
+ * (with `Idempotent-Replayed: true`) for the same key and body; a different body is 409. An answer
+ * that carried a credential is not stored: its replay is 409 `credential-not-replayed`.
  * Must run after authentication (the caller is part of the key).
  */
 export function idempotencyMiddleware(ctx: ServiceContext): MiddlewareHandler<AppEnv> {
