@@ -10,6 +10,7 @@ import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from './config';
 import { createAuthGrants } from './domain/auth-grant';
+import { createPageCursors } from './domain/page-cursors';
 import { cryptoRandom, type RandomBytes } from './domain/bearer-tokens';
 import { createSecretBox, staticKeyRing, type SecretBox } from './domain/ppp-auth';
 import { LeaseHints } from './domain/ip-allocation/lease-hints';
@@ -67,7 +68,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     );
   // Tenants and pools are read by every setup and never change once written: cached briefly.
   const store = config.settingsCacheMs > 0 ? withSettingsCache(deps.store, { ttlMs: config.settingsCacheMs, now: () => deps.clock.now() }) : deps.store;
-  const ctx: ServiceContext = { store, clock: deps.clock, random: deps.random ?? cryptoRandom, secretBox, grants: createAuthGrants(config.dataKeys), config, leaseHints: new LeaseHints(() => deps.clock.now()) };
+  const ctx: ServiceContext = { store, clock: deps.clock, random: deps.random ?? cryptoRandom, secretBox, grants: createAuthGrants(config.dataKeys), cursors: createPageCursors(config.dataKeys), config, leaseHints: new LeaseHints(() => deps.clock.now()) };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

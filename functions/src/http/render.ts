@@ -120,7 +120,3 @@ export function renderCommand(cmd: AgentCommand) {
       return { commandId: cmd.commandId, type: cmd.type, createdAt: iso(cmd.createdAt) };
   }
 }
-
-export function renderPage<T, R>(page: { items: readonly T[]; cursor?: string }, render: (item: T) => R) {
-  return { items: page.items.map(render), ...(page.cursor !== undefined ? { cursor: page.cursor } : {}) };
-}

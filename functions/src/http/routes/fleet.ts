@@ -6,7 +6,8 @@ import { putIpsecSettings } from '../../domain/ipsec-settings';
 import type { ServiceContext } from '../../domain/service-context';
 import { requireFleet } from '../auth';
 import type { AppEnv } from '../context';
-import { iso, renderAgent, renderApiKey, renderPage } from '../render';
+import { pageRequest, renderSignedPage } from '../paging';
+import { iso, renderAgent, renderApiKey } from '../render';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route-helpers';
 import {
   AgentSchema,
@@ -56,8 +57,8 @@ export function registerFleetRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContex
     }),
     async (c) => {
       requireFleet(c.get('operator'));
-      const { limit, cursor } = c.req.valid('query');
-      return c.json(renderPage(await listAgents(ctx, { limit, ...(cursor ? { cursor } : {}) }), renderAgent), 200);
+      const page = await listAgents(ctx, pageRequest(ctx, c, c.req.valid('query')));
+      return c.json(renderSignedPage(ctx, c, page, renderAgent), 200);
     },
   );
 

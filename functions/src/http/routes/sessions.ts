@@ -7,7 +7,8 @@ import { NotFoundError, ValidationError } from '../../errors';
 import type { SessionFilter } from '../../store/store';
 import { assertTenantAccess } from '../auth';
 import type { AppEnv } from '../context';
-import { renderPage, renderSession } from '../render';
+import { pageRequest, renderSignedPage } from '../paging';
+import { renderSession } from '../render';
 import { bearerSecurity, errorResponses, jsonResponse } from '../route-helpers';
 import { IdParam, SessionSchema, SessionsQuery, pageOf } from '../schemas';
 
@@ -39,8 +40,8 @@ export function registerSessionRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceCont
         ...(q.since !== undefined ? { since: q.since } : {}),
         ...(q.until !== undefined ? { until: q.until } : {}),
       };
-      const page = await listSessions(ctx, filter, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
-      return c.json(renderPage(page, renderSession), 200);
+      const page = await listSessions(ctx, filter, pageRequest(ctx, c, q));
+      return c.json(renderSignedPage(ctx, c, page, renderSession), 200);
     },
   );
 

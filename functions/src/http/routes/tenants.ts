@@ -5,7 +5,8 @@ import { createUser, deleteUser, listAuthEvents, listUsers } from '../../domain/
 import type { ServiceContext } from '../../domain/service-context';
 import { assertTenantAccess, requireFleet } from '../auth';
 import type { AppEnv } from '../context';
-import { renderAuthEvent, renderPage, renderTenant, renderUser } from '../render';
+import { pageRequest, renderSignedPage } from '../paging';
+import { renderAuthEvent, renderTenant, renderUser } from '../render';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route-helpers';
 import {
   AuthEventSchema,
@@ -84,10 +85,9 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceConte
     async (c) => {
       const { tenantId } = c.req.valid('param');
       assertTenantAccess(c.get('operator'), tenantId);
-      const { limit, cursor } = c.req.valid('query');
-      const page = await listUsers(ctx, tenantId, { limit, ...(cursor ? { cursor } : {}) });
+      const page = await listUsers(ctx, tenantId, pageRequest(ctx, c, c.req.valid('query')));
       const now = ctx.clock.now();
-      return c.json(renderPage(page, (u) => renderUser(u, now)), 200);
+      return c.json(renderSignedPage(ctx, c, page, (u) => renderUser(u, now)), 200);
     },
   );
 
@@ -103,9 +103,8 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceConte
     async (c) => {
       const { tenantId, username } = c.req.valid('param');
       assertTenantAccess(c.get('operator'), tenantId);
-      const { limit, cursor } = c.req.valid('query');
-      const page = await listAuthEvents(ctx, tenantId, username, { limit, ...(cursor ? { cursor } : {}) });
-      return c.json(renderPage(page, renderAuthEvent), 200);
+      const page = await listAuthEvents(ctx, tenantId, username, pageRequest(ctx, c, c.req.valid('query')));
+      return c.json(renderSignedPage(ctx, c, page, renderAuthEvent), 200);
     },
   );
 

@@ -1,7 +1,13 @@
 /**
- * Session listing: picks the most selective index for the filter, turns since/until into a key
- * condition on the index sort key (which starts with the zero-padded start time) and applies
- * the remaining criteria as a filter expression. Newest sessions first.
+ * Session listing: picks an index for the filter, turns since/until into a key condition on the
+ * index sort key (which starts with the zero-padded start time) and applies the remaining
+ * criteria as a filter expression. Newest sessions first.
+ *
+ * A filter that names a tenant is always answered from a partition holding only that tenant's
+ * sessions (the user's or the tenant's), never from the agent's or the state's: a page cut short
+ * by the query rounds (table.ts) hands out a cursor built from the last item evaluated, which
+ * must be an item the tenant may see (issue 14 #7: a tenant key listing `agentId=` got a cursor
+ * naming another tenant's session and start time).
  */
 import type { Page, PageRequest, Session } from '../../domain/types';
 import { StoreError } from '../errors';
@@ -25,14 +31,14 @@ function plan(f: SessionFilter): Plan {
     if (f.state !== undefined) residual.state = f.state;
     return { index: INDEXES.sessionsByUser, partition: gsiKeys.sessionsByUser(f.tenantId, f.username), residual };
   }
-  if (f.agentId !== undefined) {
-    if (f.tenantId !== undefined) residual.tenantId = f.tenantId;
-    if (f.state !== undefined) residual.state = f.state;
-    return { index: INDEXES.sessionsByAgent, partition: gsiKeys.sessionsByAgent(f.agentId), residual };
-  }
   if (f.tenantId !== undefined) {
+    if (f.agentId !== undefined) residual.agentId = f.agentId;
     if (f.state !== undefined) residual.state = f.state;
     return { index: INDEXES.sessionsByTenant, partition: gsiKeys.sessionsByTenant(f.tenantId), residual };
+  }
+  if (f.agentId !== undefined) {
+    if (f.state !== undefined) residual.state = f.state;
+    return { index: INDEXES.sessionsByAgent, partition: gsiKeys.sessionsByAgent(f.agentId), residual };
   }
   if (f.state !== undefined) {
     return { index: INDEXES.sessionsByState, partition: gsiKeys.sessionsByState(f.state), residual };
