@@ -58,6 +58,8 @@ const OPENAPI_INFO = {
 /** Builds the app once per process/container. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const { config } = deps;
+  // In AWS the entry point has put the KMS data keys in front (entry/kms-data-keys.ts).
+  if (config.dataKeys.length === 0) throw new Error('createApp: no data key (DATA_KEYS, or the KMS data keys the entry point loads)');
   const secretBox =
     deps.secretBox ??
     createSecretBox(

@@ -21,7 +21,13 @@ export interface BrokerConfig {
   /** DynamoDB Local endpoint; undefined in AWS. */
   readonly dynamoEndpoint?: string;
   readonly region?: string;
+  /**
+   * DATA_KEYS: the key ring locally; in AWS only keys of a deployment from before KMS (they open
+   * what they sealed). The entry point puts the KMS data keys first (entry/kms-data-keys.ts).
+   */
   readonly dataKeys: readonly DataKey[];
+  /** The customer-managed KMS key that wraps the data keys (AWS); undefined locally. */
+  readonly kmsKeyId?: string;
   /** Waits per (user, source address) pair and per agent (domain/auth-throttle.ts). */
   readonly authThrottle: ThrottlePolicy;
   /**
@@ -79,7 +85,8 @@ const envSchema = z.object({
   TABLE_NAME: z.string().min(3).default(DEFAULT_TABLE_NAME),
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().optional(),
-  DATA_KEYS: dataKeysSchema,
+  DATA_KEYS: dataKeysSchema.optional(),
+  DATA_KEY_KMS_KEY_ID: z.string().min(1).optional(),
   AUTH_SOURCE_THRESHOLD: positiveInt(5),
   AUTH_DELAY_SECONDS: positiveInt(30),
   AUTH_DELAY_MAX_SECONDS: positiveInt(900),
@@ -112,12 +119,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     throw new ConfigError(key, message);
   }
   const e = parsed.data;
+  if (e.DATA_KEYS === undefined && e.DATA_KEY_KMS_KEY_ID === undefined) throw new ConfigError('DATA_KEYS', 'is required (or DATA_KEY_KMS_KEY_ID in AWS)');
   return {
     adminToken: e.BROKER_ADMIN_TOKEN,
     tableName: e.TABLE_NAME,
     ...(e.DYNAMODB_ENDPOINT ? { dynamoEndpoint: e.DYNAMODB_ENDPOINT } : {}),
     ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
-    dataKeys: e.DATA_KEYS,
+    dataKeys: e.DATA_KEYS ?? [],
+    ...(e.DATA_KEY_KMS_KEY_ID ? { kmsKeyId: e.DATA_KEY_KMS_KEY_ID } : {}),
     authThrottle: {
       sourceThreshold: e.AUTH_SOURCE_THRESHOLD,
       baseDelayMs: e.AUTH_DELAY_SECONDS * 1000,

@@ -23,6 +23,7 @@ export const CONTEXT_KEYS = {
   throttleBurstLimit: 'API burst (default 200)',
   vpnHostedZoneId: 'Route 53 hosted zone for <tenant>.vpn.<vpnDomain> A records (default none: nothing published)',
   vpnDomain: 'domain of the tenant VPN names, with vpnHostedZoneId (default none)',
+  legacyDataKeysSecretArn: 'the DataKeys secret of a deployment from before KMS, to open what it sealed (default none)',
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;
@@ -84,6 +85,7 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
       alarmTopicArn: str('alarmTopicArn'),
       vpnHostedZoneId: str('vpnHostedZoneId'),
       vpnDomain: str('vpnDomain'),
+      legacyDataKeysSecretArn: str('legacyDataKeysSecretArn'),
       fleet:
         fleetEnabled === false
           ? false

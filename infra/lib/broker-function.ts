@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -27,6 +28,10 @@ export const TABLE_ACTIONS: readonly string[] = [
   'dynamodb:DescribeTable',
 ];
 
+/** What the broker does with its KMS key, and the encryption context every call carries (kms-data-keys.ts). */
+export const DATA_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', 'kms:Decrypt'];
+export const DATA_KEY_CONTEXT_SERVICE = 'tunnel-broker';
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -38,6 +43,12 @@ export interface BrokerFunctionProps {
   readonly table: BrokerTable;
   /** Secrets the function reads at cold start (GetSecretValue on exactly these). @default [] */
   readonly secrets?: readonly secretsmanager.ISecret[];
+  /**
+   * The customer-managed KMS key that wraps the broker's data keys: the function may
+   * GenerateDataKey and Decrypt with it, only under the encryption context
+   * `service=tunnel-broker` (functions/src/entry/kms-data-keys.ts). @default - no KMS access
+   */
+  readonly dataKey?: kms.IKey;
   /** Extra environment; TABLE_NAME and LOG_LEVEL are always set. @default {} */
   readonly environment?: Readonly<Record<string, string>>;
   /** @default 'info' */
@@ -104,6 +115,15 @@ export class BrokerFunction extends Construct {
       }),
     );
     this.role.addToPolicy(new iam.PolicyStatement({ actions: [...TABLE_ACTIONS], resources: props.table.resourceArns }));
+    if (props.dataKey) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [...DATA_KEY_ACTIONS],
+          resources: [props.dataKey.keyArn],
+          conditions: { StringEquals: { 'kms:EncryptionContext:service': DATA_KEY_CONTEXT_SERVICE } },
+        }),
+      );
+    }
     for (const secret of props.secrets ?? []) {
       this.role.addToPolicy(
         new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),

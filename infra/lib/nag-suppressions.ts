@@ -50,10 +50,9 @@ export function addNagSuppressions(stack: TunnelBrokerStack): void {
     reason:
       'Every /v1 route is authenticated by the app itself with bearer tokens (operator API keys, per-agent credentials), as the control-plane design decided; /healthz, /openapi.json and /docs are public by design.',
   });
-  ack([stack.adminTokenSecret, stack.dataKeysSecret], {
+  ack([stack.adminTokenSecret], {
     id: 'AwsSolutions-SMG4',
-    reason:
-      'No rotation Lambda: the admin token is rotated by an operator (put-secret-value) once scoped keys exist; the data key encrypts stored secrets, so rotating it needs a re-encryption run, not a blind rotation.',
+    reason: 'No rotation Lambda: the admin token is rotated by an operator (put-secret-value) once scoped keys exist.',
   });
   const fleet = stack.fleet;
   if (fleet) {

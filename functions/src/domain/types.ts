@@ -250,6 +250,19 @@ export interface IpsecSettings {
   readonly revision: number;
 }
 
+/**
+ * A data key as the table keeps it in AWS: only wrapped, the KMS ciphertext of 32 random bytes made
+ * by GenerateDataKey under the stack's customer-managed key (entry/kms-data-keys.ts).
+ */
+export interface WrappedDataKey {
+  readonly keyId: string;
+  /** The KMS key that wrapped it. */
+  readonly kmsKeyId: string;
+  /** base64 of the KMS CiphertextBlob. */
+  readonly ciphertext: string;
+  readonly createdAt: number;
+}
+
 export interface IdempotencyRecord {
   readonly scope: string; // e.g. "agent:<id>" or "apikey:<id>"
   readonly key: string;

@@ -1,12 +1,15 @@
 /**
  * AWS Lambda entry point: the only place (with the local server script) that reads process.env.
- * The app and its DynamoDB client are built once per container and reused across invocations.
+ * The app and its DynamoDB client are built once per container and reused across invocations; the
+ * data keys are unwrapped with KMS once per cold start (./kms-data-keys).
  */
+import { KMSClient, DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { handle } from 'hono/aws-lambda';
 import pino from 'pino';
 import { createApp } from '../app';
 import { parseConfig } from '../config';
 import { resolveSecretEnv } from './aws-secrets';
+import { loadKmsDataKeys, type DataKeyKms } from './kms-data-keys';
 import { systemClock } from '../domain/types';
 import { createDynamoClient } from '../store/dynamo/client';
 import { DynamoStore } from '../store/dynamo';
@@ -19,6 +22,16 @@ const client = createDynamoClient({
   ...(config.region ? { region: config.region } : {}),
 });
 const store = new DynamoStore({ client, tableName: config.tableName });
-const app = createApp({ store, clock: systemClock, logger, config });
+const dataKeys = config.kmsKeyId
+  ? await loadKmsDataKeys({ kms: kmsAdapter(new KMSClient(config.region ? { region: config.region } : {})), store, kmsKeyId: config.kmsKeyId, clock: systemClock, legacy: config.dataKeys })
+  : config.dataKeys;
+const app = createApp({ store, clock: systemClock, logger, config: { ...config, dataKeys } });
 
 export const handler = handle(app);
+
+function kmsAdapter(kms: KMSClient): DataKeyKms {
+  return {
+    generateDataKey: (input) => kms.send(new GenerateDataKeyCommand(input)),
+    decrypt: (input) => kms.send(new DecryptCommand(input)),
+  };
+}

@@ -19,6 +19,7 @@ import type {
   Tenant,
   User,
   UserCredentials,
+  WrappedDataKey,
 } from '../domain/types';
 
 /**
@@ -129,6 +130,10 @@ export interface Store {
   revokeApiKey(keyId: string): Promise<boolean>;
   getIpsecSettings(): Promise<IpsecSettings | undefined>;
   putIpsecSettings(settings: IpsecSettings): Promise<void>;
+  /** Wrapped data keys (AWS only), oldest first. */
+  listWrappedDataKeys(): Promise<WrappedDataKey[]>;
+  /** Conditional put: false when a key of that id exists (another instance made it first). */
+  putWrappedDataKey(key: WrappedDataKey): Promise<boolean>;
 
   // --- idempotency ---------------------------------------------------------------------------
   getIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;

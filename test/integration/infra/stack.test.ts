@@ -135,12 +135,33 @@ describe('functions', () => {
     }
   });
 
-  test('admin token and data keys reach the API function as secret ARNs, never as values', () => {
+  test('the admin token reaches the API function as a secret ARN; data keys come from a customer-managed KMS key', () => {
     const env = resources[logicalId(stack.apiFunction.function)]!.Properties.Environment.Variables as Json;
     assert.deepEqual(env.BROKER_ADMIN_TOKEN_SECRET_ARN, { Ref: logicalId(stack.adminTokenSecret) });
-    assert.deepEqual(env.DATA_KEYS_SECRET_ARN, { Ref: logicalId(stack.dataKeysSecret) });
+    assert.deepEqual(env.DATA_KEY_KMS_KEY_ID, { 'Fn::GetAtt': [logicalId(stack.dataKey), 'Arn'] });
+    assert.equal(env.DATA_KEYS_SECRET_ARN, undefined, 'no Secrets Manager data key any more (issue 14 #6)');
     assert.equal(env.BROKER_ADMIN_TOKEN, undefined);
     assert.equal(env.DATA_KEYS, undefined);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    const key = resources[logicalId(stack.dataKey)]!;
+    assert.equal(key.Type, 'AWS::KMS::Key');
+    assert.equal(key.Properties.EnableKeyRotation, true);
+    assert.equal(key.DeletionPolicy, 'Retain');
+  });
+
+  test('only the API function may use the KMS key: GenerateDataKey and Decrypt, under the broker\'s encryption context', () => {
+    const keyArn = { 'Fn::GetAtt': [logicalId(stack.dataKey), 'Arn'] };
+    for (const fn of [stack.apiFunction, stack.reaperFunction, stack.autoscalerFunction!]) {
+      const kmsStatements = statementsOfRole(logicalId(fn.role)).filter((s) => asArray(s.Action as string | string[]).some((a) => a.startsWith('kms:')));
+      if (fn !== stack.apiFunction) {
+        assert.equal(kmsStatements.length, 0, fn.node.path);
+        continue;
+      }
+      assert.equal(kmsStatements.length, 1);
+      assert.deepEqual(asArray(kmsStatements[0]!.Action).sort(), ['kms:Decrypt', 'kms:GenerateDataKey']);
+      assert.deepEqual(kmsStatements[0]!.Resource, keyArn);
+      assert.deepEqual(kmsStatements[0]!.Condition, { StringEquals: { 'kms:EncryptionContext:service': 'tunnel-broker' } });
+    }
   });
 
   test('each function can touch only this table and its indexes, only with the Store actions', () => {
@@ -168,7 +189,7 @@ describe('functions', () => {
       statementsOfRole(logicalId(fn.role)).filter((s) => asArray(s.Action as string[]).includes('secretsmanager:GetSecretValue'));
     assert.deepEqual(
       secretReaders(stack.apiFunction).map((s) => s.Resource).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
-      [{ Ref: logicalId(stack.adminTokenSecret) }, { Ref: logicalId(stack.dataKeysSecret) }].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [{ Ref: logicalId(stack.adminTokenSecret) }],
     );
     assert.equal(secretReaders(stack.reaperFunction).length, 0);
     assert.equal(secretReaders(stack.autoscalerFunction!).length, 0);
@@ -327,5 +348,16 @@ describe('outputs', () => {
     for (const name of ['ApiUrl', 'TableName', 'AdminTokenSecretArn', 'FirstAdminKey']) assert.ok(outputs[name], name);
     assert.match(JSON.stringify(outputs.FirstAdminKey.Value), /secretsmanager get-secret-value/);
     assert.match(JSON.stringify(outputs.FirstAdminKey.Value), /v1\/api-keys/);
+  });
+});
+
+describe('legacy data key', () => {
+  test('legacyDataKeysSecretArn: the API function may read that secret, to open what it sealed', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:DataKeys-AbCdEf';
+    const built = createBrokerApp({ distDir: '/nonexistent', bundles: stubBundles(), outdir: mkdtempSync(join(tmpdir(), 'tb-cdk-out-')), context: { legacyDataKeysSecretArn: arn } });
+    const t = Template.fromStack(built.stack);
+    const fn = t.toJSON().Resources[built.stack.getLogicalId(built.stack.apiFunction.function.node.defaultChild as never)] as Json;
+    assert.equal(fn.Properties.Environment.Variables.DATA_KEYS_SECRET_ARN, arn);
+    t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'secretsmanager:GetSecretValue', Resource: arn })]) } });
   });
 });

@@ -33,6 +33,7 @@ import {
   type Tenant,
   type User,
   type UserCredentials,
+  type WrappedDataKey,
 } from '../../domain/types';
 import { AlreadyExistsError, NotFoundError, PoolRegistryChangedError, StoreUnavailableError } from '../errors';
 import type { AgentUpdate, AuthFailureWrite, SessionFilter, StartSessionResult, Store, StopSessionInput } from '../store';
@@ -498,6 +499,25 @@ export class DynamoStore implements Store {
       await this.table.send('PutItem', (c) => c.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(keys.ipsec(), 'ipsec-settings', settings) })));
     } catch (error) {
       throw translateSdkError(error, 'PutItem');
+    }
+  }
+
+  async listWrappedDataKeys(): Promise<WrappedDataKey[]> {
+    const found = await this.table.queryAll<WrappedDataKey>({
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: toAttributes({ ':pk': keys.dataKey('').PK, ':prefix': keys.dataKeyPrefix }),
+      ConsistentRead: true,
+    });
+    return found.sort((a, b) => a.createdAt - b.createdAt || a.keyId.localeCompare(b.keyId));
+  }
+
+  async putWrappedDataKey(key: WrappedDataKey): Promise<boolean> {
+    try {
+      await this.create(keys.dataKey(key.keyId), toItem(keys.dataKey(key.keyId), 'data-key', key), 'data key', key.keyId);
+      return true;
+    } catch (error) {
+      if (error instanceof AlreadyExistsError) return false;
+      throw error;
     }
   }
 

@@ -44,6 +44,8 @@ export const keys = {
   apiKey: (k: string): Key => ({ PK: `APIKEY#${e(k)}`, SK: META }),
   ipsec: (): Key => ({ PK: 'FLEET', SK: 'IPSEC' }),
   poolRegistry: (): Key => ({ PK: 'FLEET', SK: 'POOLS' }),
+  dataKey: (keyId: string): Key => ({ PK: 'FLEET', SK: `DATAKEY#${e(keyId)}` }),
+  dataKeyPrefix: 'DATAKEY#',
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEMP#${e(scope)}#${e(key)}`, SK: META }),
   authThrottle: (key: string): Key => ({ PK: `THROTTLE#${e(key)}`, SK: META }),
   ping: (): Key => ({ PK: 'PING', SK: META }),
@@ -73,7 +75,8 @@ export type ItemKind =
   | 'ipsec-settings'
   | 'pool-registry'
   | 'idempotency'
-  | 'auth-throttle';
+  | 'auth-throttle'
+  | 'data-key';
 
 const [byTenant, byAgent, byUser, byState, byKind] = TABLE_DEFINITION.globalSecondaryIndexes;
 
