@@ -3,14 +3,17 @@
  * setup = POST /v1/agent/authenticate (MS-CHAPv2) + POST /v1/agent/sessions (address + session
  * record). The baseline ("floor") issues, with the SDK and at the same concurrency, the store work
  * a correct setup cannot skip:
- *   authenticate: GetItem agent (revocable credential: never cached) + GetItem user (its hashes)
+ *   authenticate: BatchGetItem of the agent (revocable credential: never cached), the user (its
+ *                 sealed hashes) and the three throttle records (pair, agent's minute, the minute
+ *                 before) that guessing protection reads before verifying (issue 14 #4)
  *   start:        GetItem agent + TransactWriteItems [session, lease] (same item shapes; the session
  *                 id names agent and ref, so no pointer item is needed for idempotency)
  * Each round uses a fresh tenant, so every round starts from the same state.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { agentWindowKey, pairKey, windowOf } from '../../functions/src/domain/auth-throttle';
 import { createPppClientCrypto } from '../../edge-agent/src/ppp';
 import { createDynamoClient } from '../../functions/src/store/dynamo';
 import { toAttributes, toItem } from '../../functions/src/store/dynamo/item-codec';
@@ -138,8 +141,9 @@ export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneO
       const t0 = performance.now();
       await runLimited(items, c, async (i) => {
         const s = performance.now();
-        await sdk.send(new GetItemCommand({ TableName, Key: agentKey }));
-        await sdk.send(new GetItemCommand({ TableName, Key: userKey }));
+        const window = windowOf(Date.now());
+        const throttleKeys = [pairKey(tenantId, 'bench', '127.0.0.1'), agentWindowKey(agentId, window), agentWindowKey(agentId, window - 1)];
+        await sdk.send(new BatchGetItemCommand({ RequestItems: { [TableName]: { Keys: [agentKey, userKey, ...throttleKeys.map((k) => toAttributes(keys.authThrottle(k)))], ConsistentRead: true } } }));
         await sdk.send(new GetItemCommand({ TableName, Key: agentKey }));
         const now = Date.now();
         const agentSessionRef = randomUUID();
@@ -161,5 +165,63 @@ export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneO
     }
   }
   sdk.destroy();
+  return out;
+}
+
+export interface AuthFailureFigures {
+  readonly attempts: number;
+  /** A wrong password for a user that exists. */
+  readonly known: { readonly p50Ms: number; readonly p99Ms: number };
+  /** Any password for a name that does not exist. */
+  readonly unknown: { readonly p50Ms: number; readonly p99Ms: number };
+  /** The right password (the baseline of the same run). */
+  readonly success: { readonly p50Ms: number; readonly p99Ms: number };
+}
+
+/**
+ * Issue 14 #4: a wrong password for an existing user and any answer for a missing one should cost
+ * the broker the same store work, so their latencies should not tell which names exist (they used
+ * to be ~19 ms and ~9 ms). One at a time, interleaved, each from a fresh source address so no
+ * (user, source) wait is reached; a successful login is measured alongside as the baseline.
+ */
+export async function benchAuthFailures(broker: ChildRpc, options: { attempts: number }, log: (line: string) => void): Promise<AuthFailureFigures> {
+  const info = await broker.call<{ url: string }>('info');
+  const { token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: 'bench-auth' });
+  const tenantId = `af${Date.now().toString(36)}`;
+  await broker.call('seed', { tenantId, cidr: '10.0.0.0/16', users: ['bench'] });
+  const crypto = await createPppClientCrypto('pw-bench');
+  const http = jsonClient(info.url, token, 1);
+  const times: Record<'known' | 'unknown' | 'success', number[]> = { known: [], unknown: [], success: [] };
+  let source = 0;
+  const attempt = async (kind: keyof typeof times, record: boolean) => {
+    const username = kind === 'unknown' ? `nobody${source}@${tenantId}` : `bench@${tenantId}`;
+    const authenticatorChallenge = randomBytes(16);
+    const peerChallenge = randomBytes(16);
+    // The right response for `bench`; a flipped byte makes it wrong for the "known" case.
+    const ntResponse = Buffer.from(crypto.msChapV2(authenticatorChallenge, peerChallenge, username).ntResponse);
+    if (kind === 'known') ntResponse[0] = (ntResponse[0] ?? 0) ^ 0xff;
+    const peerAddress = `10.${(source >> 16) & 0xff}.${(source >> 8) & 0xff}.${source & 0xff}`;
+    source++;
+    const body = { method: 'mschapv2', username, agentSessionRef: randomUUID(), peerAddress, authenticatorChallenge: hex(authenticatorChallenge), peerChallenge: hex(peerChallenge), ntResponse: hex(ntResponse) };
+    const s = performance.now();
+    const res = await http.post<{ ok: boolean; reason?: string }>('/v1/agent/authenticate', body);
+    const ms = performance.now() - s;
+    const expected = kind === 'success' ? true : false;
+    if (res.body?.ok !== expected) throw new Error(`auth failures bench: ${kind} answered ${JSON.stringify(res.body)}`);
+    if (record) times[kind].push(ms);
+  };
+  for (let i = 0; i < 20; i++) for (const kind of ['known', 'unknown', 'success'] as const) await attempt(kind, false); // warm-up
+  for (let i = 0; i < options.attempts; i++) {
+    // Rotate the order so a drift of the shared machine hits all three alike.
+    const order = (['known', 'unknown', 'success'] as const).map((_, j, all) => all[(i + j) % 3]!);
+    for (const kind of order) await attempt(kind, true);
+  }
+  http.close();
+  const fig = (xs: number[]) => ({ p50Ms: percentile(xs, 50), p99Ms: percentile(xs, 99) });
+  const out = { attempts: options.attempts, known: fig(times.known), unknown: fig(times.unknown), success: fig(times.success) };
+  log(
+    `auth failures (c=1, ${options.attempts} each): wrong password of a known user p50 ${out.known.p50Ms.toFixed(1)} ms p99 ${out.known.p99Ms.toFixed(1)} ms; ` +
+      `unknown user p50 ${out.unknown.p50Ms.toFixed(1)} ms p99 ${out.unknown.p99Ms.toFixed(1)} ms; success (baseline) p50 ${out.success.p50Ms.toFixed(1)} ms`,
+  );
   return out;
 }

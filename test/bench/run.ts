@@ -1,12 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --only=control,datapath,density]`: the performance figures of
+ * `npm run bench [-- --quick] [-- --only=control,auth,datapath,density]`: the performance figures of
  * docs/benchmarks.md. Prints a readable table per figure and, as the LAST line, one JSON object.
  * Every figure has a baseline measured in the same run (the machine is shared and noisy): read
  * the ratios. Not part of `npm test`. Needs root for the TUN-based figures (2-4).
  */
 import { startDynamoDbLocal } from '../../scripts/lib/dynamodb-local';
 import { forkChild, type ChildRpc } from './child-rpc';
-import { benchControlPlane, type ConcurrencyFigures } from './control-plane';
+import { benchAuthFailures, benchControlPlane, type ConcurrencyFigures } from './control-plane';
 import { benchDataPath } from './data-path';
 import { benchDensity } from './density';
 import { formatTable, round } from './stats';
@@ -63,6 +63,25 @@ try {
         floorP99Ms: round(f.floor.p99Ms, 1),
         failed: f.failures,
       })),
+    };
+  }
+  if (wants('control') || wants('auth')) {
+    const af = await benchAuthFailures(broker, { attempts: quick ? 60 : 300 }, log);
+    tables.push(
+      formatTable(
+        'Authentication failures: a known user with a wrong password vs a name that does not exist (c=1, same store work), a success as baseline',
+        ['case', 'p50 ms', 'p99 ms', 'p50 x success'],
+        (['known', 'unknown', 'success'] as const).map((k) => [k, af[k].p50Ms, af[k].p99Ms, af[k].p50Ms / af.success.p50Ms]),
+      ),
+    );
+    result.authFailures = {
+      attempts: af.attempts,
+      knownP50Ms: round(af.known.p50Ms, 1),
+      unknownP50Ms: round(af.unknown.p50Ms, 1),
+      successP50Ms: round(af.success.p50Ms, 1),
+      knownP99Ms: round(af.known.p99Ms, 1),
+      unknownP99Ms: round(af.unknown.p99Ms, 1),
+      unknownToKnownP50: round(af.unknown.p50Ms / af.known.p50Ms),
     };
   }
   if (wants('datapath')) {
