@@ -216,9 +216,9 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
     createRoute({
       method: 'post',
       path: '/v1/agent/sessions',
-      summary: 'Start a session: allocate an address; idempotent on agentSessionRef',
+      summary: 'Start an authenticated session: allocate an address; idempotent on agentSessionRef',
       description:
-        '201 when created, 200 on a retry of the same agentSessionRef. Refusals: 409 quota-exceeded, 409 agent-draining, 503 pool-exhausted, 403 user-disabled / method-not-allowed, 404 unknown tenant or user.',
+        '201 when created, 200 on a retry of the same agentSessionRef (even once its grant expired). Needs the grant of this session\'s authentication. Refusals: 403 grant-invalid, 409 quota-exceeded, 409 agent-draining, 503 pool-exhausted, 403 method-not-allowed, 404 unknown tenant.',
       security: bearerSecurity,
       request: { body: jsonBody(StartSessionBody) },
       responses: {
