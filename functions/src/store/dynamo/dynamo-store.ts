@@ -43,6 +43,7 @@ import { gsiKeys, INDEXES, keys, ttlSeconds, type Key } from './keys';
 import { cancellationCodes, isConditionFailed, translateSdkError } from './sdk-errors';
 import * as sessions from './session-ops';
 import { listSessions } from './session-list';
+import { recordAuthFailure } from './auth-ops';
 import { Table } from './table';
 
 export interface DynamoStoreOptions {
@@ -227,48 +228,8 @@ export class DynamoStore implements Store {
     }
   }
 
-  async recordAuthFailure(failure: AuthFailureWrite): Promise<void> {
-    const { event, user } = failure;
-    const adds = ['failedAttempts :one', ...(user.lockUntil !== undefined ? ['lockCount :one'] : [])];
-    const sets = [
-      'lastFailureAt = :at',
-      'lastFailureReason = :reason',
-      ...(user.addSource !== undefined ? ['failureSources = list_append(if_not_exists(failureSources, :none), :source)'] : []),
-      ...(user.lockUntil !== undefined ? ['lockedUntil = :lock'] : []),
-    ];
-    const values: Record<string, unknown> = {
-      ':one': 1,
-      ':at': event.at,
-      ':reason': event.reason,
-      ...(user.addSource !== undefined ? { ':none': [], ':source': [user.addSource] } : {}),
-      ...(user.lockUntil !== undefined ? { ':lock': user.lockUntil } : {}),
-    };
-    // The user item only if it exists: the condition fails for a user that does not, at the same cost.
-    const counted = this.table
-      .send('UpdateItem', (c) => c.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: toAttributes(keys.user(event.tenantId, event.username)),
-        UpdateExpression: `ADD ${adds.join(', ')} SET ${sets.join(', ')}`,
-        ConditionExpression: EXISTS,
-        ExpressionAttributeValues: toAttributes(values),
-      })))
-      .catch((error: unknown) => {
-        if (!isConditionFailed(error)) throw translateSdkError(error, 'UpdateItem');
-      });
-    const eventKey = keys.authEvent(event.tenantId, event.username, event.at, randomBytes(6).toString('hex'));
-    const logged = this.table.send('PutItem', (c) => c.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(eventKey, 'auth-event', event) })));
-    const throttled = failure.throttles.map((t) =>
-      this.table.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: toAttributes(keys.authThrottle(t.key)),
-        UpdateExpression: t.reset
-          ? 'SET failures = :one, #key = :key, lastFailureAt = :at, expiresAtMs = :exp, #ttl = :ttl, itemType = :type'
-          : 'ADD failures :one SET #key = :key, lastFailureAt = :at, expiresAtMs = :exp, #ttl = :ttl, itemType = :type',
-        ExpressionAttributeNames: { '#key': 'key', '#ttl': 'expiresAt' },
-        ExpressionAttributeValues: toAttributes({ ':one': 1, ':key': t.key, ':at': event.at, ':exp': t.expiresAt, ':ttl': ttlSeconds(t.expiresAt), ':type': 'auth-throttle' }),
-      }))),
-    );
-    await Promise.all([counted, logged, ...throttled]);
+  recordAuthFailure(failure: AuthFailureWrite): Promise<void> {
+    return recordAuthFailure(this.table, failure);
   }
 
   async clearAuthFailures(tenantId: string, username: string): Promise<void> {
