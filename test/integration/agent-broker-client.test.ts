@@ -173,13 +173,15 @@ test('a state directory that cannot be written: stop reports still reach the bro
     const verdict = await client.authenticate({
       method: 'mschapv2',
       username: 'alice@acme',
+      agentSessionRef: ref,
+      peerAddress: '198.51.100.4',
       authenticatorChallenge: challenge.toString('hex'),
       peerChallenge: peer.toString('hex'),
       ntResponse: answer.ntResponse.toString('hex'),
     });
     assert.ok(verdict.ok);
-    const grant = verdict.ok ? verdict.grant : undefined;
-    return client.startSession({ agentSessionRef: ref, tunnelId: 3, l2tpSessionId: 4, tenantId: 'acme', username: 'alice', authMethod: 'mschapv2', ...(grant ? { grant } : {}) });
+    const grant = verdict.ok ? verdict.grant : '';
+    return client.startSession({ agentSessionRef: ref, tunnelId: 3, l2tpSessionId: 4, tenantId: 'acme', username: 'alice', authMethod: 'mschapv2', grant });
   };
 
   // Broker up: delivered at once.
