@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, heartbeatBody, seedTenant, startBody, type Harness } from '../api/harness';
+import { createHarness, heartbeatBody, seedTenant, startBody, startGranted, type Harness } from '../api/harness';
 
 let h: Harness;
 before(async () => {
@@ -78,7 +78,7 @@ describe('finding 9: revoking an agent ends its sessions', () => {
     await register(agent.token, { publicAddress: '203.0.113.24', capacity: 50 });
     const started = [];
     for (const ref of ['r1', 'r2', 'r3']) {
-      const res = await h.call('POST', '/v1/agent/sessions', { token: agent.token, body: startBody(ref) });
+      const res = await startGranted(h, agent.token, startBody(ref));
       assert.equal(res.status, 201, JSON.stringify(res.body));
       started.push(res.body as { sessionId: string; address: string; poolId: string });
     }

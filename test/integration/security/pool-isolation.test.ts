@@ -12,7 +12,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, seedAgent, startBody, type ApiResponse, type Harness } from '../api/harness';
+import { createHarness, seedAgent, startBody, startGranted, type ApiResponse, type Harness } from '../api/harness';
 import type { Pool } from '../../../functions/src/domain/types';
 
 let h: Harness;
@@ -171,7 +171,7 @@ describe('finding 2: no reserved or host space in pools', () => {
     await expectStatus(h.admin('POST', '/v1/tenants/legacy/users', { username: 'imds', password: 'pw', staticIp: '169.254.169.254' }), 201);
     const agent = await seedAgent(h, 'legacy-agent');
     await h.call('POST', '/v1/agent/register', { token: agent.token, body: { publicAddress: '203.0.113.10', capacity: 50, version: 'test', networks: ['10.130.0.0/16'] } });
-    const start = await h.call('POST', '/v1/agent/sessions', { token: agent.token, body: startBody('legacy-1', 'legacy', 'imds') });
+    const start = await startGranted(h, agent.token, startBody('legacy-1', 'legacy', 'imds'), 'pw');
     assert.equal(start.status, 409, JSON.stringify(start.body));
     assert.equal(start.body.error.code, 'static-address-unavailable');
     assert.match(start.body.error.message, /169\.254\.0\.0\/16/);
@@ -180,11 +180,11 @@ describe('finding 2: no reserved or host space in pools', () => {
     await expectStatus(h.admin('POST', '/v1/tenants', { tenantId: 'legacy2', name: 'legacy2', authMethods: ['mschapv2'] }), 201);
     await legacyPool('legacy2', 'onhost', '10.130.5.0/24', '10.130.5.1');
     await expectStatus(h.admin('POST', '/v1/tenants/legacy2/users', { username: 'dyn', password: 'pw' }), 201);
-    const refused = await h.call('POST', '/v1/agent/sessions', { token: agent.token, body: startBody('legacy-2', 'legacy2', 'dyn') });
+    const refused = await startGranted(h, agent.token, startBody('legacy-2', 'legacy2', 'dyn'), 'pw');
     assert.equal(refused.status, 409, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'pool-not-allowed');
     const other = await seedAgent(h, 'elsewhere');
-    const served = await h.call('POST', '/v1/agent/sessions', { token: other.token, body: startBody('legacy-3', 'legacy2', 'dyn') });
+    const served = await startGranted(h, other.token, startBody('legacy-3', 'legacy2', 'dyn'), 'pw');
     assert.equal(served.status, 201, JSON.stringify(served.body));
     assert.match(served.body.address, /^10\.130\.5\./);
     for (const a of [agent, other]) await h.admin('DELETE', `/v1/agents/${a.agentId}`);
