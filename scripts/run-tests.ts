@@ -11,7 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { startDynamoDbLocal } from './lib/dynamodb-local';
 
-const ROOTS = ['test', 'functions', 'edge-agent', 'infra'];
+const ROOTS = ['test', 'contract', 'functions', 'edge-agent', 'infra'];
 const SKIP_DIRS = new Set(['node_modules', 'cdk.out', 'dist', '.data', 'e2e', 'bench']);
 
 function findTestFiles(dir: string, out: string[] = []): string[] {

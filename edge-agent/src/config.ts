@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { isCidrError, parseCidr } from '../../functions/src/domain/ip-allocation/ipv4';
+import { isCidrError, parseCidr } from '../../contract/src/ipv4';
 
 /**
  * The agent's settings. Every setting is both a flag (`--broker-url`) and an environment variable

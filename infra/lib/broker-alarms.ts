@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Problems } from './errors';
-import { FLEET_METRICS } from './fleet-metrics';
+import { FLEET_METRICS } from '../../contract/src/fleet-metrics';
 
 export interface BrokerAlarmsProps {
   readonly api: apigw.HttpApi;

@@ -12,7 +12,7 @@ import { BrokerFunction, type LogLevel } from './broker-function';
 import { BrokerTable, type BrokerTableProps } from './broker-table';
 import { EdgeFleet, type EdgeFleetProps } from './edge-fleet';
 import { Problems } from './errors';
-import { FLEET_METRICS } from './fleet-metrics';
+import { FLEET_METRICS } from '../../contract/src/fleet-metrics';
 import { SCHEDULED_JOBS } from '../../functions/src/entry/schedules';
 
 /** Folders of the esbuild output (scripts/build-bundles.ts). Optional ones are wired only when present. */

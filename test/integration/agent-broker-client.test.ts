@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerClient } from '../../edge-agent/src/broker/broker-client';
 import { BrokerUnavailableError } from '../../edge-agent/src/broker/http-transport';
-import { computeMsChapV2Response } from '../../functions/src/domain/ppp-auth';
+import { computeMsChapV2Response } from '../../contract/src/ppp-auth';
 import { startLiveBroker } from '../support/live-broker';
 
 const counters = (n: number) => ({ bytesIn: n * 100, bytesOut: n * 50, packetsIn: n, packetsOut: n });

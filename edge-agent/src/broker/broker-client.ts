@@ -1,4 +1,4 @@
-import type { z } from '@hono/zod-openapi';
+import type { z } from 'zod';
 import type {
   AgentSettingsSchema,
   AuthenticateBody,
@@ -7,14 +7,14 @@ import type {
   RegisterBody,
   StartSessionBody,
   StopBody,
-} from '../../../functions/src/http/schemas';
-import type { AgentCounters, EndReason } from '../../../functions/src/domain/types';
+} from '../../../contract/src/agent-protocol/schemas';
+import type { AgentCounters, EndReason } from '../../../contract/src/values';
 import { BrokerRejectedError, HttpTransport, type TransportOptions } from './http-transport';
 import { Outbox, type OutboxRecord, type OutboxUnwritable } from './outbox';
 
 /*
- * Wire types come from the broker's own zod schemas (type-only imports: nothing of the broker is
- * bundled into the agent), so a contract change breaks the agent's compile, not production.
+ * Wire types come from the contract's zod schemas, the ones the broker validates with (type-only
+ * imports), so a contract change breaks the agent's compile, not production.
  */
 export type RegisterRequest = z.input<typeof RegisterBody>;
 export type HeartbeatRequest = z.input<typeof HeartbeatBody>;

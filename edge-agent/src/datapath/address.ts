@@ -4,7 +4,7 @@
  */
 
 // Parsing and formatting are the broker's (one strict definition for pools and packets).
-import { formatIpv4, parseIpv4 } from '../../../functions/src/domain/ip-allocation/ipv4';
+import { formatIpv4, parseIpv4 } from '../../../contract/src/ipv4';
 
 export { formatIpv4, parseIpv4 };
 

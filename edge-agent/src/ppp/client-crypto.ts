@@ -1,10 +1,10 @@
 /**
  * Builds the synchronous `PppClientCrypto` the client engine needs from a password, on top of the
- * broker's RFC 2759 / RFC 1994 code in functions/src/domain/ppp-auth. The MD4 steps are async there
+ * RFC 2759 / RFC 1994 code the broker shares (contract/src/ppp-auth). The MD4 steps are async there
  * (hash-wasm), so they run once here, up front; what remains per challenge is synchronous.
  */
 import { createHash } from 'node:crypto';
-import { computeChapMd5, generateNtResponse, challengeHash, hashNtPasswordHash, ntPasswordHash } from '../../../functions/src/domain/ppp-auth';
+import { computeChapMd5, generateNtResponse, challengeHash, hashNtPasswordHash, ntPasswordHash } from '../../../contract/src/ppp-auth';
 import { toHexUpper, fromUtf8 } from './bytes';
 import type { PppClientCrypto } from './client-session';
 

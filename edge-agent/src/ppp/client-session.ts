@@ -4,7 +4,7 @@
  * PAP / CHAP-MD5 / MS-CHAPv2 through injected synchronous crypto callbacks, takes the address and DNS
  * the server Naks it in IPCP and emits link-up. Pure like the server engine.
  */
-import type { AuthMethod } from '../../../functions/src/domain/types';
+import type { AuthMethod } from '../../../contract/src/values';
 import { readU32 } from './bytes';
 import { decodeChapPacket, encodeChapPacket, encodeMsChapV2ResponseValue, parseMsChapV2Success } from './chap';
 import { newLayer, type LayerDefinition } from './control-layer';

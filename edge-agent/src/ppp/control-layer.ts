@@ -4,7 +4,7 @@
  * `LayerPolicy`; this module only does the bookkeeping every layer shares. Pure: each call returns the
  * new layer and a list of outputs the session turns into actions.
  */
-import type { EndReason } from '../../../functions/src/domain/types';
+import type { EndReason } from '../../../contract/src/values';
 import { EMPTY, bytesEqual } from './bytes';
 import { decodeOptions, encodeControlPacket, encodeOptions, type ControlPacket, type PppOption } from './control-packet';
 import { PppDecodeError } from './errors';

@@ -5,7 +5,7 @@
  * else (callback, multilink, ...). Client: asks for what Windows asks for and accepts the server's
  * Auth-Protocol when it is one it supports, otherwise Naks with its own preference (RFC 1994 §3).
  */
-import type { AuthMethod, EndReason } from '../../../functions/src/domain/types';
+import type { AuthMethod, EndReason } from '../../../contract/src/values';
 import type { PppOption } from './control-packet';
 import { composeReply, type LayerPolicy, type PolicyUpdate, type RequestReview } from './control-layer';
 import { PppDecodeError } from './errors';

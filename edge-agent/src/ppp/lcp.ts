@@ -3,7 +3,7 @@
  * algorithm byte). Options the agent does not understand are kept raw so they can be Configure-Rejected
  * byte for byte.
  */
-import type { AuthMethod } from '../../../functions/src/domain/types';
+import type { AuthMethod } from '../../../contract/src/values';
 import { EMPTY, concatBytes, readU16, readU32, u16, u32 } from './bytes';
 import { decodeControlPacket, decodeOptions, encodeControlPacket, encodeOptions, type PppOption } from './control-packet';
 import { PppDecodeError } from './errors';

@@ -3,7 +3,7 @@
  * judges credentials: it emits `verify-credentials` and later turns the orchestration's `auth-result`
  * into the reply packet the client expects.
  */
-import type { AuthMethod } from '../../../functions/src/domain/types';
+import type { AuthMethod } from '../../../contract/src/values';
 import {
   decodeChapPacket,
   decodeMsChapV2ResponseValue,

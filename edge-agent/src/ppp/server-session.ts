@@ -7,7 +7,7 @@
  * Authenticate (verify-credentials → auth-result) → request-address → address-assigned → IPCP →
  * link-up. Every end emits exactly one link-down.
  */
-import type { AuthMethod } from '../../../functions/src/domain/types';
+import type { AuthMethod } from '../../../contract/src/values';
 import { readU32 } from './bytes';
 import type { LayerDefinition } from './control-layer';
 import { newLayer } from './control-layer';

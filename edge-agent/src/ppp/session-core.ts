@@ -5,7 +5,7 @@
  * through `CoreHooks`. Functions take the state and an action list to append to, and return the
  * new state; the input state is never mutated.
  */
-import type { EndReason } from '../../../functions/src/domain/types';
+import type { EndReason } from '../../../contract/src/values';
 import { u32 } from './bytes';
 import { decodeControlPacket, encodeControlPacket, type ControlPacket } from './control-packet';
 import { layerEvent, layerReceive, layerTimeout, type LayerDefinition, type LayerOutput, type LayerResult, type LayerState } from './control-layer';

@@ -2,7 +2,7 @@
  * Events into and actions out of the PPP session engines. Actions are plain data the agent's
  * orchestration (or the simulator) carries out; the engines never do I/O.
  */
-import type { AuthMethod, EndReason } from '../../../functions/src/domain/types';
+import type { AuthMethod, EndReason } from '../../../contract/src/values';
 import type { FsmLimits } from './fsm';
 
 /** Named timers; `set-timer` replaces a running timer of the same name. */

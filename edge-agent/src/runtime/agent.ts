@@ -6,14 +6,14 @@
 import type { Logger } from 'pino';
 import type { AgentCommandMessage, AgentSettings, Broker, SessionOwner } from '../broker/broker-client';
 import { formatIpv4, parseIpv4, parseIpv4Cidr, SessionCounters, type CounterSnapshot } from '../datapath';
-import { poolBlockedOnAgent } from '../../../functions/src/domain/ip-allocation/address-policy';
+import { poolBlockedOnAgent } from '../../../contract/src/address-policy';
 import type { LinkConfig, LinkSettings } from '../io/link-config';
 import type { IpsecController } from '../ipsec';
 import type { TunDevice } from '../io/tun';
 import type { DatagramSocket, RemoteInfo } from '../io/udp';
 import { CdnResult, decodeDataHeader, GeneralError, L2tpDecodeError, newDataHeaderView, routeDatagram, StopCcnResult, type CloseReason } from '../l2tp';
 import { createPppServerSession, type PppTimings } from '../ppp';
-import type { AgentCounters, EndReason } from '../../../functions/src/domain/types';
+import type { AgentCounters, EndReason } from '../../../contract/src/values';
 import { BrokerLoop } from './broker-loop';
 import { DrainDeadline } from './drain-deadline';
 import { DataPath } from './data-path';

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { AgentCommandMessage, AgentSettings, Broker } from '../broker/broker-client';
 import type { TearDownOrder } from '../broker/broker-client';
 import { BrokerRejectedError } from '../broker/http-transport';
-import type { AgentCounters } from '../../../functions/src/domain/types';
+import type { AgentCounters } from '../../../contract/src/values';
 import { LogThrottle } from './rate-limit';
 import type { TimerHandle, TimerService } from './timers';
 

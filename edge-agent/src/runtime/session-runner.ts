@@ -8,7 +8,7 @@ import type { AuthenticateRequest, Broker, StartedSession } from '../broker/brok
 import { BrokerCallAbandonedError, BrokerRejectedError, BrokerUnavailableError } from '../broker/http-transport';
 import { formatIpv4, mssForMtu, parseIpv4, type CounterSnapshot } from '../datapath';
 import type { PppAction, PppServerEvent, PppServerSession, PppServerState, PppTimer } from '../ppp';
-import type { AuthMethod, EndReason } from '../../../functions/src/domain/types';
+import type { AuthMethod, EndReason } from '../../../contract/src/values';
 import type { DataSession } from './data-path';
 import type { TimerHandle, TimerService } from './timers';
 

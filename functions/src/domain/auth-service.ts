@@ -22,11 +22,11 @@ import {
   ntHashOf,
   parsePppUsername,
   resealedCredentials,
-  verifyChapMd5,
-  verifyMsChapV2,
   verifyPap,
   type CredentialOwner,
 } from './ppp-auth';
+import { verifyChapMd5, verifyMsChapV2 } from '../../../contract/src/ppp-auth';
+import type { AuthFailureReason } from '../../../contract/src/values';
 import type { ServiceContext } from './service-context';
 import type { AuthMethod, AuthThrottle, Tenant, User } from './types';
 
@@ -45,20 +45,6 @@ export type AuthRequest = AuthCommon &
     | { readonly method: 'chap-md5'; readonly id: number; readonly challenge: string; readonly response: string }
     | { readonly method: 'mschapv2'; readonly authenticatorChallenge: string; readonly peerChallenge: string; readonly ntResponse: string }
   );
-
-export const AUTH_FAILURE_REASONS = [
-  'malformed-username',
-  'unknown-tenant',
-  'unknown-user',
-  'method-not-allowed',
-  'user-disabled',
-  'locked',
-  'throttled',
-  'bad-credentials',
-  'malformed-request',
-  'chap-secret-unavailable',
-] as const;
-export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
 export type AuthResult =
   | {

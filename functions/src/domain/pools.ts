@@ -6,22 +6,15 @@
  * anywhere on the fleet (security review, issue 14 finding 1): an address names at most one pool
  * and one session. The check runs against the fleet's pool registry, which the create replaces
  * only if no other pool was created meanwhile. Pools also stay out of reserved space and out of
- * the agents' own networks (finding 2; ip-allocation/address-policy.ts).
+ * the agents' own networks (finding 2; contract/src/address-policy.ts).
  */
 import { AlreadyExistsError, PoolRegistryChangedError } from '../store/errors';
 import { BrokerError, ConflictError, ForbiddenError, ValidationError } from '../errors';
 import { allPages } from './all-pages';
 import type { ServiceContext } from './service-context';
-import {
-  formatIpv4,
-  isCidrError,
-  isInPool,
-  overlappingNetwork,
-  parseCidr,
-  poolAddressProblem,
-  rangesOverlap,
-  validatePool,
-} from './ip-allocation';
+import { overlappingNetwork, poolAddressProblem } from '../../../contract/src/address-policy';
+import { formatIpv4, isCidrError, parseCidr, rangesOverlap } from '../../../contract/src/ipv4';
+import { isInPool, validatePool } from './ip-allocation';
 import { requireTenant } from './tenants';
 import type { AddressRange, Pool, PoolClaim, PoolRegistry } from './types';
 

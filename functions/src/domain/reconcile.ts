@@ -15,8 +15,6 @@ import type { Agent, EndReason } from './types';
 
 /** Sessions younger than this are left alone by reconciliation (starts in flight). */
 export const RECONCILE_MIN_AGE_MS = 15_000;
-/** At most this many held ids per report (the agent omits the list above it: no reconciliation). */
-export const MAX_RECONCILE_IDS = 1000;
 
 export interface ReconcileOptions {
   /** @default RECONCILE_MIN_AGE_MS */

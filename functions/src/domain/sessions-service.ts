@@ -5,7 +5,8 @@
 import { ConflictError, ForbiddenError, NotFoundError, PoolExhaustedApiError, QuotaExceededError } from '../errors';
 import { AlreadyExistsError } from '../store/errors';
 import type { SessionFilter } from '../store/store';
-import { parseIpv4, PoolExhaustedError, startSessionWithAddress } from './ip-allocation';
+import { parseIpv4 } from '../../../contract/src/ipv4';
+import { PoolExhaustedError, startSessionWithAddress } from './ip-allocation';
 import { admit, type AdmissionDecision } from './placement/admission';
 import type { ServiceContext } from './service-context';
 import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Pool, Session, User } from './types';

@@ -4,9 +4,19 @@
  * milliseconds (numbers) so that they sort and compare without parsing.
  */
 
-/** PPP authentication methods a tenant can allow, strongest first. */
-export const AUTH_METHODS = ['mschapv2', 'chap-md5', 'pap'] as const;
-export type AuthMethod = (typeof AUTH_METHODS)[number];
+import type { AgentCounters, AuthMethod, EndReason, SessionState } from '../../../contract/src/values';
+
+// The values the agent shares (auth methods, end reasons, session states, counters) are the
+// contract's; the records below hold them, so they are handed on with the records.
+export {
+  AUTH_METHODS,
+  END_REASONS,
+  SESSION_STATES,
+  type AgentCounters,
+  type AuthMethod,
+  type EndReason,
+  type SessionState,
+} from '../../../contract/src/values';
 
 export interface Tenant {
   readonly tenantId: string;
@@ -105,7 +115,7 @@ export interface Pool {
   readonly dns: readonly string[];
   /** The address the agent uses as its own end of every PPP link in this pool. */
   readonly gateway: string;
-  /** A fleet operator allowed public address space for this pool (ip-allocation/address-policy.ts). */
+  /** A fleet operator allowed public address space for this pool (contract/src/address-policy.ts). */
   readonly allowPublic?: boolean;
   readonly createdAt: number;
 }
@@ -141,13 +151,6 @@ export interface Lease {
 export const AGENT_STATES = ['active', 'draining', 'dead'] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 
-export interface AgentCounters {
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  readonly packetsIn: number;
-  readonly packetsOut: number;
-}
-
 export interface Agent {
   readonly agentId: string;
   readonly name: string;
@@ -181,26 +184,6 @@ export type AgentCommand =
   | { readonly commandId: string; readonly type: 'disconnect-session'; readonly sessionId: string; readonly createdAt: number }
   | { readonly commandId: string; readonly type: 'drain'; readonly deadline: number; readonly createdAt: number }
   | { readonly commandId: string; readonly type: 'reload-settings'; readonly createdAt: number };
-
-export const SESSION_STATES = ['active', 'stopped'] as const;
-export type SessionState = (typeof SESSION_STATES)[number];
-
-/** Why a session ended. Shared by the agent (which reports) and the broker (which records). */
-export const END_REASONS = [
-  'user-request',
-  'idle-timeout',
-  'lcp-timeout',
-  'admin-disconnect',
-  'auth-failure',
-  'pool-exhausted',
-  'agent-shutdown',
-  'agent-lost',
-  'agent-revoked',
-  'tunnel-closed',
-  'quota-exceeded',
-  'error',
-] as const;
-export type EndReason = (typeof END_REASONS)[number];
 
 export interface Session {
   readonly sessionId: string;

@@ -1,42 +1,42 @@
 /**
  * Request and response schemas of the broker API. Routes validate with them and /openapi.json is
- * generated from them, so the document cannot drift from the code.
+ * generated from them, so the document cannot drift from the code. The agent protocol's schemas
+ * are the contract's (contract/src/agent-protocol): this module names them as components of the
+ * document and adds the operator API's own.
  */
 import { z } from '@hono/zod-openapi';
-import { TENANT_ID_PATTERN } from '../domain/ppp-auth';
+import { IsoTime, TenantIdSchema, UsernameSchema } from '../../../contract/src/agent-protocol/fields';
+import { agentProtocolSchemas } from '../../../contract/src/agent-protocol/schemas';
 import { AGENT_STATES, API_KEY_SCOPES, AUTH_METHODS, END_REASONS, SESSION_STATES } from '../domain/types';
-import { MAX_RECONCILE_IDS } from '../domain/reconcile';
-import { isCidrError, parseCidr } from '../domain/ip-allocation/ipv4';
+
+export { TenantIdSchema, UsernameSchema } from '../../../contract/src/agent-protocol/fields';
+
+// --- the agent protocol, named -------------------------------------------------------------------
+
+/** The contract's agent protocol, each named schema an OpenAPI component under its contract name. */
+export const {
+  CountersSchema,
+  ErrorSchema,
+  RegisterBody,
+  HeartbeatBody,
+  AuthenticateBody,
+  StartSessionBody,
+  InterimBody,
+  StopBody,
+  AgentSettingsSchema,
+  TearDownSchema,
+  CommandSchema,
+  RegisterReplySchema,
+  HeartbeatReplySchema,
+  AuthResultSchema,
+  SessionStartedSchema,
+  SessionStateSchema,
+} = agentProtocolSchemas((name, schema) => schema.openapi(name));
 
 // --- building blocks ------------------------------------------------------------------------------
 
-export const TenantIdSchema = z
-  .string()
-  .regex(TENANT_ID_PATTERN, 'lower-case letters, digits, ".", "_", "-"; 1..64 characters, starting alphanumeric')
-  .openapi({ example: 'acme' });
-
-/** The user part only (no realm); `\` and control characters would make PPP names ambiguous. */
-// eslint-disable-next-line no-control-regex
-export const UsernameSchema = z.string().regex(/^[^\\\u0000-\u001f\u007f-\u009f]{1,128}$/, '1..128 characters, no "\\" or control characters').openapi({ example: 'alice' });
-
 const Ipv4 = z.ipv4();
-const IsoTime = z.string().openapi({ format: 'date-time', example: '2024-05-01T12:00:00.000Z' });
-const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const IdParam = z.string().min(1).max(128);
-
-export const CountersSchema = z
-  .object({ bytesIn: Count, bytesOut: Count, packetsIn: Count, packetsOut: Count })
-  .openapi('Counters');
-
-export const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.string().openapi({ example: 'validation-failed' }),
-      message: z.string(),
-      field: z.string().optional(),
-    }),
-  })
-  .openapi('Error');
 
 /** `limit` 1..100 (default 50) and the opaque `cursor` from the previous page. */
 export const PageQuery = z.object({
@@ -125,98 +125,6 @@ export const CreateApiKeyBody = z
     }
   })
   .openapi('CreateApiKey');
-
-// --- agent requests -------------------------------------------------------------------------------
-
-/** Broker session ids the agent still holds, for reconciliation (domain/reconcile.ts); absent = none done. */
-const HeldSessionIds = z
-  .array(z.string().min(1).max(128))
-  .max(MAX_RECONCILE_IDS)
-  .optional()
-  .openapi({ description: 'session ids the agent still serves; the broker stops its other active sessions of this agent and answers which of these to tear down' });
-
-/** Sessions the agent must tear down (stopped or unknown at the broker), from reconciliation. */
-export const TearDownSchema = z
-  .array(z.object({ sessionId: z.string(), reason: z.enum(END_REASONS) }))
-  .openapi('AgentTearDown');
-
-/** A strict IPv4 CIDR (host bits zero), e.g. a network of the agent's host. */
-const CidrText = z
-  .string()
-  .max(18)
-  .refine((text) => !isCidrError(parseCidr(text)), 'an IPv4 network a.b.c.d/n with its host bits zero')
-  .openapi({ example: '172.31.0.0/16' });
-
-export const RegisterBody = z
-  .object({
-    publicAddress: z.string().min(1).max(255).openapi({ description: 'used only when no address is on record (enrolment or a previous registration)' }),
-    capacity: z.number().int().min(0).max(100_000).openapi({ description: 'capped at the enrolled capacity' }),
-    version: z.string().min(1).max(64),
-    sessionIds: HeldSessionIds,
-    networks: z
-      .array(CidrText)
-      .max(64)
-      .optional()
-      .openapi({ description: 'the IPv4 networks of the agent\'s host: no pool may overlap them' }),
-  })
-  .openapi('AgentRegister');
-
-export const HeartbeatBody = z
-  .object({
-    activeSessions: Count,
-    counters: CountersSchema,
-    ackCommandIds: z.array(z.string().min(1).max(128)).max(1000).default([]),
-    sessionIds: HeldSessionIds,
-  })
-  .openapi('AgentHeartbeat');
-
-const Hex = (bytes?: number) =>
-  z.string().regex(bytes === undefined ? /^(?:[0-9a-fA-F]{2})+$/ : new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), bytes === undefined ? 'hex bytes' : `${bytes} bytes as hex`);
-const PppName = z.string().min(1).max(256).openapi({ description: 'the Name exactly as the peer sent it, with realm', example: 'alice@acme' });
-
-/** Fields every authentication carries besides the method's own. */
-const AuthCommonFields = {
-  username: PppName,
-  agentSessionRef: z.string().min(1).max(128).openapi({ description: 'the agent\'s reference of the session being set up: the grant answered is good for this start only' }),
-  peerAddress: z.string().min(1).max(64).openapi({ description: 'the client\'s address as the agent sees it (IPv4, optionally :port): failures are counted per user and address', example: '198.51.100.4' }),
-};
-
-export const AuthenticateBody = z
-  .discriminatedUnion('method', [
-    z.object({ method: z.literal('pap'), ...AuthCommonFields, password: z.string().max(256) }),
-    z.object({
-      method: z.literal('chap-md5'),
-      ...AuthCommonFields,
-      id: z.number().int().min(0).max(255),
-      challenge: Hex().max(512),
-      response: Hex(16),
-    }),
-    z.object({
-      method: z.literal('mschapv2'),
-      ...AuthCommonFields,
-      authenticatorChallenge: Hex(16),
-      peerChallenge: Hex(16),
-      ntResponse: Hex(24),
-    }),
-  ])
-  .openapi('AgentAuthenticate');
-
-export const StartSessionBody = z
-  .object({
-    agentSessionRef: z.string().min(1).max(128),
-    tunnelId: z.number().int().min(1).max(65535),
-    l2tpSessionId: z.number().int().min(1).max(65535),
-    peerAddress: z.string().min(1).max(64).optional(),
-    tenantId: TenantIdSchema,
-    username: UsernameSchema,
-    authMethod: z.enum(AUTH_METHODS),
-    grant: z.string().min(1).max(2048).openapi({ description: 'the grant of this user\'s authentication for this agentSessionRef (required: a start without a valid one is 403)' }),
-  })
-  .openapi('AgentStartSession');
-
-export const InterimBody = z.object({ counters: CountersSchema }).openapi('AgentInterim');
-
-export const StopBody = z.object({ reason: z.enum(END_REASONS), counters: CountersSchema.optional() }).openapi('AgentStop');
 
 // --- responses ------------------------------------------------------------------------------------
 
@@ -328,24 +236,6 @@ export const ApiKeySchema = z
 export const IpsecStatusSchema = z
   .object({ configured: z.boolean(), allowLegacyProposals: z.boolean(), revision: z.number(), updatedAt: IsoTime.optional() })
   .openapi('IpsecStatus');
-
-export const CommandSchema = z
-  .object({
-    commandId: z.string(),
-    type: z.enum(['disconnect-session', 'drain', 'reload-settings']),
-    sessionId: z.string().optional(),
-    deadline: IsoTime.optional(),
-    createdAt: IsoTime,
-  })
-  .openapi('AgentCommand');
-
-export const AgentSettingsSchema = z
-  .object({
-    revision: z.number().openapi({ description: 'IPsec settings revision; 0 = no PSK configured yet' }),
-    heartbeatIntervalSeconds: z.number(),
-    ipsec: z.object({ psk: z.string(), allowLegacyProposals: z.boolean() }).nullable(),
-  })
-  .openapi('AgentSettings');
 
 /** `{ items, cursor? }` for a listing of `item`. */
 export function pageOf<T extends z.ZodType>(item: T) {

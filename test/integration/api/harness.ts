@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
-import { computeMsChapV2Response } from '../../../functions/src/domain/ppp-auth';
+import { computeMsChapV2Response } from '../../../contract/src/ppp-auth';
 import { parseConfig, type BrokerConfig } from '../../../functions/src/config';
 import { createTestStore, type TestStore } from '../../support/test-store';
 

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
 import { parseConfig } from '../../../functions/src/config';
 import { dataKeyContext, loadKmsDataKeys, type DataKeyKms } from '../../../functions/src/entry/kms-data-keys';
-import { computeMsChapV2Response } from '../../../functions/src/domain/ppp-auth';
+import { computeMsChapV2Response } from '../../../contract/src/ppp-auth';
 import { createTestStore, type TestStore } from '../../support/test-store';
 
 const KMS_KEY = 'arn:aws:kms:eu-west-1:111122223333:key/test';

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
 import { parseConfig } from '../../../functions/src/config';
-import { computeChapMd5, computeMsChapV2Response, ntPasswordHash } from '../../../functions/src/domain/ppp-auth';
+import { computeChapMd5, computeMsChapV2Response, ntPasswordHash } from '../../../contract/src/ppp-auth';
 import { createTestStore, type TestStore } from '../../support/test-store';
 
 /** The secret of a `tbk_<keyId>_<secret>` / `tba_<agentId>_<secret>` token (base64url: may itself contain `_`). */

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { computeChapMd5, ntPasswordHash } from '../../../functions/src/domain/ppp-auth';
+import { computeChapMd5, ntPasswordHash } from '../../../contract/src/ppp-auth';
 import type { IpsecSettings, User } from '../../../functions/src/domain/types';
 import { createHarness, mschapv2Body, seedAgent, seedTenant, type Harness } from '../api/harness';
 import { user as userRecord } from '../store/fixtures';

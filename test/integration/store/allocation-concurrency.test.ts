@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createTestStore, type TestStore } from '../../support/test-store';
-import { candidateAddresses, formatIpv4, startSessionWithAddress } from '../../../functions/src/domain/ip-allocation';
+import { candidateAddresses, startSessionWithAddress } from '../../../functions/src/domain/ip-allocation';
+import { formatIpv4 } from '../../../contract/src/ipv4';
 import { systemClock } from '../../../functions/src/domain/types';
 import { agent, pool, tenant, user } from './fixtures';
 

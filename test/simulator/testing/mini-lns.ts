@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { ntPasswordHash, verifyChapMd5, verifyMsChapV2 } from '../../../functions/src/domain/ppp-auth';
+import { ntPasswordHash, verifyChapMd5, verifyMsChapV2 } from '../../../contract/src/ppp-auth';
 import { decodeIcmpEcho, encodeIcmpEcho, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../../../edge-agent/src/datapath';
 import {
   L2tpDecodeError,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fleetMetricsRecord } from '../../../functions/src/domain/autoscaling';
-import { FLEET_METRICS } from '../../../infra/lib/fleet-metrics';
+import { FLEET_METRICS } from '../../../contract/src/fleet-metrics';
 
 test('the autoscaler\'s metrics line is embedded metric format under the names the alarms watch', () => {
   const record = fleetMetricsRecord({ serving: 3, draining: 1, sessions: 120, utilization: 0.4, desired: 4, decision: 'hold' }, 1_700_000_000_000);

@@ -1,16 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  candidateAddresses,
-  formatIpv4,
-  isCidrError,
-  isInPool,
-  parseCidr,
-  parseIpv4,
-  rangesOverlap,
-  validatePool,
-} from '../../../functions/src/domain/ip-allocation';
+import { formatIpv4, isCidrError, parseCidr, parseIpv4, rangesOverlap } from '../../../contract/src/ipv4';
+import { candidateAddresses, isInPool, validatePool } from '../../../functions/src/domain/ip-allocation';
 
 describe('parseIpv4 / formatIpv4', () => {
   test('parses dotted quads to unsigned numbers', () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LEASE_HINT_TTL_MS, LeaseHints, parseIpv4, randomCandidate } from '../../../functions/src/domain/ip-allocation';
+import { LEASE_HINT_TTL_MS, LeaseHints, randomCandidate } from '../../../functions/src/domain/ip-allocation';
+import { parseIpv4 } from '../../../contract/src/ipv4';
 import type { Pool } from '../../../functions/src/domain/types';
 
 const pool: Pool = { tenantId: 't', poolId: 'p', cidr: '10.1.0.0/24', exclude: [], dns: [], gateway: '10.1.0.1', createdAt: 0 };

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeChapMd5, InvalidAuthInputError, ntPasswordHash, verifyChapMd5, verifyPap } from '../../../functions/src/domain/ppp-auth';
+import { InvalidAuthInputError, verifyPap } from '../../../functions/src/domain/ppp-auth';
+import { computeChapMd5, ntPasswordHash, verifyChapMd5 } from '../../../contract/src/ppp-auth';
 
 describe('CHAP-MD5 (RFC 1994 §4.1)', () => {
   // Expected values computed independently (Python hashlib) as MD5(id | secret | challenge).

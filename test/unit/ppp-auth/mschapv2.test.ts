@@ -14,7 +14,7 @@ import {
   InvalidAuthInputError,
   ntPasswordHash,
   verifyMsChapV2,
-} from '../../../functions/src/domain/ppp-auth';
+} from '../../../contract/src/ppp-auth';
 
 // RFC 2759 §9.2 "Hash Example": user name "User", password "clientPass".
 const RFC = {

@@ -15,11 +15,10 @@ import {
   SecretDecryptError,
   staticKeyRing,
   UnknownKeyError,
-  verifyChapMd5,
-  computeChapMd5,
   userSecretContext,
   verifyPap,
 } from '../../../functions/src/domain/ppp-auth';
+import { computeChapMd5, verifyChapMd5 } from '../../../contract/src/ppp-auth';
 
 const k1 = randomBytes(32).toString('base64');
 const k2 = randomBytes(32).toString('base64');

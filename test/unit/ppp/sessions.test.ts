@@ -1,7 +1,7 @@
 /** Full in-memory server <-> client runs for every auth method and every way a session ends. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ntPasswordHash, verifyChapMd5, verifyMsChapV2 } from '../../../functions/src/domain/ppp-auth';
+import { ntPasswordHash, verifyChapMd5, verifyMsChapV2 } from '../../../contract/src/ppp-auth';
 import type { AuthMethod } from '../../../functions/src/domain/types';
 import { createPppClientCrypto, PPP_PROTOCOL, type PppAction, type PppTimings } from '../../../edge-agent/src/ppp';
 import { fakeRandom, LinkHarness, type HarnessOptions } from './testing/link-harness';

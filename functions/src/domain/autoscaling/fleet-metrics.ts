@@ -1,4 +1,4 @@
-import { FLEET_METRICS } from '../../../../infra/lib/fleet-metrics';
+import { FLEET_METRICS } from '../../../../contract/src/fleet-metrics';
 import type { ScalingSummary } from './decide';
 
 /**

@@ -46,7 +46,7 @@ export class StaticAddressUnavailableError extends IpAllocationError {
 }
 
 /**
- * Every pool of the tenant is barred on this agent (address-policy.ts, poolBlockedOnAgent):
+ * Every pool of the tenant is barred on this agent (contract/src/address-policy.ts, poolBlockedOnAgent):
  * reserved space, or a network of the agent's host.
  */
 export class PoolNotAllowedError extends IpAllocationError {

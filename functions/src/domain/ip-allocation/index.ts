@@ -1,6 +1,4 @@
-export * from './ipv4';
 export * from './pool-addresses';
 export * from './errors';
 export * from './start-session';
 export * from './lease-hints';
-export * from './address-policy';

@@ -4,7 +4,7 @@
  * both), the gateway (the agent's end of every PPP link) and the excluded ranges never are.
  */
 import type { AddressRange, Pool } from '../types';
-import { cidrContains, isCidrError, parseCidr, parseIpv4, rangesOverlap, type Cidr } from './ipv4';
+import { cidrContains, isCidrError, parseCidr, parseIpv4, rangesOverlap, type Cidr } from '../../../../contract/src/ipv4';
 
 /** Largest pool accepted: a /16 (65,536 addresses) keeps enumeration and lease reads bounded. */
 export const MIN_POOL_PREFIX = 16;

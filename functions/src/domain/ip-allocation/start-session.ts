@@ -8,9 +8,9 @@
 import type { Store } from '../../store/store';
 import { sessionIdFor } from '../session-id';
 import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Pool, Session, Tenant, User } from '../types';
-import { poolBlockedOnAgent } from './address-policy';
+import { poolBlockedOnAgent } from '../../../../contract/src/address-policy';
 import { PoolExhaustedError, PoolNotAllowedError, StaticAddressUnavailableError } from './errors';
-import { formatIpv4, isCidrError, parseCidr, parseIpv4 } from './ipv4';
+import { formatIpv4, isCidrError, parseCidr, parseIpv4 } from '../../../../contract/src/ipv4';
 import type { LeaseHints } from './lease-hints';
 import { candidateAddresses, isInPool, randomCandidate } from './pool-addresses';
 
@@ -27,7 +27,7 @@ export interface StartSessionInput {
   readonly authMethod: AuthMethod;
   /** Addresses this process saw leased: skipped by the random probes (lease-hints.ts). */
   readonly hints?: LeaseHints;
-  /** Networks of the agent's host: pools overlapping them are not used there (address-policy.ts). */
+  /** Networks of the agent's host: pools overlapping them are not used there (contract/src/address-policy.ts). */
   readonly agentNetworks?: readonly string[];
 }
 

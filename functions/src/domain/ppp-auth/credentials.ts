@@ -1,6 +1,6 @@
 import type { EncryptedBlob, UserCredentials } from '../types';
 import { InvalidAuthInputError, SecretBoxError } from './errors';
-import { ntPasswordHash } from './nt-hash';
+import { ntPasswordHash } from '../../../../contract/src/ppp-auth/nt-hash';
 import { PADDED_SECRET_BYTES, type SecretBox } from './secret-box';
 
 /** Purpose of CHAP secret blobs (with tenant and user in the GCM context), so no other blob can be swapped in. */

@@ -1,14 +1,13 @@
 /**
- * The ppp-auth error family. Verification functions never throw for a wrong answer (they return
+ * The broker's part of the ppp-auth error family: user names and the secret box. The family's root
+ * and the input error of the crypto both sides compute are the contract's, re-exported so that the
+ * family reads whole here. Verification functions never throw for a wrong answer (they return
  * `false` / `{ ok: false }`); these errors are for malformed input and secret-handling failures
  * the caller must treat as a fault, not as a failed login.
  */
-export class PppAuthError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { PppAuthError } from '../../../../contract/src/ppp-auth/errors';
+
+export { InvalidAuthInputError, PppAuthError } from '../../../../contract/src/ppp-auth/errors';
 
 export type InvalidPppUsernameReason =
   | 'empty'
@@ -23,13 +22,6 @@ export type InvalidPppUsernameReason =
 export class InvalidPppUsernameError extends PppAuthError {
   constructor(readonly reason: InvalidPppUsernameReason, message: string) {
     super(message);
-  }
-}
-
-/** A byte field (challenge, response, hash) had the wrong size or encoding. */
-export class InvalidAuthInputError extends PppAuthError {
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
   }
 }
 

@@ -1,9 +1,6 @@
+// The crypto both sides compute (MS-CHAPv2, CHAP-MD5, the NT hash) is the contract's:
+// contract/src/ppp-auth. What is here only the broker does.
 export * from './errors';
-export { constantTimeEqual } from './bytes';
-export { ntPasswordHash, hashNtPasswordHash } from './nt-hash';
-export { desEncryptBlock, expandDesKey } from './des';
-export * from './mschapv2';
-export * from './chap-md5';
 export * from './pap';
 export * from './secret-box';
 export * from './credentials';

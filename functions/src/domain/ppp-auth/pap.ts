@@ -1,5 +1,5 @@
-import { constantTimeEqual, toBytes } from './bytes';
-import { ntPasswordHash } from './nt-hash';
+import { constantTimeEqual, toBytes } from '../../../../contract/src/ppp-auth/bytes';
+import { ntPasswordHash } from '../../../../contract/src/ppp-auth/nt-hash';
 
 /**
  * PAP (RFC 1334 §2): the peer sends the clear password; the broker keeps only the NT hash, so it

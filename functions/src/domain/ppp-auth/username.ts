@@ -1,3 +1,4 @@
+import { TENANT_ID_PATTERN } from '../../../../contract/src/values';
 import { InvalidPppUsernameError } from './errors';
 
 /**
@@ -8,7 +9,8 @@ import { InvalidPppUsernameError } from './errors';
  * - `user@tenant` (realm form): split at the LAST `@`, so a user name may itself contain `@`
  *   (`bob@example.com@acme` -> user `bob@example.com`, tenant `acme`).
  * - anything else is a plain name with no tenant; the caller decides (e.g. a default tenant).
- * The tenant id is lower-cased and must match TENANT_ID_PATTERN; the user name keeps its case.
+ * The tenant id is lower-cased and must match TENANT_ID_PATTERN (the contract's, as the agent
+ * protocol checks tenant ids with it too); the user name keeps its case.
  * Empty parts, control characters (C0, DEL, C1) and names over 256 UTF-8 bytes are rejected.
  */
 export interface ParsedPppUsername {
@@ -16,9 +18,6 @@ export interface ParsedPppUsername {
   readonly tenantId?: string;
   readonly form: 'plain' | 'domain' | 'realm';
 }
-
-/** Tenant ids as realms: lower-case letters, digits, `.`, `_`, `-`; 1..64 characters, starting alphanumeric. */
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** RFC 2759 and common clients limit the Name to 256 octets. */
 export const MAX_PPP_NAME_BYTES = 256;

@@ -4,7 +4,7 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { heartbeat, registerAgent } from '../../domain/agents-service';
-import { AUTH_FAILURE_REASONS, authenticate, readAuthAhead } from '../../domain/auth-service';
+import { authenticate, readAuthAhead } from '../../domain/auth-service';
 import { parseToken } from '../../domain/bearer-tokens';
 import { agentIpsecSettings, ipsecRevision } from '../../domain/ipsec-settings';
 import type { ServiceContext } from '../../domain/service-context';
@@ -18,57 +18,18 @@ import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route
 import {
   AgentSettingsSchema,
   AuthenticateBody,
-  CommandSchema,
-  CountersSchema,
+  AuthResultSchema,
   HeartbeatBody,
+  HeartbeatReplySchema,
   IdParam,
   InterimBody,
   RegisterBody,
+  RegisterReplySchema,
+  SessionStartedSchema,
+  SessionStateSchema,
   StartSessionBody,
   StopBody,
-  TearDownSchema,
 } from '../schemas';
-import { END_REASONS, SESSION_STATES } from '../../domain/types';
-
-const AuthResultSchema = z
-  .union([
-    z.object({
-      ok: z.literal(true),
-      tenantId: z.string(),
-      username: z.string(),
-      authenticatorResponse: z.string().optional().openapi({ description: 'MS-CHAPv2 only: the S=<40 hex> string for the Success packet' }),
-      grant: z.string().openapi({ description: 'required by the start of this session (agentSessionRef), valid 60 s, for this agent only' }),
-    }),
-    z.object({
-      ok: z.literal(false),
-      reason: z.enum(AUTH_FAILURE_REASONS),
-      retryable: z.boolean(),
-      lockedUntil: z.string().optional(),
-    }),
-  ])
-  .openapi('AgentAuthResult');
-
-const StartedSchema = z
-  .object({
-    sessionId: z.string(),
-    address: z.string(),
-    gateway: z.string(),
-    dns: z.array(z.string()),
-    poolId: z.string(),
-    cidr: z.string().openapi({ description: 'the pool\'s CIDR: the agent routes it into its TUN once per pool' }),
-    created: z.boolean().openapi({ description: 'false when this was a retry of an already recorded start' }),
-  })
-  .openapi('AgentSessionStarted');
-
-const SessionStateSchema = z
-  .object({
-    sessionId: z.string(),
-    state: z.enum(SESSION_STATES),
-    counters: CountersSchema,
-    endReason: z.enum(END_REASONS).optional(),
-    disconnectRequested: z.boolean(),
-  })
-  .openapi('AgentSessionState');
 
 const SessionParams = z.object({ sessionId: IdParam });
 
@@ -118,17 +79,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       security: bearerSecurity,
       request: { body: jsonBody(RegisterBody) },
       responses: {
-        200: jsonResponse(
-          z.object({
-            agentId: z.string(),
-            publicAddress: z.string().openapi({ description: 'the address on record (enrolled or pinned); the agent warns when it reported another' }),
-            capacity: z.number().int().openapi({ description: 'the capacity on record: the lower of the reported and the enrolled one' }),
-            settings: AgentSettingsSchema,
-            tearDown: TearDownSchema.optional().openapi({ description: 'present when sessionIds were sent' }),
-            sessionsStopped: z.number().int().optional().openapi({ description: 'active sessions of this agent it no longer holds, now stopped (agent-lost)' }),
-          }),
-          'registered',
-        ),
+        200: jsonResponse(RegisterReplySchema, 'registered'),
         ...errorResponses(400, 401, 403),
       },
     }),
@@ -154,16 +105,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       security: bearerSecurity,
       request: { body: jsonBody(HeartbeatBody) },
       responses: {
-        200: jsonResponse(
-          z.object({
-            commands: z.array(CommandSchema),
-            settingsRevision: z.number(),
-            heartbeatIntervalSeconds: z.number(),
-            tearDown: TearDownSchema.optional().openapi({ description: 'present when sessionIds were sent' }),
-            sessionsStopped: z.number().int().optional(),
-          }),
-          'pending commands',
-        ),
+        200: jsonResponse(HeartbeatReplySchema, 'pending commands'),
         ...errorResponses(400, 401, 403),
       },
     }),
@@ -222,8 +164,8 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       security: bearerSecurity,
       request: { body: jsonBody(StartSessionBody) },
       responses: {
-        200: jsonResponse(StartedSchema, 'already started (retry)'),
-        201: jsonResponse(StartedSchema, 'started'),
+        200: jsonResponse(SessionStartedSchema, 'already started (retry)'),
+        201: jsonResponse(SessionStartedSchema, 'started'),
         ...errorResponses(400, 401, 403, 404, 409, 503),
       },
     }),

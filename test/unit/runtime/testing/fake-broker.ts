@@ -5,7 +5,7 @@
  */
 import type { AgentCommandMessage, AgentSettings, AuthVerdict, Broker, HeartbeatReply, HeartbeatRequest, StartedSession, StartSessionRequest } from '../../../../edge-agent/src/broker/broker-client';
 import { BrokerRejectedError, BrokerUnavailableError } from '../../../../edge-agent/src/broker/http-transport';
-import { ntPasswordHash, verifyChapMd5, verifyMsChapV2 } from '../../../../functions/src/domain/ppp-auth';
+import { ntPasswordHash, verifyChapMd5, verifyMsChapV2 } from '../../../../contract/src/ppp-auth';
 import type { AgentCounters, EndReason } from '../../../../functions/src/domain/types';
 
 export interface Report {

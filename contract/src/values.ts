@@ -1,0 +1,55 @@
+/**
+ * The values the agent and the broker both speak in: they cross the wire in the agent protocol
+ * (agent-protocol/schemas.ts) and the broker keeps them in its records (functions/src/domain/types.ts).
+ */
+
+/** PPP authentication methods a tenant can allow, strongest first. */
+export const AUTH_METHODS = ['mschapv2', 'chap-md5', 'pap'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/** Why a session ended. Shared by the agent (which reports) and the broker (which records). */
+export const END_REASONS = [
+  'user-request',
+  'idle-timeout',
+  'lcp-timeout',
+  'admin-disconnect',
+  'auth-failure',
+  'pool-exhausted',
+  'agent-shutdown',
+  'agent-lost',
+  'agent-revoked',
+  'tunnel-closed',
+  'quota-exceeded',
+  'error',
+] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/** A session as the broker records it: active until stopped. */
+export const SESSION_STATES = ['active', 'stopped'] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+/** Why the broker refused an authentication the agent relayed (`ok: false` verdicts). */
+export const AUTH_FAILURE_REASONS = [
+  'malformed-username',
+  'unknown-tenant',
+  'unknown-user',
+  'method-not-allowed',
+  'user-disabled',
+  'locked',
+  'throttled',
+  'bad-credentials',
+  'malformed-request',
+  'chap-secret-unavailable',
+] as const;
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+
+/** Cumulative data counters of a session or an agent: they only grow. */
+export interface AgentCounters {
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+}
+
+/** Tenant ids, also as realms of PPP names (`user@tenant`): lower-case letters, digits, `.`, `_`, `-`; 1..64 characters, starting alphanumeric. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
