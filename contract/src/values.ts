@@ -51,5 +51,8 @@ export interface AgentCounters {
   readonly packetsOut: number;
 }
 
-/** Tenant ids, also as realms of PPP names (`user@tenant`): lower-case letters, digits, `.`, `_`, `-`; 1..64 characters, starting alphanumeric. */
+/**
+ * Tenant ids, also as realms of PPP names (`user@tenant`): lower-case letters, digits, `.`, `_`,
+ * `-`; 1..64 characters, starting alphanumeric.
+ */
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;

@@ -1,2 +1,0 @@
-export * from './fields';
-export * from './schemas';
