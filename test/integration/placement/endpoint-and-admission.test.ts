@@ -52,7 +52,7 @@ describe('tenant endpoint and admission', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body.agents.map((a: { publicAddress: string }) => a.publicAddress).sort(), ['203.0.113.1', '203.0.113.2']);
     assert.equal(res.body.dnsName, 'acme.vpn.example.net');
-    assert.deepEqual(res.body.ipsec, { pskName: 'fleet', pskRevision: 1, allowLegacyProposals: false });
+    assert.deepEqual(res.body.ipsec, { pskName: 'fleet', pskRevision: 1, allowLegacyProposals: true }, 'legacy proposals are on by default');
     assert.ok(!JSON.stringify(res.body).includes('a-very-secret-psk-value'));
     const one = await h.admin('GET', '/v1/tenants/acme/endpoint');
     assert.equal(one.status, 200);

@@ -4,6 +4,7 @@
  * IPsec PSK revision to use. The PSK itself is never part of the answer.
  */
 import { allPages } from '../all-pages';
+import { DEFAULT_ALLOW_LEGACY_PROPOSALS } from '../ipsec-settings';
 import { BrokerError } from '../../errors';
 import type { ServiceContext } from '../service-context';
 import { requireTenant } from '../tenants';
@@ -78,6 +79,6 @@ export async function tenantEndpoint(
     tenantId,
     agents: placement.agents.map((a) => ({ agentId: a.agentId, region: a.region, publicAddress: a.publicAddress })),
     ...(dnsName !== undefined ? { dnsName } : {}),
-    ipsec: { pskName: 'fleet', pskRevision: settings?.revision ?? 0, allowLegacyProposals: settings?.allowLegacyProposals ?? false },
+    ipsec: { pskName: 'fleet', pskRevision: settings?.revision ?? 0, allowLegacyProposals: settings?.allowLegacyProposals ?? DEFAULT_ALLOW_LEGACY_PROPOSALS },
   };
 }

@@ -2,7 +2,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { enrollAgent, listAgents, revokeAgent, rotateAgentCredential } from '../../domain/agents-service';
 import { createApiKey, revokeApiKey } from '../../domain/api-keys';
-import { putIpsecSettings } from '../../domain/ipsec-settings';
+import { DEFAULT_ALLOW_LEGACY_PROPOSALS, putIpsecSettings } from '../../domain/ipsec-settings';
 import type { ServiceContext } from '../../domain/service-context';
 import { requireFleet } from '../auth';
 import type { AppEnv } from '../context';
@@ -164,7 +164,7 @@ export function registerFleetRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContex
       return c.json(
         s
           ? { configured: true, allowLegacyProposals: s.allowLegacyProposals, revision: s.revision, updatedAt: iso(s.updatedAt) }
-          : { configured: false, allowLegacyProposals: false, revision: 0 },
+          : { configured: false, allowLegacyProposals: DEFAULT_ALLOW_LEGACY_PROPOSALS, revision: 0 },
         200,
       );
     },
