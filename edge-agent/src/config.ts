@@ -35,6 +35,10 @@ export interface AgentConfig {
   readonly brokerMaxInFlight: number;
   /** Networks of this host's environment besides its interfaces' own (e.g. the VPC): no pool may overlap them. */
   readonly hostNetworks: readonly string[];
+  /** Cloud 1:1 NAT mode (edge-agent/src/cloud-nat/): auto = on when PUBLIC_ADDRESS is not a local address. */
+  readonly cloudNat: 'auto' | 'on' | 'off';
+  /** iptables program for the cloud NAT rules (`iptables`: the system's back end, nft or legacy). */
+  readonly cloudNatIptables: string;
 }
 
 interface SettingSpec {
@@ -94,6 +98,18 @@ export const AGENT_SETTINGS = {
     help: 'Comma-separated IPv4 networks of this host\'s environment (e.g. the VPC CIDR) that client pools must never overlap; the interfaces\' own networks are added automatically',
     defaultValue: '',
   },
+  cloudNat: {
+    flag: 'cloud-nat',
+    env: 'CLOUD_NAT',
+    help: 'Behind a cloud 1:1 NAT, make PUBLIC_ADDRESS local so Windows sees no server-side NAT: auto (on when PUBLIC_ADDRESS is not local), on, off',
+    defaultValue: 'auto',
+  },
+  cloudNatIptables: {
+    flag: 'cloud-nat-iptables',
+    env: 'CLOUD_NAT_IPTABLES',
+    help: 'iptables program for the cloud NAT rules (e.g. iptables-legacy)',
+    defaultValue: 'iptables',
+  },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
 type SettingName = keyof typeof AGENT_SETTINGS;
@@ -135,6 +151,8 @@ const schema = z.object({
     .string()
     .transform((text) => text.split(',').map((part) => part.trim()).filter((part) => part !== ''))
     .pipe(z.array(z.string().refine((cidr) => !isCidrError(parseCidr(cidr)), 'expected IPv4 networks a.b.c.d/n with host bits zero, comma-separated')).max(32)),
+  cloudNat: z.enum(['auto', 'on', 'off']),
+  cloudNatIptables: z.string().regex(/^[a-zA-Z0-9_./-]+$/, 'a program name or path'),
 });
 
 export class ConfigError extends Error {

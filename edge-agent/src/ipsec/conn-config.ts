@@ -35,6 +35,11 @@ export interface L2tpConnSpec {
   readonly localId?: string;
   /** Force UDP encapsulation even without NAT (`encap = yes`); NAT-T is automatic otherwise. */
   readonly forceEncap?: boolean;
+  /**
+   * Our IKE addresses (`local_addrs`); default `%any`. In cloud 1:1 NAT mode the public address,
+   * which the agent has made local (edge-agent/src/cloud-nat/).
+   */
+  readonly localAddrs?: readonly string[];
 }
 
 /** `load-conn` message for the L2TP/IPsec responder. */
@@ -44,6 +49,7 @@ export function l2tpConnMessage(spec: L2tpConnSpec): ViciMessage {
     name: L2TP_CONN_NAME,
     childName: L2TP_CHILD_NAME,
     remoteAddrs: spec.uniqueMarks ? ['0.0.0.0/0'] : ['%any'],
+    ...(spec.localAddrs === undefined ? {} : { localAddrs: spec.localAddrs }),
     ikeProposals: proposals.ike,
     espProposals: proposals.esp,
     dpdDelay: '30s',

@@ -84,6 +84,8 @@ export interface IpsecControllerOptions {
   readonly uniqueMarks?: 'auto' | 'on' | 'off';
   readonly localId?: string;
   readonly forceEncap?: boolean;
+  /** `local_addrs` of the connection (cloud 1:1 NAT mode: the public address); default `%any`. */
+  readonly localAddrs?: readonly string[];
   /** Reconnect backoff; default 500 ms doubling to 30 s. */
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
 }
@@ -314,7 +316,7 @@ class Controller implements IpsecController {
   private async push(link: Link): Promise<void> {
     const settings = this.desired;
     if (!settings) return;
-    const key = JSON.stringify([settings.ipsec, link.uniqueMarks, this.options.localId, this.options.forceEncap]);
+    const key = JSON.stringify([settings.ipsec, link.uniqueMarks, this.options.localId, this.options.forceEncap, this.options.localAddrs]);
     if (link.appliedKey === key) return;
     try {
       if (settings.ipsec === null) {
@@ -328,6 +330,7 @@ class Controller implements IpsecController {
           uniqueMarks: link.uniqueMarks,
           ...(this.options.localId === undefined ? {} : { localId: this.options.localId }),
           ...(this.options.forceEncap === undefined ? {} : { forceEncap: this.options.forceEncap }),
+          ...(this.options.localAddrs === undefined ? {} : { localAddrs: this.options.localAddrs }),
         });
         expectSuccess('load-conn', await link.conn.request('load-conn', conn));
       }

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { BrokerClient } from '../broker/broker-client';
+import { CloudNatError, createCloudNatHost, enableCloudNat, type CloudNatHost, type CloudNatPlan } from '../cloud-nat';
 import type { AgentConfig } from '../config';
 import { TunError, UdpError } from '../io/errors';
 import { interfaceNetworks } from '../io/host-networks';
@@ -31,6 +32,7 @@ export class LaunchError extends Error {
 export interface LaunchOverrides {
   readonly options?: Partial<AgentOptions>;
   readonly link?: LinkConfig;
+  readonly cloudNat?: CloudNatHost;
 }
 
 /** Open the devices, build the agent and start it. Broker unreachable is not fatal (registration retries). */
@@ -45,22 +47,43 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     throw new LaunchError(`cannot open TUN device ${config.tunName}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const link = overrides.link ?? createLinkConfig();
+  const cloudNatHost = overrides.cloudNat ?? createCloudNatHost({ iptables: config.cloudNatIptables });
   let socket: DatagramSocket | undefined;
+  let cloudNat: CloudNatPlan | undefined;
   try {
     await link.configure({ name: tun.name, mtu: config.mtu, addresses: [], routes: [] });
-    socket = await openUdp({ address: config.l2tpListen.address, port: config.l2tpListen.port, receiveBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    cloudNat = await enableCloudNat(
+      {
+        mode: config.cloudNat,
+        ipsec: config.ipsec === 'strongswan',
+        l2tpPort: config.l2tpListen.port,
+        ...(config.publicAddress === undefined ? {} : { publicAddress: config.publicAddress }),
+      },
+      cloudNatHost,
+      logger.child({ component: 'cloud-nat' }),
+    );
+    socket = await openUdp({ address: l2tpBindAddress(config, cloudNat), port: config.l2tpListen.port, receiveBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
   } catch (error) {
     await tun.close();
+    if (cloudNat) await cloudNatHost.remove().catch(() => undefined);
+    if (error instanceof CloudNatError || error instanceof LaunchError) throw new LaunchError(error.message, { cause: error });
     if (error instanceof UdpError) {
       const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
       const why = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EACCES' ? 'permission denied' : error.message;
-      throw new LaunchError(`cannot listen on UDP ${config.l2tpListen.address}:${config.l2tpListen.port}: ${why}`, { cause: error });
+      throw new LaunchError(`cannot listen on UDP ${error.address}:${config.l2tpListen.port}: ${why}`, { cause: error });
     }
     throw new LaunchError(`cannot configure TUN device ${tun.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   // charon may start after us: the controller connects (and loads the PSK) in the background.
   const ipsec =
-    config.ipsec === 'strongswan' ? createIpsecController({ viciSocket: config.viciSocket, logger: logger.child({ component: 'ipsec' }) }) : undefined;
+    config.ipsec === 'strongswan'
+      ? createIpsecController({
+          viciSocket: config.viciSocket,
+          logger: logger.child({ component: 'ipsec' }),
+          // Cloud NAT: IKE arrives at the public address (DNAT), so charon answers and hashes from it.
+          ...(cloudNat ? { localAddrs: [cloudNat.publicAddress] } : {}),
+        })
+      : undefined;
   const broker = new BrokerClient({
     baseUrl: config.brokerUrl,
     token: config.agentToken,
@@ -102,5 +125,25 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     },
   });
   agent.start();
-  return agent;
+  if (!cloudNat) return agent;
+  return {
+    ...agent,
+    // A clean stop removes the cloud NAT set-up; a crash leaves it for the next start to reuse.
+    async shutdown() {
+      await agent.shutdown();
+      await cloudNatHost.remove().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'cloud NAT removal failed'));
+      logger.info({ cloudNat: 'removed' }, 'cloud NAT mode: dummy link and NAT rules removed');
+    },
+  };
+}
+
+/**
+ * In cloud NAT mode L2TP binds to the public address: decrypted L2TP arrives there, and our replies
+ * must leave from it to match the SA's policy (a socket on 0.0.0.0 would answer from the private one).
+ */
+export function l2tpBindAddress(config: Pick<AgentConfig, 'l2tpListen'>, cloudNat: Pick<CloudNatPlan, 'publicAddress'> | undefined): string {
+  const listen = config.l2tpListen.address;
+  if (!cloudNat || listen === cloudNat.publicAddress) return listen;
+  if (listen === '0.0.0.0' || listen === '::') return cloudNat.publicAddress;
+  throw new LaunchError(`cloud NAT mode needs L2TP_LISTEN on 0.0.0.0 (or ::) or on PUBLIC_ADDRESS ${cloudNat.publicAddress}, not ${listen} (or set CLOUD_NAT=off)`);
 }

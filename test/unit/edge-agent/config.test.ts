@@ -103,3 +103,13 @@ test('HOST_NETWORKS: comma-separated strict CIDRs, empty by default', () => {
   assert.deepEqual(loadAgentConfig(parseArgs([]), { ...required, HOST_NETWORKS: '172.31.0.0/16, 10.0.0.0/8' }).hostNetworks, ['172.31.0.0/16', '10.0.0.0/8']);
   assert.throws(() => loadAgentConfig(parseArgs(['--host-networks', '172.31.0.1/16']), required), /--host-networks \/ HOST_NETWORKS/);
 });
+
+test('CLOUD_NAT: auto by default, on/off accepted, anything else named; CLOUD_NAT_IPTABLES is a program name', () => {
+  const config = loadAgentConfig(parseArgs([]), required);
+  assert.equal(config.cloudNat, 'auto');
+  assert.equal(config.cloudNatIptables, 'iptables');
+  assert.equal(loadAgentConfig(parseArgs(['--cloud-nat', 'off']), required).cloudNat, 'off');
+  assert.equal(loadAgentConfig(parseArgs([]), { ...required, CLOUD_NAT: 'on', CLOUD_NAT_IPTABLES: 'iptables-legacy' }).cloudNatIptables, 'iptables-legacy');
+  assert.throws(() => loadAgentConfig(parseArgs([]), { ...required, CLOUD_NAT: 'yes' }), /--cloud-nat \/ CLOUD_NAT/);
+  assert.throws(() => loadAgentConfig(parseArgs([]), { ...required, CLOUD_NAT_IPTABLES: 'iptables; rm -rf /' }), /CLOUD_NAT_IPTABLES/);
+});

@@ -78,6 +78,12 @@ describe('l2tpConnMessage', () => {
     assert.deepEqual(child.esp_proposals, l2tpProposals(true).esp);
   });
 
+  test('cloud 1:1 NAT mode: local_addrs is the public address the agent made local (issue 15)', () => {
+    const m = l2tpConnMessage({ allowLegacyProposals: true, uniqueMarks: true, localAddrs: ['203.0.113.7'] });
+    assert.deepEqual((m['l2tp-psk'] as Record<string, unknown>).local_addrs, ['203.0.113.7']);
+    assert.deepEqual((l2tpConnMessage({ allowLegacyProposals: true, uniqueMarks: true })['l2tp-psk'] as Record<string, unknown>).local_addrs, ['%any']);
+  });
+
   test('PSK message: IKE type, fixed id (replaceable), any owner', () => {
     assert.deepEqual(l2tpPskMessage('s3cret'), { id: PSK_SECRET_ID, type: 'IKE', data: 's3cret', owners: [] });
   });

@@ -126,6 +126,14 @@ describe('IpsecController: applying settings', () => {
     assert.equal(c.status().uniqueMarks, false);
   });
 
+  test('localAddrs (cloud NAT mode) reaches load-conn as local_addrs', async () => {
+    const charon = await fakeCharon({ plugins: ['charon', 'vici'] });
+    const c = controller({ viciSocket: charon.server.path, localAddrs: ['203.0.113.7'] });
+    await c.apply(SETTINGS);
+    const conn = commands(charon.server).find(([n]) => n === 'load-conn')?.[1];
+    assert.deepEqual(conn, l2tpConnMessage({ allowLegacyProposals: true, uniqueMarks: false, localAddrs: ['203.0.113.7'] }));
+  });
+
   // Regression (found by the UML e2e suite, nat-two-clients): with forecast loaded, its OUTPUT MARK
   // rules pre-empted connmark's restore-mark and every reply to the NAT address left through the
   // newest client's SA; the second client never got an SCCRP.
