@@ -1,11 +1,13 @@
 /**
  * `npm run test:e2e`: real L2TP/IPsec clients (strongSwan, xl2tpd, pppd) against the project's
- * agent, all inside one User-Mode Linux guest, with the broker and DynamoDB Local on the host
- * reached over a per-run TAP device. See docs/e2e.md.
+ * agents, all inside one guest kernel (User-Mode Linux where it boots, else QEMU: lib/backend.ts),
+ * with the broker and DynamoDB Local on the host reached over a per-run TAP device. See docs/e2e.md.
  *
  *   tsx test/e2e/run.ts [--ipsec=agent|harness|off] [--only=name,name] [--keep]
+ *   env: E2E_BACKEND=auto|uml|qemu  E2E_QEMU_ACCEL=auto|kvm|tcg  E2E_TIME_SCALE=<n>  E2E_REQUIRED=1
  *
- * Exit code 0 only when no scenario failed (1: a scenario failed, 2: setup failed, 130: interrupted).
+ * Exit code 0 only when no scenario failed (1: a scenario failed, or with E2E_REQUIRED=1 was
+ * skipped; 2: setup failed; 130: interrupted).
  * Every TAP device, guest and process made here is removed in `finally`, and on SIGINT/SIGTERM;
  * the run directory (logs) is kept on failure or with --keep.
  */
@@ -13,14 +15,17 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLiveBroker, type LiveBroker } from '../support/live-broker';
+import { describeBackend, kvmUsable, parseBackendChoice, resolveAccel, timeScaleOf, type GuestBackend } from './lib/backend';
+import { createCloudAgent, type CloudAgent } from './lib/cloud-agent';
 import { E2eError } from './lib/errors';
 import { bootGuest, type Guest } from './lib/guest';
-import { ensurePackages, findUmlKernel, umlUnsupportedReason } from './lib/host-prereqs';
+import { BACKEND_PACKAGES, ensurePackages, findUmlKernel, umlUnsupportedReason } from './lib/host-prereqs';
+import { ensureQemuKernel } from './lib/qemu-kernel';
 import { formatResult, runScenarios, type ScenarioResult } from './lib/runner';
 import { startServer, stopAgent, type IpsecMode } from './lib/server';
 import { createTap, type HostTap } from './lib/tap';
 import { POOL_CIDR, POOL_GATEWAY, type GuestNamespace } from './lib/topology';
-import { connectScenarios, failureScenarios, natScenarios, type E2eContext } from './scenarios';
+import { cloudNatScenarios, connectScenarios, failureScenarios, natScenarios, type E2eContext } from './scenarios';
 
 interface Options {
   readonly ipsec: IpsecMode;
@@ -29,12 +34,12 @@ interface Options {
 }
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
-const ALL = [...connectScenarios, ...failureScenarios, ...natScenarios];
-/** Whole-run budget (CI: < 10 min): scenarios not started by then are reported SKIP. */
-const RUN_BUDGET_MS = 9 * 60_000;
-/** Upper bound for one scenario, retry included. */
+const ALL = [...connectScenarios, ...failureScenarios, ...natScenarios, ...cloudNatScenarios];
+/** Whole-run budget at time scale 1 (UML; QEMU with KVM): scenarios not started by then are reported SKIP. */
+const RUN_BUDGET_MS = 15 * 60_000;
+/** Upper bound for one scenario attempt at time scale 1. */
 const SCENARIO_TIMEOUT_MS = 100_000;
-const NAMESPACES: GuestNamespace[] = ['server', 'c1', 'c2', 'c3', 'nat', 'n1', 'n2'];
+const NAMESPACES: GuestNamespace[] = ['server', 'c1', 'c2', 'c3', 'nat', 'n1', 'n2', 'igw', 'cloud'];
 
 function parseOptions(argv: readonly string[]): Options {
   let ipsec: IpsecMode = 'agent';
@@ -62,22 +67,38 @@ async function collectLogs(guest: Guest, runDir: string): Promise<void> {
   }
 }
 
+/**
+ * UML when its boot probe runs Node (or E2E_BACKEND=uml, which then must work), else QEMU with
+ * Debian's kernel, KVM when /dev/kvm is usable. Installs what the chosen backend needs.
+ */
+function chooseBackend(runDir: string): GuestBackend {
+  const choice = parseBackendChoice(process.env);
+  if (choice.backend !== 'qemu') {
+    ensurePackages(say, BACKEND_PACKAGES.uml);
+    const kernel = findUmlKernel();
+    const unsupported = umlUnsupportedReason(kernel, runDir);
+    if (!unsupported) return { name: 'uml', kernel, timeScale: timeScaleOf(choice, 'uml') };
+    if (choice.backend === 'uml') throw new E2eError(`E2E_BACKEND=uml, but User-Mode Linux ${kernel.version} cannot run real clients on this host: ${unsupported}`);
+    say(`e2e: User-Mode Linux ${kernel.version} cannot run here (${unsupported}); using QEMU (docs/e2e.md, "Backends")`);
+  }
+  ensurePackages(say, BACKEND_PACKAGES.qemu);
+  const kernel = ensureQemuKernel(say);
+  const accel = resolveAccel(choice, kvmUsable());
+  return { name: 'qemu', kernel, accel, smp: 2, timeScale: timeScaleOf(choice, 'qemu', accel) };
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   const t0 = Date.now();
+  const required = process.env.E2E_REQUIRED === '1';
   ensurePackages(say);
-  const kernel = findUmlKernel();
   const runDir = mkdtempSync(join(tmpdir(), 'tb-e2e-'));
-  const unsupported = umlUnsupportedReason(kernel, runDir);
-  if (unsupported) {
-    // A host limit, not a product failure: said loudly, and an error where the run is required.
-    say(`e2e: SKIPPED: this host cannot run real clients in User-Mode Linux ${kernel.version}: ${unsupported}`);
-    say('e2e: see docs/e2e.md, "Hosts that cannot run it"; set E2E_REQUIRED=1 to make this an error');
-    return process.env.E2E_REQUIRED === '1' ? 1 : 0;
-  }
+  const backend = chooseBackend(runDir);
+  const scale = backend.timeScale;
   let tap: HostTap | undefined;
   let broker: LiveBroker | undefined;
   let guest: Guest | undefined;
+  let cloud: CloudAgent | undefined;
   let results: ScenarioResult[] = [];
   let failed = true;
   let cleaning: Promise<void> | undefined;
@@ -85,6 +106,7 @@ async function main(): Promise<number> {
     (cleaning ??= (async () => {
       if (guest) {
         await stopAgent(guest).catch(() => undefined);
+        await cloud?.stop().catch(() => undefined);
         await collectLogs(guest, runDir);
         await guest.shutdown();
       }
@@ -111,9 +133,9 @@ async function main(): Promise<number> {
     tap = createTap();
     say(`e2e: run dir ${runDir}, TAP ${tap.name} ${tap.hostAddress} <-> guest ${tap.guestCidr}, IPsec owned by: ${options.ipsec}`);
     const brokerStarting = startLiveBroker({ host: tap.hostAddress });
-    const guestBooting = bootGuest({ kernel, runDir, tap });
+    const guestBooting = bootGuest({ backend, runDir, tap });
     [broker, guest] = await Promise.all([brokerStarting, guestBooting]);
-    say(`e2e: broker ${broker.url}, guest up in ${(guest.bootMs / 1000).toFixed(1)}s (UML ${kernel.version})`);
+    say(`e2e: broker ${broker.url}, guest up in ${(guest.bootMs / 1000).toFixed(1)}s (${describeBackend(backend)})`);
 
     const tenantId = 'acme';
     const psk = `psk-${Math.random().toString(36).slice(2, 12)}`;
@@ -121,14 +143,25 @@ async function main(): Promise<number> {
     // The only place the PSK goes: the broker. In agent mode the agent fetches it and loads it into charon.
     const ipsecReply = await broker.admin('PUT', '/v1/ipsec', { psk });
     if (ipsecReply.status !== 200) throw new E2eError(`PUT /v1/ipsec: ${ipsecReply.status} ${JSON.stringify(ipsecReply.body)}`);
-    const agent = await broker.enrolAgent('e2e-uml');
+    const agent = await broker.enrolAgent('e2e-server');
     const launch = { brokerUrl: broker.url, agentId: agent.agentId, agentToken: agent.token, ipsec: options.ipsec, psk };
-    const server = await startServer(guest, launch);
-    say(`e2e: agent listening in ${(server.agentReadyMs / 1000).toFixed(1)}s; running scenarios`);
-
-    const ctx: E2eContext = { guest, broker, tenantId, psk, ipsec: options.ipsec };
     const selected = options.only.length > 0 ? ALL.filter((s) => options.only.includes(s.name)) : ALL;
-    const budget = { deadline: t0 + RUN_BUDGET_MS, perScenarioTimeoutMs: SCENARIO_TIMEOUT_MS, retries: 1, stopped: () => signals > 0 };
+    if (options.ipsec === 'agent' && selected.some((s) => s.cloudAgent)) {
+      const enrolled = await broker.enrolAgent('e2e-cloud');
+      // UML's kernel has no nftables NAT for IPv4: there the agent uses iptables-legacy; QEMU's
+      // Debian kernel runs the system's default `iptables` (the nft back end), as a fleet VM does.
+      const iptables = backend.name === 'uml' ? 'iptables-legacy' : 'iptables';
+      cloud = createCloudAgent(guest, { ...launch, agentId: enrolled.agentId, agentToken: enrolled.token }, iptables);
+    }
+    const g = guest;
+    const [server, cloudMs] = await Promise.all([startServer(g, launch), cloud?.ensure('on')]);
+    say(
+      `e2e: agent listening in ${(server.agentReadyMs / 1000).toFixed(1)}s` +
+        `${cloudMs === undefined ? '' : `, cloud agent (CLOUD_NAT=on, ${cloud?.iptables}) in ${(cloudMs / 1000).toFixed(1)}s`}; running scenarios`,
+    );
+
+    const ctx: E2eContext = { guest, broker, tenantId, psk, ipsec: options.ipsec, ...(cloud ? { cloud } : {}) };
+    const budget = { deadline: t0 + RUN_BUDGET_MS * scale, perScenarioTimeoutMs: SCENARIO_TIMEOUT_MS * scale, retries: 1, stopped: () => signals > 0 };
     // Plain-L2TP scenarios need the agent with ALLOW_PLAIN_L2TP=true: they run last, after a restart.
     const needRestart = options.ipsec !== 'off' && options.ipsec !== 'harness';
     const first = needRestart ? selected.filter((s) => !s.plainAgent) : selected;
@@ -140,17 +173,19 @@ async function main(): Promise<number> {
       say(`e2e: agent restarted with IPSEC=off ALLOW_PLAIN_L2TP=true in ${(plain.agentReadyMs / 1000).toFixed(1)}s`);
       results = [...results, ...(await runScenarios(last, { ...ctx, ipsec: 'off' }, say, budget))];
     }
-    failed = results.some((r) => r.outcome === 'FAIL');
+    // In CI (E2E_REQUIRED=1) a scenario that did not run is a failure, not a quiet pass.
+    failed = results.some((r) => r.outcome === 'FAIL' || (required && r.outcome === 'SKIP'));
   } catch (error) {
     say(`e2e: setup failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     await cleanup();
   }
   const counts = (o: string) => results.filter((r) => r.outcome === o).length;
-  say(`\n=== e2e report (IPsec: ${options.ipsec}) ===`);
+  say(`\n=== e2e report (IPsec: ${options.ipsec}; ${describeBackend(backend)}) ===`);
   for (const result of results) say(formatResult(result));
   const retried = results.filter((r) => r.retried).length;
   say(`${counts('PASS')} passed${retried > 0 ? ` (${retried} after a retry)` : ''}, ${counts('FAIL')} failed, ${counts('SKIP')} skipped in ${since(t0)}`);
+  if (required && counts('SKIP') > 0) say('e2e: E2E_REQUIRED=1: skipped scenarios count as failures');
   if (failed || options.keep) say(`logs: ${runDir}/logs (per namespace: charon.log, xl2tpd.log, pppd.log, agent.log)`);
   else rmSync(runDir, { recursive: true, force: true });
   return results.length === 0 ? 2 : failed ? 1 : 0;

@@ -152,7 +152,7 @@ export async function enableCloudNat(input: CloudNatInput, host: CloudNatHost, l
   }
   log.info(
     { cloudNat: 'on', publicAddress: plan.publicAddress, privateAddress: plan.privateAddress, interface: plan.privateInterface, link: CLOUD_NAT_LINK },
-    `cloud NAT mode on: ${plan.publicAddress} is local on ${CLOUD_NAT_LINK}; IKE, NAT-T, ESP and L2TP to ${plan.privateAddress} are forwarded to it`,
+    `cloud NAT mode on: ${plan.publicAddress} is local on ${CLOUD_NAT_LINK}; IKE, NAT-T and ESP to ${plan.privateAddress} are forwarded to it`,
   );
   return plan;
 }

@@ -7,7 +7,7 @@
  * public:500, and the client concludes "the server is behind NAT". Windows then refuses NAT-T
  * (error 809) unless every user edits the registry (Microsoft KB 926179). With the public address
  * as a local address (on a dummy interface; charon's kernel-netlink ignores loopback addresses)
- * and inbound IKE/NAT-T/ESP/L2TP destination-NATed from the private address to it, charon sees
+ * and inbound IKE, NAT-T and ESP destination-NATed from the private address to it, charon sees
  * and hashes public:500 and the client sees no NAT on our side (docs/ipsec.md "Cloud 1:1 NAT").
  *
  * Tool: iptables (the `nat` table, own chains). It works with both iptables back ends (nft and
@@ -41,8 +41,6 @@ export interface CloudNatPlan {
   /** The VM's own address the cloud's NAT forwards to (on the default route's interface). */
   readonly privateAddress: string;
   readonly privateInterface: string;
-  /** The agent's L2TP port: plain L2TP (ALLOW_PLAIN_L2TP) sent to the private address reaches the socket too. */
-  readonly l2tpPort: number;
 }
 
 export type CloudNatDecision =
@@ -55,7 +53,8 @@ export interface CloudNatInput {
   readonly mode: CloudNatMode;
   readonly ipsec: boolean;
   readonly publicAddress?: string;
-  readonly l2tpPort: number;
+  /** ALLOW_PLAIN_L2TP: plain L2TP comes to the private address, which the mode's socket (on the public one) cannot serve. */
+  readonly allowPlainL2tp: boolean;
 }
 
 /**
@@ -76,7 +75,7 @@ export function decideCloudNat(input: CloudNatInput, facts: HostFacts): CloudNat
   const onRoute = facts.addresses.filter((a) => a.ifname === route.ifname && a.address !== publicAddress);
   const privateAddress = onRoute.find((a) => a.address === route.prefsrc)?.address ?? onRoute[0]?.address;
   if (privateAddress === undefined) return no(`the default route's interface ${route.ifname} has no IPv4 address`);
-  return { enabled: true, plan: { publicAddress, privateAddress, privateInterface: route.ifname, l2tpPort: input.l2tpPort } };
+  return { enabled: true, plan: { publicAddress, privateAddress, privateInterface: route.ifname } };
 }
 
 /** The decision when the settings alone make it (no need to look at the host), else undefined. */
@@ -84,6 +83,7 @@ export function decideFromInput(input: CloudNatInput): CloudNatDecision | undefi
   if (input.mode === 'off') return { enabled: false, reason: 'CLOUD_NAT=off' };
   const no = refusal(input.mode);
   if (!input.ipsec) return no('IPSEC=off (the mode only changes what IKE sees)');
+  if (input.allowPlainL2tp) return no('ALLOW_PLAIN_L2TP=true (plain L2TP arrives at the private address; in this mode L2TP is bound to the public one)');
   if (input.publicAddress === undefined) return no('PUBLIC_ADDRESS is not set');
   if (!isIPv4(input.publicAddress)) return no(`PUBLIC_ADDRESS ${input.publicAddress} is not an IPv4 address`);
   return undefined;
@@ -108,11 +108,18 @@ export const ALREADY_MISSING = /No chain\/target\/match|Bad rule|does not exist|
 
 const nat = (...args: string[]): string[] => ['-w', '-t', 'nat', ...args];
 
-/** The DNAT rules: IKE, NAT-T, L2TP and ESP sent to the private address go to the public one. */
+/**
+ * The DNAT rules: IKE, NAT-T and ESP sent to the private address go to the public one. Not L2TP:
+ * protected L2TP already carries the public address after decryption (its outer header was
+ * DNATed), and DNATing a stray plaintext datagram from the same client port (sent after its SA was
+ * deleted) would leave a conntrack entry whose reply tuple equals the next protected session's,
+ * which conntrack then resolves by rewriting that session's source port (seen in the e2e suite:
+ * the reconnecting client refused as "L2TP outside IPsec").
+ */
 export function inboundRules(plan: CloudNatPlan): string[][] {
   const to = ['-j', 'DNAT', '--to-destination', plan.publicAddress];
   return [
-    ...[...IKE_PORTS, plan.l2tpPort].map((port) => ['-d', plan.privateAddress, '-p', 'udp', '--dport', String(port), ...to]),
+    ...IKE_PORTS.map((port) => ['-d', plan.privateAddress, '-p', 'udp', '--dport', String(port), ...to]),
     // Raw ESP (IP protocol 50) from clients that are not behind a NAT.
     ['-d', plan.privateAddress, '-p', 'esp', ...to],
   ];

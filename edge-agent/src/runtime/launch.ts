@@ -56,7 +56,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       {
         mode: config.cloudNat,
         ipsec: config.ipsec === 'strongswan',
-        l2tpPort: config.l2tpListen.port,
+        allowPlainL2tp: config.allowPlainL2tp,
         ...(config.publicAddress === undefined ? {} : { publicAddress: config.publicAddress }),
       },
       cloudNatHost,

@@ -22,7 +22,7 @@ export async function ensureCharon(guest: Guest, ns: GuestNamespace): Promise<vo
     ns,
     `[ -S /run/charon.vici ] && exit 0
      setsid -f /usr/lib/ipsec/charon >/run/log/charon.stdout 2>&1 </dev/null
-     i=0; until [ -S /run/charon.vici ]; do i=$((i+1)); [ $i -gt 150 ] && exit 1; sleep 0.1; done`,
+     i=0; until [ -S /run/charon.vici ]; do i=$((i+1)); [ $i -gt $((150*E2E_SCALE)) ] && exit 1; sleep 0.1; done`,
     { timeoutMs: 20_000 },
   );
 }
@@ -33,7 +33,7 @@ export async function resetClient(guest: Guest, ns: GuestNamespace): Promise<voi
     ns,
     `for f in /run/xl2tpd.pid /run/ppp*.pid; do [ -f $f ] && kill $(head -1 $f) 2>/dev/null; done
      [ -S /run/charon.vici ] && swanctl --terminate --ike ${CLIENT_CONN} --timeout 3 >/dev/null 2>&1
-     i=0; while ip link show ppp0 >/dev/null 2>&1 && [ $i -lt 30 ]; do i=$((i+1)); sleep 0.1; done
+     i=0; while ip link show ppp0 >/dev/null 2>&1 && [ $i -lt $((30*E2E_SCALE)) ]; do i=$((i+1)); sleep 0.1; done
      rm -f /run/xl2tpd.pid /run/xl2tpd/l2tp-control; true`,
     { timeoutMs: 15_000 },
   );
@@ -51,7 +51,7 @@ export async function ipsecUp(guest: Guest, ns: GuestNamespace): Promise<number>
   await ensureCharon(guest, ns);
   await guest.must(ns, 'swanctl --load-all --clear --noprompt', { timeoutMs: 15_000 });
   const started = Date.now();
-  const result = await guest.sh(ns, `swanctl --initiate --child ${CLIENT_CONN} --timeout 20`, { timeoutMs: 30_000 });
+  const result = await guest.sh(ns, `swanctl --initiate --child ${CLIENT_CONN} --timeout $((20*E2E_SCALE))`, { timeoutMs: 30_000 });
   if (result.code !== 0) {
     const log = await guest.sh(ns, "grep -E 'AUTHENTICATION_FAILED|INVALID|failed|error|NO_PROPOSAL' /run/log/charon.log | tail -5");
     throw new E2eError(`IKE failed: ${log.stdout.trim() || result.stdout.trim().split('\n').slice(-3).join(' | ')}`);
@@ -60,11 +60,12 @@ export async function ipsecUp(guest: Guest, ns: GuestNamespace): Promise<number>
 }
 
 /** Starts xl2tpd (LAC), dials, and waits for ppp0 to get an IPv4 address. */
-export async function l2tpUp(guest: Guest, ns: GuestNamespace, timeoutMs = 30_000): Promise<Omit<PppLink, 'ikeMs'>> {
+export async function l2tpUp(guest: Guest, ns: GuestNamespace, unscaledTimeoutMs = 30_000): Promise<Omit<PppLink, 'ikeMs'>> {
+  const timeoutMs = unscaledTimeoutMs * guest.scale;
   await guest.must(
     ns,
     `[ -p /run/xl2tpd/l2tp-control ] || setsid -f xl2tpd -D >/run/log/xl2tpd.log 2>&1 </dev/null
-     i=0; until [ -p /run/xl2tpd/l2tp-control ]; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done`,
+     i=0; until [ -p /run/xl2tpd/l2tp-control ]; do i=$((i+1)); [ $i -gt $((100*E2E_SCALE)) ] && exit 1; sleep 0.1; done`,
   );
   const started = Date.now();
   await guest.must(ns, `echo "c ${CLIENT_CONN}" > /run/xl2tpd/l2tp-control`);
@@ -73,7 +74,7 @@ export async function l2tpUp(guest: Guest, ns: GuestNamespace, timeoutMs = 30_00
     `i=0; until ip -4 -o addr show dev ppp0 2>/dev/null | grep -q ' peer '; do
        i=$((i+1)); [ $i -gt ${Math.ceil(timeoutMs / 200)} ] && exit 1; sleep 0.2; done
      ip -4 -o addr show dev ppp0`,
-    { timeoutMs: timeoutMs + 5_000 },
+    { timeoutMs: unscaledTimeoutMs + 5_000 },
   );
   if (waited.code !== 0) {
     const log = await guest.sh(ns, "tail -n 8 /run/log/pppd.log 2>/dev/null; grep -iE 'error|fail|refus' /run/log/xl2tpd.log | tail -3");
@@ -104,14 +105,15 @@ export async function pingOverPpp(
   ns: GuestNamespace,
   target: string,
   count = 5,
-  firstWithinMs = 15_000,
+  unscaledFirstWithinMs = 15_000,
 ): Promise<{ received: number; firstReplyMs: number | undefined; detail: string }> {
+  const firstWithinMs = unscaledFirstWithinMs * guest.scale;
   const started = Date.now();
   const deadline = Math.ceil(firstWithinMs / 1000);
-  const first = await guest.sh(ns, `ping -n -c1 -w ${deadline} -I ppp0 ${target} 2>&1`, { timeoutMs: firstWithinMs + 10_000 });
+  const first = await guest.sh(ns, `ping -n -c1 -w ${deadline} -I ppp0 ${target} 2>&1`, { timeoutMs: unscaledFirstWithinMs + 10_000 });
   const firstReplyMs = first.code === 0 ? Date.now() - started : undefined;
   if (firstReplyMs === undefined) return { received: 0, firstReplyMs, detail: oneLine(first.stdout) };
-  const result = await guest.sh(ns, `ping -n -c ${count} -i 0.2 -W 3 -I ppp0 ${target} 2>&1`, { timeoutMs: 30_000 });
+  const result = await guest.sh(ns, `ping -n -c ${count} -i 0.2 -W ${Math.ceil(3 * guest.scale)} -I ppp0 ${target} 2>&1`, { timeoutMs: 30_000 });
   const match = /(\d+) received/.exec(result.stdout);
   return { received: match ? Number(match[1]) : 0, firstReplyMs, detail: oneLine(result.stdout) };
 }
@@ -121,7 +123,8 @@ function oneLine(text: string): string {
 }
 
 /** Waits until ppp0 is gone from `ns`; resolves with the time it took, or undefined on timeout. */
-export async function waitPppGone(guest: Guest, ns: GuestNamespace, timeoutMs: number): Promise<number | undefined> {
+export async function waitPppGone(guest: Guest, ns: GuestNamespace, unscaledTimeoutMs: number): Promise<number | undefined> {
+  const timeoutMs = unscaledTimeoutMs * guest.scale;
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     const probe = await guest.sh(ns, 'ip link show ppp0 >/dev/null 2>&1');

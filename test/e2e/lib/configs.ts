@@ -21,7 +21,21 @@ export interface ClientProfile {
    * ephemeral) port, e.g. macOS/iOS (docs/ipsec.md "Several clients behind one NAT").
    */
   readonly l2tpPort?: number;
+  /** The LNS / IKE responder address; default the `server` agent's SERVER_ADDRESS. */
+  readonly server?: string;
+  /** IKE (phase 1) proposals; default a modern client's, legacy last. */
+  readonly ikeProposals?: readonly string[];
+  /** ESP (phase 2) proposals. */
+  readonly espProposals?: readonly string[];
 }
+
+/**
+ * What Windows' built-in L2TP/IPsec client offers without registry changes (Microsoft KB 325158:
+ * 3DES, SHA1, DH group 2 = MODP1024; AES128-SHA1 over MODP1024 as in later builds): nothing the
+ * agent accepts unless legacy proposals are allowed.
+ */
+export const WINDOWS_IKE_PROPOSALS = ['3des-sha1-modp1024', 'aes128-sha1-modp1024'] as const;
+export const WINDOWS_ESP_PROPOSALS = ['3des-sha1', 'aes128-sha1'] as const;
 
 /** Connection and child name used on every client. */
 export const CLIENT_CONN = 'vpn';
@@ -55,13 +69,13 @@ export function clientPppOptions(profile: ClientProfile): string {
   ].join('\n');
 }
 
-export function clientXl2tpdConf(profile: Pick<ClientProfile, 'l2tpPort'> = {}): string {
+export function clientXl2tpdConf(profile: Pick<ClientProfile, 'l2tpPort' | 'server'> = {}): string {
   return [
     '[global]',
     `port = ${profile.l2tpPort ?? 1701}`,
     '',
     `[lac ${CLIENT_CONN}]`,
-    `lns = ${SERVER_ADDRESS}`,
+    `lns = ${profile.server ?? SERVER_ADDRESS}`,
     'pppoptfile = /etc/ppp/options.client',
     'length bit = yes',
     'ppp debug = yes',
@@ -75,8 +89,8 @@ export function clientSwanctlConf(profile: ClientProfile): string {
     ${CLIENT_CONN} {
         version = 1
         local_addrs = ${profile.localAddress}
-        remote_addrs = ${SERVER_ADDRESS}
-        proposals = aes256-sha1-modp2048,aes128-sha1-modp2048,3des-sha1-modp1024
+        remote_addrs = ${profile.server ?? SERVER_ADDRESS}
+        proposals = ${(profile.ikeProposals ?? ['aes256-sha1-modp2048', 'aes128-sha1-modp2048', '3des-sha1-modp1024']).join(',')}
         encap = ${profile.forceEncap ? 'yes' : 'no'}
         local {
             auth = psk
@@ -89,7 +103,7 @@ export function clientSwanctlConf(profile: ClientProfile): string {
                 mode = transport
                 local_ts = dynamic[udp/${profile.l2tpPort ?? 1701}]
                 remote_ts = dynamic[udp/1701]
-                esp_proposals = aes256-sha1,aes128-sha1,3des-sha1
+                esp_proposals = ${(profile.espProposals ?? ['aes256-sha1', 'aes128-sha1', '3des-sha1']).join(',')}
             }
         }
     }

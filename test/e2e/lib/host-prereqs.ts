@@ -1,6 +1,7 @@
 /**
  * Host prerequisites: root, the Debian packages the guest runs (the guest boots the host's root
- * filesystem, so every client binary is a host package), and the UML kernel with its modules.
+ * filesystem, so every client binary is a host package), and the guest kernel: User-Mode Linux
+ * with its modules, or for QEMU the packages qemu-kernel.ts fetches.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -8,8 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { E2eError } from './errors';
 
+/** What the guest runs, whatever the backend. */
 export const REQUIRED_PACKAGES = [
-  'user-mode-linux',
   'strongswan-charon',
   'strongswan-swanctl',
   'libstrongswan-standard-plugins',
@@ -19,9 +20,16 @@ export const REQUIRED_PACKAGES = [
   'iproute2',
   'iputils-ping',
   'iptables',
+  'conntrack',
   'procps',
   'util-linux',
 ] as const;
+
+/** Per guest backend: the UML kernel package, or QEMU (whose kernel and busybox are downloaded, not installed). */
+export const BACKEND_PACKAGES = {
+  uml: ['user-mode-linux'],
+  qemu: ['qemu-system-x86'],
+} as const;
 
 export interface UmlKernel {
   readonly binary: string;
@@ -33,18 +41,18 @@ export interface UmlKernel {
 /** DynamoDB Local (the broker's table) runs on Java; any JRE on PATH will do, else this one. */
 const JAVA_PACKAGE = 'openjdk-17-jre-headless';
 
-function missingPackages(): string[] {
+function missingPackages(extra: readonly string[]): string[] {
   const javaMissing = spawnSync('java', ['-version'], { stdio: 'ignore' }).error !== undefined;
-  return [...REQUIRED_PACKAGES, ...(javaMissing ? [JAVA_PACKAGE] : [])].filter((name) => {
+  return [...REQUIRED_PACKAGES, ...extra, ...(javaMissing ? [JAVA_PACKAGE] : [])].filter((name) => {
     const probe = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
     return probe.status !== 0 || !probe.stdout.includes('install ok installed');
   });
 }
 
-/** Installs whatever is missing with apt-get (bounded), then checks again. */
-export function ensurePackages(log: (line: string) => void): void {
+/** Installs whatever is missing (the common packages plus `extra`) with apt-get (bounded), then checks again. */
+export function ensurePackages(log: (line: string) => void, extra: readonly string[] = []): void {
   if (process.getuid?.() !== 0) throw new E2eError('the e2e harness needs root (TAP device, apt-get); run it with sudo');
-  const missing = missingPackages();
+  const missing = missingPackages(extra);
   if (missing.length === 0) return;
   log(`installing ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -54,7 +62,7 @@ export function ensurePackages(log: (line: string) => void): void {
   };
   run(['apt-get', 'update', '-qq'], 300_000);
   run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...missing], 600_000);
-  const still = missingPackages();
+  const still = missingPackages(extra);
   if (still.length > 0) throw new E2eError(`packages still missing after apt-get: ${still.join(' ')}`);
 }
 

@@ -21,6 +21,8 @@ export interface Scenario<C> {
   readonly title: string;
   /** Needs the agent in plain-L2TP mode (IPSEC=off ALLOW_PLAIN_L2TP=true); run.ts restarts it for these, last. */
   readonly plainAgent?: boolean;
+  /** Needs the agent in the `cloud` namespace (behind the 1:1 NAT); run.ts starts it at set-up. */
+  readonly cloudAgent?: boolean;
   run(ctx: C): Promise<string>;
 }
 

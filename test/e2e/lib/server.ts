@@ -1,6 +1,9 @@
 /**
- * The server side in the guest's "server" namespace: charon, and the project's agent
- * (`node bin/edge-agent.js`) talking to the broker on the host over the TAP.
+ * The agents in the guest: charon and the project's agent (`node bin/edge-agent.js`) talking to
+ * the broker on the host over the TAP. Two sites:
+ *  - `server` namespace: the agent owns 198.51.100.1 itself (no NAT), as most scenarios need;
+ *  - `cloud` namespace: a VM with only a private address behind the `igw` namespace's 1:1 NAT
+ *    (public 198.51.100.2), running the agent's cloud NAT mode (CLOUD_NAT=on|off).
  *
  * IPsec ownership (`IpsecMode`):
  *  - `agent`:   (default) the agent drives charon over VICI (IPSEC=strongswan, ALLOW_PLAIN_L2TP=false):
@@ -14,9 +17,10 @@ import { serverSwanctlConf } from './configs';
 import { ensureCharon } from './clients';
 import { E2eError } from './errors';
 import type { Guest } from './guest';
-import { SERVER_ADDRESS } from './topology';
+import { CLOUD_PUBLIC_ADDRESS, SERVER_ADDRESS } from './topology';
 
 export type IpsecMode = 'agent' | 'harness' | 'off';
+export type AgentSite = 'server' | 'cloud';
 
 export interface AgentLaunch {
   readonly brokerUrl: string;
@@ -24,6 +28,12 @@ export interface AgentLaunch {
   readonly agentToken: string;
   readonly ipsec: IpsecMode;
   readonly psk: string;
+  /** Default `server`. */
+  readonly site?: AgentSite;
+  /** `cloud` site: CLOUD_NAT for the agent. */
+  readonly cloudNat?: 'on' | 'off';
+  /** `cloud` site: CLOUD_NAT_IPTABLES (UML's kernel has no nftables NAT: iptables-legacy there). */
+  readonly iptables?: string;
 }
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -31,19 +41,17 @@ export const AGENT_TUN = 'tbr0';
 /** Short interim period so scenarios see counters at the broker while a session is active. */
 export const INTERIM_INTERVAL_SECONDS = 2;
 
-/** Starts charon (unless IPsec is off) and the agent; resolves once the agent listens on udp/1701. */
-export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ agentReadyMs: number }> {
-  if (launch.ipsec !== 'off') await ensureCharon(guest, 'server');
-  if (launch.ipsec === 'harness') {
-    await guest.writeFile('server', '/etc/swanctl/swanctl.conf', serverSwanctlConf(launch.psk), '600');
-    await guest.must('server', 'swanctl --load-all --clear --noprompt', { timeoutMs: 15_000 });
-  }
-  const env: Record<string, string> = {
+function agentEnv(launch: AgentLaunch): Record<string, string> {
+  const cloud = launch.site === 'cloud';
+  return {
     BROKER_URL: launch.brokerUrl,
     AGENT_ID: launch.agentId,
     AGENT_TOKEN: launch.agentToken,
-    L2TP_LISTEN: `${SERVER_ADDRESS}:1701`,
-    PUBLIC_ADDRESS: SERVER_ADDRESS,
+    // In the cloud the agent listens on any address, as the fleet's boot script leaves it; the
+    // cloud NAT mode then binds it to the public address.
+    L2TP_LISTEN: cloud ? '0.0.0.0:1701' : `${SERVER_ADDRESS}:1701`,
+    PUBLIC_ADDRESS: cloud ? CLOUD_PUBLIC_ADDRESS : SERVER_ADDRESS,
+    ...(cloud ? { CLOUD_NAT: launch.cloudNat ?? 'on', CLOUD_NAT_IPTABLES: launch.iptables ?? 'iptables' } : {}),
     TUN_NAME: AGENT_TUN,
     MTU: '1400',
     IPSEC: launch.ipsec === 'agent' ? 'strongswan' : 'off',
@@ -53,35 +61,56 @@ export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ 
     LOG_LEVEL: 'debug',
     INTERIM_INTERVAL_SECONDS: String(INTERIM_INTERVAL_SECONDS),
   };
-  const assignments = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+/** Starts charon (unless IPsec is off) and the agent; resolves once the agent listens on udp/1701. */
+export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ agentReadyMs: number }> {
+  const ns = launch.site ?? 'server';
+  if (launch.ipsec !== 'off') await ensureCharon(guest, ns);
+  if (launch.ipsec === 'harness') {
+    await guest.writeFile(ns, '/etc/swanctl/swanctl.conf', serverSwanctlConf(launch.psk), '600');
+    await guest.must(ns, 'swanctl --load-all --clear --noprompt', { timeoutMs: 15_000 });
+  }
+  const assignments = Object.entries(agentEnv(launch)).map(([k, v]) => `${k}=${v}`).join(' ');
   const started = Date.now();
   await guest.must(
-    'server',
+    ns,
     `mkdir -p /run/edge-agent && rm -f /run/edge-agent/pid && cd '${REPO}' &&
      setsid -f sh -c 'echo $$ > /run/edge-agent/pid; exec env ${assignments} "$0" bin/edge-agent.js' '${process.execPath}' >>/run/log/agent.log 2>&1 </dev/null`,
   );
   const ready = await guest.sh(
-    'server',
+    ns,
     `i=0; until ss -Hlun 'sport = :1701' | grep -q 1701; do
-       i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.2
+       i=$((i+1)); [ $i -gt $((300*E2E_SCALE)) ] && exit 1; sleep 0.2
        [ -f /run/edge-agent/pid ] && ! kill -0 $(cat /run/edge-agent/pid) 2>/dev/null && exit 2; done; exit 0`,
     { timeoutMs: 70_000 },
   );
   if (ready.code !== 0) {
-    const log = await guest.sh('server', 'tail -n 15 /run/log/agent.log');
-    throw new E2eError(`agent did not start (${ready.code === 2 ? 'exited' : `no udp/1701: exit ${ready.code} ${ready.stderr.trim()}`}): ${log.stdout.trim().slice(-600)}`);
+    const log = await guest.sh(ns, 'tail -n 15 /run/log/agent.log');
+    throw new E2eError(`agent (${ns}) did not start (${ready.code === 2 ? 'exited' : `no udp/1701: exit ${ready.code} ${ready.stderr.trim()}`}): ${log.stdout.trim().slice(-600)}`);
   }
   return { agentReadyMs: Date.now() - started };
 }
 
-/** SIGTERM to the agent (graceful: it reports its sessions stopped), bounded. */
-export async function stopAgent(guest: Guest): Promise<void> {
+/** SIGTERM to the agent (graceful: it reports its sessions stopped, and removes its cloud NAT set-up), bounded. */
+export async function stopAgent(guest: Guest, site: AgentSite = 'server'): Promise<void> {
   await guest.sh(
-    'server',
+    site,
     `pid=$(cat /run/edge-agent/pid 2>/dev/null) || exit 0
      kill -TERM $pid 2>/dev/null || exit 0
-     i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.2; done
+     i=0; while kill -0 $pid 2>/dev/null && [ $i -lt $((50*E2E_SCALE)) ]; do i=$((i+1)); sleep 0.2; done
      kill -KILL $pid 2>/dev/null; true`,
     { timeoutMs: 20_000 },
+  );
+}
+
+/** SIGKILL to the agent: a crash, which leaves its host set-up behind for the next start. */
+export async function killAgent(guest: Guest, site: AgentSite): Promise<void> {
+  await guest.sh(
+    site,
+    `pid=$(cat /run/edge-agent/pid 2>/dev/null) || exit 0
+     kill -KILL $pid 2>/dev/null
+     i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.1; done; true`,
+    { timeoutMs: 10_000 },
   );
 }

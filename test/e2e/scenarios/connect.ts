@@ -24,7 +24,7 @@ export async function connectPingHangUp(ctx: E2eContext, ns: GuestNamespace, use
   try {
     check(link.peerAddress === POOL_GATEWAY, `ppp0 peer is ${link.peerAddress}, expected the pool gateway ${POOL_GATEWAY}`);
     check(link.localAddress.startsWith('10.8.0.'), `ppp0 address ${link.localAddress} is not from the pool 10.8.0.0/24`);
-    const active = await waitFor('the active session at the broker', 10_000, async () =>
+    const active = await waitFor(ctx, 'the active session at the broker', 10_000, async () =>
       (await listSessions(ctx, user)).find((s) => s.state === 'active' && s.assignedIp === link.localAddress),
     );
     check(active.authMethod === method, `broker recorded authMethod ${active.authMethod}, expected ${method}`);
@@ -33,7 +33,7 @@ export async function connectPingHangUp(ctx: E2eContext, ns: GuestNamespace, use
     check(ping.received === 5, `ping ${POOL_GATEWAY} over ppp0: ${ping.received}/5 replies: ${ping.detail}`);
     // Mid-session counters: the agent runs with a short INTERIM_INTERVAL_SECONDS, so an interim
     // report must show the pings at the broker while the session is still active.
-    const interim = await waitFor(`interim counters of the active session (interim every ${INTERIM_INTERVAL_SECONDS} s)`, INTERIM_INTERVAL_SECONDS * 1000 + 10_000, async () => {
+    const interim = await waitFor(ctx, `interim counters of the active session (interim every ${INTERIM_INTERVAL_SECONDS} s)`, INTERIM_INTERVAL_SECONDS * 1000 + 10_000, async () => {
       const s = (await listSessions(ctx, user)).find((x) => x.sessionId === active.sessionId);
       check(s?.state === 'active', `session ${active.sessionId} is ${s?.state ?? 'gone'} before hang-up`);
       return s.counters.packetsIn >= 6 && s.counters.packetsOut >= 6 ? s.counters : undefined;
@@ -43,7 +43,7 @@ export async function connectPingHangUp(ctx: E2eContext, ns: GuestNamespace, use
     await hangUp(guest, ns);
     const goneMs = await waitPppGone(guest, ns, 10_000);
     check(goneMs !== undefined, 'ppp0 still up 10 s after the client hung up');
-    const stopped = await waitFor('the session stopped at the broker with counters', 15_000, async () => {
+    const stopped = await waitFor(ctx, 'the session stopped at the broker with counters', 15_000, async () => {
       const s = (await listSessions(ctx, user)).find((x) => x.sessionId === active.sessionId);
       return s && s.state === 'stopped' ? s : undefined;
     });

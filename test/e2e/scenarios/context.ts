@@ -1,5 +1,6 @@
 /** What every scenario gets: the guest, the broker, the seeded tenant and how IPsec is owned. */
 import type { LiveBroker } from '../../support/live-broker';
+import type { CloudAgent } from '../lib/cloud-agent';
 import type { ClientProfile } from '../lib/configs';
 import type { Guest } from '../lib/guest';
 import type { IpsecMode } from '../lib/server';
@@ -14,6 +15,8 @@ export interface E2eContext {
   readonly tenantId: string;
   readonly psk: string;
   readonly ipsec: IpsecMode;
+  /** The agent behind the 1:1 NAT (cloud NAT mode); present when a selected scenario needs it. */
+  readonly cloud?: CloudAgent;
 }
 
 /** Session as the API renders it (times as ISO strings). */
@@ -41,13 +44,13 @@ export async function listSessions(ctx: E2eContext, username: string): Promise<A
   return reply.body.items;
 }
 
-/** Polls the broker until `pick` finds something or the timeout passes. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const until = Date.now() + timeoutMs;
+/** Polls until `probe` finds something or the timeout (times the backend's time scale) passes. */
+export async function waitFor<T>(ctx: { readonly guest: Pick<Guest, 'scale'> }, what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const until = Date.now() + timeoutMs * ctx.guest.scale;
   for (;;) {
     const found = await probe();
     if (found !== undefined) return found;
-    if (Date.now() > until) throw new E2eError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > until) throw new E2eError(`timed out after ${Math.round(timeoutMs * ctx.guest.scale)} ms waiting for ${what}`);
     await sleep(300);
   }
 }

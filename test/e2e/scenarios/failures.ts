@@ -15,14 +15,14 @@ export const failureScenarios: Scenario<E2eContext>[] = [
       const { guest } = ctx;
       const link = await connectClient(guest, 'c1', profile(ctx, 'c1', 'alice', 'mschapv2'));
       try {
-        const active = await waitFor('the active session', 10_000, async () =>
+        const active = await waitFor(ctx, 'the active session', 10_000, async () =>
           (await listSessions(ctx, 'alice')).find((s) => s.state === 'active' && s.assignedIp === link.localAddress),
         );
         const reply = await ctx.broker.admin('DELETE', `/v1/sessions/${active.sessionId}`);
         check(reply.status === 202, `DELETE /v1/sessions/${active.sessionId}: HTTP ${reply.status}`);
         const goneMs = await waitPppGone(guest, 'c1', 20_000);
         check(goneMs !== undefined, 'client ppp0 still up 20 s after DELETE');
-        const stopped = await waitFor('the session stopped', 10_000, async () => {
+        const stopped = await waitFor(ctx, 'the session stopped', 10_000, async () => {
           const s = (await listSessions(ctx, 'alice')).find((x) => x.sessionId === active.sessionId);
           return s?.state === 'stopped' ? s : undefined;
         });
@@ -30,7 +30,7 @@ export const failureScenarios: Scenario<E2eContext>[] = [
         let sa = 'no IPsec';
         if (ctx.ipsec === 'agent') {
           const cleared = Date.now();
-          await waitFor('the client IKE SA to be cleared', 20_000, async () => ((await ikeSaCount(guest, 'c1')) === 0 ? true : undefined));
+          await waitFor(ctx, 'the client IKE SA to be cleared', 20_000, async () => ((await ikeSaCount(guest, 'c1')) === 0 ? true : undefined));
           const server = await guest.sh('server', `grep -c '"ipsec":"terminated","msg":"IPsec SA cleared after admin disconnect' /run/log/agent.log`);
           check(Number(server.stdout.trim()) > 0, 'the agent did not log that it terminated the IKE SA');
           sa = `client swanctl --list-sas: no IKE SA ${seconds(Date.now() - cleared)} after ppp0 went down (agent terminated it)`;
@@ -117,7 +117,7 @@ export const failureScenarios: Scenario<E2eContext>[] = [
           refused = error.message;
         }
         check(refused !== undefined, 'ppp0 came up with a wrong password');
-        const events = await waitFor('an auth event at the broker', 10_000, async () => {
+        const events = await waitFor(ctx, 'an auth event at the broker', 10_000, async () => {
           const reply = await ctx.broker.admin<{ items: { at: string | number; reason: string; kind: string; method: string }[] }>(
             'GET',
             `/v1/tenants/${ctx.tenantId}/users/carol/auth-events`,

@@ -51,7 +51,7 @@ export const natScenarios: Scenario<E2eContext>[] = [
         const pings = await Promise.all([pingOverPpp(guest, 'n1', POOL_GATEWAY, 5), pingOverPpp(guest, 'n2', POOL_GATEWAY, 5)]);
         const [a, b] = pings.map((p) => p.received);
         const encap = await guest.sh('n1', "ip xfrm state | grep -c 'encap type espinudp'");
-        const sessions = await waitFor('two active sessions', 10_000, async () => {
+        const sessions = await waitFor(ctx, 'two active sessions', 10_000, async () => {
           const all = [...(await listSessions(ctx, 'erin')), ...(await listSessions(ctx, 'frank'))].filter((s) => s.state === 'active');
           return all.length === 2 ? all : undefined;
         });

@@ -66,9 +66,9 @@ describe('cloud NAT host set-up with the real iptables', { skip }, () => {
   for (const iptables of variants) {
     test(`${iptables}: set up twice gives one copy; removal leaves nothing; DNAT to the public address works`, async () => {
       const host = createCloudNatHost({ runner: inNamespace(), iptables });
-      const input = { mode: 'on' as const, ipsec: true, publicAddress: PUBLIC, l2tpPort: 1701 };
+      const input = { mode: 'on' as const, ipsec: true, publicAddress: PUBLIC, allowPlainL2tp: false };
       const plan = await enableCloudNat(input, host, quiet);
-      assert.deepEqual(plan, { publicAddress: PUBLIC, privateAddress: ns.nsAddress, privateInterface: ns.nsInterface, l2tpPort: 1701 });
+      assert.deepEqual(plan, { publicAddress: PUBLIC, privateAddress: ns.nsAddress, privateInterface: ns.nsInterface });
       const first = await natRules(iptables);
       // A restart after SIGKILL: the same set-up over the leftovers (auto mode must still see a NAT).
       assert.deepEqual(await enableCloudNat({ ...input, mode: 'auto' }, host, quiet), plan);
@@ -76,7 +76,7 @@ describe('cloud NAT host set-up with the real iptables', { skip }, () => {
       assert.deepEqual(second, first, 'a second set-up must not duplicate anything');
       assert.equal(second.filter((l) => l === '-A PREROUTING -j TB-CLOUD-NAT-IN').length, 1);
       assert.equal(second.filter((l) => l === '-A POSTROUTING -j TB-CLOUD-NAT-OUT').length, 1);
-      assert.equal(second.filter((l) => l.includes('-j DNAT')).length, 4, second.join('\n'));
+      assert.equal(second.filter((l) => l.includes('-j DNAT')).length, 3, second.join('\n'));
       assert.equal(second.filter((l) => l.includes('-j SNAT')).length, 3, second.join('\n'));
       const addresses = (await ns.exec('ip', ['-4', '-o', 'address', 'show', 'dev', CLOUD_NAT_LINK])).stdout;
       assert.equal(addresses.match(/inet /g)?.length, 1, addresses);

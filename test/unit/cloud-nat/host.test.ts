@@ -74,7 +74,7 @@ function fakeHost(initial: { addresses?: [string, string][]; defaultDev?: string
   return { runner, links, chains, calls };
 }
 
-const PLAN = { publicAddress: '203.0.113.7', privateAddress: '172.31.7.20', privateInterface: 'ens5', l2tpPort: 1701 };
+const PLAN = { publicAddress: '203.0.113.7', privateAddress: '172.31.7.20', privateInterface: 'ens5' };
 const quiet = { info: () => {}, warn: () => {} };
 
 describe('createCloudNatHost', () => {
@@ -88,7 +88,7 @@ describe('createCloudNatHost', () => {
     assert.deepEqual(h.links.get(CLOUD_NAT_LINK), ['203.0.113.7']);
     assert.deepEqual(h.chains.get('PREROUTING'), ['-j TB-CLOUD-NAT-IN']);
     assert.deepEqual(h.chains.get('POSTROUTING'), ['-j TB-CLOUD-NAT-OUT']);
-    assert.equal(h.chains.get('TB-CLOUD-NAT-IN')?.length, 4);
+    assert.equal(h.chains.get('TB-CLOUD-NAT-IN')?.length, 3);
     assert.equal(h.chains.get('TB-CLOUD-NAT-OUT')?.length, 3);
   });
 
@@ -135,7 +135,7 @@ describe('createCloudNatHost', () => {
 });
 
 describe('enableCloudNat', () => {
-  const input = { mode: 'auto' as const, ipsec: true, publicAddress: '203.0.113.7', l2tpPort: 1701 };
+  const input = { mode: 'auto' as const, ipsec: true, publicAddress: '203.0.113.7', allowPlainL2tp: false };
 
   test('auto behind a 1:1 NAT: sets up and returns the plan', async () => {
     const h = fakeHost({ addresses: [['ens5', '172.31.7.20']], defaultDev: 'ens5' });
@@ -154,7 +154,7 @@ describe('enableCloudNat', () => {
     const h = fakeHost();
     const host = createCloudNatHost({ runner: h.runner });
     assert.equal(await enableCloudNat({ ...input, ipsec: false }, host, quiet), undefined);
-    assert.equal(await enableCloudNat({ mode: 'auto', ipsec: true, l2tpPort: 1701 }, host, quiet), undefined);
+    assert.equal(await enableCloudNat({ mode: 'auto', ipsec: true, allowPlainL2tp: false }, host, quiet), undefined);
     assert.deepEqual(h.calls, []);
   });
 

@@ -23,8 +23,8 @@ const EC2: HostFacts = {
   ],
   defaultRoute: { ifname: 'ens5', prefsrc: '172.31.7.20' },
 };
-const AUTO: CloudNatInput = { mode: 'auto', ipsec: true, publicAddress: '203.0.113.7', l2tpPort: 1701 };
-const PLAN = { publicAddress: '203.0.113.7', privateAddress: '172.31.7.20', privateInterface: 'ens5', l2tpPort: 1701 };
+const AUTO: CloudNatInput = { mode: 'auto', ipsec: true, publicAddress: '203.0.113.7', allowPlainL2tp: false };
+const PLAN = { publicAddress: '203.0.113.7', privateAddress: '172.31.7.20', privateInterface: 'ens5' };
 
 describe('decideCloudNat', () => {
   test('auto: on when PUBLIC_ADDRESS is not local; the private address is the default route\'s', () => {
@@ -47,13 +47,15 @@ describe('decideCloudNat', () => {
     assert.deepEqual(decideCloudNat({ ...AUTO, mode: 'off' }, EC2), { enabled: false, reason: 'CLOUD_NAT=off' });
     const reasons = [
       decideCloudNat({ ...AUTO, ipsec: false }, EC2),
-      decideCloudNat({ mode: 'auto', ipsec: true, l2tpPort: 1701 }, EC2),
+      decideCloudNat({ ...AUTO, allowPlainL2tp: true }, EC2),
+      decideCloudNat({ mode: 'auto', ipsec: true, allowPlainL2tp: false }, EC2),
       decideCloudNat({ ...AUTO, publicAddress: 'vpn.example.net' }, EC2),
       decideCloudNat(AUTO, { addresses: EC2.addresses }),
       decideCloudNat(AUTO, { addresses: [], defaultRoute: { ifname: 'ens5' } }),
     ].map((d) => ('reason' in d ? d.reason : JSON.stringify(d)));
     assert.deepEqual(reasons, [
       'IPSEC=off (the mode only changes what IKE sees)',
+      'ALLOW_PLAIN_L2TP=true (plain L2TP arrives at the private address; in this mode L2TP is bound to the public one)',
       'PUBLIC_ADDRESS is not set',
       'PUBLIC_ADDRESS vpn.example.net is not an IPv4 address',
       'no IPv4 default route to find the private address by',
@@ -82,13 +84,20 @@ describe('decideCloudNat', () => {
 });
 
 describe('rules', () => {
-  test('inbound: IKE, NAT-T, L2TP and raw ESP to the private address are DNATed to the public one', () => {
+  test('inbound: IKE, NAT-T and raw ESP to the private address are DNATed to the public one', () => {
     assert.deepEqual(inboundRules(PLAN), [
       ['-d', '172.31.7.20', '-p', 'udp', '--dport', '500', '-j', 'DNAT', '--to-destination', '203.0.113.7'],
       ['-d', '172.31.7.20', '-p', 'udp', '--dport', '4500', '-j', 'DNAT', '--to-destination', '203.0.113.7'],
-      ['-d', '172.31.7.20', '-p', 'udp', '--dport', '1701', '-j', 'DNAT', '--to-destination', '203.0.113.7'],
       ['-d', '172.31.7.20', '-p', 'esp', '-j', 'DNAT', '--to-destination', '203.0.113.7'],
     ]);
+  });
+
+  // Regression (e2e cloud-nat-esp, a client reconnecting after an operator disconnect): a DNAT of
+  // udp/1701 turned the client's last plaintext L2TP datagram into a conntrack entry whose reply
+  // tuple (public:1701 -> client:1701) clashed with the next protected session, whose source port
+  // conntrack then rewrote; the agent refused it as "L2TP outside IPsec".
+  test('inbound: never L2TP', () => {
+    assert.ok(!inboundRules(PLAN).some((r) => r.includes('1701')));
   });
 
   test('outbound: only IKE, NAT-T and ESP leaving from the public address are SNATed; never plaintext L2TP', () => {
@@ -120,8 +129,8 @@ describe('rules', () => {
     );
     // Each chain: -N (exists ok), -F, then its rules; appends only after the flush.
     const flat = iptables.map((s) => (s.kind === 'run' ? s.args.slice(3, 5).join(' ') : ''));
-    assert.deepEqual(flat.slice(0, 7), [`-N ${CLOUD_NAT_CHAIN_IN}`, `-F ${CLOUD_NAT_CHAIN_IN}`, ...Array(4).fill(`-A ${CLOUD_NAT_CHAIN_IN}`), '']);
-    assert.equal(iptables.filter((s) => s.kind === 'run' && s.args[3] === '-A').length, 7);
+    assert.deepEqual(flat.slice(0, 6), [`-N ${CLOUD_NAT_CHAIN_IN}`, `-F ${CLOUD_NAT_CHAIN_IN}`, ...Array(3).fill(`-A ${CLOUD_NAT_CHAIN_IN}`), '']);
+    assert.equal(iptables.filter((s) => s.kind === 'run' && s.args[3] === '-A').length, 6);
   });
 
   test('tear-down: every jump copy removed, chains flushed and deleted, link deleted; all tolerate "already gone"', () => {
