@@ -37,7 +37,8 @@ export function agentBootScript(o: AgentBootScriptOptions): string[] {
     // strongSwan with swanctl/VICI (the agent drives it over the VICI socket); the L2TP/PPP data path is
     // the agent's own userspace code on a TUN device, so no xl2tpd/pppd.
     'apt-get update -q',
-    'apt-get install -y -q strongswan-swanctl charon-systemd curl unzip xz-utils ca-certificates',
+    // iptables: the agent's cloud 1:1 NAT mode (CLOUD_NAT below) writes its DNAT/SNAT rules with it.
+    'apt-get install -y -q strongswan-swanctl charon-systemd iptables curl unzip xz-utils ca-certificates',
     'snap install aws-cli --classic || snap refresh aws-cli',
     // Node.js from the official tarball, checked against the release's SHASUMS256.
     `cd /tmp && curl -fsSLO https://nodejs.org/dist/${o.nodeVersion}/${nodeDist}.tar.xz`,
@@ -117,6 +118,11 @@ export function credentialsScript(o: AgentBootScriptOptions): string[] {
     'PUBLIC_ADDRESS=$PUBLIC_IP',
     'HOST_NETWORKS=$VPC_CIDRS',
     'IPSEC=strongswan',
+    // The instance sits behind the VPC's 1:1 NAT (its public IP is not on any interface): the agent
+    // makes PUBLIC_ADDRESS local and DNATs IKE/NAT-T/ESP to it, so Windows clients see no NAT on our
+    // side and need no registry edit (docs/ipsec.md "Cloud 1:1 NAT"). `on`, not `auto`: a host
+    // where it cannot work should fail loudly rather than serve Windows clients error 809.
+    'CLOUD_NAT=on',
     'ENV',
   ];
 }

@@ -231,6 +231,8 @@ describe('HTTP API', () => {
 });
 
 describe('edge fleet', () => {
+  // ESP (IP protocol 50) must stay open: clients without a NAT send raw ESP, which the cloud NAT
+  // mode DNATs like IKE (e2e scenario cloud-nat-esp).
   test('security group opens exactly UDP 500, 4500, 1701 and ESP', () => {
     const groups = Object.values(template.findResources('AWS::EC2::SecurityGroup'));
     assert.equal(groups.length, 1);
@@ -250,7 +252,8 @@ describe('edge fleet', () => {
     assert.equal(lt.MetadataOptions.HttpTokens, 'required');
     assert.equal(lt.BlockDeviceMappings[0].Ebs.Encrypted, true);
     const userData = JSON.stringify(lt.UserData);
-    for (const needle of ['strongswan-swanctl', 'edge-agent.service', 'Restart=always', 'ssm get-parameter', '--with-decryption']) {
+    // CLOUD_NAT=on with PUBLIC_ADDRESS from IMDS: Windows clients see no NAT on our side (issue 15).
+    for (const needle of ['strongswan-swanctl', 'edge-agent.service', 'Restart=always', 'ssm get-parameter', '--with-decryption', 'CLOUD_NAT=on', 'PUBLIC_ADDRESS=$PUBLIC_IP', 'imds public-ipv4']) {
       assert.ok(userData.includes(needle), `user data mentions ${needle}`);
     }
     assert.ok(!/AGENT_TOKEN=tba_/.test(userData));

@@ -213,6 +213,14 @@ describe('agent boot script', () => {
     for (const name of ['BROKER_URL=', 'AGENT_TOKEN=', 'AGENT_ID=', 'PUBLIC_ADDRESS=']) assert.ok(script.includes(name), name);
   });
 
+  test('cloud 1:1 NAT mode on, with the public address from instance metadata, and iptables installed (issue 15)', () => {
+    assert.match(script, /PUBLIC_IP=\$\(imds public-ipv4\)/);
+    const env = script.slice(script.indexOf('<<ENV'), script.indexOf('\nENV', script.indexOf('<<ENV')));
+    assert.match(env, /^PUBLIC_ADDRESS=\$PUBLIC_IP$/m);
+    assert.match(env, /^CLOUD_NAT=on$/m);
+    assert.match(script, /apt-get install -y -q [^\n]*\biptables\b/);
+  });
+
   test('shellQuote', () => {
     assert.equal(shellQuote('plain-word'), 'plain-word');
     assert.equal(shellQuote('a b'), "'a b'");
