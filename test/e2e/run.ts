@@ -21,6 +21,7 @@ import { E2eError } from './lib/errors';
 import { bootGuest, type Guest } from './lib/guest';
 import { BACKEND_PACKAGES, ensurePackages, findUmlKernel, umlUnsupportedReason } from './lib/host-prereqs';
 import { ensureQemuKernel } from './lib/qemu-kernel';
+import { qemuUnsupportedReason } from './lib/qemu-probe';
 import { formatResult, runScenarios, type ScenarioResult } from './lib/runner';
 import { startServer, stopAgent, type IpsecMode } from './lib/server';
 import { createTap, type HostTap } from './lib/tap';
@@ -84,7 +85,13 @@ function chooseBackend(runDir: string): GuestBackend {
   ensurePackages(say, BACKEND_PACKAGES.qemu);
   const kernel = ensureQemuKernel(say);
   const accel = resolveAccel(choice, kvmUsable());
-  return { name: 'qemu', kernel, accel, smp: 2, timeScale: timeScaleOf(choice, 'qemu', accel) };
+  const qemu = { name: 'qemu', kernel, accel, smp: 2, timeScale: timeScaleOf(choice, 'qemu', accel) } as const;
+  if (accel === 'tcg') return qemu;
+  const unsupported = qemuUnsupportedReason(qemu, runDir);
+  if (!unsupported) return qemu;
+  if (choice.accel === 'kvm') throw new E2eError(`E2E_QEMU_ACCEL=kvm, but QEMU with KVM cannot boot the guest here: ${unsupported}`);
+  say(`e2e: QEMU with KVM cannot boot the guest here (${unsupported}); using TCG emulation`);
+  return { ...qemu, accel: 'tcg', timeScale: timeScaleOf(choice, 'qemu', 'tcg') };
 }
 
 async function main(): Promise<number> {

@@ -93,10 +93,14 @@ function prepareRunDir(runDir: string, backend: GuestBackend): string {
 /** Words for the guest's init (kernel command line; they arrive in its environment). */
 export interface GuestParams {
   readonly runDir: string;
-  readonly tap: HostTap;
+  readonly tap: Pick<HostTap, 'name' | 'guestCidr'>;
   readonly memoryMb: number;
   readonly maxSeconds: number;
   readonly initramfs?: string;
+  /** Another init than guest/init.sh (the boot probes). */
+  readonly init?: string;
+  /** Without the TAP and the run directory share (the boot probes). */
+  readonly bare?: boolean;
 }
 
 function initEnv(backend: GuestBackend, p: GuestParams): string[] {
@@ -114,7 +118,7 @@ function initEnv(backend: GuestBackend, p: GuestParams): string[] {
 
 /** The program and arguments that boot the guest (pure, for tests). */
 export function guestCommand(backend: GuestBackend, p: GuestParams): { file: string; args: string[] } {
-  const init = join(GUEST_DIR, 'init.sh');
+  const init = p.init ?? join(GUEST_DIR, 'init.sh');
   if (backend.name === 'uml') {
     return {
       file: backend.kernel.binary,
@@ -153,10 +157,14 @@ export function guestCommand(backend: GuestBackend, p: GuestParams): { file: str
       // The host root, read-only; multidevs=remap keeps inode numbers unique across host mounts.
       '-fsdev', `local,id=${ROOT_TAG},path=/,security_model=passthrough,readonly=on,multidevs=remap`,
       '-device', `virtio-9p-pci,fsdev=${ROOT_TAG},mount_tag=${ROOT_TAG}`,
-      '-fsdev', `local,id=${RUN_TAG},path=${p.runDir},security_model=passthrough,multidevs=remap`,
-      '-device', `virtio-9p-pci,fsdev=${RUN_TAG},mount_tag=${RUN_TAG}`,
-      '-netdev', `tap,id=n0,ifname=${p.tap.name},script=no,downscript=no`,
-      '-device', 'virtio-net-pci,netdev=n0',
+      ...(p.bare
+        ? []
+        : [
+            '-fsdev', `local,id=${RUN_TAG},path=${p.runDir},security_model=passthrough,multidevs=remap`,
+            '-device', `virtio-9p-pci,fsdev=${RUN_TAG},mount_tag=${RUN_TAG}`,
+            '-netdev', `tap,id=n0,ifname=${p.tap.name},script=no,downscript=no`,
+            '-device', 'virtio-net-pci,netdev=n0',
+          ]),
     ],
   };
 }

@@ -104,7 +104,7 @@ export function umlUnsupportedReason(kernel: UmlKernel, scratchDir: string): str
   ];
   const probe = spawnSync(kernel.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL' });
   const output = `${probe.stdout ?? ''}${probe.stderr ?? ''}`;
-  if (output.includes('UML-PROBE-NODE-OK')) return undefined;
+  if (output.includes('E2E-PROBE-NODE-OK')) return undefined;
   const lines = output.split('\n').map((line) => line.trim());
   // The first telling line, most specific first (the console also has harmless "failed" lines).
   const why = [/ptrace .*failed/, /panic/i, /abort|Segmentation fault|Invalid bytecode/].map((re) => lines.find((line) => re.test(line))).find(Boolean);
