@@ -73,10 +73,12 @@ export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ 
   }
   const assignments = Object.entries(agentEnv(launch)).map(([k, v]) => `${k}=${v}`).join(' ');
   const started = Date.now();
+  // The pid file appears whole (mv): the readiness loop below reads it, and an empty file read
+  // in the moment between `>` and the write looked like an agent that had exited (seen under TCG).
   await guest.must(
     ns,
     `mkdir -p /run/edge-agent && rm -f /run/edge-agent/pid && cd '${REPO}' &&
-     setsid -f sh -c 'echo $$ > /run/edge-agent/pid; exec env ${assignments} "$0" bin/edge-agent.js' '${process.execPath}' >>/run/log/agent.log 2>&1 </dev/null`,
+     setsid -f sh -c 'echo $$ > /run/edge-agent/pid.new && mv /run/edge-agent/pid.new /run/edge-agent/pid; exec env ${assignments} "$0" bin/edge-agent.js' '${process.execPath}' >>/run/log/agent.log 2>&1 </dev/null`,
   );
   const ready = await guest.sh(
     ns,
