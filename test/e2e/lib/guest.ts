@@ -180,7 +180,7 @@ export async function bootGuest(options: BootOptions): Promise<Guest> {
   const command = guestCommand(backend, {
     runDir,
     tap,
-    memoryMb: options.memoryMb ?? (backend.name === 'uml' ? 1024 : 1536),
+    memoryMb: options.memoryMb ?? (backend.name === 'uml' ? 1024 : 2048),
     maxSeconds: Math.ceil((options.maxSeconds ?? 1500) * scale),
     ...(initramfs ? { initramfs } : {}),
   });

@@ -73,12 +73,14 @@ export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ 
   }
   const assignments = Object.entries(agentEnv(launch)).map(([k, v]) => `${k}=${v}`).join(' ');
   const started = Date.now();
-  // The pid file appears whole (mv): the readiness loop below reads it, and an empty file read
-  // in the moment between `>` and the write looked like an agent that had exited (seen under TCG).
+  // The pid file (the agent's own pid) appears whole (mv): the readiness loop below reads it, and an
+  // empty file read between `>` and the write looked like an agent that had exited (seen under
+  // TCG). The shell around it logs how the agent ended (137: SIGKILL, e.g. the OOM killer).
   await guest.must(
     ns,
     `mkdir -p /run/edge-agent && rm -f /run/edge-agent/pid && cd '${REPO}' &&
-     setsid -f sh -c 'echo $$ > /run/edge-agent/pid.new && mv /run/edge-agent/pid.new /run/edge-agent/pid; exec env ${assignments} "$0" bin/edge-agent.js' '${process.execPath}' >>/run/log/agent.log 2>&1 </dev/null`,
+     setsid -f sh -c 'env ${assignments} "$0" bin/edge-agent.js & echo $! > /run/edge-agent/pid.new && mv /run/edge-agent/pid.new /run/edge-agent/pid
+       wait $!; rc=$?; echo "[harness] agent process $(cat /run/edge-agent/pid) ended with status $rc" >&2' '${process.execPath}' >>/run/log/agent.log 2>&1 </dev/null`,
   );
   const ready = await guest.sh(
     ns,
@@ -88,7 +90,7 @@ export async function startServer(guest: Guest, launch: AgentLaunch): Promise<{ 
     { timeoutMs: 70_000 },
   );
   if (ready.code !== 0) {
-    const log = await guest.sh(ns, 'tail -n 15 /run/log/agent.log');
+    const log = await guest.sh(ns, "tail -n 15 /run/log/agent.log; dmesg | grep -iE 'out of memory|killed process' | tail -2");
     throw new E2eError(`agent (${ns}) did not start (${ready.code === 2 ? 'exited' : `no udp/1701: exit ${ready.code} ${ready.stderr.trim()}`}): ${log.stdout.trim().slice(-600)}`);
   }
   return { agentReadyMs: Date.now() - started };
