@@ -162,6 +162,7 @@ async function main(): Promise<number> {
     }
     const g = guest;
     const [server, cloudMs] = await Promise.all([startServer(g, launch), cloud?.ensure('on')]);
+    if (server.crashedAtStart) say(`e2e: server agent: ${server.crashedAtStart}`);
     say(
       `e2e: agent listening in ${(server.agentReadyMs / 1000).toFixed(1)}s` +
         `${cloudMs === undefined ? '' : `, cloud agent (CLOUD_NAT=on, ${cloud?.iptables}) in ${(cloudMs / 1000).toFixed(1)}s`}; running scenarios`,
@@ -177,7 +178,7 @@ async function main(): Promise<number> {
     if (last.length > 0 && signals === 0) {
       await stopAgent(guest);
       const plain = await startServer(guest, { ...launch, ipsec: 'off' });
-      say(`e2e: agent restarted with IPSEC=off ALLOW_PLAIN_L2TP=true in ${(plain.agentReadyMs / 1000).toFixed(1)}s`);
+      say(`e2e: agent restarted with IPSEC=off ALLOW_PLAIN_L2TP=true in ${(plain.agentReadyMs / 1000).toFixed(1)}s${plain.crashedAtStart ? ` (${plain.crashedAtStart})` : ''}`);
       results = [...results, ...(await runScenarios(last, { ...ctx, ipsec: 'off' }, say, budget))];
     }
     // In CI (E2E_REQUIRED=1) a scenario that did not run is a failure, not a quiet pass.
@@ -193,6 +194,8 @@ async function main(): Promise<number> {
   const retried = results.filter((r) => r.retried).length;
   say(`${counts('PASS')} passed${retried > 0 ? ` (${retried} after a retry)` : ''}, ${counts('FAIL')} failed, ${counts('SKIP')} skipped in ${since(t0)}`);
   if (required && counts('SKIP') > 0) say('e2e: E2E_REQUIRED=1: skipped scenarios count as failures');
+  // Visible, not hidden by the one repeat: an agent start that crashed (docs/e2e.md).
+  for (const crash of cloud?.crashes ?? []) say(`e2e: cloud agent: ${crash}`);
   if (failed || options.keep) say(`logs: ${runDir}/logs (per namespace: charon.log, xl2tpd.log, pppd.log, agent.log)`);
   else rmSync(runDir, { recursive: true, force: true });
   return results.length === 0 ? 2 : failed ? 1 : 0;

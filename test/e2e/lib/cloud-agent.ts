@@ -24,6 +24,8 @@ export interface CloudAgent {
   readonly mode: CloudNatMode | undefined;
   /** Starts it in `mode` unless it already runs so; resolves with the start time in ms (0: already running). */
   ensure(mode: CloudNatMode): Promise<number>;
+  /** Set when a start had to be repeated because the agent crashed (server.ts, startServer). */
+  readonly crashes: readonly string[];
   /** SIGTERM: a clean stop (the agent removes its cloud NAT set-up). */
   stop(): Promise<void>;
   /** SIGKILL: a crash (the set-up stays behind). */
@@ -33,7 +35,9 @@ export interface CloudAgent {
 
 export function createCloudAgent(guest: Guest, launch: Omit<AgentLaunch, 'site' | 'cloudNat' | 'iptables'>, iptables: string): CloudAgent {
   let mode: CloudNatMode | undefined;
+  const crashes: string[] = [];
   const agent: CloudAgent = {
+    crashes,
     agentId: launch.agentId,
     iptables,
     get mode() {
@@ -42,7 +46,8 @@ export function createCloudAgent(guest: Guest, launch: Omit<AgentLaunch, 'site' 
     async ensure(wanted) {
       if (mode === wanted) return 0;
       if (mode !== undefined) await agent.stop();
-      const { agentReadyMs } = await startServer(guest, { ...launch, site: 'cloud', cloudNat: wanted, iptables });
+      const { agentReadyMs, crashedAtStart } = await startServer(guest, { ...launch, site: 'cloud', cloudNat: wanted, iptables });
+      if (crashedAtStart) crashes.push(crashedAtStart);
       mode = wanted;
       return agentReadyMs;
     },
