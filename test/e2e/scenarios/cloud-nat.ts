@@ -223,10 +223,12 @@ export const cloudNatScenarios: Scenario<E2eContext>[] = [
       await cloud.kill();
       const leftover = await cloud.hostState();
       check(leftover.linkExists && leftover.rules.length === before.rules.length, 'a killed agent cannot clean up: its set-up should still be there');
+      const crashesBefore = cloud.crashes.length;
       const restartMs = await cloud.ensure('on');
+      const crashed = cloud.crashes.slice(crashesBefore).join('; ');
       const after = await cloud.hostState();
       check(JSON.stringify(after) === JSON.stringify(before), `after the restart:\n${after.rules.join('\n')}\naddresses ${after.addresses.join(', ')}\nbefore:\n${before.rules.join('\n')}`);
-      return `${before.rules.length} rule lines (${cloud.iptables}) and ${CLOUD_PUBLIC_ADDRESS}/32 on tb-public, the same after SIGKILL + restart (${seconds(restartMs)})`;
+      return `${before.rules.length} rule lines (${cloud.iptables}) and ${CLOUD_PUBLIC_ADDRESS}/32 on tb-public, the same after SIGKILL + restart (${seconds(restartMs)}${crashed ? `; ${crashed}` : ''})`;
     },
   },
   {
