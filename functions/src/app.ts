@@ -31,7 +31,7 @@ import { registerSessionRoutes } from './http/routes/sessions';
 import { registerTenantRoutes } from './http/routes/tenants';
 import { validationHook } from './http/validation-hook';
 import { withSettingsCache } from './store/settings-cache';
-import type { Store } from './store/store';
+import type { Store } from './domain/store';
 
 export interface AppDeps {
   readonly store: Store;
@@ -102,7 +102,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use('/v1/agent/*', agentAuth(ctx, [authenticateReadAhead(ctx)]));
   app.use('/v1/*', async (c, next) => {
     if (c.req.path === '/v1/agent' || c.req.path.startsWith('/v1/agent/')) return next();
-    return operatorAuth(ctx)(c, next);
+    return operatorAuth(ctx, config.adminToken)(c, next);
   });
   app.use('/v1/*', idempotencyMiddleware(ctx));
 

@@ -5,16 +5,12 @@
 import { z } from 'zod';
 import { DEFAULT_TABLE_NAME } from './store/table-definition';
 import { ConfigError } from './errors';
-import type { ThrottlePolicy } from './domain/auth-throttle';
+import type { DataKey } from './domain/types';
+import type { DomainSettings } from './domain/service-context';
 
-/** One data-encryption key (AES-256-GCM); the first configured key encrypts, all decrypt. */
-export interface DataKey {
-  readonly keyId: string;
-  /** base64 of 32 bytes. */
-  readonly keyBase64: string;
-}
 
-export interface BrokerConfig {
+/** Everything the broker's API function reads; the domain's part is DomainSettings. */
+export interface BrokerConfig extends DomainSettings {
   /** Fleet admin bearer token (bootstrap credential; create API keys with it). */
   readonly adminToken: string;
   readonly tableName: string;
@@ -28,31 +24,12 @@ export interface BrokerConfig {
   readonly dataKeys: readonly DataKey[];
   /** The customer-managed KMS key that wraps the data keys (AWS); undefined locally. */
   readonly kmsKeyId?: string;
-  /** Waits per (user, source address) pair and per agent (domain/auth-throttle.ts). */
-  readonly authThrottle: ThrottlePolicy;
-  /**
-   * The account-wide lock, off unless `sources` >= 2: a user is locked once `threshold` failures
-   * since the last success came from at least `sources` different addresses; each lock lasts
-   * twice as long as the one before (from `durationMs`, at most 24 h).
-   */
-  readonly lockout: {
-    readonly threshold: number;
-    readonly durationMs: number;
-    /** Distinct source addresses needed; 0 = no account lock. */
-    readonly sources: number;
-  };
-  /** How long auth events are kept (DynamoDB TTL). */
-  readonly authEventTtlMs: number;
-  readonly heartbeatIntervalSeconds: number;
-  readonly idempotencyTtlMs: number;
   readonly maxBodyBytes: number;
   /** Server-side limit for one request; the API answers 504 JSON past it (below the Lambda timeout of 15 s). */
   readonly requestTimeoutMs: number;
   /** How long tenant settings and pool lists are cached per process (0: not cached). */
   readonly settingsCacheMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Domain under which per-tenant names `<tenantId>.vpn.<domain>` are published (Route 53 in AWS). */
-  readonly vpnDnsDomain?: string;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);

@@ -4,7 +4,7 @@
  * heartbeats, receiving queued commands until it acknowledges them.
  */
 import { ConflictError, NotFoundError, UnauthorizedError } from '../errors';
-import { AlreadyExistsError } from '../store/errors';
+import { AlreadyExistsError } from './store-errors';
 import { issueToken, newId, parseToken, secretMatches } from './bearer-tokens';
 import { stopAgentSessions } from './reaper';
 import type { ServiceContext } from './service-context';

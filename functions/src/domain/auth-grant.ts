@@ -13,8 +13,7 @@
  * any other start needs another authentication.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import type { DataKey } from '../config';
-import type { AuthMethod } from './types';
+import type { AuthMethod, DataKey } from './types';
 
 export interface GrantClaims {
   readonly agentId: string;

@@ -12,7 +12,7 @@
  * the listing may return: session-list.ts).
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import type { DataKey } from '../config';
+import type { DataKey } from './types';
 import { ValidationError } from '../errors';
 
 export interface PageCursors {

@@ -8,7 +8,7 @@
  * only if no other pool was created meanwhile. Pools also stay out of reserved space and out of
  * the agents' own networks (finding 2; contract/src/address-policy.ts).
  */
-import { AlreadyExistsError, PoolRegistryChangedError } from '../store/errors';
+import { AlreadyExistsError, PoolRegistryChangedError } from './store-errors';
 import { BrokerError, ConflictError, ForbiddenError, ValidationError } from '../errors';
 import { allPages } from './all-pages';
 import type { ServiceContext } from './service-context';

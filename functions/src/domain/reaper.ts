@@ -3,7 +3,7 @@
  * (`agent-lost`). Their addresses stay leased for a grace period, because a dead-looking agent
  * may still be forwarding for them (e.g. a partition between agent and broker).
  */
-import type { Store } from '../store/store';
+import type { Store } from './store';
 import type { Agent, Clock, EndReason } from './types';
 
 export interface ReapOptions {

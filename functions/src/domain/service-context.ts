@@ -1,11 +1,37 @@
-import type { BrokerConfig } from '../config';
-import type { Store } from '../store/store';
+import type { Store } from './store';
+import type { ThrottlePolicy } from './auth-throttle';
 import type { AuthGrants } from './auth-grant';
 import type { PageCursors } from './page-cursors';
 import type { SecretBox } from './ppp-auth';
 import type { RandomBytes } from './bearer-tokens';
 import type { LeaseHints } from './ip-allocation/lease-hints';
 import type { Clock } from './types';
+
+/**
+ * The settings domain services read. The broker's config module (functions/src/config) parses
+ * them from the environment; the domain never sees the environment or the rest of the config.
+ */
+export interface DomainSettings {
+  /** Waits per (user, source address) pair and per agent (auth-throttle.ts). */
+  readonly authThrottle: ThrottlePolicy;
+  /**
+   * The account-wide lock, off unless `sources` >= 2: a user is locked once `threshold` failures
+   * since the last success came from at least `sources` different addresses; each lock lasts
+   * twice as long as the one before (from `durationMs`, at most 24 h).
+   */
+  readonly lockout: {
+    readonly threshold: number;
+    readonly durationMs: number;
+    /** Distinct source addresses needed; 0 = no account lock. */
+    readonly sources: number;
+  };
+  /** How long auth events are kept (DynamoDB TTL). */
+  readonly authEventTtlMs: number;
+  readonly heartbeatIntervalSeconds: number;
+  readonly idempotencyTtlMs: number;
+  /** Domain under which per-tenant names `<tenantId>.vpn.<domain>` are published (Route 53 in AWS). */
+  readonly vpnDnsDomain?: string;
+}
 
 /** What every broker domain service needs; built once per app (container). */
 export interface ServiceContext {
@@ -17,7 +43,7 @@ export interface ServiceContext {
   readonly grants: AuthGrants;
   /** Signs the page cursors listings hand out, and checks the ones they are given. */
   readonly cursors: PageCursors;
-  readonly config: BrokerConfig;
+  readonly config: DomainSettings;
   /** Addresses this process saw leased, so its random address probes skip them (a hint only). */
   readonly leaseHints?: LeaseHints;
 }

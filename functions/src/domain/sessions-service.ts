@@ -3,8 +3,8 @@
  * operator-requested disconnects delivered to the agent as commands.
  */
 import { ConflictError, ForbiddenError, NotFoundError, PoolExhaustedApiError, QuotaExceededError } from '../errors';
-import { AlreadyExistsError } from '../store/errors';
-import type { SessionFilter } from '../store/store';
+import { AlreadyExistsError } from './store-errors';
+import type { SessionFilter } from './store';
 import { parseIpv4 } from '../../../contract/src/ipv4';
 import { PoolExhaustedError, startSessionWithAddress } from './ip-allocation';
 import { admit, type AdmissionDecision } from './placement/admission';

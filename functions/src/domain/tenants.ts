@@ -1,5 +1,5 @@
 /** Tenant administration. */
-import { AlreadyExistsError } from '../store/errors';
+import { AlreadyExistsError } from './store-errors';
 import { ConflictError, NotFoundError } from '../errors';
 import type { ServiceContext } from './service-context';
 import { AUTH_METHODS, type AuthMethod, type Tenant } from './types';

@@ -234,6 +234,16 @@ export interface IpsecSettings {
 }
 
 /**
+ * One data-encryption key (AES-256-GCM) as the broker holds it in memory: the first of the ring
+ * encrypts, all decrypt (secret box, grants, page cursors). The config module parses them.
+ */
+export interface DataKey {
+  readonly keyId: string;
+  /** base64 of 32 bytes. */
+  readonly keyBase64: string;
+}
+
+/**
  * A data key as the table keeps it in AWS: only wrapped, the KMS ciphertext of 32 random bytes made
  * by GenerateDataKey under the stack's customer-managed key (entry/kms-data-keys.ts).
  */

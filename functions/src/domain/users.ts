@@ -3,7 +3,7 @@
  * in canonical form (ppp-auth/canonical-name.ts), so `alice` and `ALICE` are one user. Users stored
  * before that keep their name: every lookup tries the canonical form, then the name as given.
  */
-import { AlreadyExistsError } from '../store/errors';
+import { AlreadyExistsError } from './store-errors';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { canonicalUsername, credentialsFromPassword, InvalidAuthInputError, lookupNames } from './ppp-auth';
 import type { ServiceContext } from './service-context';

@@ -45,7 +45,7 @@ import {
 import { cryptoRandom, type RandomBytes } from '../domain/bearer-tokens';
 import { Route53Publisher, type PublishResult, type Route53Api } from '../domain/placement';
 import { systemClock, type Agent, type Clock } from '../domain/types';
-import type { Store } from '../store/store';
+import type { Store } from '../domain/store';
 import { connectDynamoStore } from '../store/dynamo';
 
 export const AutoscalerEnv = ScalingPolicyEnv.extend({

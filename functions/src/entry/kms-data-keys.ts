@@ -15,9 +15,8 @@
  * KMS ones, so blobs they sealed still open; new blobs are sealed with the KMS one. Locally
  * (no DATA_KEY_KMS_KEY_ID) nothing here runs: DATA_KEYS is the key ring, from the local stack's file.
  */
-import type { DataKey } from '../config';
-import type { Clock, WrappedDataKey } from '../domain/types';
-import type { Store } from '../store/store';
+import type { Clock, DataKey, WrappedDataKey } from '../domain/types';
+import type { Store } from '../domain/store';
 
 /** The two KMS calls the broker makes (the SDK's KMSClient adapts to it; tests pass a fake). */
 export interface DataKeyKms {

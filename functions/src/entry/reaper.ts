@@ -7,7 +7,7 @@ import pino from 'pino';
 import { z } from 'zod';
 import { reap, type ReapSummary } from '../domain/reaper';
 import { systemClock, type Clock } from '../domain/types';
-import type { Store } from '../store/store';
+import type { Store } from '../domain/store';
 import { connectDynamoStore } from '../store/dynamo';
 
 export const ReaperEnv = z.object({

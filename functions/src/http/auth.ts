@@ -25,7 +25,8 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-export function operatorAuth(ctx: ServiceContext): MiddlewareHandler<AppEnv> {
+/** Operator routes: an API key, or the fleet admin token (`adminToken`, from the broker's config). */
+export function operatorAuth(ctx: ServiceContext, adminToken: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearerToken(c.req.header('authorization'));
     let principal: OperatorPrincipal;
@@ -37,7 +38,7 @@ export function operatorAuth(ctx: ServiceContext): MiddlewareHandler<AppEnv> {
         key.scope === 'tenant' && key.tenantId !== undefined
           ? { kind: 'operator', id: `apikey:${key.keyId}`, scope: 'tenant', tenantId: key.tenantId }
           : { kind: 'operator', id: `apikey:${key.keyId}`, scope: 'fleet' };
-    } else if (sameSecret(token, ctx.config.adminToken)) {
+    } else if (sameSecret(token, adminToken)) {
       principal = { kind: 'operator', id: 'admin', scope: 'fleet' };
     } else {
       throw new UnauthorizedError('invalid token');

@@ -7,7 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { BrokerError, type BrokerErrorKind } from '../errors';
 import { PoolExhaustedError, PoolNotAllowedError, StaticAddressUnavailableError } from '../domain/ip-allocation';
-import { AlreadyExistsError, InvalidCursorError, NotFoundError as StoreNotFoundError, StoreUnavailableError } from '../store/errors';
+import { AlreadyExistsError, InvalidCursorError, NotFoundError as StoreNotFoundError, StoreUnavailableError } from '../domain/store-errors';
 import type { AppEnv } from './context';
 
 const STATUS: Record<BrokerErrorKind, ContentfulStatusCode> = {

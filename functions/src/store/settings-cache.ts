@@ -9,7 +9,7 @@
  * cached, so a tenant created elsewhere is visible on its first use.
  */
 import type { Pool, Tenant } from '../domain/types';
-import type { Store } from './store';
+import type { Store } from '../domain/store';
 
 export interface SettingsCacheOptions {
   readonly ttlMs: number;

@@ -17,7 +17,7 @@ import { LocalScalingProvider, type LocalAgentLauncher, type ScalingAction, type
 import { declareAgentDead } from '../../../functions/src/domain/reaper';
 import type { Agent, Clock } from '../../../functions/src/domain/types';
 import { createAutoscalerRunner, type AutoscalerRun } from '../../../functions/src/entry/autoscaler';
-import type { Store } from '../../../functions/src/store/store';
+import type { Store } from '../../../functions/src/domain/store';
 import { createNetns, removeStaleNamespaces } from '../netns';
 import { NetnsAgentLauncher } from '../netns-agent-launcher';
 import { enrolAgent, type AdminClient } from './admin-client';

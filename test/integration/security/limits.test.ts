@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
 import { parseConfig } from '../../../functions/src/config';
-import type { Store } from '../../../functions/src/store/store';
+import type { Store } from '../../../functions/src/domain/store';
 import { createTestStore, type TestStore } from '../../support/test-store';
 import { ADMIN_TOKEN, createHarness, seedAgent, type Harness } from '../api/harness';
 

@@ -6,7 +6,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DynamoStore } from '../../../functions/src/store/dynamo';
-import { AlreadyExistsError } from '../../../functions/src/store/errors';
+import { AlreadyExistsError } from '../../../functions/src/domain/store-errors';
 import { createTestStore, type TestStore } from '../../support/test-store';
 import { agent, session, tenant, user } from './fixtures';
 import type { Lease, Session } from '../../../functions/src/domain/types';

@@ -2,9 +2,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestStore, type TestStore } from '../../support/test-store';
-import { AlreadyExistsError, InvalidCursorError, NotFoundError } from '../../../functions/src/store/errors';
+import { AlreadyExistsError, InvalidCursorError, NotFoundError } from '../../../functions/src/domain/store-errors';
 import type { Agent, AgentCommand, AuthEvent } from '../../../functions/src/domain/types';
-import type { AuthFailureWrite } from '../../../functions/src/store/store';
+import type { AuthFailureWrite } from '../../../functions/src/domain/store';
 import { agent, pool, tenant, user } from './fixtures';
 
 let t: TestStore;

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestStore, type TestStore } from '../../support/test-store';
-import { NotFoundError, StoreError } from '../../../functions/src/store/errors';
+import { NotFoundError, StoreError } from '../../../functions/src/domain/store-errors';
 import type { Session } from '../../../functions/src/domain/types';
 import { agent, leaseFor, session } from './fixtures';
 

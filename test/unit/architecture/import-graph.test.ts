@@ -28,20 +28,6 @@ const ALLOWED: AllowedImports = {
 const STORE = 'functions/src/store';
 const DOMAIN = 'functions/src/domain';
 
-/**
- * KNOWN EXCEPTION, to go with issue 17's next part (the Store interface and its errors move into the
- * domain; one broker config module): store/ imports the domain's records, and these imports lead
- * back from the domain into store/, a loop. Only these edges are left out of the loop check; the
- * last test below fails once one of them is gone or no loop is left, so the exception goes with it.
- */
-const KNOWN_STORE_DOMAIN_LOOP: readonly { readonly from: string; readonly to: string; readonly what: string }[] = [
-  { from: `${DOMAIN}/`, to: `${STORE}/store.ts`, what: 'the Store interface, used all over the domain' },
-  { from: `${DOMAIN}/`, to: `${STORE}/errors.ts`, what: 'the store errors the domain catches' },
-  // domain/auth-grant.ts, page-cursors.ts and service-context.ts import config.ts, which imports this.
-  { from: 'functions/src/config.ts', to: `${STORE}/table-definition.ts`, what: 'the default table name, reached from the domain through config.ts' },
-];
-const knownStoreDomainLoop = (e: ImportEdge): boolean => KNOWN_STORE_DOMAIN_LOOP.some((k) => e.from.startsWith(k.from) && e.to === k.to);
-
 describe('the import graph of the project', () => {
   const graph = readImportGraph(ROOT, CHECKED, PROJECT_FOLDERS);
 
@@ -56,16 +42,8 @@ describe('the import graph of the project', () => {
     assert.deepEqual(forbiddenImports(graph.edges, ALLOWED), []);
   });
 
-  test('no import loop joins functions/src/store and functions/src/domain (but the known exception)', () => {
-    assert.deepEqual(layerCycles(graph.edges.filter((e) => !knownStoreDomainLoop(e)), [STORE, DOMAIN]), []);
-  });
-
-  test('each part of the known store/domain exception still covers a loop (delete it when this fails)', () => {
-    for (const known of KNOWN_STORE_DOMAIN_LOOP) {
-      const edges = graph.edges.filter((e) => e.from.startsWith(known.from) && e.to === known.to);
-      assert.ok(edges.length > 0, `nothing in ${known.from} imports ${known.to} (${known.what}) any more: delete it from KNOWN_STORE_DOMAIN_LOOP`);
-    }
-    assert.equal(layerCycles(graph.edges, [STORE, DOMAIN]).length, 1, 'store and domain no longer form a loop: delete KNOWN_STORE_DOMAIN_LOOP');
+  test('no import loop joins functions/src/store and functions/src/domain: the domain owns the Store interface', () => {
+    assert.deepEqual(layerCycles(graph.edges, [STORE, DOMAIN]), []);
   });
 });
 
@@ -145,10 +123,8 @@ describe('the import checks catch what they are for (negative controls)', () => 
       layerCycles(direct, [STORE, DOMAIN])[0]!.map((e) => e.from).sort(),
       [`${DOMAIN}/a.ts`, `${STORE}/dynamo/ops.ts`],
     );
-    const throughHttp = [...oneWay, edge(`${DOMAIN}/a.ts`, 'functions/src/http/x.ts'), edge('functions/src/http/x.ts', `${STORE}/store.ts`)];
-    assert.equal(layerCycles(throughHttp, [STORE, DOMAIN]).length, 1);
-    // The exception leaves out exactly the interface and its errors: another store file still loops.
-    const intoDynamo = [...oneWay, edge(`${DOMAIN}/a.ts`, `${STORE}/store.ts`), edge(`${DOMAIN}/a.ts`, `${STORE}/dynamo/ops.ts`)];
-    assert.equal(layerCycles(intoDynamo.filter((e) => !knownStoreDomainLoop(e)), [STORE, DOMAIN]).length, 1);
+    // Through a file outside both layers: the loop issue 17 found through config.ts.
+    const throughConfig = [...oneWay, edge(`${DOMAIN}/a.ts`, 'functions/src/config.ts'), edge('functions/src/config.ts', `${STORE}/table-definition.ts`)];
+    assert.equal(layerCycles(throughConfig, [STORE, DOMAIN]).length, 1);
   });
 });

@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { describeError } from '../../../functions/src/http/error-handler';
 import { ConflictError, ForbiddenError, NotFoundError, QuotaExceededError, ValidationError } from '../../../functions/src/errors';
 import { PoolExhaustedError } from '../../../functions/src/domain/ip-allocation';
-import { AlreadyExistsError, StoreUnavailableError } from '../../../functions/src/store/errors';
+import { AlreadyExistsError, StoreUnavailableError } from '../../../functions/src/domain/store-errors';
 
 test('each error kind maps to one status and a stable code', () => {
   const cases: [unknown, number, string, string?][] = [

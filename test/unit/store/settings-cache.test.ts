@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Pool, Tenant } from '../../../functions/src/domain/types';
 import { withSettingsCache } from '../../../functions/src/store/settings-cache';
-import type { Store } from '../../../functions/src/store/store';
+import type { Store } from '../../../functions/src/domain/store';
 
 const tenant = { tenantId: 't1', name: 't1', authMethods: ['pap'], createdAt: 0 } as unknown as Tenant;
 const pool = (poolId: string) => ({ tenantId: 't1', poolId, cidr: '10.0.0.0/24', dns: [], createdAt: 0 }) as unknown as Pool;

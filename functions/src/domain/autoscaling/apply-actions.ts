@@ -5,7 +5,7 @@
  * action is idempotent).
  */
 import { startDrain } from '../agents-service';
-import type { Store } from '../../store/store';
+import type { Store } from '../store';
 import type { Clock } from '../types';
 import type { ScalingAction } from './decide';
 import type { ScalingProvider } from './provider';

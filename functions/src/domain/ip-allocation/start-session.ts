@@ -5,7 +5,7 @@
  * are tried in random order so concurrent allocators rarely race for the same address; a lost race
  * (`address-taken`) simply moves on; after a few losses the lease list is read again.
  */
-import type { Store } from '../../store/store';
+import type { Store } from '../store';
 import { sessionIdFor } from '../session-id';
 import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Pool, Session, Tenant, User } from '../types';
 import { poolBlockedOnAgent } from '../../../../contract/src/address-policy';

@@ -9,7 +9,7 @@
  * operator deletes them), and a tenant without any placeable agent keeps its last record.
  */
 import { allPages } from '../all-pages';
-import type { Store } from '../../store/store';
+import type { Store } from '../store';
 import type { Agent, Tenant } from '../types';
 import type { RandomSource } from './choose-agents';
 import { planTenantRecords, type TenantRecord } from './dns-records';

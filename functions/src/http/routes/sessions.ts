@@ -4,7 +4,7 @@ import type { ServiceContext } from '../../domain/service-context';
 import { lookupNames } from '../../domain/ppp-auth';
 import { listSessions, requestDisconnect } from '../../domain/sessions-service';
 import { NotFoundError, ValidationError } from '../../errors';
-import type { SessionFilter } from '../../store/store';
+import type { SessionFilter } from '../../domain/store';
 import { assertTenantAccess } from '../auth';
 import type { AppEnv } from '../context';
 import { pageRequest, renderSignedPage } from '../paging';

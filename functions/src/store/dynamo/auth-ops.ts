@@ -4,7 +4,7 @@
  */
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
-import type { AuthFailureWrite } from '../store';
+import type { AuthFailureWrite } from '../../domain/store';
 import { toAttributes, toItem } from './item-codec';
 import { keys, ttlSeconds } from './keys';
 import { isConditionFailed, translateSdkError } from './sdk-errors';

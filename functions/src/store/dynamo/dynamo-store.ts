@@ -35,8 +35,8 @@ import {
   type UserCredentials,
   type WrappedDataKey,
 } from '../../domain/types';
-import { AlreadyExistsError, NotFoundError, PoolRegistryChangedError, StoreUnavailableError } from '../errors';
-import type { AgentUpdate, AuthFailureWrite, SessionFilter, StartSessionResult, Store, StopSessionInput } from '../store';
+import { AlreadyExistsError, NotFoundError, PoolRegistryChangedError, StoreUnavailableError } from '../../domain/store-errors';
+import type { AgentUpdate, AuthFailureWrite, SessionFilter, StartSessionResult, Store, StopSessionInput } from '../../domain/store';
 import { createDynamoClient } from './client';
 import { fromItem, toAttributes, toItem, type Item } from './item-codec';
 import { gsiKeys, INDEXES, keys, ttlSeconds, type Key } from './keys';

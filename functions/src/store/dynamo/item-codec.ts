@@ -6,7 +6,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLE_DEFINITION } from '../table-definition';
-import { InvalidCursorError } from '../errors';
+import { InvalidCursorError } from '../../domain/store-errors';
 import { TTL_ATTRIBUTE, ttlSeconds, type ItemKind, type Key } from './keys';
 
 export type Item = Record<string, AttributeValue>;

@@ -11,7 +11,7 @@
  * so batching costs no latency. Reads of the same key in one turn share one request.
  */
 import { BatchGetItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { StoreUnavailableError } from '../errors';
+import { StoreUnavailableError } from '../../domain/store-errors';
 import { toAttributes, type Item } from './item-codec';
 import type { Key } from './keys';
 

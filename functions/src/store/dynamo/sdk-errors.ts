@@ -7,7 +7,7 @@ import {
   TransactionCanceledException,
   type CancellationReason,
 } from '@aws-sdk/client-dynamodb';
-import { StoreError, StoreUnavailableError } from '../errors';
+import { StoreError, StoreUnavailableError } from '../../domain/store-errors';
 
 export function isConditionFailed(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;

@@ -10,8 +10,8 @@
  * naming another tenant's session and start time).
  */
 import type { Page, PageRequest, Session } from '../../domain/types';
-import { StoreError } from '../errors';
-import type { SessionFilter } from '../store';
+import { StoreError } from '../../domain/store-errors';
+import type { SessionFilter } from '../../domain/store';
 import { toAttributes } from './item-codec';
 import { gsiKeys, INDEXES, padTime, type IndexInfo } from './keys';
 import type { Table } from './table';

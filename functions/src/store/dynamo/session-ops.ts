@@ -14,8 +14,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { sessionIdFor } from '../../domain/session-id';
 import type { AgentCounters, EndReason, Lease, Session } from '../../domain/types';
-import { AlreadyExistsError, StoreError, StoreUnavailableError } from '../errors';
-import type { StartSessionResult, StopSessionInput } from '../store';
+import { AlreadyExistsError, StoreError, StoreUnavailableError } from '../../domain/store-errors';
+import type { StartSessionResult, StopSessionInput } from '../../domain/store';
 import { fromItem, toAttributes, toItem, type Item } from './item-codec';
 import { gsiKeys, INDEXES, keys } from './keys';
 import { cancellationCodes, isConditionFailed, translateSdkError } from './sdk-errors';

@@ -20,12 +20,13 @@ import type {
   User,
   UserCredentials,
   WrappedDataKey,
-} from '../domain/types';
+} from './types';
 
 /**
- * Everything the broker persists, as the domain needs it. The only implementation that ships is
- * DynamoDB (`./dynamo`); invariants live in its condition expressions, and a failed condition
- * surfaces as one of the named errors in `./errors` (never as an SDK exception).
+ * Everything the broker persists, as the domain needs it. The domain owns this interface and its
+ * errors (`./store-errors`); implementations live in functions/src/store/: DynamoDB (`dynamo/`, the
+ * one that ships: invariants are its condition expressions, and a failed condition surfaces as a
+ * named error, never as an SDK exception) and an in-memory one for unit tests of the domain.
  *
  * Methods that "create" fail with `AlreadyExistsError` when the item exists; methods that update
  * an item that must exist fail with `NotFoundError`. Reads return `undefined` when absent.

@@ -1,6 +1,7 @@
 /**
- * Named store errors. The DynamoDB implementation translates ConditionalCheckFailed and
- * transaction cancellations into these so callers can act without knowing the SDK.
+ * Named errors of the Store interface (./store.ts). Implementations translate their failures into
+ * these (DynamoDB: ConditionalCheckFailed and transaction cancellations) so callers can act without
+ * knowing how the data is kept.
  */
 export class StoreError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
