@@ -1,6 +1,7 @@
 /**
- * The broker's API error family. Domain services throw these; the HTTP layer maps each kind to a
- * status exactly once (`http/error-handler.ts`), and renders `{ error: { code, message, field? } }`.
+ * The broker's error family. Domain services throw these (and families built on them, like
+ * domain/ip-allocation/errors.ts): each names its kind and a code, and the HTTP layer maps each kind
+ * to a status exactly once (`http/error-handler.ts`), rendering `{ error: { code, message, field? } }`.
  * `code` is a stable, machine-readable string agents and scripts can switch on.
  */
 export type BrokerErrorKind =
@@ -47,10 +48,13 @@ export class ForbiddenError extends BrokerError {
   }
 }
 
-/** The resource does not exist, or the caller may not know that it exists (tenant isolation). */
+/**
+ * The resource does not exist, or the caller may not know that it exists (tenant isolation). The
+ * store throws it too, when an update needs an item that is absent (domain/store-errors.ts).
+ */
 export class NotFoundError extends BrokerError {
-  constructor(readonly entity: string, readonly id: string) {
-    super('not-found', 'not-found', `${entity} ${id} not found`);
+  constructor(readonly entity: string, readonly id: string, options?: { cause?: unknown }) {
+    super('not-found', 'not-found', `${entity} ${id} not found`, undefined, options);
   }
 }
 
@@ -73,13 +77,6 @@ export class QuotaExceededError extends ConflictError {
 export class LockedError extends BrokerError {
   constructor(message: string, readonly lockedUntil: number) {
     super('locked', 'locked', message);
-  }
-}
-
-/** No free address in any of the tenant's pools (the agent maps it to a PPP failure reason). */
-export class PoolExhaustedApiError extends BrokerError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('unavailable', 'pool-exhausted', message, undefined, options);
   }
 }
 

@@ -2,12 +2,13 @@
  * Session lifecycle as the broker sees it: start (address + quota), interim accounting, stop, and
  * operator-requested disconnects delivered to the agent as commands.
  */
-import { ConflictError, ForbiddenError, NotFoundError, PoolExhaustedApiError, QuotaExceededError } from '../errors';
+import { ConflictError, ForbiddenError, NotFoundError, QuotaExceededError } from '../errors';
 import { AlreadyExistsError } from './store-errors';
 import type { SessionFilter } from './store';
 import { parseIpv4 } from '../../../contract/src/ipv4';
 import { PoolExhaustedError, startSessionWithAddress } from './ip-allocation';
 import { admit, type AdmissionDecision } from './placement/admission';
+import { findSessionStartedBy } from './session-id';
 import type { ServiceContext } from './service-context';
 import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Pool, Session, User } from './types';
 
@@ -45,15 +46,16 @@ export async function startSession(
   input: StartSessionInput,
 ): Promise<StartedSession> {
   // A retry is recognised by the start transaction itself (its session-item condition), so the common
-  // case, a new session, costs no look-up; only a refusal checks first whether this start was
-  // already recorded, because a retry must get its session even if it would be refused now.
+  // case, a new session, costs no look-up; only a refusal checks whether this start was already
+  // recorded, because a retry must get its session even if it would be refused now (a full pool,
+  // a quota reached since). This is the one place that looks a retried start up.
   let started: StartedSession;
   try {
     started = await startNew(ctx, agent, input);
   } catch (error) {
-    const refusal = error instanceof ConflictError || error instanceof NotFoundError || error instanceof ForbiddenError || error instanceof PoolExhaustedApiError;
+    const refusal = error instanceof ConflictError || error instanceof NotFoundError || error instanceof ForbiddenError || error instanceof PoolExhaustedError;
     if (!refusal) throw error;
-    const existing = await ctx.store.findSessionByAgentRef(agent.agentId, input.agentSessionRef);
+    const existing = await findSessionStartedBy(ctx.store, agent.agentId, input.agentSessionRef);
     if (!existing || existing.tenantId !== input.tenantId || existing.username !== input.username) throw error;
     started = { session: existing, pool: await poolOf(ctx, existing), created: false };
   }
@@ -98,28 +100,21 @@ async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' |
   const tenantActive = tenant.maxSessions === undefined ? 0 : await countActive(ctx, { tenantId: tenant.tenantId }, tenant.maxSessions);
   refuseIfNotAdmitted(admit({ agent, tenant, tenantActive, userActive }), agent, tenant.tenantId, user.username);
 
-  try {
-    const { session, created } = await startSessionWithAddress(ctx.store, ctx.clock, {
-      tenant,
-      user,
-      pools,
-      agentId: agent.agentId,
-      agentSessionRef: input.agentSessionRef,
-      tunnelId: input.tunnelId,
-      l2tpSessionId: input.l2tpSessionId,
-      ...(input.peerAddress !== undefined ? { peerAddress: input.peerAddress } : {}),
-      authMethod: input.authMethod,
-      ...(ctx.leaseHints ? { hints: ctx.leaseHints } : {}),
-      ...(agent.networks ? { agentNetworks: agent.networks } : {}),
-    });
-    const pool = pools.find((p) => p.poolId === session.poolId) ?? (await poolOf(ctx, session));
-    return { session, pool, created };
-  } catch (error) {
-    if (error instanceof PoolExhaustedError) {
-      throw new PoolExhaustedApiError(`no free address for tenant ${tenant.tenantId}`, { cause: error });
-    }
-    throw error;
-  }
+  const { session, created } = await startSessionWithAddress(ctx.store, ctx.clock, {
+    tenant,
+    user,
+    pools,
+    agentId: agent.agentId,
+    agentSessionRef: input.agentSessionRef,
+    tunnelId: input.tunnelId,
+    l2tpSessionId: input.l2tpSessionId,
+    ...(input.peerAddress !== undefined ? { peerAddress: input.peerAddress } : {}),
+    authMethod: input.authMethod,
+    ...(ctx.leaseHints ? { hints: ctx.leaseHints } : {}),
+    ...(agent.networks ? { agentNetworks: agent.networks } : {}),
+  });
+  const pool = pools.find((p) => p.poolId === session.poolId) ?? (await poolOf(ctx, session));
+  return { session, pool, created };
 }
 
 /**

@@ -17,12 +17,11 @@ export class AlreadyExistsError extends StoreError {
   }
 }
 
-/** An update or delete needed the item and it was not there. */
-export class NotFoundError extends StoreError {
-  constructor(readonly entity: string, readonly id: string, options?: { cause?: unknown }) {
-    super(`${entity} ${id} not found`, options);
-  }
-}
+/**
+ * An update or delete needed the item and it was not there: the one NotFoundError of the broker
+ * (../errors.ts), which the API answers 404, whoever noticed the absence.
+ */
+export { NotFoundError } from '../errors';
 
 /** The fleet's pool registry changed between the read and the write: read it again and re-check. */
 export class PoolRegistryChangedError extends StoreError {

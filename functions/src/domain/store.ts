@@ -84,11 +84,12 @@ export interface Store {
   // --- sessions ------------------------------------------------------------------------------
   /**
    * Atomically (one transaction) claims `lease.ip` and creates the session, idempotent on
-   * (session.agentId, session.agentSessionRef), which is why `session.sessionId` must be
-   * `sessionIdFor(agentId, agentSessionRef)` (domain/session-id.ts; a StoreError otherwise):
+   * `session.sessionId` (which the domain derives from agent and reference: session-id.ts):
    *  - `{ outcome: 'created' }` when both were written;
-   *  - `{ outcome: 'exists', session }` when the agent already started this session (retry);
-   *  - `{ outcome: 'address-taken' }` when the address is leased by someone else (try another).
+   *  - `{ outcome: 'exists', session }` when a session of that id was started by the same agent
+   *    under the same agentSessionRef (a retry); AlreadyExistsError when by another;
+   *  - `{ outcome: 'address-taken' }` when the lease rule says the address is held
+   *    (ip-allocation/lease-rule.ts): try another.
    * The agent's activeSessions is not touched (it is what the agent reports in its heartbeats).
    */
   startSession(
@@ -96,7 +97,6 @@ export interface Store {
     lease: Lease,
   ): Promise<StartSessionResult>;
   getSession(sessionId: string): Promise<Session | undefined>;
-  findSessionByAgentRef(agentId: string, agentSessionRef: string): Promise<Session | undefined>;
   /**
    * Interim accounting: counters only ever grow (a late or duplicated report never lowers them),
    * and a stopped session is never changed. Returns the session after the update, or undefined

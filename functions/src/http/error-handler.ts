@@ -1,13 +1,14 @@
 /**
- * The one place where errors become HTTP statuses. Every error body is
+ * The one place where errors become HTTP statuses: the broker's error family (../errors.ts, and the
+ * families built on it such as IP allocation's) by its kind, the store's errors that reach a request
+ * by their class. Domain code never picks a status. Every error body is
  * `{ "error": { "code", "message", "field"? } }`.
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { BrokerError, type BrokerErrorKind } from '../errors';
-import { PoolExhaustedError, PoolNotAllowedError, StaticAddressUnavailableError } from '../domain/ip-allocation';
-import { AlreadyExistsError, InvalidCursorError, NotFoundError as StoreNotFoundError, StoreUnavailableError } from '../domain/store-errors';
+import { AlreadyExistsError, InvalidCursorError, StoreUnavailableError } from '../domain/store-errors';
 import type { AppEnv } from './context';
 
 const STATUS: Record<BrokerErrorKind, ContentfulStatusCode> = {
@@ -31,11 +32,7 @@ export function describeError(error: unknown): { status: ContentfulStatusCode; b
     error: { code, message, ...(field !== undefined ? { field } : {}) },
   });
   if (error instanceof BrokerError) return { status: STATUS[error.kind], body: body(error.code, error.message, error.field) };
-  if (error instanceof PoolExhaustedError) return { status: 503, body: body('pool-exhausted', error.message) };
-  if (error instanceof StaticAddressUnavailableError) return { status: 409, body: body('static-address-unavailable', error.message) };
-  if (error instanceof PoolNotAllowedError) return { status: 409, body: body('pool-not-allowed', error.message) };
   if (error instanceof AlreadyExistsError) return { status: 409, body: body('already-exists', error.message) };
-  if (error instanceof StoreNotFoundError) return { status: 404, body: body('not-found', error.message) };
   if (error instanceof InvalidCursorError) return { status: 400, body: body('validation-failed', error.message, 'cursor') };
   if (error instanceof StoreUnavailableError) return { status: 503, body: body('service-unavailable', 'the store is unavailable, retry later') };
   if (error instanceof HTTPException) {

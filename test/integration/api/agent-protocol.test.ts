@@ -256,6 +256,11 @@ describe('sessions', () => {
     const full = await start(startBody('t2', 'tiny', 'bob'), 'pw');
     assert.equal(full.status, 503);
     assert.equal(full.body.error.code, 'pool-exhausted');
+    assert.equal(full.body.error.message, 'no free address for tenant tiny');
+    // A retry of the start that holds the last address meets the full pool, and still gets its session.
+    const retry = await start(startBody('t1', 'tiny', 'alice'));
+    assert.equal(retry.status, 200);
+    assert.equal(retry.body.address, '10.40.0.2');
   });
 
   test('a start needs the grant of its own authentication: agent, user, method and session', async () => {

@@ -21,7 +21,7 @@ const USABLE = candidateAddresses(POOL).map(formatIpv4);
 
 type Outcome =
   | { kind: 'created'; sessionId: string; ip: string; created: boolean }
-  | { kind: 'exhausted'; message: string; tenantId: string }
+  | { kind: 'exhausted'; message: string; tenantId: string; poolIds: string[] }
   | { kind: 'error'; message: string };
 
 let t: TestStore;
@@ -77,7 +77,8 @@ test('4 processes x 50 concurrent allocations: no duplicates, exhaustion is clea
   assert.ok(created.every((c) => c.created));
   for (const e of exhausted) {
     assert.equal(e.tenantId, 'conc');
-    assert.equal(e.message, 'no free address for tenant conc: pool main exhausted');
+    assert.equal(e.message, 'no free address for tenant conc');
+    assert.deepEqual(e.poolIds, ['main']);
   }
   const ips = created.map((c) => c.ip);
   assert.equal(new Set(ips).size, ips.length, 'no address handed out twice');

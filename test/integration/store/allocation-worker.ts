@@ -31,7 +31,7 @@ const outcomes = await Promise.all(
       });
       return { kind: 'created' as const, sessionId: session.sessionId, ip: session.assignedIp, created };
     } catch (error) {
-      if (error instanceof PoolExhaustedError) return { kind: 'exhausted' as const, message: error.message, tenantId: error.tenantId };
+      if (error instanceof PoolExhaustedError) return { kind: 'exhausted' as const, message: error.message, tenantId: error.tenantId, poolIds: error.poolIds };
       return { kind: 'error' as const, message: String((error as Error)?.stack ?? error) };
     }
   }),

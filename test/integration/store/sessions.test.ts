@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestStore, type TestStore } from '../../support/test-store';
-import { NotFoundError, StoreError } from '../../../functions/src/domain/store-errors';
+import { AlreadyExistsError, StoreError } from '../../../functions/src/domain/store-errors';
 import type { Session } from '../../../functions/src/domain/types';
 import { agent, leaseFor, session } from './fixtures';
 
@@ -22,7 +22,6 @@ describe('startSession', () => {
     const s = session({ assignedIp: '10.8.0.2', tenantId: 'st' });
     assert.deepEqual(await t.store.startSession(s, leaseFor(s)), { outcome: 'created' });
     assert.deepEqual(await t.store.getSession(s.sessionId), s);
-    assert.deepEqual(await t.store.findSessionByAgentRef('agent-1', s.agentSessionRef), s);
     assert.deepEqual(await t.store.listLeases('st', 'main'), [leaseFor(s)]);
     assert.equal(await activeCount('agent-1'), before);
   });
@@ -37,11 +36,13 @@ describe('startSession', () => {
     assert.deepEqual((await t.store.listLeases('st2', 'main')).map((l) => l.ip), ['10.8.0.3']);
     assert.equal(await activeCount('agent-1'), count);
   });
-  test('a session whose id is not derived from agent and ref is refused, and nothing is written', async () => {
-    const s = session({ sessionId: 'chosen-by-hand', assignedIp: '10.8.0.5', tenantId: 'st5' });
-    await assert.rejects(t.store.startSession(s, leaseFor(s)), StoreError);
-    assert.equal(await t.store.getSession('chosen-by-hand'), undefined);
-    assert.deepEqual(await t.store.listLeases('st5', 'main'), []);
+  test('a session id already started by another agent or reference is AlreadyExistsError, and nothing is written', async () => {
+    const s = session({ sessionId: 'same-id', assignedIp: '10.8.0.5', tenantId: 'st5' });
+    await t.store.startSession(s, leaseFor(s));
+    const other = session({ sessionId: 'same-id', agentId: 'agent-2', assignedIp: '10.8.0.6', tenantId: 'st5' });
+    await assert.rejects(t.store.startSession(other, leaseFor(other)), AlreadyExistsError);
+    assert.deepEqual(await t.store.getSession('same-id'), s);
+    assert.deepEqual((await t.store.listLeases('st5', 'main')).map((l) => l.ip), ['10.8.0.5']);
   });
   test('the same ref on another agent is a different session', async () => {
     const s1 = session({ agentSessionRef: 'shared-ref', assignedIp: '10.8.0.10', tenantId: 'st3' });
@@ -56,7 +57,6 @@ describe('startSession', () => {
     const s2 = session({ assignedIp: '10.8.0.20', tenantId: 'st4' });
     assert.deepEqual(await t.store.startSession(s2, leaseFor(s2)), { outcome: 'address-taken' });
     assert.equal(await t.store.getSession(s2.sessionId), undefined);
-    assert.equal(await t.store.findSessionByAgentRef('agent-1', s2.agentSessionRef), undefined);
     assert.equal(await activeCount('agent-1'), count);
   });
 });

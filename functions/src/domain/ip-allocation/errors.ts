@@ -1,27 +1,32 @@
-/** Named errors of IP allocation; the HTTP layer maps the family to one status. */
-export class IpAllocationError extends Error {
+/**
+ * Named errors of IP allocation. Each names its kind and code (the broker's error family,
+ * ../../errors.ts); the HTTP status is chosen from the kind in http/error-handler.ts, nowhere else.
+ */
+import { BrokerError, type BrokerErrorKind } from '../../errors';
+
+export class IpAllocationError extends BrokerError {
   constructor(
+    kind: BrokerErrorKind,
+    code: string,
     message: string,
     readonly tenantId: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = new.target.name;
+    super(kind, code, message, undefined, options);
   }
 }
 
-/** Every candidate address of every pool of the tenant is leased. */
+/**
+ * Every candidate address of every pool of the tenant is leased (or the tenant has no usable pool:
+ * `poolIds` is empty). The agent maps `pool-exhausted` to a PPP failure reason.
+ */
 export class PoolExhaustedError extends IpAllocationError {
   constructor(
     tenantId: string,
+    /** The pools that were tried, all full. */
     readonly poolIds: readonly string[],
   ) {
-    super(
-      poolIds.length === 0
-        ? `tenant ${tenantId} has no address pool`
-        : `no free address for tenant ${tenantId}: pool${poolIds.length > 1 ? 's' : ''} ${poolIds.join(', ')} exhausted`,
-      tenantId,
-    );
+    super('unavailable', 'pool-exhausted', `no free address for tenant ${tenantId}`, tenantId);
   }
 }
 
@@ -35,6 +40,8 @@ export class StaticAddressUnavailableError extends IpAllocationError {
     detail?: string,
   ) {
     super(
+      'conflict',
+      'static-address-unavailable',
       reason === 'not-in-pool'
         ? `static address ${ip} of user ${username} lies in no usable range of tenant ${tenantId}'s pools`
         : reason === 'in-use'
@@ -54,6 +61,6 @@ export class PoolNotAllowedError extends IpAllocationError {
     tenantId: string,
     readonly reasons: readonly string[],
   ) {
-    super(`no pool of tenant ${tenantId} may be used on this agent: ${reasons.join('; ')}`, tenantId);
+    super('conflict', 'pool-not-allowed', `no pool of tenant ${tenantId} may be used on this agent: ${reasons.join('; ')}`, tenantId);
   }
 }

@@ -132,9 +132,8 @@ export async function startSessionWithAddress(
       // either shows addresses freed meanwhile or none (exhausted).
     }
   }
-  // A retry of a recorded start must get its session even when the pool is full now.
-  const existing = await store.findSessionByAgentRef(input.agentId, input.agentSessionRef);
-  if (existing) return { session: existing, created: false };
+  // A retry of a recorded start that finds the pool full now is recognised by the caller
+  // (sessions-service.ts), which looks the session up for every refusal.
   throw new PoolExhaustedError(
     input.tenant.tenantId,
     pools.map((p) => p.poolId),

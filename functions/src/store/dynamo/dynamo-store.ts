@@ -333,10 +333,6 @@ export class DynamoStore implements Store {
     return this.table.get<Session>(keys.session(sessionId));
   }
 
-  findSessionByAgentRef(agentId: string, agentSessionRef: string): Promise<Session | undefined> {
-    return sessions.findSessionByAgentRef(this.table, agentId, agentSessionRef);
-  }
-
   updateSessionCounters(sessionId: string, counters: AgentCounters, at: number): Promise<Session | undefined> {
     return sessions.updateSessionCounters(this.table, sessionId, counters, at);
   }

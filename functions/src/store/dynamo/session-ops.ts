@@ -12,9 +12,8 @@ import {
   UpdateItemCommand,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { sessionIdFor } from '../../domain/session-id';
 import type { AgentCounters, EndReason, Lease, Session } from '../../domain/types';
-import { AlreadyExistsError, StoreError, StoreUnavailableError } from '../../domain/store-errors';
+import { AlreadyExistsError, StoreUnavailableError } from '../../domain/store-errors';
 import type { StartSessionResult, StopSessionInput } from '../../domain/store';
 import { fromItem, toAttributes, toItem, type Item } from './item-codec';
 import { gsiKeys, INDEXES, keys } from './keys';
@@ -33,21 +32,12 @@ const MAX_ATTEMPTS = 25;
 const backoff = (attempt: number) =>
   new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 10 * 2 ** attempt)));
 
-/** A session's id names its starter (domain/session-id.ts), so a retry finds it by that id. */
-export async function findSessionByAgentRef(t: Table, agentId: string, ref: string): Promise<Session | undefined> {
-  const found = await t.get<Session>(keys.session(sessionIdFor(agentId, ref)));
-  return found && startedBy(found, agentId, ref) ? found : undefined;
-}
-
 const startedBy = (s: Session, agentId: string, ref: string) => s.agentId === agentId && s.agentSessionRef === ref;
 
 export async function startSession(t: Table, session: Session, lease: Lease): Promise<StartSessionResult> {
-  if (session.sessionId !== sessionIdFor(session.agentId, session.agentSessionRef)) {
-    throw new StoreError(`session id ${session.sessionId} is not the one of agent ${session.agentId} and ref ${session.agentSessionRef}: a retry would go unnoticed`);
-  }
   const TableName = t.tableName;
-  // Two items: the session (its id derived from agent and ref, so its condition also catches a
-  // retried start) and the lease.
+  // Two items: the session (its id names agent and ref, so its condition also catches a retried
+  // start) and the lease.
   const items: TransactWriteItem[] = [
     { Put: { TableName, Item: sessionItem(session), ConditionExpression: 'attribute_not_exists(PK)' } },
     {
