@@ -13,7 +13,7 @@
  * Pure and dependency-free: the broker checks pools with it and the edge agent checks the routes
  * it is asked to install with the same table.
  */
-import { isCidrError, parseCidr, rangesOverlap, type Cidr } from './ipv4';
+import { formatCidr, isCidrError, parseCidr, rangesOverlap, type Cidr } from './ipv4';
 
 export interface NamedBlock {
   readonly cidr: string;
@@ -77,10 +77,17 @@ export function poolAddressProblem(cidr: string, options: { readonly allowPublic
   return undefined;
 }
 
-/** The first of `networks` (CIDR strings; malformed ones ignored) that shares an address with `cidr`. */
-export function overlappingNetwork(cidr: string, networks: readonly string[]): string | undefined {
+/** A block given as text or already parsed; undefined when the text does not parse. */
+function blockOf(cidr: string | Cidr): Cidr | undefined {
+  if (typeof cidr !== 'string') return cidr;
   const block = parseCidr(cidr);
-  if (isCidrError(block)) return undefined;
+  return isCidrError(block) ? undefined : block;
+}
+
+/** The first of `networks` (CIDR strings; malformed ones ignored) that shares an address with `cidr`. */
+export function overlappingNetwork(cidr: string | Cidr, networks: readonly string[]): string | undefined {
+  const block = blockOf(cidr);
+  if (block === undefined) return undefined;
   return networks.find((text) => {
     const other = parseCidr(text);
     return !isCidrError(other) && rangesOverlap(block.network, block.last, other.network, other.last);
@@ -92,11 +99,15 @@ export function overlappingNetwork(cidr: string, networks: readonly string[]): s
  * they may). Checked on every start, so a pool created before these rules existed in forbidden
  * space, or one an agent's network came to overlap later, is not used there. Public pools created
  * before are not re-checked: they were allowed then, and public space is harmful only when it is
- * someone's network, which the agents report.
+ * someone's network, which the agents report. `pool` may be the block already parsed (the broker
+ * parses each pool once per start; the agent gets the block parsed in the start reply).
  */
-export function poolBlockedOnAgent(cidr: string, agentNetworks: readonly string[] = []): string | undefined {
-  const cls = classifyCidr(cidr);
-  if (cls?.kind === 'forbidden') return `pool ${cidr} overlaps ${cls.block.cidr}, ${cls.block.name}`;
-  const network = overlappingNetwork(cidr, agentNetworks);
+export function poolBlockedOnAgent(pool: string | Cidr, agentNetworks: readonly string[] = []): string | undefined {
+  const block = blockOf(pool);
+  if (block === undefined) return undefined;
+  const cidr = typeof pool === 'string' ? pool : formatCidr(block);
+  const cls = classifyRange(block.network, block.last);
+  if (cls.kind === 'forbidden') return `pool ${cidr} overlaps ${cls.block.cidr}, ${cls.block.name}`;
+  const network = overlappingNetwork(block, agentNetworks);
   return network === undefined ? undefined : `pool ${cidr} overlaps ${network}, a network of this agent's host`;
 }

@@ -49,6 +49,11 @@ export function parseCidr(text: string): Cidr | CidrError {
   return { network, prefix, last: network + size - 1, size };
 }
 
+/** A block as `a.b.c.d/n`. */
+export function formatCidr(cidr: Pick<Cidr, 'network' | 'prefix'>): string {
+  return `${formatIpv4(cidr.network)}/${cidr.prefix}`;
+}
+
 export function isCidrError(value: Cidr | CidrError): value is CidrError {
   return 'error' in value;
 }

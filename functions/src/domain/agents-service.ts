@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, UnauthorizedError } from '../errors';
 import { AlreadyExistsError } from './store-errors';
 import { issueToken, newId, parseToken, secretMatches } from './bearer-tokens';
 import { stopAgentSessions } from './reaper';
+import { LEASE_GRACE } from './ip-allocation/lease-rule';
 import type { ServiceContext } from './service-context';
 import type { Agent, AgentCommand, AgentCounters, Page, PageRequest } from './types';
 
@@ -71,7 +72,7 @@ export async function revokeAgent(ctx: Pick<ServiceContext, 'store' | 'clock' | 
   if (!agent) throw new NotFoundError('agent', agentId);
   const revoked = agent.revoked ? agent : await ctx.store.updateAgent(agentId, { revoked: true });
   const now = ctx.clock.now();
-  await stopAgentSessions(ctx.store, agentId, { reason: 'agent-revoked', at: now, leaseGraceUntil: now + 2 * ctx.config.heartbeatIntervalSeconds * 1000 });
+  await stopAgentSessions(ctx.store, agentId, { reason: 'agent-revoked', at: now, leaseGraceUntil: now + LEASE_GRACE.agentRevokedMs(ctx.config.heartbeatIntervalSeconds) });
   return revoked;
 }
 

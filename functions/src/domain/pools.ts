@@ -14,7 +14,7 @@ import { allPages } from './all-pages';
 import type { ServiceContext } from './service-context';
 import { overlappingNetwork, poolAddressProblem } from '../../../contract/src/address-policy';
 import { formatIpv4, isCidrError, parseCidr, rangesOverlap } from '../../../contract/src/ipv4';
-import { isInPool, validatePool } from './ip-allocation';
+import { validatePool } from './ip-allocation';
 import { requireTenant } from './tenants';
 import type { AddressRange, Pool, PoolClaim, PoolRegistry } from './types';
 
@@ -59,7 +59,7 @@ export async function createPool(
   const first = problems[0];
   if (first) {
     const message = `${first.field}: ${first.message}`;
-    if (first.field === 'cidr' && /overlaps/.test(first.message)) throw new ConflictError('pool-overlap', message, 'cidr');
+    if (first.kind === 'overlap') throw new ConflictError('pool-overlap', message, 'cidr');
     throw new ValidationError(first.field, message);
   }
   const cidr = isCidrError(block) ? input.cidr : `${formatIpv4(block.network)}/${block.prefix}`;
@@ -142,9 +142,4 @@ async function refuseAgentNetworks(ctx: Pick<ServiceContext, 'store'>, cidr: str
 export async function listPools(ctx: Pick<ServiceContext, 'store'>, tenantId: string): Promise<Pool[]> {
   await requireTenant(ctx, tenantId);
   return ctx.store.listPools(tenantId);
-}
-
-/** True when `ip` is a client address of the pool (inside, not network/broadcast/gateway/excluded). */
-export function addressInPool(pool: Pool, ip: string): boolean {
-  return isInPool(pool, ip);
 }

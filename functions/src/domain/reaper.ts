@@ -1,7 +1,8 @@
 /**
  * The reaper: agents that stopped heartbeating are declared dead and their sessions stopped
  * (`agent-lost`). Their addresses stay leased for a grace period, because a dead-looking agent
- * may still be forwarding for them (e.g. a partition between agent and broker).
+ * may still be forwarding for them (e.g. a partition between agent and broker): the lease rule,
+ * ip-allocation/lease-rule.ts (LEASE_GRACE).
  */
 import type { Store } from './store';
 import type { Agent, Clock, EndReason } from './types';
@@ -9,7 +10,7 @@ import type { Agent, Clock, EndReason } from './types';
 export interface ReapOptions {
   /** An agent whose last heartbeat is older than this is lost. */
   readonly heartbeatTimeoutMs: number;
-  /** How long a lost session's address stays reserved. */
+  /** How long a lost session's address stays reserved (LEASE_GRACE.agentLostMs by default: ip-allocation/lease-rule.ts). */
   readonly leaseGraceMs: number;
 }
 

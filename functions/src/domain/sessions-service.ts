@@ -6,11 +6,11 @@ import { ConflictError, ForbiddenError, NotFoundError, QuotaExceededError } from
 import { AlreadyExistsError } from './store-errors';
 import type { SessionFilter } from './store';
 import { parseIpv4 } from '../../../contract/src/ipv4';
-import { PoolExhaustedError, startSessionWithAddress } from './ip-allocation';
+import { parsePool, parsePools, PoolExhaustedError, startSessionWithAddress, type ParsedPool } from './ip-allocation';
 import { admit, type AdmissionDecision } from './placement/admission';
 import { findSessionStartedBy } from './session-id';
 import type { ServiceContext } from './service-context';
-import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Pool, Session, User } from './types';
+import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Session, User } from './types';
 
 /** What a start needs to know of its user. */
 type GrantedUser = Pick<User, 'username' | 'staticIp'>;
@@ -29,7 +29,8 @@ export interface StartSessionInput {
 
 export interface StartedSession {
   readonly session: Session;
-  readonly pool: Pool;
+  /** The session's pool, parsed: the start reply hands its block to the agent. */
+  readonly pool: ParsedPool;
   /** False when this was a retry of a start the broker already recorded. */
   readonly created: boolean;
 }
@@ -100,10 +101,12 @@ async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' |
   const tenantActive = tenant.maxSessions === undefined ? 0 : await countActive(ctx, { tenantId: tenant.tenantId }, tenant.maxSessions);
   refuseIfNotAdmitted(admit({ agent, tenant, tenantActive, userActive }), agent, tenant.tenantId, user.username);
 
+  // Each pool is parsed once for the whole start (allocation, agent-network check, reply).
+  const parsed = parsePools(pools);
   const { session, created } = await startSessionWithAddress(ctx.store, ctx.clock, {
     tenant,
     user,
-    pools,
+    pools: parsed,
     agentId: agent.agentId,
     agentSessionRef: input.agentSessionRef,
     tunnelId: input.tunnelId,
@@ -113,7 +116,7 @@ async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' |
     ...(ctx.leaseHints ? { hints: ctx.leaseHints } : {}),
     ...(agent.networks ? { agentNetworks: agent.networks } : {}),
   });
-  const pool = pools.find((p) => p.poolId === session.poolId) ?? (await poolOf(ctx, session));
+  const pool = parsed.find((p) => p.pool.poolId === session.poolId) ?? (await poolOf(ctx, session));
   return { session, pool, created };
 }
 
@@ -153,8 +156,9 @@ function refuseIfNotAdmitted(decision: AdmissionDecision, agent: Agent, tenantId
   }
 }
 
-async function poolOf(ctx: Pick<ServiceContext, 'store'>, session: Session): Promise<Pool> {
-  const pool = await ctx.store.getPool(session.tenantId, session.poolId);
+async function poolOf(ctx: Pick<ServiceContext, 'store'>, session: Session): Promise<ParsedPool> {
+  const stored = await ctx.store.getPool(session.tenantId, session.poolId);
+  const pool = stored && parsePool(stored);
   if (!pool) throw new NotFoundError('pool', session.poolId);
   return pool;
 }

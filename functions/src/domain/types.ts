@@ -137,14 +137,14 @@ export interface PoolRegistry {
   readonly pools: readonly PoolClaim[];
 }
 
-/** One leased address: exists exactly while a session holds it (conditional put = atomic claim). */
+/** One leased address: the lease rule (ip-allocation/lease-rule.ts) says when it holds its address. */
 export interface Lease {
   readonly tenantId: string;
   readonly poolId: string;
   readonly ip: string;
   readonly sessionId: string;
   readonly leasedAt: number;
-  /** Set when the holder ended; a reaper may delete the lease after this time (grace period). */
+  /** Set when the holder ended without its agent (lost, revoked): the address is free after this time. */
   readonly releaseAfter?: number;
 }
 

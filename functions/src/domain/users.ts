@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { canonicalUsername, credentialsFromPassword, InvalidAuthInputError, lookupNames } from './ppp-auth';
 import type { ServiceContext } from './service-context';
 import { requireTenant } from './tenants';
-import { addressInPool } from './pools';
+import { isInPool } from './ip-allocation';
 import type { AuthEvent, Page, PageRequest, User } from './types';
 
 export interface CreateUserInput {
@@ -35,7 +35,7 @@ export async function createUser(
   const tenant = await requireTenant(ctx, tenantId);
   if (input.staticIp !== undefined) {
     const pools = await ctx.store.listPools(tenantId);
-    if (!pools.some((pool) => addressInPool(pool, input.staticIp!))) {
+    if (!pools.some((pool) => isInPool(pool, input.staticIp!))) {
       throw new ValidationError('staticIp', `${input.staticIp} is not a usable address of any pool of tenant ${tenantId}`);
     }
   }

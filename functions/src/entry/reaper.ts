@@ -5,6 +5,7 @@
  */
 import pino from 'pino';
 import { z } from 'zod';
+import { LEASE_GRACE } from '../domain/ip-allocation/lease-rule';
 import { reap, type ReapSummary } from '../domain/reaper';
 import { systemClock, type Clock } from '../domain/types';
 import type { Store } from '../domain/store';
@@ -15,7 +16,7 @@ export const ReaperEnv = z.object({
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).optional(),
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().positive().default(90_000),
-  LEASE_GRACE_MS: z.coerce.number().int().nonnegative().default(300_000),
+  LEASE_GRACE_MS: z.coerce.number().int().nonnegative().default(LEASE_GRACE.agentLostMs),
 });
 export type ReaperEnv = z.infer<typeof ReaperEnv>;
 

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestStore, type TestStore } from '../../support/test-store';
 import {
+  parsePools,
   PoolExhaustedError,
   releaseSession,
   startSessionWithAddress,
@@ -31,7 +32,7 @@ let ref = 0;
 const input = (o: Partial<StartSessionInput> = {}): StartSessionInput => ({
   tenant: tenant({ tenantId: 'al' }),
   user: user({ tenantId: 'al', username: `u${ref}` }),
-  pools: [small],
+  pools: parsePools([small]),
   agentId: 'al-agent',
   agentSessionRef: `ref-${ref++}`,
   tunnelId: 1,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createTestStore, type TestStore } from '../../support/test-store';
-import { candidateAddresses, startSessionWithAddress } from '../../../functions/src/domain/ip-allocation';
+import { candidateAddresses, parsePool, parsePools, startSessionWithAddress } from '../../../functions/src/domain/ip-allocation';
 import { formatIpv4 } from '../../../contract/src/ipv4';
 import { systemClock } from '../../../functions/src/domain/types';
 import { agent, pool, tenant, user } from './fixtures';
@@ -17,7 +17,7 @@ const WORKERS = 4;
 const PER_WORKER = 50;
 // 10.20.0.0/24 without .0, .255, the gateway .1 and .2-.104: 150 usable addresses.
 const POOL = pool({ tenantId: 'conc', poolId: 'main', cidr: '10.20.0.0/24', gateway: '10.20.0.1', exclude: [{ first: '10.20.0.2', last: '10.20.0.104' }] });
-const USABLE = candidateAddresses(POOL).map(formatIpv4);
+const USABLE = candidateAddresses(parsePool(POOL)!).map(formatIpv4);
 
 type Outcome =
   | { kind: 'created'; sessionId: string; ip: string; created: boolean }
@@ -104,7 +104,7 @@ test('4 processes x 50 concurrent allocations: no duplicates, exhaustion is clea
       startSessionWithAddress(t.store, systemClock, {
         tenant: tenantRecord,
         user: user({ tenantId: 'conc', username: `again-${i}` }),
-        pools: [POOL],
+        pools: parsePools([POOL]),
         agentId: 'conc-agent',
         agentSessionRef: `again-${i}`,
         tunnelId: 9,
@@ -123,7 +123,7 @@ test('concurrent retries of one start create exactly one session', async () => {
   const input = {
     tenant: (await t.store.getTenant('conc-idem'))!,
     user: user({ tenantId: 'conc-idem' }),
-    pools: [p],
+    pools: parsePools([p]),
     agentId: 'conc-agent',
     agentSessionRef: 'same-ref',
     tunnelId: 1,

@@ -4,7 +4,7 @@
  * Env: DYNAMODB_ENDPOINT, TABLE_NAME, WORKER, COUNT, TENANT, AGENT.
  */
 import { createDynamoClient, DynamoStore } from '../../../functions/src/store/dynamo';
-import { PoolExhaustedError, startSessionWithAddress } from '../../../functions/src/domain/ip-allocation';
+import { parsePools, PoolExhaustedError, startSessionWithAddress } from '../../../functions/src/domain/ip-allocation';
 import { systemClock } from '../../../functions/src/domain/types';
 import { user } from './fixtures';
 
@@ -14,7 +14,7 @@ const store = new DynamoStore({ client, tableName: env.TABLE_NAME! });
 const worker = Number(env.WORKER);
 const count = Number(env.COUNT);
 const tenant = (await store.getTenant(env.TENANT!))!;
-const pools = await store.listPools(tenant.tenantId);
+const pools = parsePools(await store.listPools(tenant.tenantId));
 
 const outcomes = await Promise.all(
   Array.from({ length: count }, async (_, i) => {

@@ -2,7 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatIpv4, isCidrError, parseCidr, parseIpv4, rangesOverlap } from '../../../contract/src/ipv4';
-import { candidateAddresses, isInPool, validatePool } from '../../../functions/src/domain/ip-allocation';
+import { candidateAddresses, isInPool, parsePool, validatePool, type PoolShape } from '../../../functions/src/domain/ip-allocation';
+
+const candidates = (shape: PoolShape) => candidateAddresses(parsePool(shape)!);
 
 describe('parseIpv4 / formatIpv4', () => {
   test('parses dotted quads to unsigned numbers', () => {
@@ -53,7 +55,7 @@ const pool = { cidr: '10.8.0.0/29', gateway: '10.8.0.1', exclude: [{ first: '10.
 
 describe('pool addresses', () => {
   test('candidates exclude network, broadcast, gateway and excluded ranges', () => {
-    assert.deepEqual(candidateAddresses(pool).map(formatIpv4), ['10.8.0.2', '10.8.0.3', '10.8.0.6']);
+    assert.deepEqual(candidates(pool).map(formatIpv4), ['10.8.0.2', '10.8.0.3', '10.8.0.6']);
   });
   test('isInPool agrees with the candidates', () => {
     for (let i = 0; i < 8; i++) {
@@ -64,10 +66,10 @@ describe('pool addresses', () => {
     assert.equal(isInPool(pool, 'nonsense'), false);
   });
   test('a /31 uses both addresses (RFC 3021) except the gateway', () => {
-    assert.deepEqual(candidateAddresses({ cidr: '10.9.0.0/31', gateway: '10.9.0.0', exclude: [] }).map(formatIpv4), ['10.9.0.1']);
+    assert.deepEqual(candidates({ cidr: '10.9.0.0/31', gateway: '10.9.0.0', exclude: [] }).map(formatIpv4), ['10.9.0.1']);
   });
   test('a /24 with gateway .1 has 253 candidates', () => {
-    assert.equal(candidateAddresses({ cidr: '10.8.0.0/24', gateway: '10.8.0.1', exclude: [] }).length, 253);
+    assert.equal(candidates({ cidr: '10.8.0.0/24', gateway: '10.8.0.1', exclude: [] }).length, 253);
   });
 });
 
@@ -106,6 +108,6 @@ describe('validatePool', () => {
       { poolId: 'b', cidr: '10.7.0.0/24' },
     ];
     const problems = validatePool({ ...pool, poolId: 'self' }, others);
-    assert.deepEqual(problems, [{ field: 'cidr', message: '10.8.0.0/29 overlaps pool a (10.8.0.0/16)' }]);
+    assert.deepEqual(problems, [{ kind: 'overlap', field: 'cidr', message: '10.8.0.0/29 overlaps pool a (10.8.0.0/16)' }]);
   });
 });

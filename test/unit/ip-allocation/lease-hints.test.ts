@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LEASE_HINT_TTL_MS, LeaseHints, randomCandidate } from '../../../functions/src/domain/ip-allocation';
+import { LEASE_HINT_TTL_MS, LeaseHints, parsePool, randomCandidate } from '../../../functions/src/domain/ip-allocation';
 import { parseIpv4 } from '../../../contract/src/ipv4';
 import type { Pool } from '../../../functions/src/domain/types';
 
@@ -26,6 +26,6 @@ test('randomCandidate skips addresses to avoid, and gives up when it keeps drawi
   let i = 2;
   const walk = () => i++ / 256;
   const avoided = new Set([parseIpv4('10.1.0.2')!, parseIpv4('10.1.0.3')!]);
-  assert.equal(randomCandidate(pool, walk, (a) => avoided.has(a)), parseIpv4('10.1.0.4'));
-  assert.equal(randomCandidate(pool, () => 2 / 256, (a) => avoided.has(a)), undefined);
+  assert.equal(randomCandidate(parsePool(pool)!, walk, (a) => avoided.has(a)), parseIpv4('10.1.0.4'));
+  assert.equal(randomCandidate(parsePool(pool)!, () => 2 / 256, (a) => avoided.has(a)), undefined);
 });

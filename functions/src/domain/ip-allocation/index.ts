@@ -1,3 +1,5 @@
+export * from './parsed-pool';
+export * from './lease-rule';
 export * from './pool-addresses';
 export * from './errors';
 export * from './start-session';

@@ -7,18 +7,20 @@
  */
 import type { Store } from '../store';
 import { sessionIdFor } from '../session-id';
-import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Pool, Session, Tenant, User } from '../types';
+import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Session, Tenant, User } from '../types';
 import { poolBlockedOnAgent } from '../../../../contract/src/address-policy';
 import { PoolExhaustedError, PoolNotAllowedError, StaticAddressUnavailableError } from './errors';
-import { formatIpv4, isCidrError, parseCidr, parseIpv4 } from '../../../../contract/src/ipv4';
+import { formatIpv4, parseIpv4 } from '../../../../contract/src/ipv4';
 import type { LeaseHints } from './lease-hints';
-import { candidateAddresses, isInPool, randomCandidate } from './pool-addresses';
+import { holdsAddress, leasable } from './lease-rule';
+import type { ParsedPool } from './parsed-pool';
+import { candidateAddresses, randomCandidate } from './pool-addresses';
 
 export interface StartSessionInput {
   readonly tenant: Tenant;
   readonly user: Pick<User, 'username' | 'staticIp'>;
-  /** The tenant's pools, tried in this order. */
-  readonly pools: readonly Pool[];
+  /** The tenant's pools, parsed once by the caller (parsePools), tried in this order. */
+  readonly pools: readonly ParsedPool[];
   readonly agentId: string;
   readonly agentSessionRef: string;
   readonly tunnelId: number;
@@ -39,11 +41,6 @@ const OPTIMISTIC_MIN_POOL = 64;
 /** Lease-list reads per pool before giving up (a pool churning this fast is as good as full). */
 const MAX_READS_PER_POOL = 32;
 
-/** A lease blocks its address unless its grace period (releaseAfter) has passed. */
-function blocks(lease: Lease, now: number): boolean {
-  return lease.releaseAfter === undefined || lease.releaseAfter >= now;
-}
-
 /**
  * Creates the session with an address (the user's staticIp, else a free one from the pools).
  * Idempotent on (agentId, agentSessionRef): a retry returns the existing session, created=false.
@@ -58,32 +55,33 @@ export async function startSessionWithAddress(
   // transaction's condition on the session item answers `exists` for a retry.
   const sessionId = sessionIdFor(input.agentId, input.agentSessionRef);
 
-  const attempt = async (pool: Pool, ip: string) => {
+  const attempt = async ({ pool }: ParsedPool, address: number) => {
     const now = clock.now();
+    const ip = formatIpv4(address);
     const session = buildSession(input, sessionId, pool.poolId, ip, now);
     const lease: Lease = { tenantId: pool.tenantId, poolId: pool.poolId, ip, sessionId, leasedAt: now };
     const result = await store.startSession(session, lease);
     // Ours now, or someone else's: either way not worth drawing again soon.
-    const address = parseIpv4(ip);
-    if (address !== undefined && result.outcome !== 'exists') input.hints?.taken(pool, address);
+    if (result.outcome !== 'exists') input.hints?.taken(pool, address);
     return { session, result };
   };
 
   // Pools in reserved space or on the agent's own networks are never used (security review, issue 14).
   const blocked = new Map<string, string>();
-  for (const pool of input.pools) {
-    const why = poolBlockedOnAgent(pool.cidr, input.agentNetworks);
+  for (const { pool, block } of input.pools) {
+    const why = poolBlockedOnAgent(block, input.agentNetworks);
     if (why !== undefined) blocked.set(pool.poolId, why);
   }
-  const pools = input.pools.filter((p) => !blocked.has(p.poolId));
+  const pools = input.pools.filter((p) => !blocked.has(p.pool.poolId));
 
   if (input.user.staticIp !== undefined) {
     const ip = input.user.staticIp;
-    const pool = input.pools.find((p) => isInPool(p, ip));
-    if (!pool) throw new StaticAddressUnavailableError(input.tenant.tenantId, input.user.username, ip, 'not-in-pool');
-    const why = blocked.get(pool.poolId);
+    const address = parseIpv4(ip);
+    const pool = address === undefined ? undefined : input.pools.find((p) => leasable(p, address));
+    if (!pool || address === undefined) throw new StaticAddressUnavailableError(input.tenant.tenantId, input.user.username, ip, 'not-in-pool');
+    const why = blocked.get(pool.pool.poolId);
     if (why !== undefined) throw new StaticAddressUnavailableError(input.tenant.tenantId, input.user.username, ip, 'pool-not-allowed', why);
-    const { session, result } = await attempt(pool, ip);
+    const { session, result } = await attempt(pool, address);
     if (result.outcome === 'created') return { session, created: true };
     if (result.outcome === 'exists') return { session: result.session, created: false };
     throw new StaticAddressUnavailableError(input.tenant.tenantId, input.user.username, ip, 'in-use');
@@ -95,12 +93,12 @@ export async function startSessionWithAddress(
     // query that grows with the pool's leases (10,000 leases: several pages per start, measured as
     // the storm's bottleneck); a random pick in a pool that is mostly free wins at once. The
     // transaction stays the arbiter; a full pool just falls through to the read below.
-    if (poolSize(pool) >= OPTIMISTIC_MIN_POOL) {
+    if (pool.block.size >= OPTIMISTIC_MIN_POOL) {
       for (let probe = 0; probe < OPTIMISTIC_PROBES; probe++) {
         const known = input.hints;
-        const address = randomCandidate(pool, Math.random, known ? (a) => known.has(pool, a) : undefined);
+        const address = randomCandidate(pool, Math.random, known ? (a) => known.has(pool.pool, a) : undefined);
         if (address === undefined) break;
-        const { session, result } = await attempt(pool, formatIpv4(address));
+        const { session, result } = await attempt(pool, address);
         if (result.outcome === 'created') return { session, created: true };
         if (result.outcome === 'exists') return { session: result.session, created: false };
       }
@@ -110,9 +108,9 @@ export async function startSessionWithAddress(
     for (let read = 0; read < MAX_READS_PER_POOL; read++) {
       const now = clock.now();
       const taken = new Set<number>();
-      for (const lease of await store.listLeases(pool.tenantId, pool.poolId)) {
+      for (const lease of await store.listLeases(pool.pool.tenantId, pool.pool.poolId)) {
         const address = parseIpv4(lease.ip);
-        if (address !== undefined && blocks(lease, now)) taken.add(address);
+        if (address !== undefined && holdsAddress(lease, now)) taken.add(address);
       }
       const free = candidates.filter((a) => !taken.has(a));
       if (free.length === 0) break;
@@ -122,8 +120,7 @@ export async function startSessionWithAddress(
         // same free list, spread over it instead of walking into each other's addresses.
         const j = i + Math.floor(Math.random() * (free.length - i));
         [free[i], free[j]] = [free[j]!, free[i]!];
-        const ip = formatIpv4(free[i]!);
-        const { session, result } = await attempt(pool, ip);
+        const { session, result } = await attempt(pool, free[i]!);
         if (result.outcome === 'created') return { session, created: true };
         if (result.outcome === 'exists') return { session: result.session, created: false };
         losses++;
@@ -136,14 +133,8 @@ export async function startSessionWithAddress(
   // (sessions-service.ts), which looks the session up for every refusal.
   throw new PoolExhaustedError(
     input.tenant.tenantId,
-    pools.map((p) => p.poolId),
+    pools.map((p) => p.pool.poolId),
   );
-}
-
-/** Addresses in the pool's block (0 for an invalid one). */
-function poolSize(pool: Pool): number {
-  const cidr = parseCidr(pool.cidr);
-  return isCidrError(cidr) ? 0 : cidr.last - cidr.network + 1;
 }
 
 function buildSession(input: StartSessionInput, sessionId: string, poolId: string, ip: string, now: number): Session {

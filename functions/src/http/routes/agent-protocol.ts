@@ -170,7 +170,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       },
     }),
     async (c) => {
-      const { session, pool, created } = await startSession(ctx, c.get('agent'), c.req.valid('json'));
+      const { session, pool: { pool }, created } = await startSession(ctx, c.get('agent'), c.req.valid('json'));
       const body = {
         sessionId: session.sessionId,
         address: session.assignedIp,

@@ -15,6 +15,7 @@ import {
 import type { AgentCounters, EndReason, Lease, Session } from '../../domain/types';
 import { AlreadyExistsError, StoreUnavailableError } from '../../domain/store-errors';
 import type { StartSessionResult, StopSessionInput } from '../../domain/store';
+import { LEASE_EXPRESSIONS } from '../../domain/ip-allocation/lease-rule';
 import { fromItem, toAttributes, toItem, type Item } from './item-codec';
 import { gsiKeys, INDEXES, keys } from './keys';
 import { cancellationCodes, isConditionFailed, translateSdkError } from './sdk-errors';
@@ -36,17 +37,18 @@ const startedBy = (s: Session, agentId: string, ref: string) => s.agentId === ag
 
 export async function startSession(t: Table, session: Session, lease: Lease): Promise<StartSessionResult> {
   const TableName = t.tableName;
+  const free = LEASE_EXPRESSIONS.free(lease.leasedAt);
   // Two items: the session (its id names agent and ref, so its condition also catches a retried
   // start) and the lease.
   const items: TransactWriteItem[] = [
     { Put: { TableName, Item: sessionItem(session), ConditionExpression: 'attribute_not_exists(PK)' } },
     {
-      // A lease left in its grace period (releaseAfter) may be taken once that time has passed.
+      // The lease rule (domain/ip-allocation/lease-rule.ts): free, or its grace has passed.
       Put: {
         TableName,
         Item: toItem(keys.lease(lease.tenantId, lease.poolId, lease.ip), 'lease', lease),
-        ConditionExpression: 'attribute_not_exists(PK) OR releaseAfter < :now',
-        ExpressionAttributeValues: toAttributes({ ':now': lease.leasedAt }),
+        ConditionExpression: free.expression,
+        ExpressionAttributeValues: toAttributes(free.values),
       },
     },
   ];
@@ -131,29 +133,25 @@ export async function stopSession(t: Table, sessionId: string, stop: StopSession
       },
     ];
     if (releaseLease) {
-      // Only the holder releases its lease; with a grace time the address stays reserved (an agent
-      // that is presumed lost may still forward traffic for it) and becomes reusable afterwards.
-      const guard = { ConditionExpression: 'sessionId = :sid' };
-      items.push(
-        stop.leaseGraceUntil !== undefined
-          ? {
-              Update: {
-                TableName,
-                Key: toAttributes(leaseKey),
-                UpdateExpression: 'SET releaseAfter = :after',
-                ...guard,
-                ExpressionAttributeValues: toAttributes({ ':sid': sessionId, ':after': stop.leaseGraceUntil }),
-              },
-            }
-          : {
-              Delete: {
-                TableName,
-                Key: toAttributes(leaseKey),
-                ...guard,
-                ExpressionAttributeValues: toAttributes({ ':sid': sessionId }),
-              },
-            },
-      );
+      // The lease rule: only the holder releases its lease; with a grace it is kept until then
+      // (an agent presumed lost may still forward for the address), else deleted.
+      const heldBy = LEASE_EXPRESSIONS.heldBy(sessionId);
+      if (stop.leaseGraceUntil !== undefined) {
+        const keep = LEASE_EXPRESSIONS.keepUntil(stop.leaseGraceUntil);
+        items.push({
+          Update: {
+            TableName,
+            Key: toAttributes(leaseKey),
+            UpdateExpression: keep.expression,
+            ConditionExpression: heldBy.expression,
+            ExpressionAttributeValues: toAttributes({ ...heldBy.values, ...keep.values }),
+          },
+        });
+      } else {
+        items.push({
+          Delete: { TableName, Key: toAttributes(leaseKey), ConditionExpression: heldBy.expression, ExpressionAttributeValues: toAttributes(heldBy.values) },
+        });
+      }
     }
     try {
       await t.transact(items);
