@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoClient, DynamoStore, ensureTable } from '../../functions/src/store/dynamo';
+import { createDynamoClient, createDynamoStore, ensureTable, type DynamoStore } from '../../functions/src/store/dynamo';
 import type { Clock } from '../../functions/src/domain/types';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../scripts/lib/dynamodb-local';
 
@@ -55,7 +55,7 @@ export async function createTestStore(options: { clock?: Clock; tableName?: stri
     await release();
     throw error;
   }
-  const store = new DynamoStore({ client, tableName, ...(options.clock ? { clock: options.clock } : {}) });
+  const store = createDynamoStore({ client, tableName, ...(options.clock ? { clock: options.clock } : {}) });
   let closed = false;
   return {
     store,

@@ -12,7 +12,7 @@ import { resolveSecretEnv } from './aws-secrets';
 import { loadKmsDataKeys, type DataKeyKms } from './kms-data-keys';
 import { systemClock } from '../domain/types';
 import { createDynamoClient } from '../store/dynamo/client';
-import { DynamoStore } from '../store/dynamo';
+import { createDynamoStore } from '../store/dynamo';
 
 // In AWS the admin token and data keys arrive as Secrets Manager ARNs (see ./aws-secrets).
 const config = parseConfig(await resolveSecretEnv(process.env));
@@ -21,7 +21,7 @@ const client = createDynamoClient({
   ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
   ...(config.region ? { region: config.region } : {}),
 });
-const store = new DynamoStore({ client, tableName: config.tableName });
+const store = createDynamoStore({ client, tableName: config.tableName });
 const dataKeys = config.kmsKeyId
   ? await loadKmsDataKeys({ kms: kmsAdapter(new KMSClient(config.region ? { region: config.region } : {})), store, kmsKeyId: config.kmsKeyId, clock: systemClock, legacy: config.dataKeys })
   : config.dataKeys;

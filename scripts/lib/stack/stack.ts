@@ -21,7 +21,7 @@ import { systemClock } from '../../../functions/src/domain/types';
 import { startLocalServer, startLocalSocketServer } from '../../../functions/src/entry/local-server';
 import { createReaperHandler, parseReaperEnv } from '../../../functions/src/entry/reaper';
 import { parseScalingPolicyEnv } from '../../../functions/src/entry/scaling-policy-env';
-import { createDynamoClient, DynamoStore, ensureTable } from '../../../functions/src/store/dynamo';
+import { createDynamoClient, createDynamoStore, ensureTable } from '../../../functions/src/store/dynamo';
 import { DEFAULT_TABLE_NAME } from '../../../functions/src/store/table-definition';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local';
 import { startLocalAgent, type LocalAgent } from '../local-agent';
@@ -154,7 +154,7 @@ async function startPieces(
   const config = parseConfig({ ...env, BROKER_ADMIN_TOKEN: admin.value, DATA_KEYS: dataKeys.value, DYNAMODB_ENDPOINT: dynamo.endpoint, TABLE_NAME: tableName, LOG_LEVEL: settings.logLevel });
   const client = createDynamoClient({ endpoint: dynamo.endpoint });
   const tableOutcome = await ensureTable(client, tableName);
-  const store = new DynamoStore({ client, tableName });
+  const store = createDynamoStore({ client, tableName });
   const app = createApp({ store, clock: systemClock, logger: brokerLog.logger, config });
 
   let closeTcp: () => Promise<void>;

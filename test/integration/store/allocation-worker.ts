@@ -3,14 +3,14 @@
  * calls against one tenant's pools and prints one JSON line with what happened.
  * Env: DYNAMODB_ENDPOINT, TABLE_NAME, WORKER, COUNT, TENANT, AGENT.
  */
-import { createDynamoClient, DynamoStore } from '../../../functions/src/store/dynamo';
+import { createDynamoClient, createDynamoStore } from '../../../functions/src/store/dynamo';
 import { parsePools, PoolExhaustedError, startSessionWithAddress } from '../../../functions/src/domain/ip-allocation';
 import { systemClock } from '../../../functions/src/domain/types';
 import { user } from './fixtures';
 
 const env = process.env;
 const client = createDynamoClient({ endpoint: env.DYNAMODB_ENDPOINT!, maxAttempts: 10 });
-const store = new DynamoStore({ client, tableName: env.TABLE_NAME! });
+const store = createDynamoStore({ client, tableName: env.TABLE_NAME! });
 const worker = Number(env.WORKER);
 const count = Number(env.COUNT);
 const tenant = (await store.getTenant(env.TENANT!))!;

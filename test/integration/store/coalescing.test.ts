@@ -5,7 +5,7 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DynamoStore } from '../../../functions/src/store/dynamo';
+import { createDynamoStore } from '../../../functions/src/store/dynamo';
 import { AlreadyExistsError } from '../../../functions/src/domain/store-errors';
 import { createTestStore, type TestStore } from '../../support/test-store';
 import { agent, session, tenant, user } from './fixtures';
@@ -65,7 +65,7 @@ describe('read coalescing', () => {
   });
 
   test('with coalescing off, every read is its own GetItem', async () => {
-    const plain = new DynamoStore({ client: t.client, tableName: t.tableName, coalesce: false });
+    const plain = createDynamoStore({ client: t.client, tableName: t.tableName, coalesce: false });
     await Promise.all(['u0', 'u1', 'u2'].map((n) => plain.getUser('co', n)));
     assert.equal(count('GetItemCommand'), 3);
     assert.equal(count('BatchGetItemCommand'), 0);

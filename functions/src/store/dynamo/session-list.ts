@@ -9,9 +9,9 @@
  * must be an item the tenant may see (issue 14 #7: a tenant key listing `agentId=` got a cursor
  * naming another tenant's session and start time).
  */
-import type { Page, PageRequest, Session } from '../../domain/types';
+import type { Session } from '../../domain/types';
 import { StoreError } from '../../domain/store-errors';
-import type { SessionFilter } from '../../domain/store';
+import type { SessionFilter, Store } from '../../domain/store';
 import { toAttributes } from './item-codec';
 import { gsiKeys, INDEXES, padTime, type IndexInfo } from './keys';
 import type { Table } from './table';
@@ -46,42 +46,49 @@ function plan(f: SessionFilter): Plan {
   return { index: INDEXES.byKind, partition: gsiKeys.kind('session'), residual };
 }
 
-export async function listSessions(t: Table, filter: SessionFilter, page: PageRequest): Promise<Page<Session>> {
-  const { index, partition, residual } = plan(filter);
-  const names: Record<string, string> = { '#pk': index.pk };
-  const values: Record<string, unknown> = { ':pk': partition };
-  let keyCondition = '#pk = :pk';
-  // Sort keys are "<padded startedAt>#<id>": padTime(until) sorts before every key of a session
-  // started at `until`, so `< :until` means startedAt < until and `>= :since` startedAt >= since.
-  if (filter.since !== undefined || filter.until !== undefined) {
-    names['#sk'] = index.sk;
-    if (filter.since !== undefined && filter.until !== undefined) {
-      keyCondition += ' AND #sk BETWEEN :since AND :until';
-      values[':since'] = padTime(filter.since);
-      values[':until'] = padTime(filter.until);
-    } else if (filter.since !== undefined) {
-      keyCondition += ' AND #sk >= :since';
-      values[':since'] = padTime(filter.since);
-    } else {
-      keyCondition += ' AND #sk < :until';
-      values[':until'] = padTime(filter.until!);
-    }
-  }
-  const conditions = Object.entries(residual).map(([name, value], i) => {
-    names[`#f${i}`] = name;
-    values[`:f${i}`] = value;
-    return `#f${i} = :f${i}`;
-  });
-  if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) return { items: [] };
-  return t.queryPage<Session>(
-    {
-      KeyConditionExpression: keyCondition,
-      ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: toAttributes(values),
-      ScanIndexForward: false,
+export type SessionListOps = Pick<Store, 'listSessions'>;
+
+export function sessionListOps(t: Table): SessionListOps {
+  return {
+    /** One page of sessions matching `filter`, newest first. */
+    async listSessions(filter, page) {
+      const { index, partition, residual } = plan(filter);
+      const names: Record<string, string> = { '#pk': index.pk };
+      const values: Record<string, unknown> = { ':pk': partition };
+      let keyCondition = '#pk = :pk';
+      // Sort keys are "<padded startedAt>#<id>": padTime(until) sorts before every key of a session
+      // started at `until`, so `< :until` means startedAt < until and `>= :since` startedAt >= since.
+      if (filter.since !== undefined || filter.until !== undefined) {
+        names['#sk'] = index.sk;
+        if (filter.since !== undefined && filter.until !== undefined) {
+          keyCondition += ' AND #sk BETWEEN :since AND :until';
+          values[':since'] = padTime(filter.since);
+          values[':until'] = padTime(filter.until);
+        } else if (filter.since !== undefined) {
+          keyCondition += ' AND #sk >= :since';
+          values[':since'] = padTime(filter.since);
+        } else {
+          keyCondition += ' AND #sk < :until';
+          values[':until'] = padTime(filter.until!);
+        }
+      }
+      const conditions = Object.entries(residual).map(([name, value], i) => {
+        names[`#f${i}`] = name;
+        values[`:f${i}`] = value;
+        return `#f${i} = :f${i}`;
+      });
+      if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) return { items: [] };
+      return t.queryPage<Session>(
+        {
+          KeyConditionExpression: keyCondition,
+          ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: toAttributes(values),
+          ScanIndexForward: false,
+        },
+        page,
+        index,
+      );
     },
-    page,
-    index,
-  );
+  };
 }

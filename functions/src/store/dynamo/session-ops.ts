@@ -1,5 +1,6 @@
 /**
- * Session writes. Start and stop are single transactions so that the session and its address
+ * Session items (`SESSION#<id>`, with the keys of the four session indexes: session-items.ts) and
+ * the writes that keep them and their leases together. Start and stop are single transactions so that the session and its address
  * lease can never disagree; conditions carry the invariants and cancellation reasons (in request
  * order) say which one failed.
  *
@@ -12,11 +13,12 @@ import {
   UpdateItemCommand,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import type { AgentCounters, EndReason, Lease, Session } from '../../domain/types';
+import { afterInterim, stoppedSession } from '../../domain/session-accounting';
+import type { AgentCounters, EndReason, Session } from '../../domain/types';
 import { AlreadyExistsError, StoreUnavailableError } from '../../domain/store-errors';
-import type { StartSessionResult, StopSessionInput } from '../../domain/store';
+import type { Store } from '../../domain/store';
 import { LEASE_EXPRESSIONS } from '../../domain/ip-allocation/lease-rule';
-import { fromItem, toAttributes, toItem, type Item } from './item-codec';
+import { fromItem, toAttributes, toItem } from './item-codec';
 import { gsiKeys, INDEXES, keys } from './keys';
 import { cancellationCodes, isConditionFailed, translateSdkError } from './sdk-errors';
 import { sessionItem } from './session-items';
@@ -35,190 +37,174 @@ const backoff = (attempt: number) =>
 
 const startedBy = (s: Session, agentId: string, ref: string) => s.agentId === agentId && s.agentSessionRef === ref;
 
-export async function startSession(t: Table, session: Session, lease: Lease): Promise<StartSessionResult> {
-  const TableName = t.tableName;
-  const free = LEASE_EXPRESSIONS.free(lease.leasedAt);
-  // Two items: the session (its id names agent and ref, so its condition also catches a retried
-  // start) and the lease.
-  const items: TransactWriteItem[] = [
-    { Put: { TableName, Item: sessionItem(session), ConditionExpression: 'attribute_not_exists(PK)' } },
-    {
-      // The lease rule (domain/ip-allocation/lease-rule.ts): free, or its grace has passed.
-      Put: {
-        TableName,
-        Item: toItem(keys.lease(lease.tenantId, lease.poolId, lease.ip), 'lease', lease),
-        ConditionExpression: free.expression,
-        ExpressionAttributeValues: toAttributes(free.values),
-      },
-    },
-  ];
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await t.transact(items);
-      return { outcome: 'created' };
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (!codes) throw translateSdkError(error, 'TransactWriteItems');
-      const [sessionCode, leaseCode] = codes;
-      if (sessionCode === CCF) {
-        const existing = await t.get<Session>(keys.session(session.sessionId));
-        if (existing && startedBy(existing, session.agentId, session.agentSessionRef)) return { outcome: 'exists', session: existing };
-        if (existing) throw new AlreadyExistsError('session', session.sessionId, { cause: error });
-        // Gone again between the write and the read (never deleted in practice): try again.
-      } else if (leaseCode === CCF) {
-        return { outcome: 'address-taken' };
-      }
-      if (attempt + 1 >= MAX_ATTEMPTS) {
-        throw new StoreUnavailableError(`startSession kept conflicting (${codes.join(',')})`, { cause: error });
-      }
-      await backoff(attempt);
-    }
-  }
-}
-
-function maxCounters(a: AgentCounters, b: AgentCounters | undefined): AgentCounters {
-  if (!b) return { bytesIn: a.bytesIn, bytesOut: a.bytesOut, packetsIn: a.packetsIn, packetsOut: a.packetsOut };
-  return {
-    bytesIn: Math.max(a.bytesIn, b.bytesIn),
-    bytesOut: Math.max(a.bytesOut, b.bytesOut),
-    packetsIn: Math.max(a.packetsIn, b.packetsIn),
-    packetsOut: Math.max(a.packetsOut, b.packetsOut),
-  };
-}
 
 /** Sets the four counters, on the condition that none of the stored ones is larger. */
 const COUNTERS_SET = 'bytesIn = :bi, bytesOut = :bo, packetsIn = :pi, packetsOut = :po';
 const COUNTERS_NEVER_DECREASE = 'bytesIn <= :bi AND bytesOut <= :bo AND packetsIn <= :pi AND packetsOut <= :po';
 const counterValues = (c: AgentCounters) => ({ ':bi': c.bytesIn, ':bo': c.bytesOut, ':pi': c.packetsIn, ':po': c.packetsOut });
 
-export async function stopSession(t: Table, sessionId: string, stop: StopSessionInput): Promise<Session | undefined> {
-  const TableName = t.tableName;
-  // The caller's snapshot spares the first read; a stale one fails the condition and is re-read.
-  let s: Session | undefined = stop.current?.sessionId === sessionId ? stop.current : undefined;
-  // The lease is released in the same transaction, on the condition that this session holds it;
-  // tried without reading it first, and left out only once that condition has failed (the
-  // address was re-leased after a grace period, or the lease is gone).
-  let releaseLease = true;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    s ??= await t.get<Session>(keys.session(sessionId));
-    if (!s || s.state === 'stopped') return s;
-    const leaseKey = keys.lease(s.tenantId, s.poolId, s.assignedIp);
-    const counters = maxCounters(s, stop.counters);
-    const stopped: Session = {
-      ...s,
-      ...counters,
-      state: 'stopped',
-      stoppedAt: stop.at,
-      endReason: stop.reason,
-      updatedAt: Math.max(s.updatedAt, stop.at),
-    };
-    const items: TransactWriteItem[] = [
-      {
-        Update: {
-          TableName,
-          Key: toAttributes(keys.session(sessionId)),
-          UpdateExpression: `SET #state = :stopped, stoppedAt = :at, endReason = :reason, updatedAt = :upd, #gsi = :gsi, ${COUNTERS_SET}`,
-          ConditionExpression: `#state = :active AND ${COUNTERS_NEVER_DECREASE}`,
-          ExpressionAttributeNames: { '#state': 'state', '#gsi': INDEXES.sessionsByState.pk },
-          ExpressionAttributeValues: toAttributes({
-            ':stopped': 'stopped',
-            ':active': 'active',
-            ':at': stop.at,
-            ':reason': stop.reason satisfies EndReason,
-            ':upd': stopped.updatedAt,
-            ':gsi': gsiKeys.sessionsByState('stopped'),
-            ...counterValues(counters),
-          }),
-        },
-      },
-    ];
-    if (releaseLease) {
-      // The lease rule: only the holder releases its lease; with a grace it is kept until then
-      // (an agent presumed lost may still forward for the address), else deleted.
-      const heldBy = LEASE_EXPRESSIONS.heldBy(sessionId);
-      if (stop.leaseGraceUntil !== undefined) {
-        const keep = LEASE_EXPRESSIONS.keepUntil(stop.leaseGraceUntil);
-        items.push({
-          Update: {
+export type SessionOps = Pick<Store, 'startSession' | 'getSession' | 'updateSessionCounters' | 'stopSession' | 'markDisconnectRequested'>;
+
+export function sessionOps(t: Table): SessionOps {
+  return {
+    async startSession(session, lease) {
+      const TableName = t.tableName;
+      const free = LEASE_EXPRESSIONS.free(lease.leasedAt);
+      // Two items: the session (its id names agent and ref, so its condition also catches a retried
+      // start) and the lease.
+      const items: TransactWriteItem[] = [
+        { Put: { TableName, Item: sessionItem(session), ConditionExpression: 'attribute_not_exists(PK)' } },
+        {
+          // The lease rule (domain/ip-allocation/lease-rule.ts): free, or its grace has passed.
+          Put: {
             TableName,
-            Key: toAttributes(leaseKey),
-            UpdateExpression: keep.expression,
-            ConditionExpression: heldBy.expression,
-            ExpressionAttributeValues: toAttributes({ ...heldBy.values, ...keep.values }),
+            Item: toItem(keys.lease(lease.tenantId, lease.poolId, lease.ip), 'lease', lease),
+            ConditionExpression: free.expression,
+            ExpressionAttributeValues: toAttributes(free.values),
           },
-        });
-      } else {
-        items.push({
-          Delete: { TableName, Key: toAttributes(leaseKey), ConditionExpression: heldBy.expression, ExpressionAttributeValues: toAttributes(heldBy.values) },
-        });
+        },
+      ];
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await t.transact(items);
+          return { outcome: 'created' };
+        } catch (error) {
+          const codes = cancellationCodes(error);
+          if (!codes) throw translateSdkError(error, 'TransactWriteItems');
+          const [sessionCode, leaseCode] = codes;
+          if (sessionCode === CCF) {
+            const existing = await t.get<Session>(keys.session(session.sessionId));
+            if (existing && startedBy(existing, session.agentId, session.agentSessionRef)) return { outcome: 'exists', session: existing };
+            if (existing) throw new AlreadyExistsError('session', session.sessionId, { cause: error });
+            // Gone again between the write and the read (never deleted in practice): try again.
+          } else if (leaseCode === CCF) {
+            return { outcome: 'address-taken' };
+          }
+          if (attempt + 1 >= MAX_ATTEMPTS) {
+            throw new StoreUnavailableError(`startSession kept conflicting (${codes.join(',')})`, { cause: error });
+          }
+          await backoff(attempt);
+        }
       }
-    }
-    try {
-      await t.transact(items);
-      return stopped;
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (!codes) throw translateSdkError(error, 'TransactWriteItems');
-      const [sessionCode, leaseCode] = codes;
-      if (leaseCode === CCF && (sessionCode === undefined || sessionCode === 'None')) {
-        releaseLease = false; // not this session's lease: stop the session alone, snapshot still good
-        continue;
+    },
+
+    getSession: (sessionId) => t.get<Session>(keys.session(sessionId)),
+
+    async updateSessionCounters(sessionId, reported, at) {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const s = await t.get<Session>(keys.session(sessionId));
+        if (!s || s.state === 'stopped') return s;
+        const next = afterInterim(s, reported, at);
+        if (!next) return s;
+        try {
+          const out = (await t.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
+              TableName: t.tableName,
+              Key: toAttributes(keys.session(sessionId)),
+              UpdateExpression: `SET ${COUNTERS_SET}, updatedAt = :upd`,
+              ConditionExpression: `#state = :active AND ${COUNTERS_NEVER_DECREASE}`,
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: toAttributes({ ':active': 'active', ':upd': next.updatedAt, ...counterValues(next) }),
+              ReturnValues: 'ALL_NEW',
+            }))));
+          return out.Attributes ? fromItem<Session>(out.Attributes) : undefined;
+        } catch (error) {
+          if (!isConditionFailed(error)) throw translateSdkError(error, 'UpdateItem');
+          // A concurrent report or the stop won the race: re-read and decide again.
+        }
       }
-      // A concurrent stop or counter update changed the session: re-read and try again.
-      s = undefined;
-      await backoff(attempt);
-    }
-  }
-  throw new StoreUnavailableError(`stopSession ${sessionId} kept conflicting`);
-}
+      throw new StoreUnavailableError(`updateSessionCounters ${sessionId} kept conflicting`);
+    },
 
-export async function updateSessionCounters(
-  t: Table,
-  sessionId: string,
-  reported: AgentCounters,
-  at: number,
-): Promise<Session | undefined> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const s = await t.get<Session>(keys.session(sessionId));
-    if (!s || s.state === 'stopped') return s;
-    const next = maxCounters(s, reported);
-    const grows =
-      next.bytesIn > s.bytesIn || next.bytesOut > s.bytesOut || next.packetsIn > s.packetsIn || next.packetsOut > s.packetsOut;
-    if (!grows && at <= s.updatedAt) return s;
-    try {
-      const out = (await t.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
-          TableName: t.tableName,
-          Key: toAttributes(keys.session(sessionId)),
-          UpdateExpression: `SET ${COUNTERS_SET}, updatedAt = :upd`,
-          ConditionExpression: `#state = :active AND ${COUNTERS_NEVER_DECREASE}`,
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: toAttributes({ ':active': 'active', ':upd': Math.max(s.updatedAt, at), ...counterValues(next) }),
-          ReturnValues: 'ALL_NEW',
-        }))));
-      return out.Attributes ? fromItem<Session>(out.Attributes) : undefined;
-    } catch (error) {
-      if (!isConditionFailed(error)) throw translateSdkError(error, 'UpdateItem');
-      // A concurrent report or the stop won the race: re-read and decide again.
-    }
-  }
-  throw new StoreUnavailableError(`updateSessionCounters ${sessionId} kept conflicting`);
-}
+    async stopSession(sessionId, stop) {
+      const TableName = t.tableName;
+      // The caller's snapshot spares the first read; a stale one fails the condition and is re-read.
+      let s: Session | undefined = stop.current?.sessionId === sessionId ? stop.current : undefined;
+      // The lease is released in the same transaction, on the condition that this session holds it;
+      // tried without reading it first, and left out only once that condition has failed (the
+      // address was re-leased after a grace period, or the lease is gone).
+      let releaseLease = true;
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        s ??= await t.get<Session>(keys.session(sessionId));
+        if (!s || s.state === 'stopped') return s;
+        const leaseKey = keys.lease(s.tenantId, s.poolId, s.assignedIp);
+        const stopped = stoppedSession(s, stop);
+        const items: TransactWriteItem[] = [
+          {
+            Update: {
+              TableName,
+              Key: toAttributes(keys.session(sessionId)),
+              UpdateExpression: `SET #state = :stopped, stoppedAt = :at, endReason = :reason, updatedAt = :upd, #gsi = :gsi, ${COUNTERS_SET}`,
+              ConditionExpression: `#state = :active AND ${COUNTERS_NEVER_DECREASE}`,
+              ExpressionAttributeNames: { '#state': 'state', '#gsi': INDEXES.sessionsByState.pk },
+              ExpressionAttributeValues: toAttributes({
+                ':stopped': 'stopped',
+                ':active': 'active',
+                ':at': stop.at,
+                ':reason': stop.reason satisfies EndReason,
+                ':upd': stopped.updatedAt,
+                ':gsi': gsiKeys.sessionsByState('stopped'),
+                ...counterValues(stopped),
+              }),
+            },
+          },
+        ];
+        if (releaseLease) {
+          // The lease rule: only the holder releases its lease; with a grace it is kept until then
+          // (an agent presumed lost may still forward for the address), else deleted.
+          const heldBy = LEASE_EXPRESSIONS.heldBy(sessionId);
+          if (stop.leaseGraceUntil !== undefined) {
+            const keep = LEASE_EXPRESSIONS.keepUntil(stop.leaseGraceUntil);
+            items.push({
+              Update: {
+                TableName,
+                Key: toAttributes(leaseKey),
+                UpdateExpression: keep.expression,
+                ConditionExpression: heldBy.expression,
+                ExpressionAttributeValues: toAttributes({ ...heldBy.values, ...keep.values }),
+              },
+            });
+          } else {
+            items.push({
+              Delete: { TableName, Key: toAttributes(leaseKey), ConditionExpression: heldBy.expression, ExpressionAttributeValues: toAttributes(heldBy.values) },
+            });
+          }
+        }
+        try {
+          await t.transact(items);
+          return stopped;
+        } catch (error) {
+          const codes = cancellationCodes(error);
+          if (!codes) throw translateSdkError(error, 'TransactWriteItems');
+          const [sessionCode, leaseCode] = codes;
+          if (leaseCode === CCF && (sessionCode === undefined || sessionCode === 'None')) {
+            releaseLease = false; // not this session's lease: stop the session alone, snapshot still good
+            continue;
+          }
+          // A concurrent stop or counter update changed the session: re-read and try again.
+          s = undefined;
+          await backoff(attempt);
+        }
+      }
+      throw new StoreUnavailableError(`stopSession ${sessionId} kept conflicting`);
+    },
 
-export async function markDisconnectRequested(t: Table, sessionId: string, at: number): Promise<Session | undefined> {
-  try {
-    const out = (await t.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
-        TableName: t.tableName,
-        Key: toAttributes(keys.session(sessionId)),
-        // The first request's time is kept: repeated DELETEs do not move it.
-        UpdateExpression: 'SET disconnectRequestedAt = if_not_exists(disconnectRequestedAt, :at)',
-        ConditionExpression: 'attribute_exists(PK) AND #state = :active',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: toAttributes({ ':at': at, ':active': 'active' }),
-        ReturnValues: 'ALL_NEW',
-      }))));
-    return out.Attributes ? fromItem<Session>(out.Attributes) : undefined;
-  } catch (error) {
-    if (!isConditionFailed(error)) throw translateSdkError(error, 'UpdateItem');
-    return t.get<Session>(keys.session(sessionId)); // absent, or stopped (left unchanged)
-  }
+    async markDisconnectRequested(sessionId, at) {
+      try {
+        const out = (await t.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
+            TableName: t.tableName,
+            Key: toAttributes(keys.session(sessionId)),
+            // The first request's time is kept: repeated DELETEs do not move it.
+            UpdateExpression: 'SET disconnectRequestedAt = if_not_exists(disconnectRequestedAt, :at)',
+            ConditionExpression: 'attribute_exists(PK) AND #state = :active',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: toAttributes({ ':at': at, ':active': 'active' }),
+            ReturnValues: 'ALL_NEW',
+          }))));
+        return out.Attributes ? fromItem<Session>(out.Attributes) : undefined;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw translateSdkError(error, 'UpdateItem');
+        return t.get<Session>(keys.session(sessionId)); // absent, or stopped (left unchanged)
+      }
+    },
+  };
 }
