@@ -68,9 +68,11 @@ export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneO
   const dynamoPid = findPid(['-port', new URL(info.endpoint).port]);
   let tenantSeq = 0;
 
+  // Pools never overlap anywhere on the fleet (issue 14): each round's tenant gets a /16 of its own.
   const newTenant = async () => {
-    const tenantId = `cp${Date.now().toString(36)}${tenantSeq++}`;
-    await broker.call('seed', { tenantId, cidr: '10.0.0.0/16', users: ['bench'] });
+    const seq = tenantSeq++;
+    const tenantId = `cp${Date.now().toString(36)}${seq}`;
+    await broker.call('seed', { tenantId, cidr: `10.${seq % 200}.0.0/16`, users: ['bench'] });
     return tenantId;
   };
 
@@ -188,7 +190,7 @@ export async function benchAuthFailures(broker: ChildRpc, options: { attempts: n
   const info = await broker.call<{ url: string }>('info');
   const { token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: 'bench-auth' });
   const tenantId = `af${Date.now().toString(36)}`;
-  await broker.call('seed', { tenantId, cidr: '10.0.0.0/16', users: ['bench'] });
+  await broker.call('seed', { tenantId, cidr: '10.250.0.0/16', users: ['bench'] });
   const crypto = await createPppClientCrypto('pw-bench');
   const http = jsonClient(info.url, token, 1);
   const times: Record<'known' | 'unknown' | 'success', number[]> = { known: [], unknown: [], success: [] };
