@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { StoreUnavailableError } from '../../../functions/src/domain/store-errors';
 import { createTestStore, type TestStore } from '../../support/test-store';
-import { tenant } from '../store/fixtures';
+import { tenant } from '../../support/store-fixtures';
 
 describe('store under throttling', () => {
   let t: TestStore;

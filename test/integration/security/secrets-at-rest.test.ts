@@ -13,7 +13,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { computeChapMd5, ntPasswordHash } from '../../../contract/src/ppp-auth';
 import type { IpsecSettings, User } from '../../../functions/src/domain/types';
 import { createHarness, mschapv2Body, seedAgent, seedTenant, type Harness } from '../api/harness';
-import { user as userRecord } from '../store/fixtures';
+import { user as userRecord } from '../../support/store-fixtures';
 
 let h: Harness;
 let agent: { agentId: string; token: string };

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHarness, mschapv2Body, seedAgent, seedTenant, type Harness } from '../api/harness';
-import { user as userRecord } from '../store/fixtures';
+import { user as userRecord } from '../../support/store-fixtures';
 
 let h: Harness;
 let agent: { agentId: string; token: string };

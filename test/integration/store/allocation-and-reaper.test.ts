@@ -12,7 +12,7 @@ import {
 } from '../../../functions/src/domain/ip-allocation';
 import { reap } from '../../../functions/src/domain/reaper';
 import type { Clock, Pool } from '../../../functions/src/domain/types';
-import { agent, pool, tenant, user } from './fixtures';
+import { agent, pool, tenant, user } from '../../support/store-fixtures';
 
 let t: TestStore;
 let now = 1_000_000;

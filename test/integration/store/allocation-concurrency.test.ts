@@ -11,7 +11,7 @@ import { createTestStore, type TestStore } from '../../support/test-store';
 import { candidateAddresses, parsePool, parsePools, startSessionWithAddress } from '../../../functions/src/domain/ip-allocation';
 import { formatIpv4 } from '../../../contract/src/ipv4';
 import { systemClock } from '../../../functions/src/domain/types';
-import { agent, pool, tenant, user } from './fixtures';
+import { agent, pool, tenant, user } from '../../support/store-fixtures';
 
 const WORKERS = 4;
 const PER_WORKER = 50;

@@ -6,7 +6,7 @@
 import { createDynamoClient, createDynamoStore } from '../../../functions/src/store/dynamo';
 import { parsePools, PoolExhaustedError, startSessionWithAddress } from '../../../functions/src/domain/ip-allocation';
 import { systemClock } from '../../../functions/src/domain/types';
-import { user } from './fixtures';
+import { user } from '../../support/store-fixtures';
 
 const env = process.env;
 const client = createDynamoClient({ endpoint: env.DYNAMODB_ENDPOINT!, maxAttempts: 10 });

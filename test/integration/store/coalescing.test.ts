@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createDynamoStore } from '../../../functions/src/store/dynamo';
 import { AlreadyExistsError } from '../../../functions/src/domain/store-errors';
 import { createTestStore, type TestStore } from '../../support/test-store';
-import { agent, session, tenant, user } from './fixtures';
+import { agent, session, tenant, user } from '../../support/store-fixtures';
 import type { Lease, Session } from '../../../functions/src/domain/types';
 
 let t: TestStore;

@@ -27,6 +27,8 @@ const ALLOWED: AllowedImports = {
 
 const STORE = 'functions/src/store';
 const DOMAIN = 'functions/src/domain';
+/** The in-memory Store: for unit tests of domain logic only (the project's ground rules). */
+const MEMORY_STORE = `${STORE}/memory`;
 
 describe('the import graph of the project', () => {
   const graph = readImportGraph(ROOT, CHECKED, PROJECT_FOLDERS);
@@ -44,6 +46,13 @@ describe('the import graph of the project', () => {
 
   test('no import loop joins functions/src/store and functions/src/domain: the domain owns the Store interface', () => {
     assert.deepEqual(layerCycles(graph.edges, [STORE, DOMAIN]), []);
+  });
+
+  test('only unit tests import the in-memory store: the functions, the local stack and integration tests run on DynamoDB', () => {
+    const everything = readImportGraph(ROOT, PROJECT_FOLDERS, PROJECT_FOLDERS);
+    const importers = everything.edges.filter((e) => e.to.startsWith(`${MEMORY_STORE}/`) && !e.from.startsWith(`${MEMORY_STORE}/`)).map((e) => e.from);
+    assert.ok(importers.some((f) => f.startsWith('test/unit/')), 'the contract suite runs it from test/unit');
+    assert.deepEqual(importers.filter((f) => !f.startsWith('test/unit/')), []);
   });
 });
 

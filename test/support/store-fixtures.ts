@@ -1,6 +1,6 @@
 /** Builders of valid domain records for store tests (override what a test cares about). */
-import { sessionIdFor } from '../../../functions/src/domain/session-id';
-import type { Agent, Pool, Session, Tenant, User, Lease } from '../../../functions/src/domain/types';
+import { sessionIdFor } from '../../functions/src/domain/session-id';
+import type { Agent, Pool, Session, Tenant, User, Lease } from '../../functions/src/domain/types';
 
 export const tenant = (o: Partial<Tenant> = {}): Tenant => ({
   tenantId: 'acme',
