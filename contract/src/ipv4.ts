@@ -41,12 +41,20 @@ export function parseCidr(text: string): Cidr | CidrError {
   const prefix = Number(match[2]);
   if (address === undefined) return { error: `"${match[1]}" is not a valid IPv4 address` };
   if (prefix > 32) return { error: `prefix /${prefix} is larger than 32` };
+  return blockAt(address, prefix) ?? { error: `"${text}" has host bits set; the block is ${formatIpv4(address - (address % 2 ** (32 - prefix)))}/${prefix}` };
+}
+
+/** The block `/prefix` at `network`, given as numbers (a structured value, not text); host bits must be zero. */
+export function cidrOf(network: number, prefix: number): Cidr | CidrError {
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) return { error: `prefix /${prefix} is not 0-32` };
+  if (!Number.isInteger(network) || network < 0 || network > 0xffffffff) return { error: `${network} is no IPv4 address` };
+  return blockAt(network, prefix) ?? { error: `${formatIpv4(network)}/${prefix} has host bits set` };
+}
+
+/** The block, or undefined when `network` has host bits set. */
+function blockAt(network: number, prefix: number): Cidr | undefined {
   const size = 2 ** (32 - prefix);
-  const network = address - (address % size);
-  if (network !== address) {
-    return { error: `"${text}" has host bits set; the block is ${formatIpv4(network)}/${prefix}` };
-  }
-  return { network, prefix, last: network + size - 1, size };
+  return network % size === 0 ? { network, prefix, last: network + size - 1, size } : undefined;
 }
 
 /** A block as `a.b.c.d/n`. */

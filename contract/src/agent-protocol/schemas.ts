@@ -190,6 +190,14 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
     ]),
   );
 
+  /** A pool's block as the broker parsed it: network and prefix length, so the agent parses no CIDR text. */
+  const PoolBlockSchema = z
+    .object({
+      network: z.string().meta({ description: 'the first address of the block (host bits zero)', example: '10.8.0.0' }),
+      prefixLength: z.number().int().min(0).max(32).meta({ example: 24 }),
+    })
+    .meta({ description: 'the pool\'s block (the same as cidr), structured; agents that predate it read cidr' });
+
   const SessionStartedSchema = name(
     'AgentSessionStarted',
     z.object({
@@ -199,6 +207,7 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
       dns: z.array(z.string()),
       poolId: z.string(),
       cidr: z.string().meta({ description: 'the pool\'s CIDR: the agent routes it into its TUN once per pool' }),
+      block: PoolBlockSchema,
       created: z.boolean().meta({ description: 'false when this was a retry of an already recorded start' }),
     }),
   );
@@ -230,6 +239,7 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
     RegisterReplySchema,
     HeartbeatReplySchema,
     AuthResultSchema,
+    PoolBlockSchema,
     SessionStartedSchema,
     SessionStateSchema,
   };
@@ -252,6 +262,7 @@ export const {
   RegisterReplySchema,
   HeartbeatReplySchema,
   AuthResultSchema,
+  PoolBlockSchema,
   SessionStartedSchema,
   SessionStateSchema,
 } = agentProtocolSchemas();

@@ -36,6 +36,8 @@ export interface StartedSession {
   readonly poolId: string;
   /** The pool's CIDR (brokers before this field existed omit it). */
   readonly cidr?: string;
+  /** The pool's block as the broker parsed it (brokers before this field existed omit it). */
+  readonly block?: { readonly network: string; readonly prefixLength: number };
   readonly created: boolean;
 }
 

@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { AgentCommandMessage, AgentSettings, Broker, SessionOwner } from '../broker/broker-client';
-import { formatIpv4, parseIpv4, parseIpv4Cidr, SessionCounters, type CounterSnapshot } from '../datapath';
+import { formatIpv4, parseIpv4, SessionCounters, type CounterSnapshot } from '../datapath';
+import { formatCidr } from '../../../contract/src/ipv4';
 import { poolBlockedOnAgent } from '../../../contract/src/address-policy';
 import type { LinkConfig, LinkSettings } from '../io/link-config';
 import type { IpsecController } from '../ipsec';
@@ -19,6 +20,7 @@ import { DrainDeadline } from './drain-deadline';
 import { DataPath } from './data-path';
 import { IdleSweep } from './idle-sweep';
 import { LogThrottle } from './rate-limit';
+import { hostBlock } from './pool-route';
 import { SessionRunner, type SessionHost } from './session-runner';
 import type { TimerHandle, TimerService } from './timers';
 import { TunnelManager, type TunnelEntry, type TunnelLimits } from './tunnels';
@@ -185,13 +187,15 @@ export function createAgent(deps: AgentDeps): Agent {
       // route may cover this host's own networks or reserved space (a static 169.254.169.254 once
       // made the agent route the instance metadata service into the TUN).
       const ip = formatIpv4(address);
-      const cidr = poolInfo.cidr && parseIpv4Cidr(poolInfo.cidr) ? poolInfo.cidr : `${ip}/32`;
-      const blocked = poolBlockedOnAgent(cidr, hostNetworks) ?? poolBlockedOnAgent(`${ip}/32`, hostNetworks) ?? poolBlockedOnAgent(`${poolInfo.gateway}/32`, hostNetworks);
+      const gateway = poolInfo.gatewayAddress;
+      const blocked =
+        poolBlockedOnAgent(poolInfo.block, hostNetworks) ??
+        poolBlockedOnAgent(hostBlock(address), hostNetworks) ??
+        (gateway === undefined ? undefined : poolBlockedOnAgent(hostBlock(gateway), hostNetworks));
       if (blocked !== undefined) return blocked;
       const holder = claims.get(address);
       if (holder !== undefined && holder !== session && !holder.ended) return `${ip} is already the address of a live session on this agent`;
       if (gateways.has(address)) return `${ip} is a pool gateway on this agent`;
-      const gateway = parseIpv4(poolInfo.gateway);
       if (gateway !== undefined && claims.get(gateway)?.ended === false) return `the pool gateway ${poolInfo.gateway} is the address of a live session on this agent`;
       claims.set(address, session);
       return undefined;
@@ -204,10 +208,9 @@ export function createAgent(deps: AgentDeps): Agent {
         return false;
       }
       // One covering route per pool and the pool's gateway on the TUN, installed once.
-      const cidr = poolInfo.cidr && parseIpv4Cidr(poolInfo.cidr) ? poolInfo.cidr : `${formatIpv4(session.address)}/32`;
+      const cidr = formatCidr(poolInfo.block);
       const gateway = `${poolInfo.gateway}/32`;
-      const gatewayAddress = parseIpv4(poolInfo.gateway);
-      if (gatewayAddress !== undefined) gateways.add(gatewayAddress);
+      if (poolInfo.gatewayAddress !== undefined) gateways.add(poolInfo.gatewayAddress);
       if (pool.routes.has(cidr) && pool.addresses.has(gateway)) return true;
       pool.routes.add(cidr);
       pool.addresses.add(gateway);

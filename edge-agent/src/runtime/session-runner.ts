@@ -9,7 +9,9 @@ import { BrokerCallAbandonedError, BrokerRejectedError, BrokerUnavailableError }
 import { formatIpv4, mssForMtu, parseIpv4, type CounterSnapshot } from '../datapath';
 import type { PppAction, PppServerEvent, PppServerSession, PppServerState, PppTimer } from '../ppp';
 import type { AuthMethod, EndReason } from '../../../contract/src/values';
+import { formatCidr } from '../../../contract/src/ipv4';
 import type { DataSession } from './data-path';
+import { poolRouteOf, type PoolRoute } from './pool-route';
 import type { TimerHandle, TimerService } from './timers';
 
 /** What a runner needs from the agent. */
@@ -29,9 +31,9 @@ export interface SessionHost {
    * The broker gave the session `address`: claim it for this session, or say why it may not have it
    * (already a live session's, a pool gateway, or on this host's own networks). Never evicts.
    */
-  claimAddress(session: SessionRunner, address: number, pool: { cidr?: string; gateway: string }): string | undefined;
+  claimAddress(session: SessionRunner, address: number, pool: PoolRoute): string | undefined;
   /** The link is up: route its address to it (and make sure the pool's route and gateway exist); false = refused. */
-  linkUp(session: SessionRunner, pool: { cidr?: string; gateway: string }): boolean;
+  linkUp(session: SessionRunner, pool: PoolRoute): boolean;
   /** The session ended: clear the call (CDN) if `clearCall`, unroute, report. Called once. */
   ended(session: SessionRunner, reason: EndReason, clearCall: boolean): void;
   /** The session's interim period is up: report its counters to the broker if they moved. */
@@ -297,11 +299,11 @@ export class SessionRunner implements DataSession {
       this.step({ kind: 'address-refused', reason: 'error' });
       return;
     }
-    const pool = { ...(started.cidr ? { cidr: started.cidr } : {}), gateway: started.gateway };
+    const pool = poolRouteOf(started, address);
     const refusal = this.host.claimAddress(this, address, pool);
     if (refusal !== undefined) {
       // The broker recorded the start: ending reports its stop, which frees the lease there.
-      this.log.error({ address: started.address, cidr: started.cidr }, `address refused: ${refusal}`);
+      this.log.error({ address: started.address, cidr: formatCidr(pool.block) }, `address refused: ${refusal}`);
       this.step({ kind: 'address-refused', reason: 'error' });
       return;
     }
@@ -310,14 +312,14 @@ export class SessionRunner implements DataSession {
     this.step({ kind: 'address-assigned', address: started.address, dns: started.dns, gateway: started.gateway });
   }
 
-  private pool: { cidr?: string; gateway: string } | undefined;
+  private pool: PoolRoute | undefined;
 
   private linkUp(info: Extract<PppAction, { kind: 'link-up' }>): void {
     this.acfc = info.peerAcfc;
     this.pfc = info.peerPfc;
     this.mss = mssForMtu(Math.min(this.host.mtu, info.peerMru));
     this.forwarding = true;
-    if (!this.host.linkUp(this, this.pool ?? { gateway: info.gateway })) {
+    if (!this.host.linkUp(this, this.pool ?? poolRouteOf({ gateway: info.gateway }, this.address))) {
       this.end('error');
       return;
     }

@@ -189,8 +189,12 @@ describe('sessions', () => {
     assert.equal(first.body.gateway, '10.8.0.1');
     assert.deepEqual(first.body.dns, ['1.1.1.1']);
     assert.equal(first.body.poolId, 'main');
+    // The pool as the broker parsed it, beside the text agents already deployed read.
+    assert.equal(first.body.cidr, '10.8.0.0/24');
+    assert.deepEqual(first.body.block, { network: '10.8.0.0', prefixLength: 24 });
     const again = await start(startBody('ref-idem'));
     assert.equal(again.status, 200);
+    assert.deepEqual(again.body.block, first.body.block, 'a retry hands the same block');
     assert.equal(again.body.sessionId, first.body.sessionId);
     assert.equal(again.body.address, first.body.address);
     assert.equal(again.body.created, false);

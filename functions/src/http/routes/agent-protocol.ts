@@ -11,6 +11,7 @@ import type { ServiceContext } from '../../domain/service-context';
 import { reconcileAgentSessions, type ReconcileResult } from '../../domain/reconcile';
 import { reportInterim, startSession, stopSession } from '../../domain/sessions-service';
 import type { Session } from '../../domain/types';
+import { formatIpv4 } from '../../../../contract/src/ipv4';
 import type { ReadAhead } from '../auth';
 import type { AppEnv } from '../context';
 import { iso, renderCommand } from '../render';
@@ -170,7 +171,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       },
     }),
     async (c) => {
-      const { session, pool: { pool }, created } = await startSession(ctx, c.get('agent'), c.req.valid('json'));
+      const { session, pool: { pool, block }, created } = await startSession(ctx, c.get('agent'), c.req.valid('json'));
       const body = {
         sessionId: session.sessionId,
         address: session.assignedIp,
@@ -178,6 +179,8 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
         dns: [...pool.dns],
         poolId: pool.poolId,
         cidr: pool.cidr,
+        // The pool as parsed for this start, handed on: the agent routes it without parsing text.
+        block: { network: formatIpv4(block.network), prefixLength: block.prefix },
         created,
       };
       return created ? c.json(body, 201) : c.json(body, 200);

@@ -22,6 +22,8 @@ export class FakeBroker implements Broker {
   heartbeatIntervalSeconds = 1;
   /** What the next starts hand out instead of the next 10.8.0.x (an old broker, or legacy pools). */
   readonly nextStarts: Partial<StartedSession>[] = [];
+  /** Answer starts like a broker from before `block` (cidr only). */
+  legacyStartReplies = false;
   /** Answers register and heartbeat with 401 agent-revoked, as the broker does for a revoked agent. */
   revoked = false;
   readonly commands: AgentCommandMessage[] = [];
@@ -110,7 +112,7 @@ export class FakeBroker implements Broker {
     // Like the broker: a start needs the grant of its own session's authentication.
     if (request.grant !== this.grants.get(request.agentSessionRef)) throw new BrokerRejectedError(403, 'grant-invalid', 'no valid grant');
     this.starts.push(request);
-    return {
+    const reply: StartedSession = {
       sessionId: `sess-${this.nextSession++}`,
       address: `10.8.0.${this.nextHost++}`,
       gateway: '10.8.0.1',
@@ -120,6 +122,10 @@ export class FakeBroker implements Broker {
       created: true,
       ...this.nextStarts.shift(),
     };
+    if (this.legacyStartReplies || reply.block !== undefined || reply.cidr === undefined) return reply;
+    // Like the broker: the block it parsed, beside the text.
+    const [network, prefixLength] = reply.cidr.split('/');
+    return { ...reply, block: { network: network!, prefixLength: Number(prefixLength) } };
   }
 
   async reportInterim(sessionId: string, counters: AgentCounters): Promise<void> {
