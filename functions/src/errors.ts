@@ -86,11 +86,3 @@ export class ServiceUnavailableError extends BrokerError {
     super('unavailable', 'service-unavailable', message, undefined, options);
   }
 }
-
-/** Configuration could not be parsed; names the offending key. */
-export class ConfigError extends Error {
-  constructor(readonly key: string, message: string) {
-    super(`config ${key}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}

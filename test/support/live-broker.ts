@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp } from '../../functions/src/app';
-import { parseConfig } from '../../functions/src/config';
+import { parseBrokerConfig } from '../../functions/src/config';
 import { systemClock } from '../../functions/src/domain/types';
 import { startLocalServer } from '../../functions/src/entry/local-server';
 import { freePort } from '../../scripts/lib/dynamodb-local';
@@ -29,7 +29,7 @@ export interface LiveBroker {
 export async function startLiveBroker(options: { host?: string; env?: Record<string, string> } = {}): Promise<LiveBroker> {
   const testStore = await createTestStore();
   const adminToken = `admin-${randomBytes(12).toString('hex')}`;
-  const config = parseConfig({
+  const config = parseBrokerConfig({
     BROKER_ADMIN_TOKEN: adminToken,
     DATA_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     TABLE_NAME: testStore.tableName,

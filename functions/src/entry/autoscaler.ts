@@ -5,8 +5,8 @@
  *   DNS records are re-published when placement's choice changed (only when a hosted zone is set);
  * - Auto Scaling lifecycle actions of the fleet: launch enrols the VM, terminate drains or
  *   releases it (domain/autoscaling/fleet-lifecycle.ts).
- * Configuration is parsed once from the environment; the SDK clients are built here and injected,
- * so tests pass fakes.
+ * Its part of the broker configuration (config/autoscaler.ts) is parsed once from the environment,
+ * here; the SDK clients are built here and injected, so tests pass fakes.
  *
  * Memory between runs (hysteresis streak, cooldown times, published records) lives in the warm
  * container; a cold start begins a new streak, which only delays a scale-in (never a scale-out),
@@ -18,8 +18,7 @@ import { EC2 } from '@aws-sdk/client-ec2';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { SSM } from '@aws-sdk/client-ssm';
 import pino from 'pino';
-import { z } from 'zod';
-import { ScalingPolicyEnv, scalingPolicyOf } from './scaling-policy-env';
+import { parseAutoscalerConfig, type AutoscalerConfig } from '../config';
 import {
   applyScalingActions,
   AwsScalingProvider,
@@ -47,44 +46,6 @@ import { Route53Publisher, type PublishResult, type Route53Api } from '../domain
 import { systemClock, type Agent, type Clock } from '../domain/types';
 import type { Store } from '../domain/store';
 import { connectDynamoStore } from '../store/dynamo';
-
-export const AutoscalerEnv = ScalingPolicyEnv.extend({
-  TABLE_NAME: z.string().min(1),
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  AWS_REGION: z.string().min(1).optional(),
-  AUTOSCALING_GROUP_NAME: z.string().min(1),
-  DRAIN_LIFECYCLE_HOOK_NAME: z.string().min(1),
-  /** SSM path (starts and ends with '/') of the agents' credentials, `<prefix><instance-id>`. */
-  AGENT_TOKEN_PARAMETER_PREFIX: z.string().regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'must start and end with /'),
-  /** Region recorded on enrolled agents. @default AWS_REGION, else 'default' */
-  AGENT_REGION: z.string().min(1).optional(),
-  /** CloudWatch namespace of the fleet metrics (set by the stack from infra's FLEET_METRICS). */
-  METRICS_NAMESPACE: z.string().min(1).optional(),
-  /** Route 53 publishing: both or neither. */
-  VPN_HOSTED_ZONE_ID: z.string().regex(/^[A-Z0-9]{1,32}$/, 'must be a hosted zone id like Z0123456789ABC').optional(),
-  VPN_DNS_DOMAIN: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a lower-case DNS domain').optional(),
-  VPN_DNS_TTL_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
-  VPN_DNS_AGENTS_PER_TENANT: z.coerce.number().int().min(1).max(8).default(2),
-});
-export type AutoscalerEnv = z.infer<typeof AutoscalerEnv>;
-
-/** Parses the env object and the policy it describes, naming every bad key. */
-export function parseAutoscalerEnv(env: Record<string, string | undefined>): { env: AutoscalerEnv; policy: ScalingPolicy } {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = AutoscalerEnv.safeParse(cleaned);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new Error(`autoscaler configuration invalid: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
-  const policy = scalingPolicyOf(e);
-  const problems = validatePolicy(policy);
-  if ((e.VPN_HOSTED_ZONE_ID === undefined) !== (e.VPN_DNS_DOMAIN === undefined)) {
-    problems.push('VPN_HOSTED_ZONE_ID and VPN_DNS_DOMAIN must be set together');
-  }
-  if (problems.length > 0) throw new Error(`autoscaler configuration invalid: ${problems.join('; ')}`);
-  return { env: e, policy };
-}
 
 export interface AutoscalerRun {
   readonly summary: ScalingSummary;
@@ -184,41 +145,28 @@ const LAUNCH_SUCCESSFUL = 'EC2 Instance Launch Successful';
 /** What infra's FleetLifecycleEvents rule forwards (anything else runs an evaluation). */
 export const FLEET_DETAIL_TYPES: readonly string[] = ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action', LAUNCH_SUCCESSFUL];
 
-/** Builds the event handler from an env object and the AWS clients (tests inject fakes). */
+/** Builds the event handler from the autoscaler's configuration and the AWS clients (tests inject fakes). */
 export function createAutoscalerHandler(
-  env: Record<string, string | undefined>,
+  config: AutoscalerConfig,
   clients: AutoscalerClients,
   overrides: { store?: Store; clock?: Clock; random?: RandomBytes; log?: pino.Logger } = {},
 ): (event?: AutoscalerEvent) => Promise<AutoscalerResult> {
-  const { env: config, policy } = parseAutoscalerEnv(env);
+  const { policy } = config;
   const log = overrides.log ?? pino({ name: 'autoscaler' });
   const clock = overrides.clock ?? systemClock;
-  const store =
-    overrides.store ??
-    connectDynamoStore({
-      tableName: config.TABLE_NAME,
-      ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
-      ...(config.AWS_REGION ? { region: config.AWS_REGION } : {}),
-    });
+  const store = overrides.store ?? connectDynamoStore(config.table);
   const instanceIdOf = instanceIdFromAgentName(store);
   const provider = new AwsScalingProvider({
     client: clients.autoScaling,
-    groupName: config.AUTOSCALING_GROUP_NAME,
-    lifecycleHookName: config.DRAIN_LIFECYCLE_HOOK_NAME,
+    groupName: config.autoScalingGroupName,
+    lifecycleHookName: config.drainLifecycleHookName,
     instanceIdOf,
   });
-  const prefix = config.AGENT_TOKEN_PARAMETER_PREFIX;
+  const prefix = config.agentTokenParameterPrefix;
   let publisher: Route53Publisher | undefined;
-  if (config.VPN_HOSTED_ZONE_ID && config.VPN_DNS_DOMAIN) {
+  if (config.dns) {
     if (!clients.route53) throw new Error('autoscaler: VPN_HOSTED_ZONE_ID is set but no Route 53 client was given');
-    publisher = new Route53Publisher({
-      client: clients.route53,
-      hostedZoneId: config.VPN_HOSTED_ZONE_ID,
-      domain: config.VPN_DNS_DOMAIN,
-      ttlSeconds: config.VPN_DNS_TTL_SECONDS,
-      agentsPerTenant: config.VPN_DNS_AGENTS_PER_TENANT,
-      freshnessMs: policy.freshnessMs,
-    });
+    publisher = new Route53Publisher({ client: clients.route53, ...config.dns, freshnessMs: policy.freshnessMs });
   }
   const evaluate = createAutoscalerRunner({
     store,
@@ -226,7 +174,7 @@ export function createAutoscalerHandler(
     provider,
     policy,
     log,
-    ...(config.METRICS_NAMESPACE ? { metricsNamespace: config.METRICS_NAMESPACE } : {}),
+    ...(config.metricsNamespace ? { metricsNamespace: config.metricsNamespace } : {}),
     ...(publisher ? { publisher } : {}),
     onReleased: async (agentId) => {
       const instanceId = await instanceIdOf(agentId);
@@ -239,7 +187,7 @@ export function createAutoscalerHandler(
     parameters: clients.parameters,
     instances: clients.instances,
     tokenParameterPrefix: prefix,
-    region: config.AGENT_REGION ?? config.AWS_REGION ?? 'default',
+    region: config.agentRegion,
     agentCapacity: policy.agentCapacity,
     drainTimeoutMs: policy.drainTimeoutMs,
   };
@@ -247,8 +195,8 @@ export function createAutoscalerHandler(
     const detailType = event?.['detail-type'];
     if (event?.source === 'aws.autoscaling' && detailType !== undefined && FLEET_DETAIL_TYPES.includes(detailType)) {
       const detail = event.detail as LifecycleActionDetail;
-      if (detail.AutoScalingGroupName !== config.AUTOSCALING_GROUP_NAME) {
-        throw new Error(`lifecycle event of group ${detail.AutoScalingGroupName}, expected ${config.AUTOSCALING_GROUP_NAME}`);
+      if (detail.AutoScalingGroupName !== config.autoScalingGroupName) {
+        throw new Error(`lifecycle event of group ${detail.AutoScalingGroupName}, expected ${config.autoScalingGroupName}`);
       }
       const outcome =
         detailType === LAUNCH_SUCCESSFUL
@@ -275,6 +223,9 @@ function awsClients(region: string | undefined): AutoscalerClients {
 let cached: ((event?: AutoscalerEvent) => Promise<AutoscalerResult>) | undefined;
 
 export const handler = async (event?: AutoscalerEvent): Promise<AutoscalerResult> => {
-  cached ??= createAutoscalerHandler(process.env, awsClients(process.env.AWS_REGION));
+  if (!cached) {
+    const config = parseAutoscalerConfig(process.env);
+    cached = createAutoscalerHandler(config, awsClients(config.table.region));
+  }
   return cached(event);
 };

@@ -1,7 +1,7 @@
 /**
  * In AWS the broker's secrets live in Secrets Manager; the CDK stack passes only their ARNs
  * (BROKER_ADMIN_TOKEN_SECRET_ARN, DATA_KEYS_SECRET_ARN). This turns them into the plain variables
- * parseConfig expects (BROKER_ADMIN_TOKEN, DATA_KEYS), once per cold start, so no secret is ever
+ * parseBrokerConfig expects (BROKER_ADMIN_TOKEN, DATA_KEYS), once per cold start, so no secret is ever
  * in the function's configuration in clear. Locally the variables are set directly and nothing
  * is fetched.
  */

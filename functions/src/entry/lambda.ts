@@ -7,23 +7,18 @@ import { KMSClient, DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/clie
 import { handle } from 'hono/aws-lambda';
 import pino from 'pino';
 import { createApp } from '../app';
-import { parseConfig } from '../config';
+import { parseBrokerConfig } from '../config';
 import { resolveSecretEnv } from './aws-secrets';
 import { loadKmsDataKeys, type DataKeyKms } from './kms-data-keys';
 import { systemClock } from '../domain/types';
-import { createDynamoClient } from '../store/dynamo/client';
-import { createDynamoStore } from '../store/dynamo';
+import { connectDynamoStore } from '../store/dynamo';
 
 // In AWS the admin token and data keys arrive as Secrets Manager ARNs (see ./aws-secrets).
-const config = parseConfig(await resolveSecretEnv(process.env));
+const config = parseBrokerConfig(await resolveSecretEnv(process.env));
 const logger = pino({ level: config.logLevel });
-const client = createDynamoClient({
-  ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
-  ...(config.region ? { region: config.region } : {}),
-});
-const store = createDynamoStore({ client, tableName: config.tableName });
+const store = connectDynamoStore(config.table);
 const dataKeys = config.kmsKeyId
-  ? await loadKmsDataKeys({ kms: kmsAdapter(new KMSClient(config.region ? { region: config.region } : {})), store, kmsKeyId: config.kmsKeyId, clock: systemClock, legacy: config.dataKeys })
+  ? await loadKmsDataKeys({ kms: kmsAdapter(new KMSClient(config.table.region ? { region: config.table.region } : {})), store, kmsKeyId: config.kmsKeyId, clock: systemClock, legacy: config.dataKeys })
   : config.dataKeys;
 const app = createApp({ store, clock: systemClock, logger, config: { ...config, dataKeys } });
 

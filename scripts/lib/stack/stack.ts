@@ -15,14 +15,12 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createApp } from '../../../functions/src/app';
-import { parseConfig } from '../../../functions/src/config';
+import { parseBrokerConfig, parseReaperConfig, parseScalingPolicy } from '../../../functions/src/config';
 import { declareAgentDead, type ReapSummary } from '../../../functions/src/domain/reaper';
 import { systemClock } from '../../../functions/src/domain/types';
 import { startLocalServer, startLocalSocketServer } from '../../../functions/src/entry/local-server';
-import { createReaperHandler, parseReaperEnv } from '../../../functions/src/entry/reaper';
-import { parseScalingPolicyEnv } from '../../../functions/src/entry/scaling-policy-env';
+import { createReaperHandler } from '../../../functions/src/entry/reaper';
 import { createDynamoClient, createDynamoStore, ensureTable } from '../../../functions/src/store/dynamo';
-import { DEFAULT_TABLE_NAME } from '../../../functions/src/store/table-definition';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local';
 import { startLocalAgent, type LocalAgent } from '../local-agent';
 import { adminClient } from './admin-client';
@@ -150,8 +148,9 @@ async function startPieces(
     ? { value: env.BROKER_ADMIN_TOKEN, generated: false }
     : persistentSecret(dataDir, 'admin-token', () => `tbadmin_${randomBytes(24).toString('base64url')}`);
   const dataKeys = env.DATA_KEYS ? { value: env.DATA_KEYS, generated: false } : persistentSecret(dataDir, 'data-keys', () => `local1:${randomBytes(32).toString('base64')}`);
-  const tableName = env.TABLE_NAME ?? DEFAULT_TABLE_NAME;
-  const config = parseConfig({ ...env, BROKER_ADMIN_TOKEN: admin.value, DATA_KEYS: dataKeys.value, DYNAMODB_ENDPOINT: dynamo.endpoint, TABLE_NAME: tableName, LOG_LEVEL: settings.logLevel });
+  // Each job reads its part of the broker configuration (functions/src/config), as in AWS.
+  const config = parseBrokerConfig({ ...env, BROKER_ADMIN_TOKEN: admin.value, DATA_KEYS: dataKeys.value, DYNAMODB_ENDPOINT: dynamo.endpoint, LOG_LEVEL: settings.logLevel });
+  const { tableName } = config.table;
   const client = createDynamoClient({ endpoint: dynamo.endpoint });
   const tableOutcome = await ensureTable(client, tableName);
   const store = createDynamoStore({ client, tableName });
@@ -175,12 +174,11 @@ async function startPieces(
   const adminApi = adminClient(localUrl, admin.value);
 
   // The scheduled handlers, as EventBridge runs them in AWS (functions/src/entry/schedules.ts).
-  const reaperEnv = { ...env, TABLE_NAME: tableName, DYNAMODB_ENDPOINT: dynamo.endpoint };
-  const reaperConfig = parseReaperEnv(reaperEnv);
+  const reaperConfig = parseReaperConfig({ ...env, TABLE_NAME: tableName, DYNAMODB_ENDPOINT: dynamo.endpoint });
   const reaper: ScheduledJob<ReapSummary> = startScheduledJob({
     name: 'reaper',
     intervalMs: settings.reaperIntervalMs,
-    run: createReaperHandler(reaperEnv, { store, log: brokerLog.logger.child({ job: 'reaper' }) }),
+    run: createReaperHandler(reaperConfig, { store, log: brokerLog.logger.child({ job: 'reaper' }) }),
     describe: describeReap,
     print,
   });
@@ -217,7 +215,7 @@ async function startPieces(
     });
   }
 
-  const policy = parseScalingPolicyEnv(env);
+  const policy = parseScalingPolicy(env);
   const act = root && settings.autoscaleActions;
   const fleet: StackFleet = await startStackFleet({
     store,
@@ -250,7 +248,7 @@ async function startPieces(
     `  Admin token      ${adminLine}`,
     `  Edge agent       ${agent ? agent.describe() : agentNote}`,
     ...(charon ? [`  charon           ${charon.owner === 'system' ? `the system's, at ${charon.viciSocket}` : `started by the stack, VICI ${charon.viciSocket}, log ${charon.logFile}`}`] : []),
-    `  Reaper           every ${settings.reaperIntervalMs / 1000} s; agents silent for ${reaperConfig.HEARTBEAT_TIMEOUT_MS / 1000} s are dead, their addresses free ${reaperConfig.LEASE_GRACE_MS / 1000} s later`,
+    `  Reaper           every ${settings.reaperIntervalMs / 1000} s; agents silent for ${reaperConfig.heartbeatTimeoutMs / 1000} s are dead, their addresses free ${reaperConfig.leaseGraceMs / 1000} s later`,
     `  Autoscaler       ${fleet.describe()}`,
     '',
     'Next: in another terminal, follow README.md "Try it":',

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
 import { computeMsChapV2Response } from '../../../contract/src/ppp-auth';
-import { parseConfig, type BrokerConfig } from '../../../functions/src/config';
+import { parseBrokerConfig, type BrokerConfig } from '../../../functions/src/config';
 import { createTestStore, type TestStore } from '../../support/test-store';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
@@ -36,7 +36,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   let t = Date.parse('2024-05-01T12:00:00Z');
   const clock: MovableClock = { now: () => t, advance: (ms) => void (t += ms) };
   const testStore = await createTestStore({ clock });
-  const config = parseConfig({
+  const config = parseBrokerConfig({
     BROKER_ADMIN_TOKEN: ADMIN_TOKEN,
     DATA_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     TABLE_NAME: testStore.tableName,

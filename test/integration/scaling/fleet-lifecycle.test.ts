@@ -10,6 +10,7 @@ import pino from 'pino';
 import { authenticateAgent, registerAgent } from '../../../functions/src/domain/agents-service';
 import type { AutoScalingApi, InstancesApi, ParameterStoreApi } from '../../../functions/src/domain/autoscaling';
 import type { Route53Api } from '../../../functions/src/domain/placement';
+import { parseAutoscalerConfig } from '../../../functions/src/config';
 import { createAutoscalerHandler, type AutoscalerEvent } from '../../../functions/src/entry/autoscaler';
 import { createTestStore, type TestStore } from '../../support/test-store';
 
@@ -92,7 +93,7 @@ const SCHEDULE: AutoscalerEvent = { source: 'aws.events', 'detail-type': 'Schedu
 const silent = pino({ level: 'silent' });
 
 function build(f: ReturnType<typeof fakes>, env: Record<string, string> = {}) {
-  return createAutoscalerHandler({ ...ENV, ...env }, { autoScaling: f.autoScaling, parameters: f.ssm, instances: f.instances, route53: f.route53 }, { store: ts.store, clock, log: silent });
+  return createAutoscalerHandler(parseAutoscalerConfig({ ...ENV, ...env }), { autoScaling: f.autoScaling, parameters: f.ssm, instances: f.instances, route53: f.route53 }, { store: ts.store, clock, log: silent });
 }
 
 async function agentNamed(name: string) {

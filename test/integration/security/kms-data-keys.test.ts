@@ -9,7 +9,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
-import { parseConfig } from '../../../functions/src/config';
+import { parseBrokerConfig } from '../../../functions/src/config';
 import { dataKeyContext, loadKmsDataKeys, type DataKeyKms } from '../../../functions/src/entry/kms-data-keys';
 import { computeMsChapV2Response } from '../../../contract/src/ppp-auth';
 import { createTestStore, type TestStore } from '../../support/test-store';
@@ -79,7 +79,7 @@ describe('issue 14 #6: data keys from a customer-managed KMS key', () => {
   test('two broker instances on the KMS data key share sealed users', async () => {
     const { kms } = fakeKms();
     const t = await createTestStore(); // its own table: the first test's key was wrapped by another "KMS"
-    const config = parseConfig({ BROKER_ADMIN_TOKEN: 'admin-token-for-kms-tests-0123', TABLE_NAME: t.tableName, DATA_KEY_KMS_KEY_ID: KMS_KEY, SETTINGS_CACHE_SECONDS: '0' });
+    const config = parseBrokerConfig({ BROKER_ADMIN_TOKEN: 'admin-token-for-kms-tests-0123', TABLE_NAME: t.tableName, DATA_KEY_KMS_KEY_ID: KMS_KEY, SETTINGS_CACHE_SECONDS: '0' });
     assert.deepEqual(config.dataKeys, []);
     const instance = async () => {
       const dataKeys = await loadKmsDataKeys({ kms, store: t.store, kmsKeyId: KMS_KEY, clock });
@@ -105,6 +105,6 @@ describe('issue 14 #6: data keys from a customer-managed KMS key', () => {
   });
 
   test('the configuration needs DATA_KEYS or a KMS key', () => {
-    assert.throws(() => parseConfig({ BROKER_ADMIN_TOKEN: 'admin-token-for-kms-tests-0123' }), /DATA_KEYS/);
+    assert.throws(() => parseBrokerConfig({ BROKER_ADMIN_TOKEN: 'admin-token-for-kms-tests-0123' }), /DATA_KEYS/);
   });
 });

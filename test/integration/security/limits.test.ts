@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
-import { parseConfig } from '../../../functions/src/config';
+import { parseBrokerConfig } from '../../../functions/src/config';
 import type { Store } from '../../../functions/src/domain/store';
 import { createTestStore, type TestStore } from '../../support/test-store';
 import { ADMIN_TOKEN, createHarness, seedAgent, type Harness } from '../api/harness';
@@ -100,13 +100,13 @@ describe('request timeout', () => {
   }
 
   test('a slow store gives 504 JSON within the limit; a fast one answers normally', async () => {
-    const config = parseConfig({
+    const config = parseBrokerConfig({
       BROKER_ADMIN_TOKEN: ADMIN_TOKEN,
       DATA_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       TABLE_NAME: ts.tableName,
       REQUEST_TIMEOUT_MS: '300',
     });
-    assert.equal(parseConfig({ BROKER_ADMIN_TOKEN: ADMIN_TOKEN, DATA_KEYS: config.dataKeys.map((k) => `${k.keyId}:${k.keyBase64}`).join(',') }).requestTimeoutMs, 10_000);
+    assert.equal(parseBrokerConfig({ BROKER_ADMIN_TOKEN: ADMIN_TOKEN, DATA_KEYS: config.dataKeys.map((k) => `${k.keyId}:${k.keyBase64}`).join(',') }).requestTimeoutMs, 10_000);
     const deps = { clock: { now: () => Date.now() }, logger: pino({ level: 'silent' }), config };
     const slow = createApp({ ...deps, store: slowStore(ts.store, 2000) });
     const started = performance.now();

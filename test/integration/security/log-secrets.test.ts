@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
-import { parseConfig } from '../../../functions/src/config';
+import { parseBrokerConfig } from '../../../functions/src/config';
 import { computeChapMd5, computeMsChapV2Response, ntPasswordHash } from '../../../contract/src/ppp-auth';
 import { createTestStore, type TestStore } from '../../support/test-store';
 
@@ -35,7 +35,7 @@ before(async () => {
       done();
     },
   });
-  const config = parseConfig({
+  const config = parseBrokerConfig({
     BROKER_ADMIN_TOKEN: ADMIN,
     DATA_KEYS: `k1:${DATA_KEY}`,
     TABLE_NAME: testStore.tableName,

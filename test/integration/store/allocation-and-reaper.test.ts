@@ -1,6 +1,7 @@
 /** startSessionWithAddress's static-address and grace paths, and the reaper, on DynamoDB Local. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pino from 'pino';
 import { createTestStore, type TestStore } from '../../support/test-store';
 import {
   parsePools,
@@ -115,13 +116,14 @@ describe('reap', () => {
 
 describe('reaper entry configuration', () => {
   test('names missing and bad keys; applies defaults', async () => {
-    const { parseReaperEnv, createReaperHandler } = await import('../../../functions/src/entry/reaper');
-    assert.throws(() => parseReaperEnv({}), /TABLE_NAME/);
-    assert.throws(() => parseReaperEnv({ TABLE_NAME: 't', HEARTBEAT_TIMEOUT_MS: 'soon' }), /HEARTBEAT_TIMEOUT_MS/);
-    const config = parseReaperEnv({ TABLE_NAME: 't' });
-    assert.equal(config.HEARTBEAT_TIMEOUT_MS, 90_000);
-    assert.equal(config.LEASE_GRACE_MS, 300_000);
-    const handler = createReaperHandler({ TABLE_NAME: t.tableName, DYNAMODB_ENDPOINT: t.endpoint, PINO_LEVEL: 'silent' });
+    const { createReaperHandler } = await import('../../../functions/src/entry/reaper');
+    const { parseReaperConfig } = await import('../../../functions/src/config');
+    assert.throws(() => parseReaperConfig({}), /TABLE_NAME: is required/);
+    assert.throws(() => parseReaperConfig({ TABLE_NAME: 'tb-test', HEARTBEAT_TIMEOUT_MS: 'soon', LEASE_GRACE_MS: '-1' }), /HEARTBEAT_TIMEOUT_MS: .*; LEASE_GRACE_MS: /);
+    const config = parseReaperConfig({ TABLE_NAME: 'tb-test' });
+    assert.equal(config.heartbeatTimeoutMs, 90_000);
+    assert.equal(config.leaseGraceMs, 300_000);
+    const handler = createReaperHandler(parseReaperConfig({ TABLE_NAME: t.tableName, DYNAMODB_ENDPOINT: t.endpoint }), { log: pino({ level: 'silent' }) });
     const summary = await handler();
     assert.ok(summary.agentsChecked >= 5);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AwsScalingProvider, ScalingProviderError, type AutoScalingApi } from '../../../functions/src/domain/autoscaling';
-import { parseAutoscalerEnv } from '../../../functions/src/entry/autoscaler';
+import { parseAutoscalerConfig } from '../../../functions/src/config';
 
 function fakeClient(failures: { terminate?: string; complete?: string } = {}) {
   const calls: Array<[string, unknown]> = [];
@@ -50,17 +50,17 @@ describe('AwsScalingProvider', () => {
   });
 });
 
-describe('parseAutoscalerEnv', () => {
-  const base = { TABLE_NAME: 't', AUTOSCALING_GROUP_NAME: 'g', DRAIN_LIFECYCLE_HOOK_NAME: 'h', AGENT_TOKEN_PARAMETER_PREFIX: '/tb/agents/' };
+describe('parseAutoscalerConfig', () => {
+  const base = { TABLE_NAME: 'tb-test', AUTOSCALING_GROUP_NAME: 'g', DRAIN_LIFECYCLE_HOOK_NAME: 'h', AGENT_TOKEN_PARAMETER_PREFIX: '/tb/agents/' };
   test('defaults give the default policy in ms', () => {
-    const { policy } = parseAutoscalerEnv(base);
+    const { policy } = parseAutoscalerConfig(base);
     assert.equal(policy.targetUtilization, 0.6);
     assert.equal(policy.scaleInCooldownMs, 600_000);
     assert.equal(policy.drainTimeoutMs, 3_600_000);
   });
   test('names missing keys and inconsistent bands', () => {
-    assert.throws(() => parseAutoscalerEnv({ TABLE_NAME: 't' }), /AUTOSCALING_GROUP_NAME.*DRAIN_LIFECYCLE_HOOK_NAME/);
-    assert.throws(() => parseAutoscalerEnv({ ...base, LOWER_BAND: '0.7' }), /lowerBand/);
-    assert.throws(() => parseAutoscalerEnv({ ...base, MIN_AGENTS: '5', MAX_AGENTS: '2' }), /maxAgents/);
+    assert.throws(() => parseAutoscalerConfig({ TABLE_NAME: 'tb-test' }), /AUTOSCALING_GROUP_NAME.*DRAIN_LIFECYCLE_HOOK_NAME/);
+    assert.throws(() => parseAutoscalerConfig({ ...base, LOWER_BAND: '0.7' }), /lowerBand/);
+    assert.throws(() => parseAutoscalerConfig({ ...base, MIN_AGENTS: '5', MAX_AGENTS: '2' }), /maxAgents/);
   });
 });

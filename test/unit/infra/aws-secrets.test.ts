@@ -1,10 +1,10 @@
-/** The Lambda entry's bridge from the stack's secret ARNs to the variables parseConfig reads. */
+/** The Lambda entry's bridge from the stack's secret ARNs to the variables parseBrokerConfig reads. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../../functions/src/config';
+import { parseBrokerConfig } from '../../../functions/src/config';
 import { dataKeysValue, resolveSecretEnv } from '../../../functions/src/entry/aws-secrets';
 
-test('secret ARNs become BROKER_ADMIN_TOKEN and DATA_KEYS that parseConfig accepts', async () => {
+test('secret ARNs become BROKER_ADMIN_TOKEN and DATA_KEYS that parseBrokerConfig accepts', async () => {
   // What the stack generates: 48 alphanumerics, and {"keyId":"k1","key":<43 alphanumerics>}.
   const secrets: Record<string, string> = {
     'arn:admin': 'A'.repeat(48),
@@ -19,7 +19,7 @@ test('secret ARNs become BROKER_ADMIN_TOKEN and DATA_KEYS that parseConfig accep
     },
   );
   assert.deepEqual(asked.sort(), ['arn:admin', 'arn:keys']);
-  const config = parseConfig(env);
+  const config = parseBrokerConfig(env);
   assert.equal(config.adminToken, 'A'.repeat(48));
   assert.deepEqual(config.dataKeys.map((k) => k.keyId), ['k1']);
 });

@@ -1,22 +1,19 @@
 /**
- * Broker configuration, parsed once by an entry point from an env-like object. Modules receive
- * the typed BrokerConfig; nothing else reads process.env.
+ * The API function's part of the broker configuration (entry/lambda.ts, the local stack's
+ * broker): parsed once from an env-like object; modules receive the typed BrokerConfig, the
+ * domain only its DomainSettings.
  */
 import { z } from 'zod';
-import { DEFAULT_TABLE_NAME } from './store/table-definition';
-import { ConfigError } from './errors';
-import type { DataKey } from './domain/types';
-import type { DomainSettings } from './domain/service-context';
-
+import type { DomainSettings } from '../domain/service-context';
+import type { DataKey } from '../domain/types';
+import { parseEnv, type Env } from './parse-env';
+import { positiveInt, tableKeys, tableLocation, vpnDnsDomain, type TableLocation } from './shared-keys';
 
 /** Everything the broker's API function reads; the domain's part is DomainSettings. */
 export interface BrokerConfig extends DomainSettings {
   /** Fleet admin bearer token (bootstrap credential; create API keys with it). */
   readonly adminToken: string;
-  readonly tableName: string;
-  /** DynamoDB Local endpoint; undefined in AWS. */
-  readonly dynamoEndpoint?: string;
-  readonly region?: string;
+  readonly table: TableLocation;
   /**
    * DATA_KEYS: the key ring locally; in AWS only keys of a deployment from before KMS (they open
    * what they sealed). The entry point puts the KMS data keys first (entry/kms-data-keys.ts).
@@ -31,8 +28,6 @@ export interface BrokerConfig extends DomainSettings {
   readonly settingsCacheMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const dataKeysSchema = z.string().transform((raw, ctx): DataKey[] => {
   const keys: DataKey[] = [];
@@ -59,9 +54,7 @@ const dataKeysSchema = z.string().transform((raw, ctx): DataKey[] => {
 
 const envSchema = z.object({
   BROKER_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
-  TABLE_NAME: z.string().min(3).default(DEFAULT_TABLE_NAME),
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  AWS_REGION: z.string().optional(),
+  ...tableKeys({ defaultName: true }),
   DATA_KEYS: dataKeysSchema.optional(),
   DATA_KEY_KMS_KEY_ID: z.string().min(1).optional(),
   AUTH_SOURCE_THRESHOLD: positiveInt(5),
@@ -79,45 +72,36 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_MS: positiveInt(10_000),
   SETTINGS_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  VPN_DNS_DOMAIN: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a lower-case DNS domain').optional(),
+  VPN_DNS_DOMAIN: vpnDnsDomain,
 });
 
 /**
- * Parses the broker configuration. Empty strings count as unset. Throws ConfigError naming the
- * first bad key (message never contains secret values).
+ * Parses the API function's configuration, naming every bad or missing key (ConfigError; its
+ * message never contains a value).
  */
-export function parseConfig(env: Readonly<Record<string, string | undefined>>): BrokerConfig {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = String(issue?.path[0] ?? 'env');
-    const message = issue?.code === 'invalid_type' && cleaned[key] === undefined ? 'is required' : (issue?.message ?? 'invalid');
-    throw new ConfigError(key, message);
-  }
-  const e = parsed.data;
-  if (e.DATA_KEYS === undefined && e.DATA_KEY_KMS_KEY_ID === undefined) throw new ConfigError('DATA_KEYS', 'is required (or DATA_KEY_KMS_KEY_ID in AWS)');
-  return {
-    adminToken: e.BROKER_ADMIN_TOKEN,
-    tableName: e.TABLE_NAME,
-    ...(e.DYNAMODB_ENDPOINT ? { dynamoEndpoint: e.DYNAMODB_ENDPOINT } : {}),
-    ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
-    dataKeys: e.DATA_KEYS ?? [],
-    ...(e.DATA_KEY_KMS_KEY_ID ? { kmsKeyId: e.DATA_KEY_KMS_KEY_ID } : {}),
-    authThrottle: {
-      sourceThreshold: e.AUTH_SOURCE_THRESHOLD,
-      baseDelayMs: e.AUTH_DELAY_SECONDS * 1000,
-      maxDelayMs: Math.max(e.AUTH_DELAY_MAX_SECONDS, e.AUTH_DELAY_SECONDS) * 1000,
-      agentPressurePerMinute: e.AUTH_AGENT_PRESSURE_PER_MINUTE,
-    },
-    lockout: { threshold: e.AUTH_LOCKOUT_THRESHOLD, durationMs: e.AUTH_LOCKOUT_SECONDS * 1000, sources: e.AUTH_LOCKOUT_SOURCES },
-    authEventTtlMs: e.AUTH_EVENT_TTL_DAYS * 86_400_000,
-    heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
-    idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
-    maxBodyBytes: e.MAX_BODY_BYTES,
-    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
-    settingsCacheMs: e.SETTINGS_CACHE_SECONDS * 1000,
-    logLevel: e.LOG_LEVEL,
-    ...(e.VPN_DNS_DOMAIN ? { vpnDnsDomain: e.VPN_DNS_DOMAIN } : {}),
-  };
+export function parseBrokerConfig(env: Env): BrokerConfig {
+  return parseEnv('broker', envSchema, env, (e, problem) => {
+    if (e.DATA_KEYS === undefined && e.DATA_KEY_KMS_KEY_ID === undefined) problem('DATA_KEYS', 'is required (or DATA_KEY_KMS_KEY_ID in AWS)');
+    return {
+      adminToken: e.BROKER_ADMIN_TOKEN,
+      table: tableLocation(e),
+      dataKeys: e.DATA_KEYS ?? [],
+      ...(e.DATA_KEY_KMS_KEY_ID ? { kmsKeyId: e.DATA_KEY_KMS_KEY_ID } : {}),
+      authThrottle: {
+        sourceThreshold: e.AUTH_SOURCE_THRESHOLD,
+        baseDelayMs: e.AUTH_DELAY_SECONDS * 1000,
+        maxDelayMs: Math.max(e.AUTH_DELAY_MAX_SECONDS, e.AUTH_DELAY_SECONDS) * 1000,
+        agentPressurePerMinute: e.AUTH_AGENT_PRESSURE_PER_MINUTE,
+      },
+      lockout: { threshold: e.AUTH_LOCKOUT_THRESHOLD, durationMs: e.AUTH_LOCKOUT_SECONDS * 1000, sources: e.AUTH_LOCKOUT_SOURCES },
+      authEventTtlMs: e.AUTH_EVENT_TTL_DAYS * 86_400_000,
+      heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
+      idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 3_600_000,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      settingsCacheMs: e.SETTINGS_CACHE_SECONDS * 1000,
+      logLevel: e.LOG_LEVEL,
+      ...(e.VPN_DNS_DOMAIN ? { vpnDnsDomain: e.VPN_DNS_DOMAIN } : {}),
+    };
+  });
 }
