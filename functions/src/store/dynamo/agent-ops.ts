@@ -78,7 +78,7 @@ export function agentOps(t: Table): AgentOps {
         let requests: WriteRequest[] = unique.slice(i, i + BATCH).map((id) => ({ DeleteRequest: { Key: toAttributes(keys.agentCommand(agentId, id)) } }));
         for (let attempt = 0; requests.length > 0; attempt++) {
           if (attempt >= 8) throw new StoreUnavailableError('BatchWriteItem kept leaving unprocessed items');
-          if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+          if (attempt > 0) await t.sleep(20 * 2 ** attempt);
           const out = await t.send('BatchWriteItem', (c) => c.send(new BatchWriteItemCommand({ RequestItems: { [t.tableName]: requests } })));
           requests = out.UnprocessedItems?.[t.tableName] ?? [];
         }

@@ -17,7 +17,7 @@ import { keys } from './keys';
 import { poolOps } from './pool-ops';
 import { sessionListOps } from './session-list';
 import { sessionOps } from './session-ops';
-import { Table } from './table';
+import { Table, type Sleep } from './table';
 import { tenantOps } from './tenant-ops';
 import { userOps } from './user-ops';
 
@@ -28,6 +28,8 @@ export interface DynamoStoreOptions {
   readonly clock?: Clock;
   /** Merge reads and transactions of one event-loop turn into fewer requests (table.ts). @default true */
   readonly coalesce?: boolean;
+  /** How the store's retries wait (transaction conflicts, unprocessed batch items). @default a setTimeout */
+  readonly sleep?: Sleep;
 }
 
 export interface DynamoStore extends Store {
@@ -35,7 +37,10 @@ export interface DynamoStore extends Store {
 }
 
 export function createDynamoStore(options: DynamoStoreOptions): DynamoStore {
-  const table = new Table(options.client, options.tableName, options.coalesce === undefined ? {} : { coalesce: options.coalesce });
+  const table = new Table(options.client, options.tableName, {
+    ...(options.coalesce === undefined ? {} : { coalesce: options.coalesce }),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
   const clock = options.clock ?? systemClock;
   return {
     tableName: table.tableName,

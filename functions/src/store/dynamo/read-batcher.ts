@@ -37,7 +37,7 @@ export class ReadBatcher {
     private readonly tableName: string,
     private readonly send: Send,
     private readonly coalesce = true,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    private readonly sleep: (ms: number) => Promise<void>,
   ) {}
 
   get(key: Key, consistent: boolean): Promise<Item | undefined> {

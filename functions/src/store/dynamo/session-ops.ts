@@ -32,8 +32,7 @@ const CCF = 'ConditionalCheckFailed';
  */
 const MAX_ATTEMPTS = 25;
 
-const backoff = (attempt: number) =>
-  new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 10 * 2 ** attempt)));
+const backoffMs = (attempt: number) => Math.random() * Math.min(1_000, 10 * 2 ** attempt);
 
 const startedBy = (s: Session, agentId: string, ref: string) => s.agentId === agentId && s.agentSessionRef === ref;
 
@@ -83,7 +82,7 @@ export function sessionOps(t: Table): SessionOps {
           if (attempt + 1 >= MAX_ATTEMPTS) {
             throw new StoreUnavailableError(`startSession kept conflicting (${codes.join(',')})`, { cause: error });
           }
-          await backoff(attempt);
+          await t.sleep(backoffMs(attempt));
         }
       }
     },
@@ -182,7 +181,7 @@ export function sessionOps(t: Table): SessionOps {
           }
           // A concurrent stop or counter update changed the session: re-read and try again.
           s = undefined;
-          await backoff(attempt);
+          await t.sleep(backoffMs(attempt));
         }
       }
       throw new StoreUnavailableError(`stopSession ${sessionId} kept conflicting`);

@@ -22,7 +22,15 @@ export const MAX_PAGE_LIMIT = 1000;
 const MAX_ROUNDS = 20;
 
 
+/** Waits `ms` before a retry; injected (tests pass one that records or skips the wait). */
+export type Sleep = (ms: number) => Promise<void>;
+
+/** The store's one timer: every backoff of the DynamoDB store waits through it. */
+export const timerSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export interface TableOptions {
+  /** How every backoff of the store waits (transaction conflicts, unprocessed batch items). @default timerSleep */
+  readonly sleep?: Sleep;
   /**
    * Merge point reads and transactions issued in the same event-loop turn into BatchGetItem and
    * larger TransactWriteItems (read-batcher.ts, transact-batcher.ts). @default true
@@ -33,6 +41,8 @@ export interface TableOptions {
 export class Table {
   private readonly reads: ReadBatcher;
   private readonly transactions: TransactBatcher;
+  /** How the store's retries wait (TableOptions.sleep). */
+  readonly sleep: Sleep;
 
   constructor(
     readonly client: DynamoDBClient,
@@ -41,7 +51,8 @@ export class Table {
   ) {
     const send = this.send.bind(this);
     const coalesce = options.coalesce ?? true;
-    this.reads = new ReadBatcher(tableName, send, coalesce);
+    this.sleep = options.sleep ?? timerSleep;
+    this.reads = new ReadBatcher(tableName, send, coalesce, this.sleep);
     this.transactions = new TransactBatcher(send, coalesce ? MAX_TRANSACT_ITEMS : 1);
   }
 
