@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_NUDGE_PORT } from '../../contract/src/command-nudge';
 import { isCidrError, parseCidr } from '../../contract/src/ipv4';
 
 /**
@@ -39,6 +40,8 @@ export interface AgentConfig {
   readonly cloudNat: 'auto' | 'on' | 'off';
   /** iptables program for the cloud NAT rules (`iptables`: the system's back end, nft or legacy). */
   readonly cloudNatIptables: string;
+  /** UDP port for the broker's command nudges, on the L2TP listen address (0 = off: commands come with heartbeats). */
+  readonly commandNudgePort: number;
 }
 
 interface SettingSpec {
@@ -110,6 +113,12 @@ export const AGENT_SETTINGS = {
     help: 'iptables program for the cloud NAT rules (e.g. iptables-legacy)',
     defaultValue: 'iptables',
   },
+  commandNudgePort: {
+    flag: 'command-nudge-port',
+    env: 'COMMAND_NUDGE_PORT',
+    help: 'UDP port (on the L2TP listen address) where the broker nudges this agent to fetch a queued command, e.g. a disconnect, at once; 0 = off (commands wait for the heartbeat)',
+    defaultValue: String(DEFAULT_NUDGE_PORT),
+  },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
 type SettingName = keyof typeof AGENT_SETTINGS;
@@ -153,6 +162,7 @@ const schema = z.object({
     .pipe(z.array(z.string().refine((cidr) => !isCidrError(parseCidr(cidr)), 'expected IPv4 networks a.b.c.d/n with host bits zero, comma-separated')).max(32)),
   cloudNat: z.enum(['auto', 'on', 'off']),
   cloudNatIptables: z.string().regex(/^[a-zA-Z0-9_./-]+$/, 'a program name or path'),
+  commandNudgePort: z.coerce.number().int().min(0).max(65535),
 });
 
 export class ConfigError extends Error {

@@ -10,6 +10,7 @@ import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from './config';
 import { createAuthGrants } from './domain/auth-grant';
+import { createNudgeKeys, type NudgeSender } from './domain/command-nudge';
 import { createPageCursors } from './domain/page-cursors';
 import { cryptoRandom, type RandomBytes } from './domain/bearer-tokens';
 import { createSecretBox, staticKeyRing, type SecretBox } from './domain/ppp-auth';
@@ -30,6 +31,7 @@ import { registerPoolRoutes } from './http/routes/pools';
 import { registerSessionRoutes } from './http/routes/sessions';
 import { registerTenantRoutes } from './http/routes/tenants';
 import { validationHook } from './http/validation-hook';
+import { createUdpNudgeSender } from './io/udp-nudge-sender';
 import { withSettingsCache } from './store/settings-cache';
 import type { Store } from './domain/store';
 
@@ -42,6 +44,8 @@ export interface AppDeps {
   readonly random?: RandomBytes;
   /** Defaults to an AES-GCM box over `config.dataKeys` (first key encrypts). */
   readonly secretBox?: SecretBox;
+  /** Sends command nudges to agents; plain UDP (io/udp-nudge-sender.ts) by default. */
+  readonly nudgeSender?: NudgeSender;
 }
 
 const OPENAPI_INFO = {
@@ -70,7 +74,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     );
   // Tenants and pools are read by every setup and never change once written: cached briefly.
   const store = config.settingsCacheMs > 0 ? withSettingsCache(deps.store, { ttlMs: config.settingsCacheMs, now: () => deps.clock.now() }) : deps.store;
-  const ctx: ServiceContext = { store, clock: deps.clock, random: deps.random ?? cryptoRandom, secretBox, grants: createAuthGrants(config.dataKeys), cursors: createPageCursors(config.dataKeys), config, leaseHints: new LeaseHints(() => deps.clock.now()) };
+  const ctx: ServiceContext = {
+    store,
+    clock: deps.clock,
+    random: deps.random ?? cryptoRandom,
+    secretBox,
+    grants: createAuthGrants(config.dataKeys),
+    cursors: createPageCursors(config.dataKeys),
+    config,
+    leaseHints: new LeaseHints(() => deps.clock.now()),
+    nudgeKeys: createNudgeKeys(config.dataKeys),
+    nudgeSender: deps.nudgeSender ?? createUdpNudgeSender({ logger: deps.logger }),
+  };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

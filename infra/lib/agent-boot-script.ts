@@ -8,6 +8,8 @@
  * operator may do the same by hand: POST /v1/agents, then put-parameter); the service waits until
  * it appears.
  */
+import { DEFAULT_NUDGE_PORT } from '../../contract/src/command-nudge';
+
 export interface AgentBootScriptOptions {
   /** s3://bucket/key of the zipped agent bundle folder (edge-agent.mjs [+ package.json]). */
   readonly agentBundleS3Url: string;
@@ -20,6 +22,8 @@ export interface AgentBootScriptOptions {
   readonly architecture: 'arm64' | 'x64';
   /** Extra arguments after `edge-agent.mjs` in the systemd unit. */
   readonly agentArgs: readonly string[];
+  /** UDP port of the agent's command-nudge listener (0 = off). @default DEFAULT_NUDGE_PORT */
+  readonly commandNudgePort?: number;
 }
 
 /** Environment file the unit loads (written at each start, mode 0600, on tmpfs). */
@@ -123,6 +127,9 @@ export function credentialsScript(o: AgentBootScriptOptions): string[] {
     // side and need no registry edit (docs/ipsec.md "Cloud 1:1 NAT"). `on`, not `auto`: a host
     // where it cannot work should fail loudly rather than serve Windows clients error 809.
     'CLOUD_NAT=on',
+    // The broker nudges the agent here to fetch a queued command (a disconnect) at once; the
+    // security group opens the same port (edge-fleet.ts).
+    `COMMAND_NUDGE_PORT=${o.commandNudgePort ?? DEFAULT_NUDGE_PORT}`,
     'ENV',
   ];
 }

@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { DEFAULT_NUDGE_PORT } from '../../contract/src/command-nudge';
 import { agentBootScript } from './agent-boot-script';
 import { Problems } from './errors';
 
@@ -58,6 +59,14 @@ export interface EdgeFleetProps {
   readonly vpc?: ec2.IVpc;
   /** Retention of the VPC flow log (rejected traffic). @default logs.RetentionDays.ONE_MONTH */
   readonly flowLogRetention?: logs.RetentionDays;
+  /**
+   * UDP port where agents listen for the broker's command nudges (a disconnect reaches the agent at
+   * once instead of at its next heartbeat). Opened to any address: the broker's Lambda has no fixed
+   * one, and a nudge is authenticated and carries no command (contract/src/command-nudge.ts).
+   * 0 turns nudges off (commands then wait for the heartbeat).
+   * @default DEFAULT_NUDGE_PORT (1717)
+   */
+  readonly commandNudgePort?: number;
 }
 
 const NODE_VERSION_PATTERN = /^v\d+\.\d+\.\d+$/;
@@ -90,6 +99,7 @@ export class EdgeFleet extends Construct {
     const drainTimeout = props.drainTimeout ?? Duration.hours(1);
     const enrolTimeout = props.enrolTimeout ?? Duration.minutes(10);
     const nodeVersion = props.nodeVersion ?? 'v22.11.0';
+    const commandNudgePort = props.commandNudgePort ?? DEFAULT_NUDGE_PORT;
     const prefix = props.tokenParameterPrefix ?? `/tunnel-broker/${Stack.of(this).stackName}/agents/`;
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL);
 
@@ -106,6 +116,10 @@ export class EdgeFleet extends Construct {
     problems.check(drainSeconds < 30 || drainSeconds > 7200, `drainTimeout ${drainSeconds}s must be within 30..7200 seconds`);
     const enrolSeconds = enrolTimeout.toSeconds();
     problems.check(enrolSeconds < 30 || enrolSeconds > 7200, `enrolTimeout ${enrolSeconds}s must be within 30..7200 seconds`);
+    problems.check(
+      !(Number.isInteger(commandNudgePort) && commandNudgePort >= 0 && commandNudgePort <= 65535) || Object.values(EDGE_INGRESS).some((p) => 'port' in p && p.port === commandNudgePort),
+      `commandNudgePort ${commandNudgePort} must be 0 (off) or a UDP port 1..65535 other than 500, 4500 and 1701`,
+    );
     problems.check(!NODE_VERSION_PATTERN.test(nodeVersion), `nodeVersion "${nodeVersion}" must look like v22.11.0`);
     problems.check(
       !Token.isUnresolved(prefix) && !/^\/[A-Za-z0-9_.\-/]*\/$/.test(prefix),
@@ -140,6 +154,9 @@ export class EdgeFleet extends Construct {
     this.securityGroup.addIngressRule(clients, ec2.Port.udp(EDGE_INGRESS.natT.port), 'IPsec NAT traversal (RFC 3948)');
     this.securityGroup.addIngressRule(clients, ec2.Port.udp(EDGE_INGRESS.l2tp.port), 'L2TP (RFC 2661)');
     this.securityGroup.addIngressRule(clients, new ec2.Port({ protocol: ec2.Protocol.ESP, stringRepresentation: 'ESP' }), 'ESP (RFC 4303)');
+    if (commandNudgePort > 0) {
+      this.securityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.udp(commandNudgePort), 'command nudges from the broker (authenticated; no fixed source address)');
+    }
 
     this.agentBundle = new s3assets.Asset(this, 'AgentBundle', { path: props.agentBundleDir });
 
@@ -173,6 +190,7 @@ export class EdgeFleet extends Construct {
         nodeVersion,
         architecture,
         agentArgs: props.agentArgs ?? [],
+        commandNudgePort,
       }),
     );
     // Canonical's public SSM parameter: resolved by CloudFormation at deploy, so synth needs no AWS call.

@@ -58,7 +58,8 @@ export function addNagSuppressions(stack: TunnelBrokerStack): void {
   if (fleet) {
     ack([fleet.securityGroup], {
       id: 'AwsSolutions-EC23',
-      reason: 'VPN endpoints must accept IKE/NAT-T/L2TP/ESP from any client address (narrow with -c clientCidr=...).',
+      reason:
+        'VPN endpoints must accept IKE/NAT-T/L2TP/ESP from any client address (narrow with -c clientCidr=...), and command nudges from the broker\'s Lambda, which has no fixed address (authenticated datagrams that carry no command).',
     });
     ack([fleet.role], {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',

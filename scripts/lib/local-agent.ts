@@ -29,6 +29,8 @@ export interface LocalAgentOptions {
   readonly admin: AdminClient;
   readonly dataDir: string;
   readonly l2tpListen: string;
+  /** UDP port for command nudges on the L2TP listen address (0 = off). */
+  readonly nudgePort?: number;
   readonly tunName: string;
   /** charon's VICI socket when the agent requires IPsec. */
   readonly viciSocket?: string;
@@ -120,6 +122,7 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
           AGENT_ID: agentId,
           AGENT_TOKEN: token,
           L2TP_LISTEN: options.l2tpListen,
+          ...(options.nudgePort !== undefined ? { COMMAND_NUDGE_PORT: String(options.nudgePort) } : {}),
           TUN_NAME: options.tunName,
           IPSEC: options.viciSocket ? 'strongswan' : 'off',
           ALLOW_PLAIN_L2TP: options.viciSocket ? 'false' : 'true',

@@ -65,6 +65,13 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
         .max(64)
         .optional()
         .meta({ description: 'the IPv4 networks of the agent\'s host: no pool may overlap them' }),
+      nudgePort: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .optional()
+        .meta({ description: 'UDP port where the agent listens for command nudges (contract/src/command-nudge.ts); 0 or absent = none' }),
     }),
   );
 
@@ -159,6 +166,10 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
     settings: AgentSettingsSchema,
     tearDown: TearDownSchema.optional().meta({ description: 'present when sessionIds were sent' }),
     sessionsStopped: z.number().int().optional().meta({ description: 'active sessions of this agent it no longer holds, now stopped (agent-lost)' }),
+    nudgeKey: z
+      .string()
+      .optional()
+      .meta({ description: 'base64 key of this agent\'s command nudges (present when it reported a nudgePort); the previous key stays valid until the next one arrives' }),
   });
 
   /** The answer to a heartbeat (inline in the document, like the registration's). */
@@ -168,6 +179,10 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
     heartbeatIntervalSeconds: z.number(),
     tearDown: TearDownSchema.optional().meta({ description: 'present when sessionIds were sent' }),
     sessionsStopped: z.number().int().optional(),
+    nudgeKey: z
+      .string()
+      .optional()
+      .meta({ description: 'base64 key of this agent\'s command nudges (present when it reported a nudgePort); the previous key stays valid until the next one arrives' }),
   });
 
   /** The verdict on an authentication: always 200, `ok` says which. */

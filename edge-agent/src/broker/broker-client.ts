@@ -53,6 +53,8 @@ export interface HeartbeatReply {
   readonly heartbeatIntervalSeconds: number;
   /** Present when the request carried `sessionIds` (brokers without reconciliation omit it). */
   readonly tearDown?: TearDownOrder[];
+  /** This agent's command-nudge key, base64 (present when it reported a nudge port). */
+  readonly nudgeKey?: string;
 }
 
 export interface RegisterReply {
@@ -64,6 +66,8 @@ export interface RegisterReply {
   readonly settings: AgentSettings;
   readonly tearDown?: TearDownOrder[];
   readonly sessionsStopped?: number;
+  /** This agent's command-nudge key, base64 (present when it reported a nudge port). */
+  readonly nudgeKey?: string;
 }
 
 export interface CallOptions {

@@ -16,6 +16,7 @@ import { CdnResult, decodeDataHeader, GeneralError, L2tpDecodeError, newDataHead
 import { createPppServerSession, type PppTimings } from '../ppp';
 import type { AgentCounters, EndReason } from '../../../contract/src/values';
 import { BrokerLoop } from './broker-loop';
+import { CommandNudgeGate } from './command-nudge-gate';
 import { DrainDeadline } from './drain-deadline';
 import { DataPath } from './data-path';
 import { IdleSweep } from './idle-sweep';
@@ -59,6 +60,8 @@ export interface AgentOptions {
    * pools off them, and no client address or pool route overlapping them is ever installed.
    */
   readonly hostNetworks?: readonly string[];
+  /** Least time between two command fetches triggered by nudges. @default 500 */
+  readonly nudgeMinIntervalMs?: number;
 }
 
 export interface AgentDeps {
@@ -73,6 +76,8 @@ export interface AgentDeps {
   readonly options: AgentOptions;
   /** strongSwan over VICI; absent when IPsec is off. */
   readonly ipsec?: IpsecController;
+  /** The command-nudge socket (COMMAND_NUDGE_PORT); absent = nudges off, commands come with heartbeats. */
+  readonly nudgeSocket?: DatagramSocket;
 }
 
 export interface AgentStats {
@@ -96,6 +101,8 @@ export interface Agent {
   /** Counters of one session. */
   countersOf(session: SessionRunner): CounterSnapshot;
   readonly brokerLoop: BrokerLoop;
+  /** Present when the agent listens for command nudges. */
+  readonly nudges?: CommandNudgeGate;
 }
 
 const ZERO: AgentCounters = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
@@ -335,6 +342,7 @@ export function createAgent(deps: AgentDeps): Agent {
       capacity: options.capacity,
       version: options.version,
       ...(hostNetworks.length > 0 ? { networks: [...hostNetworks] } : {}),
+      nudgePort: deps.nudgeSocket?.port ?? 0,
     },
     ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     ...(options.registerRetryMs !== undefined ? { registerRetryMs: options.registerRetryMs } : {}),
@@ -361,6 +369,17 @@ export function createAgent(deps: AgentDeps): Agent {
       },
     },
   });
+
+  const nudges = deps.nudgeSocket
+    ? new CommandNudgeGate({
+        timers,
+        log,
+        agentId: () => brokerLoop.agentId,
+        keys: () => brokerLoop.nudgeKeys(),
+        fetch: () => brokerLoop.checkCommands(),
+        ...(options.nudgeMinIntervalMs !== undefined ? { minIntervalMs: options.nudgeMinIntervalMs } : {}),
+      })
+    : undefined;
 
   function onCommand(command: AgentCommandMessage): void {
     switch (command.type) {
@@ -485,6 +504,7 @@ export function createAgent(deps: AgentDeps): Agent {
 
   return {
     brokerLoop,
+    ...(nudges ? { nudges } : {}),
     start() {
       socket.onMessage(onDatagram);
       socket.onError((error) => log.error({ err: error.message }, 'UDP socket error'));
@@ -496,9 +516,16 @@ export function createAgent(deps: AgentDeps): Agent {
         }
       });
       tun.onError((error) => log.error({ err: error.message }, 'TUN read failed'));
+      if (deps.nudgeSocket && nudges) {
+        deps.nudgeSocket.onMessage((data, remote) => nudges.onDatagram(data, remote));
+        deps.nudgeSocket.onError((error) => log.warn({ err: error.message }, 'command nudge socket error'));
+      }
       brokerLoop.start();
       idle?.start();
-      log.info({ listen: `${socket.address}:${socket.port}`, tun: tun.name, capacity: options.capacity }, 'edge agent listening');
+      log.info(
+        { listen: `${socket.address}:${socket.port}`, tun: tun.name, capacity: options.capacity, commandNudges: deps.nudgeSocket ? `${deps.nudgeSocket.address}:${deps.nudgeSocket.port}` : 'off' },
+        'edge agent listening',
+      );
     },
     async shutdown() {
       if (stopping) return;
@@ -506,6 +533,7 @@ export function createAgent(deps: AgentDeps): Agent {
       draining = true;
       drainDeadline.disarm();
       brokerLoop.stop();
+      nudges?.stop();
       idle?.stop();
       log.info({ sessions: sessions.size, tunnels: tunnels.size }, 'shutting down');
       if (sessions.size > 0) {
@@ -531,6 +559,7 @@ export function createAgent(deps: AgentDeps): Agent {
       await deps.ipsec?.close().catch((error) => log.warn({ err: String(error) }, 'closing the VICI connection failed'));
       await tun.close();
       await socket.close();
+      await deps.nudgeSocket?.close();
       log.info(stats(), 'edge agent stopped');
     },
     stats,

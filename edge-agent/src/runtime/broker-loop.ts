@@ -43,7 +43,7 @@ export interface BrokerLoopOptions {
   readonly timers: TimerService;
   readonly log: Logger;
   readonly host: BrokerLoopHost;
-  readonly register: { publicAddress: string; capacity: number; version: string; networks?: readonly string[] };
+  readonly register: { publicAddress: string; capacity: number; version: string; networks?: readonly string[]; nudgePort?: number };
   /** Until the broker says otherwise. @default 30000 */
   readonly heartbeatIntervalMs?: number;
   /** First retry delay of a failed registration; doubles up to 30 s. @default 1000 */
@@ -66,6 +66,12 @@ export class BrokerLoop {
   private beating = false;
   /** Settings revision last handed to the host (undefined until registered). */
   private settingsRevision: number | undefined;
+  /** A command check was asked for while a heartbeat was on the wire: run one more right after it. */
+  private checkAgain = false;
+  /** The id the broker knows this agent by (from the registration answer). */
+  agentId: string | undefined;
+  /** Command-nudge keys the broker handed out, newest first (the previous one survives a rotation). */
+  private keys: Uint8Array[] = [];
 
   constructor(private readonly o: BrokerLoopOptions) {
     this.heartbeatIntervalMs = o.heartbeatIntervalMs ?? 30_000;
@@ -82,19 +88,40 @@ export class BrokerLoop {
     this.o.timers.clear(this.heartbeatTimer);
   }
 
+  /** The command-nudge keys to accept, newest first (none until the broker handed one out). */
+  nudgeKeys(): readonly Uint8Array[] {
+    return this.keys;
+  }
+
+  /**
+   * Fetch commands now (a genuine command nudge arrived): a heartbeat without the held-session list,
+   * so it costs the broker no reconciliation. When a heartbeat is already on the wire the broker may
+   * have listed the commands before the new one was queued, so one more runs right after it.
+   */
+  async checkCommands(): Promise<void> {
+    if (this.stopped) return;
+    if (this.beating) {
+      this.checkAgain = true;
+      return;
+    }
+    await this.heartbeat({ reconcile: false });
+  }
+
   /** Send a heartbeat now (tests; also used right after registering). */
-  async heartbeat(): Promise<void> {
+  async heartbeat(options: { reconcile?: boolean } = {}): Promise<void> {
     if (this.beating || this.stopped) return;
     this.beating = true;
+    this.checkAgain = false;
     const acks = [...this.toAck];
     try {
       const { activeSessions, counters } = this.o.host.snapshot();
-      const sessionIds = this.heldIds();
+      const sessionIds = options.reconcile === false ? undefined : this.heldIds();
       const reply = await this.o.broker.heartbeat({ activeSessions, counters, ackCommandIds: acks, ...(sessionIds ? { sessionIds } : {}) });
       for (const id of acks) this.toAck.delete(id);
       if (this.failures > 0) this.o.log.info({ failures: this.failures }, 'broker reachable again');
       this.failures = 0;
       if (reply.heartbeatIntervalSeconds > 0) this.heartbeatIntervalMs = reply.heartbeatIntervalSeconds * 1000;
+      this.learnNudgeKey(reply.nudgeKey);
       if (this.settingsRevision !== undefined && reply.settingsRevision !== this.settingsRevision) await this.refreshSettings();
       for (const command of reply.commands) {
         if (this.handled.has(command.commandId)) continue;
@@ -118,6 +145,14 @@ export class BrokerLoop {
     } finally {
       this.beating = false;
     }
+    if (this.checkAgain) await this.checkCommands();
+  }
+
+  private learnNudgeKey(base64: string | undefined): void {
+    if (base64 === undefined) return;
+    const key = Buffer.from(base64, 'base64');
+    if (key.length === 0 || (this.keys[0] !== undefined && Buffer.compare(this.keys[0], key) === 0)) return;
+    this.keys = [key, ...this.keys.slice(0, 1)];
   }
 
   /** A revoked credential never works again (the broker refuses to rotate it): stop talking and tell the host. */
@@ -172,9 +207,16 @@ export class BrokerLoop {
     if (this.stopped) return;
     try {
       const sessionIds = this.heldIds();
-      const { networks, ...register } = this.o.register;
-      const reply = await this.o.broker.register({ ...register, ...(networks ? { networks: [...networks] } : {}), ...(sessionIds ? { sessionIds } : {}) });
+      const { networks, nudgePort, ...register } = this.o.register;
+      const reply = await this.o.broker.register({
+        ...register,
+        ...(networks ? { networks: [...networks] } : {}),
+        ...(nudgePort !== undefined ? { nudgePort } : {}),
+        ...(sessionIds ? { sessionIds } : {}),
+      });
       const { settings } = reply;
+      this.agentId = reply.agentId;
+      this.learnNudgeKey(reply.nudgeKey);
       if (reply.publicAddress !== undefined && reply.publicAddress !== register.publicAddress) {
         this.o.log.warn({ reported: register.publicAddress, onRecord: reply.publicAddress }, 'the broker keeps the public address it has on record for this agent (enrolled or first registered); clients are sent there');
       }

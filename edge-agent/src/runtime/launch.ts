@@ -49,6 +49,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
   const link = overrides.link ?? createLinkConfig();
   const cloudNatHost = overrides.cloudNat ?? createCloudNatHost({ iptables: config.cloudNatIptables });
   let socket: DatagramSocket | undefined;
+  let nudgeSocket: DatagramSocket | undefined;
   let cloudNat: CloudNatPlan | undefined;
   try {
     await link.configure({ name: tun.name, mtu: config.mtu, addresses: [], routes: [] });
@@ -63,14 +64,19 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       logger.child({ component: 'cloud-nat' }),
     );
     socket = await openUdp({ address: l2tpBindAddress(config, cloudNat), port: config.l2tpListen.port, receiveBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    // On the listen address, not the cloud NAT's public one: nudges come in through the VPC's NAT,
+    // to the private address, like any traffic the agent does not DNAT.
+    if (config.commandNudgePort > 0) nudgeSocket = await openUdp({ address: config.l2tpListen.address, port: config.commandNudgePort });
   } catch (error) {
+    await socket?.close();
     await tun.close();
     if (cloudNat) await cloudNatHost.remove().catch(() => undefined);
     if (error instanceof CloudNatError || error instanceof LaunchError) throw new LaunchError(error.message, { cause: error });
     if (error instanceof UdpError) {
       const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
       const why = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EACCES' ? 'permission denied' : error.message;
-      throw new LaunchError(`cannot listen on UDP ${error.address}:${config.l2tpListen.port}: ${why}`, { cause: error });
+      const what = socket ? ' for command nudges (COMMAND_NUDGE_PORT; 0 turns them off)' : '';
+      throw new LaunchError(`cannot listen on UDP ${error.address}:${error.port}${what}: ${why}`, { cause: error });
     }
     throw new LaunchError(`cannot configure TUN device ${tun.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
@@ -110,6 +116,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     uuid: () => randomUUID(),
     logger: logger.child({ agentId: config.agentId }),
     ...(ipsec ? { ipsec } : {}),
+    ...(nudgeSocket ? { nudgeSocket } : {}),
     options: {
       requireIpsec: config.ipsec === 'strongswan' && !config.allowPlainL2tp,
       capacity: config.capacity,

@@ -6,6 +6,7 @@
 import { ConflictError, NotFoundError, UnauthorizedError } from '../errors';
 import { AlreadyExistsError } from './store-errors';
 import { issueToken, newId, parseToken, secretMatches } from './bearer-tokens';
+import { nudgeAgent, type NudgeContext } from './command-nudge';
 import { stopAgentSessions } from './reaper';
 import { LEASE_GRACE } from './ip-allocation/lease-rule';
 import type { ServiceContext } from './service-context';
@@ -99,6 +100,8 @@ export interface RegisterInput {
   readonly networks?: readonly string[];
   /** Sessions the agent holds at registration (the sessionIds it sent), when it said. */
   readonly activeSessions?: number;
+  /** UDP port of its command-nudge listener; 0 = none (agents before nudges omit it: none). */
+  readonly nudgePort?: number;
 }
 
 /**
@@ -116,6 +119,7 @@ export async function registerAgent(ctx: Pick<ServiceContext, 'store' | 'clock'>
     capacity: Math.min(input.capacity, enrolledCapacity),
     enrolledCapacity,
     ...(input.networks !== undefined ? { networks: [...input.networks] } : {}),
+    nudgePort: input.nudgePort ?? 0,
     version: input.version,
     registeredAt: now,
     lastHeartbeatAt: now,
@@ -162,7 +166,11 @@ export function drainCommandId(agentId: string): string {
  * `drain` command so the agent itself stops accepting tunnels. Idempotent: an agent already
  * draining keeps its first deadline; a dead or unknown agent is left alone (undefined).
  */
-export async function startDrain(ctx: Pick<ServiceContext, 'store' | 'clock'>, agentId: string, deadline: number): Promise<Agent | undefined> {
+export async function startDrain(
+  ctx: NudgeContext,
+  agentId: string,
+  deadline: number,
+): Promise<Agent | undefined> {
   const now = ctx.clock.now();
   const moved = await ctx.store.transitionAgent(agentId, ['active'], 'draining', now);
   if (!moved) {
@@ -175,5 +183,6 @@ export async function startDrain(ctx: Pick<ServiceContext, 'store' | 'clock'>, a
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error;
   }
+  await nudgeAgent(ctx, updated);
   return updated;
 }

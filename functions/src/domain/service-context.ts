@@ -5,6 +5,7 @@ import type { PageCursors } from './page-cursors';
 import type { SecretBox } from './ppp-auth';
 import type { RandomBytes } from './bearer-tokens';
 import type { LeaseHints } from './ip-allocation/lease-hints';
+import type { NudgeKeys, NudgeSender } from './command-nudge';
 import type { Clock } from './types';
 
 /**
@@ -46,4 +47,8 @@ export interface ServiceContext {
   readonly config: DomainSettings;
   /** Addresses this process saw leased, so its random address probes skip them (a hint only). */
   readonly leaseHints?: LeaseHints;
+  /** Derives each agent's command-nudge key (absent: no nudges, commands wait for the heartbeat). */
+  readonly nudgeKeys?: NudgeKeys;
+  /** Sends command nudges to agents (absent: no nudges). */
+  readonly nudgeSender?: NudgeSender;
 }

@@ -9,6 +9,7 @@ import { parseIpv4 } from '../../../contract/src/ipv4';
 import { parsePool, parsePools, PoolExhaustedError, startSessionWithAddress, type ParsedPool } from './ip-allocation';
 import { admit, type AdmissionDecision } from './placement/admission';
 import { findSessionStartedBy } from './session-id';
+import { nudgeAgent, type NudgeContext } from './command-nudge';
 import type { ServiceContext } from './service-context';
 import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Session, User } from './types';
 
@@ -221,10 +222,11 @@ export function disconnectCommandId(sessionId: string): string {
 }
 
 /**
- * Operator disconnect: marks the session and queues `disconnect-session` for its agent; the agent
- * tears the PPP/L2TP session down and reports the stop with reason `admin-disconnect`.
+ * Operator disconnect: marks the session, queues `disconnect-session` for its agent and nudges the
+ * agent to fetch it now (command-nudge.ts; its next heartbeat is the fallback); the agent tears the
+ * PPP/L2TP session down and reports the stop with reason `admin-disconnect`, which confirms it.
  */
-export async function requestDisconnect(ctx: Pick<ServiceContext, 'store' | 'clock'>, session: Session): Promise<Session> {
+export async function requestDisconnect(ctx: NudgeContext, session: Session): Promise<Session> {
   if (session.state !== 'active') throw new ConflictError('session-stopped', `session ${session.sessionId} is already stopped`);
   const now = ctx.clock.now();
   const marked = (await ctx.store.markDisconnectRequested(session.sessionId, now)) ?? session;
@@ -238,7 +240,18 @@ export async function requestDisconnect(ctx: Pick<ServiceContext, 'store' | 'clo
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error;
   }
+  // Also on a repeated DELETE: the first nudge may have been lost.
+  await nudgeAgent(ctx, session.agentId);
   return marked;
+}
+
+/**
+ * When the agent confirmed an operator's disconnect: the time of its stop report with reason
+ * `admin-disconnect` (the agent reports that reason only when it carried out the command). Other
+ * ends (the user hung up first, the agent was lost, the reaper) leave it undefined.
+ */
+export function disconnectConfirmedAt(session: Pick<Session, 'disconnectRequestedAt' | 'endReason' | 'stoppedAt'>): number | undefined {
+  return session.disconnectRequestedAt !== undefined && session.endReason === 'admin-disconnect' ? session.stoppedAt : undefined;
 }
 
 export function listSessions(ctx: Pick<ServiceContext, 'store'>, filter: SessionFilter, page: PageRequest): Promise<Page<Session>> {

@@ -191,6 +191,8 @@ export interface AgentUpdate {
   readonly capacity?: number;
   readonly enrolledCapacity?: number;
   readonly networks?: readonly string[];
+  /** UDP port of the agent's command-nudge listener (0 = none). */
+  readonly nudgePort?: number;
   readonly activeSessions?: number;
   readonly lastHeartbeatAt?: number;
   readonly registeredAt?: number;

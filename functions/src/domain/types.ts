@@ -170,6 +170,11 @@ export interface Agent {
   readonly enrolledCapacity?: number;
   /** IPv4 networks of the agent's host (CIDR), reported at registration: no pool may overlap them. */
   readonly networks?: readonly string[];
+  /**
+   * UDP port of the agent's command-nudge listener, reported at registration (0 or absent = none):
+   * the broker nudges it there, at `publicAddress`, right after queueing a command (domain/command-nudge.ts).
+   */
+  readonly nudgePort?: number;
   readonly activeSessions: number;
   readonly lastHeartbeatAt?: number;
   readonly registeredAt?: number;
@@ -207,7 +212,10 @@ export interface Session {
   readonly bytesOut: number;
   readonly packetsIn: number;
   readonly packetsOut: number;
-  /** Set by an operator's DELETE; the agent is told in its next heartbeat. */
+  /**
+   * Set by an operator's DELETE; the agent is nudged to fetch the command at once (its heartbeat is
+   * the fallback). The agent's stop report with reason `admin-disconnect` confirms it (`stoppedAt`).
+   */
   readonly disconnectRequestedAt?: number;
 }
 

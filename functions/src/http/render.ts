@@ -1,4 +1,5 @@
 /** Domain records -> API JSON: times as ISO-8601, secrets and hashes never included. */
+import { disconnectConfirmedAt } from '../domain/sessions-service';
 import type { Agent, AgentCommand, ApiKey, AuthEvent, Pool, Session, Tenant, User } from '../domain/types';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
@@ -75,6 +76,7 @@ export function renderSession(s: Session) {
     ...optIso('stoppedAt', s.stoppedAt),
     ...(s.endReason !== undefined ? { endReason: s.endReason } : {}),
     ...optIso('disconnectRequestedAt', s.disconnectRequestedAt),
+    ...optIso('disconnectConfirmedAt', disconnectConfirmedAt(s)),
     counters: { bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut },
   };
 }
@@ -90,6 +92,7 @@ export function renderAgent(a: Agent) {
     capacity: a.capacity,
     ...(a.enrolledCapacity !== undefined ? { enrolledCapacity: a.enrolledCapacity } : {}),
     ...(a.networks !== undefined ? { networks: [...a.networks] } : {}),
+    ...(a.nudgePort ? { nudgePort: a.nudgePort } : {}),
     activeSessions: a.activeSessions,
     ...optIso('lastHeartbeatAt', a.lastHeartbeatAt),
     ...optIso('registeredAt', a.registeredAt),

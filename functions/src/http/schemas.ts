@@ -197,7 +197,8 @@ export const SessionSchema = z
     updatedAt: IsoTime,
     stoppedAt: IsoTime.optional(),
     endReason: z.enum(END_REASONS).optional(),
-    disconnectRequestedAt: IsoTime.optional(),
+    disconnectRequestedAt: IsoTime.optional().openapi({ description: 'when an operator asked for the disconnect (DELETE); the agent is nudged at once' }),
+    disconnectConfirmedAt: IsoTime.optional().openapi({ description: 'when the agent reported the session stopped by that disconnect (its stop report, reason admin-disconnect)' }),
     counters: CountersSchema,
   })
   .openapi('Session');
@@ -213,6 +214,7 @@ export const AgentSchema = z
     capacity: z.number().openapi({ description: 'the lower of the enrolled capacity and what the agent reports' }),
     enrolledCapacity: z.number().optional(),
     networks: z.array(z.string()).optional(),
+    nudgePort: z.number().optional().openapi({ description: 'UDP port of the agent\'s command-nudge listener (absent: none; commands wait for its heartbeat)' }),
     activeSessions: z.number(),
     lastHeartbeatAt: IsoTime.optional(),
     registeredAt: IsoTime.optional(),

@@ -3,6 +3,7 @@
  * and the scheduled jobs' intervals. One table drives parsing and `npm start -- --help`, so the
  * two cannot disagree. Parsed once by scripts/local-stack.ts from argv and the environment.
  */
+import { DEFAULT_NUDGE_PORT } from '../../../contract/src/command-nudge';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SCHEDULED_JOBS } from '../../../functions/src/entry/schedules';
@@ -21,6 +22,8 @@ export interface StackSettings {
   readonly inMemory: boolean;
   readonly agent: boolean;
   readonly agentL2tpListen: string;
+  /** The built-in agent's command-nudge UDP port, on its L2TP listen address (0 = off). */
+  readonly agentNudgePort: number;
   readonly agentTunName: string;
   readonly ipsec: boolean;
   /** false (--no-autoscale): the autoscaler evaluates and logs what it would do, and does nothing. */
@@ -48,6 +51,11 @@ export const STACK_ENV = {
   },
   dataDir: { env: 'DATA_DIR', help: 'data, secrets, agent state and logs', defaultText: './.data' },
   agentL2tpListen: { env: 'AGENT_L2TP_LISTEN', help: 'built-in agent\'s L2TP UDP address:port', defaultText: '127.0.0.1:1701 (0.0.0.0:1701 with --ipsec)' },
+  agentNudgePort: {
+    env: 'AGENT_COMMAND_NUDGE_PORT',
+    help: 'built-in agent\'s UDP port for the broker\'s command nudges, on its L2TP address (0 = off)',
+    defaultText: String(DEFAULT_NUDGE_PORT),
+  },
   agentTunName: { env: 'AGENT_TUN_NAME', help: 'built-in agent\'s TUN device', defaultText: 'tbr0' },
   reaperInterval: { env: 'REAPER_INTERVAL_SECONDS', help: 'reaper period', defaultText: `${SCHEDULED_JOBS.reaper.intervalMs / 1000} (as in AWS)` },
   autoscalerInterval: { env: 'AUTOSCALER_INTERVAL_SECONDS', help: 'autoscaler period', defaultText: `${SCHEDULED_JOBS.autoscaler.intervalMs / 1000} (as in AWS)` },
@@ -80,6 +88,7 @@ const schema = z.object({
   DYNAMODB_ISOLATION: z.enum(['on', 'off']).default('on'),
   DATA_DIR: z.string().min(1).default('.data'),
   AGENT_L2TP_LISTEN: hostPort.optional(),
+  AGENT_COMMAND_NUDGE_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_NUDGE_PORT),
   AGENT_TUN_NAME: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'interface names are 1-15 letters, digits, _ . -').default('tbr0'),
   REAPER_INTERVAL_SECONDS: seconds(SCHEDULED_JOBS.reaper.intervalMs),
   AUTOSCALER_INTERVAL_SECONDS: seconds(SCHEDULED_JOBS.autoscaler.intervalMs),
@@ -112,6 +121,7 @@ export function parseStackSettings(argv: readonly string[], env: Readonly<Record
     agent: !flags.has('--no-agent'),
     // Plain L2TP carries PAP passwords in clear: only loopback unless IPsec protects it.
     agentL2tpListen: e.AGENT_L2TP_LISTEN ?? (ipsec ? '0.0.0.0:1701' : '127.0.0.1:1701'),
+    agentNudgePort: e.AGENT_COMMAND_NUDGE_PORT,
     agentTunName: e.AGENT_TUN_NAME,
     ipsec,
     autoscaleActions: !flags.has('--no-autoscale'),
@@ -137,8 +147,8 @@ export function stackHelpText(): string {
     'the reaper\'s HEARTBEAT_TIMEOUT_MS (90000) and LEASE_GRACE_MS (300000); the autoscaler\'s MIN_AGENTS (1), MAX_AGENTS (10),',
     'AGENT_CAPACITY (100), TARGET_UTILIZATION and the rest of its policy (docs/placement-and-scaling.md).',
     '',
-    'A second stack beside the first needs its own PORT, DATA_DIR, AGENT_L2TP_LISTEN and AGENT_TUN_NAME, e.g.',
-    '  PORT=8797 DATA_DIR=.data-2 AGENT_L2TP_LISTEN=127.0.0.1:1702 AGENT_TUN_NAME=tbr1 npm start',
+    'A second stack beside the first needs its own PORT, DATA_DIR, AGENT_L2TP_LISTEN, AGENT_COMMAND_NUDGE_PORT and AGENT_TUN_NAME, e.g.',
+    '  PORT=8797 DATA_DIR=.data-2 AGENT_L2TP_LISTEN=127.0.0.1:1702 AGENT_COMMAND_NUDGE_PORT=1718 AGENT_TUN_NAME=tbr1 npm start',
   );
   return lines.join('\n');
 }

@@ -201,6 +201,7 @@ async function startPieces(
       admin: adminApi,
       dataDir,
       l2tpListen: settings.agentL2tpListen,
+      nudgePort: settings.agentNudgePort,
       tunName: settings.agentTunName,
       logLevel: settings.logLevel,
       print,

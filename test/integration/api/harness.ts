@@ -7,6 +7,7 @@ import pino from 'pino';
 import { createApp } from '../../../functions/src/app';
 import { computeMsChapV2Response } from '../../../contract/src/ppp-auth';
 import { parseBrokerConfig, type BrokerConfig } from '../../../functions/src/config';
+import type { NudgeSender } from '../../../functions/src/domain/command-nudge';
 import { createTestStore, type TestStore } from '../../support/test-store';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
@@ -32,7 +33,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function createHarness(env: Record<string, string> = {}, deps: { nudgeSender?: NudgeSender } = {}): Promise<Harness> {
   let t = Date.parse('2024-05-01T12:00:00Z');
   const clock: MovableClock = { now: () => t, advance: (ms) => void (t += ms) };
   const testStore = await createTestStore({ clock });
@@ -45,7 +46,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     MAX_BODY_BYTES: '4096',
     ...env,
   });
-  const app = createApp({ store: testStore.store, clock, logger: pino({ level: 'silent' }), config });
+  const app = createApp({ store: testStore.store, clock, logger: pino({ level: 'silent' }), config, ...(deps.nudgeSender ? { nudgeSender: deps.nudgeSender } : {}) });
   const call: Harness['call'] = async (method, path, options = {}) => {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;

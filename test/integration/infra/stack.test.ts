@@ -233,13 +233,13 @@ describe('HTTP API', () => {
 describe('edge fleet', () => {
   // ESP (IP protocol 50) must stay open: clients without a NAT send raw ESP, which the cloud NAT
   // mode DNATs like IKE (e2e scenario cloud-nat-esp).
-  test('security group opens exactly UDP 500, 4500, 1701 and ESP', () => {
+  test('security group opens exactly UDP 500, 4500, 1701, ESP and the command-nudge port (1717)', () => {
     const groups = Object.values(template.findResources('AWS::EC2::SecurityGroup'));
     assert.equal(groups.length, 1);
     const ingress = (groups[0]!.Properties.SecurityGroupIngress as Json[])
       .map((r) => `${r.IpProtocol}/${r.FromPort ?? '-'}/${r.CidrIp}`)
       .sort();
-    assert.deepEqual(ingress, ['50/-/0.0.0.0/0', 'udp/1701/0.0.0.0/0', 'udp/4500/0.0.0.0/0', 'udp/500/0.0.0.0/0']);
+    assert.deepEqual(ingress, ['50/-/0.0.0.0/0', 'udp/1701/0.0.0.0/0', 'udp/1717/0.0.0.0/0', 'udp/4500/0.0.0.0/0', 'udp/500/0.0.0.0/0']);
     for (const r of groups[0]!.Properties.SecurityGroupIngress as Json[]) {
       if (r.IpProtocol === 'udp') assert.equal(r.FromPort, r.ToPort, 'single ports, no ranges');
     }
@@ -253,7 +253,8 @@ describe('edge fleet', () => {
     assert.equal(lt.BlockDeviceMappings[0].Ebs.Encrypted, true);
     const userData = JSON.stringify(lt.UserData);
     // CLOUD_NAT=on with PUBLIC_ADDRESS from IMDS: Windows clients see no NAT on our side (issue 15).
-    for (const needle of ['strongswan-swanctl', 'edge-agent.service', 'Restart=always', 'ssm get-parameter', '--with-decryption', 'CLOUD_NAT=on', 'PUBLIC_ADDRESS=$PUBLIC_IP', 'imds public-ipv4']) {
+    // COMMAND_NUDGE_PORT: the port the security group opens for the broker's nudges (issue 18).
+    for (const needle of ['strongswan-swanctl', 'edge-agent.service', 'Restart=always', 'ssm get-parameter', '--with-decryption', 'CLOUD_NAT=on', 'PUBLIC_ADDRESS=$PUBLIC_IP', 'imds public-ipv4', 'COMMAND_NUDGE_PORT=1717']) {
       assert.ok(userData.includes(needle), `user data mentions ${needle}`);
     }
     assert.ok(!/AGENT_TOKEN=tba_/.test(userData));

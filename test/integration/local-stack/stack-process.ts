@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../scripts/lib/dynamodb-local';
+import { freeUdpPort } from '../../support/free-udp-port';
 import { openTunnels, type SimulatorRun } from '../../simulator';
 
 export const TENANT = 'acme';
@@ -27,6 +28,8 @@ export interface StackNames {
   readonly dynamodbPort: number;
   readonly dataDir: string;
   readonly l2tpPort: number;
+  /** The built-in agent's command-nudge port (its own, so stacks of parallel tests never collide). */
+  readonly nudgePort: number;
   readonly tunName: string;
 }
 
@@ -37,6 +40,7 @@ export async function freshNames(): Promise<StackNames> {
     dynamodbPort: await freePort(),
     dataDir: mkdtempSync(join(tmpdir(), 'tb-stack-')),
     l2tpPort: 20_000 + (randomBytes(2).readUInt16BE(0) % 20_000),
+    nudgePort: await freeUdpPort(),
     tunName: `tbs${randomBytes(3).toString('hex')}`,
   };
 }
@@ -111,6 +115,7 @@ export async function startStackProcess(options: {
       DYNAMODB_PORT: String(names.dynamodbPort),
       DATA_DIR: names.dataDir,
       AGENT_L2TP_LISTEN: `127.0.0.1:${names.l2tpPort}`,
+      AGENT_COMMAND_NUDGE_PORT: String(names.nudgePort),
       AGENT_TUN_NAME: names.tunName,
       ...options.env,
     },

@@ -15,6 +15,7 @@ import { loadAgentConfig, parseArgs } from '../../../edge-agent/src/config';
 import { encodeIcmpEcho, isEchoReplyTo, parseIpv4 } from '../../../edge-agent/src/datapath';
 import { openUdp } from '../../../edge-agent/src/io/udp';
 import { createPppClientCrypto } from '../../../edge-agent/src/ppp';
+import { freeUdpPort } from '../../support/free-udp-port';
 import { launchAgent } from '../../../edge-agent/src/runtime/launch';
 import { systemTimers } from '../../../edge-agent/src/runtime/timers';
 import { freePort } from '../../../scripts/lib/dynamodb-local';
@@ -49,6 +50,7 @@ test('real agent: L2TP + PPP (MS-CHAPv2) over loopback UDP, kernel answers a pin
       AGENT_ID: agentId,
       AGENT_TOKEN: token,
       L2TP_LISTEN: `127.0.0.1:${port}`,
+      COMMAND_NUDGE_PORT: String(await freeUdpPort()),
       TUN_NAME: tunName,
       IPSEC: 'off',
       ALLOW_PLAIN_L2TP: 'true',

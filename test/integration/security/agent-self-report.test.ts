@@ -21,6 +21,7 @@ import { loadAgentConfig, parseArgs } from '../../../edge-agent/src/config';
 import { launchAgent } from '../../../edge-agent/src/runtime/launch';
 import { AGENT_ENV_FILE, credentialsScript } from '../../../infra/lib/agent-boot-script';
 import { freePort } from '../../../scripts/lib/dynamodb-local';
+import { freeUdpPort } from '../../support/free-udp-port';
 import { startLiveBroker } from '../../support/live-broker';
 
 const isRoot = process.getuid?.() === 0;
@@ -106,6 +107,8 @@ test(
         ...env,
         CLOUD_NAT: 'off',
         L2TP_LISTEN: `127.0.0.1:${await freePort()}`,
+        // The fleet's port may be taken by another test's agent on this shared host.
+        COMMAND_NUDGE_PORT: String(await freeUdpPort()),
         TUN_NAME: tunName,
         STATE_DIR: join(dir, 'state'),
         VICI_SOCKET: join(dir, 'no-charon.vici'),

@@ -2,6 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { settingsFromContext, type ContextKey } from '../../../infra/lib/app-context';
 import { agentBootScript, shellQuote } from '../../../infra/lib/agent-boot-script';
@@ -128,6 +129,23 @@ describe('EdgeFleet', () => {
     assert.match(problems.join('\n'), /drainTimeout 10800s/);
     assert.match(problems.join('\n'), /nodeVersion "22"/);
     assert.match(problems.join('\n'), /tokenParameterPrefix "no-slash"/);
+  });
+
+  test('commandNudgePort: 0 (off) or a free UDP port, not one of the VPN ports; 0 opens no port and sets 0 in the boot script', () => {
+    for (const bad of [500, 1701, 4500, 70_000, 1.5, -1]) {
+      const problems = problemsOf(() => new EdgeFleet(new Stack(), 'E', { agentBundleDir: bundles.agent!, brokerUrl: 'https://x/', commandNudgePort: bad }));
+      assert.equal(problems.length, 1, `${bad}: ${problems.join('\n')}`);
+      assert.match(problems[0]!, new RegExp(`commandNudgePort ${bad} must be 0 \\(off\\)`));
+    }
+    const stack = new Stack();
+    const off = new EdgeFleet(stack, 'E', { agentBundleDir: bundles.agent!, brokerUrl: 'https://x/', commandNudgePort: 0 });
+    const template = Template.fromStack(stack);
+    const group = Object.values(template.findResources('AWS::EC2::SecurityGroup'))[0]!;
+    const ports = (group.Properties.SecurityGroupIngress as { FromPort?: number }[]).map((r) => r.FromPort);
+    assert.deepEqual(ports.filter((p) => p !== undefined).sort(), [1701, 4500, 500]);
+    const userData = JSON.stringify(Object.values(template.findResources('AWS::EC2::LaunchTemplate'))[0]!.Properties.LaunchTemplateData.UserData);
+    assert.ok(userData.includes('COMMAND_NUDGE_PORT=0'), 'the agents are told nudges are off');
+    assert.ok(off.securityGroup);
   });
 
   test('a missing agent bundle is named with the command that builds it', () => {

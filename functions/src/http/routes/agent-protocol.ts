@@ -4,6 +4,7 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { heartbeat, registerAgent } from '../../domain/agents-service';
+import { nudgeKeyFor } from '../../domain/command-nudge';
 import { authenticate, readAuthAhead } from '../../domain/auth-service';
 import { parseToken } from '../../domain/bearer-tokens';
 import { agentIpsecSettings, ipsecRevision } from '../../domain/ipsec-settings';
@@ -91,8 +92,16 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       if (agent.publicAddress !== input.publicAddress) {
         c.get('log').warn({ reported: input.publicAddress, onRecord: agent.publicAddress }, 'agent reported another public address: the one on record is kept');
       }
+      const nudgeKey = nudgeKeyFor(ctx, agent);
       return c.json(
-        { agentId: agent.agentId, publicAddress: agent.publicAddress ?? input.publicAddress, capacity: agent.capacity, settings: await settings(), ...reconciled },
+        {
+          agentId: agent.agentId,
+          publicAddress: agent.publicAddress ?? input.publicAddress,
+          capacity: agent.capacity,
+          settings: await settings(),
+          ...reconciled,
+          ...(nudgeKey !== undefined ? { nudgeKey } : {}),
+        },
         200,
       );
     },
@@ -114,12 +123,14 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
       const { sessionIds, ...input } = c.req.valid('json');
       const { agent, commands } = await heartbeat(ctx, c.get('agent'), input);
       const reconciled = sessionIds === undefined ? {} : reconcileReply(await reconcileAgentSessions(ctx, agent, sessionIds));
+      const nudgeKey = nudgeKeyFor(ctx, agent);
       return c.json(
         {
           commands: commands.map(renderCommand),
           settingsRevision: await ipsecRevision(ctx),
           heartbeatIntervalSeconds: ctx.config.heartbeatIntervalSeconds,
           ...reconciled,
+          ...(nudgeKey !== undefined ? { nudgeKey } : {}),
         },
         200,
       );

@@ -16,6 +16,8 @@ import { FakeBroker } from './fake-broker';
 import { LacHost, waitFor, type TestCall, type TestLac } from './lac';
 
 export const SERVER = { address: '192.0.2.1', port: 1701 } as const;
+/** Where the agent listens for command nudges when the harness is started with `nudges: true`. */
+export const NUDGE_PORT = 1717;
 
 export class RecordingLink implements LinkConfig {
   readonly configured: LinkSettings[] = [];
@@ -47,7 +49,7 @@ export interface Harness {
   call(lac: TestLac, options?: { user?: string; password?: string; methods?: AuthMethod[] }): Promise<TestCall>;
 }
 
-export function startHarness(options: Partial<AgentOptions> = {}, extra: { ipsec?: IpsecController } = {}): Harness {
+export function startHarness(options: Partial<AgentOptions> = {}, extra: { ipsec?: IpsecController; nudges?: boolean } = {}): Harness {
   const net = new FakeUdpNetwork();
   const timers = new FakeTimers();
   const broker = new FakeBroker();
@@ -65,6 +67,7 @@ export function startHarness(options: Partial<AgentOptions> = {}, extra: { ipsec
     uuid: () => crypto.randomUUID(),
     logger,
     ...(extra.ipsec ? { ipsec: extra.ipsec } : {}),
+    ...(extra.nudges ? { nudgeSocket: net.bind(SERVER.address, NUDGE_PORT) } : {}),
     options: { capacity: 100, mtu: 1400, hostName: 'lns-test', publicAddress: SERVER.address, version: 'test', interimIntervalMs: 60_000, ...options },
   });
   agent.start();

@@ -54,11 +54,21 @@ export class FakeBroker implements Broker {
     if (this.revoked) throw new BrokerRejectedError(401, 'agent-revoked', 'agent agent-test is revoked');
   }
 
+  /** The command-nudge key handed to an agent that reports a nudge port (register and heartbeat). */
+  nudgeKey: Uint8Array = Buffer.alloc(32, 0x5a);
+
+  private nudgeKeyFor(port: unknown): { nudgeKey?: string } {
+    return typeof port === 'number' && port > 0 ? { nudgeKey: Buffer.from(this.nudgeKey).toString('base64') } : {};
+  }
+
+  private nudgePort: unknown;
+
   async register(request: unknown) {
     this.check();
     this.checkCredential();
     this.registrations.push(request);
-    return { agentId: 'agent-test', settings: this.settingsValue() };
+    this.nudgePort = (request as { nudgePort?: unknown }).nudgePort;
+    return { agentId: 'agent-test', settings: this.settingsValue(), ...this.nudgeKeyFor(this.nudgePort) };
   }
 
   async heartbeat(request: HeartbeatRequest): Promise<HeartbeatReply> {
@@ -69,7 +79,7 @@ export class FakeBroker implements Broker {
       const at = this.commands.findIndex((c) => c.commandId === id);
       if (at >= 0) this.commands.splice(at, 1);
     }
-    return { commands: [...this.commands], settingsRevision: this.revision, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds };
+    return { commands: [...this.commands], settingsRevision: this.revision, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds, ...this.nudgeKeyFor(this.nudgePort) };
   }
 
   async settings() {
