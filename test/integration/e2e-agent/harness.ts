@@ -60,6 +60,10 @@ export interface StartE2eOptions {
   readonly cidr?: string;
   /** Hand the agent its credential in a 0600 file (AGENT_TOKEN_FILE) instead of AGENT_TOKEN. */
   readonly tokenInFile?: boolean;
+  /** Broker settings on top of the live broker's (e.g. HEARTBEAT_INTERVAL_SECONDS, DATA_KEYS). */
+  readonly brokerEnv?: Record<string, string>;
+  /** Agent settings on top of the harness's (e.g. COMMAND_NUDGE_PORT). */
+  readonly agentEnv?: Record<string, string>;
 }
 
 /** Everything up: namespace, broker, seeded tenant, enrolled agent, agent listening and registered. */
@@ -80,7 +84,7 @@ export async function startE2e(options: StartE2eOptions): Promise<E2e> {
   try {
     const ns = await createNetns(options.label);
     cleanups.push(() => ns.delete());
-    const broker = await startLiveBroker({ host: ns.hostAddress });
+    const broker = await startLiveBroker({ host: ns.hostAddress, ...(options.brokerEnv ? { env: options.brokerEnv } : {}) });
     cleanups.push(() => broker.close());
     await broker.seedTenant(options.tenantId, {
       cidr: options.cidr ?? '10.8.0.0/24',
@@ -110,6 +114,7 @@ export async function startE2e(options: StartE2eOptions): Promise<E2e> {
         STATE_DIR: stateDir,
         PUBLIC_ADDRESS: ns.nsAddress,
         LOG_LEVEL: 'debug',
+        ...options.agentEnv,
       },
     });
     logs = [];
