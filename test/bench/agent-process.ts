@@ -20,7 +20,16 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-export async function startAgentProcess(options: { brokerUrl: string; agentId: string; token: string; tunName: string; capacity?: number; nodeArgs?: readonly string[] }): Promise<AgentProcess> {
+export async function startAgentProcess(options: {
+  brokerUrl: string;
+  agentId: string;
+  token: string;
+  tunName: string;
+  capacity?: number;
+  nodeArgs?: readonly string[];
+  /** COMMAND_NUDGE_PORT; 0 (off) unless a figure measures nudges. */
+  nudgePort?: number;
+}): Promise<AgentProcess> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
   const bin = new URL('../../bin/edge-agent.js', import.meta.url).pathname;
@@ -37,6 +46,7 @@ export async function startAgentProcess(options: { brokerUrl: string; agentId: s
       ALLOW_PLAIN_L2TP: 'true',
       STATE_DIR: stateDir,
       CAPACITY: String(options.capacity ?? 20_000),
+      COMMAND_NUDGE_PORT: String(options.nudgePort ?? 0),
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

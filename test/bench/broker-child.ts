@@ -6,7 +6,8 @@
 import { startLiveBroker } from '../support/live-broker';
 import { serveRpc } from './child-rpc';
 
-const broker = await startLiveBroker({ env: { HEARTBEAT_INTERVAL_SECONDS: '5' } });
+// The disconnect figure runs a broker of its own with the production heartbeat (30 s): BENCH_HEARTBEAT_SECONDS.
+const broker = await startLiveBroker({ env: { HEARTBEAT_INTERVAL_SECONDS: process.env.BENCH_HEARTBEAT_SECONDS ?? '5' } });
 
 /** DynamoDB requests the broker sent, by operation: where its store work goes in each phase. */
 const storeCalls: Record<string, number> = {};
@@ -46,6 +47,17 @@ serveRpc(
       } while (cursor);
       const duplicates = [...seen.values()].filter((n) => n > 1).reduce((sum, n) => sum + n - 1, 0);
       return { count, duplicates };
+    },
+    /** Active sessions of a tenant: id and address (the disconnect figure DELETEs them). */
+    activeSessionIds: async (a) => {
+      const out: { sessionId: string; assignedIp: string }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await broker.testStore.store.listSessions({ tenantId: String(a.tenantId), state: 'active' }, { limit: 1000, ...(cursor ? { cursor } : {}) });
+        for (const s of page.items) out.push({ sessionId: s.sessionId, assignedIp: s.assignedIp });
+        cursor = page.cursor;
+      } while (cursor);
+      return out;
     },
     memory: () => process.memoryUsage(),
     storeCalls: () => ({ ...storeCalls }),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=control,auth,datapath,density]`: the performance figures of
+ * `npm run bench [-- --quick] [-- --only=control,auth,datapath,density,disconnect]`: the performance figures of
  * docs/benchmarks.md. Prints a readable table per figure and, as the LAST line, one JSON object.
  * Every figure has a baseline measured in the same run (the machine is shared and noisy): read
  * the ratios. Not part of `npm test`. Needs root for the TUN-based figures (2-4).
@@ -9,7 +9,8 @@ import { forkChild, type ChildRpc } from './child-rpc';
 import { benchAuthFailures, benchControlPlane, type ConcurrencyFigures } from './control-plane';
 import { benchDataPath } from './data-path';
 import { benchDensity } from './density';
-import { formatTable, round } from './stats';
+import { benchDisconnect } from './disconnect';
+import { formatTable, median, round } from './stats';
 
 const roundAll = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 1)]));
 
@@ -135,6 +136,39 @@ try {
       result.density = { sessions: d.sessions, bytesPerSession: Math.round(d.bytesPerSession), idleCpuPercent: round(d.idleCpuPercent, 1), holdSeconds: d.holdSeconds, rssBeforeMiB: round(d.rssBefore / 2 ** 20, 1), rssAfterMiB: round(d.rssAfter / 2 ** 20, 1) };
       result.setupRate = { sessionsPerSec: round(d.setupsPerSec, 1), seconds: round(d.setupSeconds, 1), failed: d.setupFailed, cpuSeconds: roundAll(d.setupCpu.cpu), ...(cpRate ? { ratioToHttp: round(d.setupsPerSec / cpRate) } : {}) };
       result.storm = { sessions: d.storm.sessions, seconds: round(d.storm.seconds, 1), failed: d.storm.failed, redials: d.storm.redials, duplicateAddresses: d.storm.duplicateAddresses, failedAttempts: d.storm.reasons, cpuSeconds: roundAll(d.storm.cpu.cpu), ...(stormFloorSeconds ? { floorSeconds: round(stormFloorSeconds, 1) } : {}) };
+    }
+  }
+  if (wants('disconnect')) {
+    if (process.getuid?.() !== 0) {
+      log('disconnect latency: skipped (needs root for the TUN device)');
+    } else {
+      const sessions = quick ? 200 : 1000;
+      const dc = await benchDisconnect({ sessions, rounds: quick ? 1 : 2, ...(nodeArgs ? { nodeArgs } : {}) }, log);
+      const all = dc.rounds.flat();
+      const med = (mode: string, key: 'p50Ms' | 'p99Ms' | 'maxMs') => median(all.filter((m) => m.mode === mode).map((m) => m[key]));
+      tables.push(
+        formatTable(
+          `Disconnect latency: DELETE /v1/sessions/{id} to the client's PPP link down, ${sessions} sessions at concurrency 32, heartbeat ${dc.heartbeatSeconds} s (median of rounds)`,
+          ['mode', 'p50 ms', 'p99 ms', 'max ms', 'not down', 'target'],
+          (['nudge', 'heartbeat'] as const).map((mode) => [
+            mode === 'nudge' ? 'command nudges' : 'heartbeat only (baseline)',
+            med(mode, 'p50Ms'),
+            med(mode, 'p99Ms'),
+            med(mode, 'maxMs'),
+            String(all.filter((m) => m.mode === mode).reduce((n, m) => n + m.notDown, 0)),
+            mode === 'nudge' ? 'p99 < 5000' : '',
+          ]),
+        ),
+      );
+      result.disconnect = {
+        sessions,
+        heartbeatSeconds: dc.heartbeatSeconds,
+        nudgeP50Ms: round(med('nudge', 'p50Ms'), 0),
+        nudgeP99Ms: round(med('nudge', 'p99Ms'), 0),
+        heartbeatP50Ms: round(med('heartbeat', 'p50Ms'), 0),
+        heartbeatP99Ms: round(med('heartbeat', 'p99Ms'), 0),
+        rounds: dc.rounds.map((r) => r.map((m) => ({ ...m, deleteSeconds: round(m.deleteSeconds, 1) }))),
+      };
     }
   }
 } finally {

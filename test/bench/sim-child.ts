@@ -41,6 +41,8 @@ let counting = false;
 let countStartedAt = 0;
 let relaySocket: DatagramSocket | undefined;
 const subscribed = new WeakSet<SimSession>();
+/** Address -> when its link went down (the disconnect figure). */
+const downAt = new Map<string, number>();
 
 /** 127.0.<1..>.<1..254>: never .0 or .255 (source 1,023 was 127.0.4.256 and the 10,000-session storm died on it). */
 const sourceAddress = (i: number) => `127.0.${1 + Math.floor(i / 254)}.${1 + (i % 254)}`;
@@ -199,6 +201,20 @@ serveRpc(
       await Promise.allSettled(runs.splice(0).map((r) => r.close()));
       return true;
     },
+    /** Starts recording, per up session's address, when its PPP link goes down (Date.now(), the bench's clock too). */
+    watchDown: () => {
+      downAt.clear();
+      for (const s of upSessions()) {
+        const address = s.address;
+        if (!address) continue;
+        s.waitForLinkDown(900_000).then(
+          () => downAt.set(address, Date.now()),
+          () => undefined,
+        );
+      }
+      return true;
+    },
+    downAt: () => Object.fromEntries(downAt),
     memory: () => process.memoryUsage(),
   },
   async () => {

@@ -148,7 +148,8 @@ export function createAgent(deps: AgentDeps): Agent {
   const finished: { -readonly [K in keyof AgentCounters]: number } = { ...ZERO };
   const throttle = new LogThrottle();
   const view = newDataHeaderView();
-  const pool = { addresses: new Set<string>(), routes: new Set<string>(), configuring: Promise.resolve() };
+  /** The TUN's pool routes and gateways; `ready` per pool: resolves true once installed (see poolReady). */
+  const pool = { addresses: new Set<string>(), routes: new Set<string>(), configuring: Promise.resolve(), ready: new Map<string, Promise<boolean>>() };
   /** Client address -> the session the broker gave it to, from that answer to the session's end. */
   const claims = new Map<number, SessionRunner>();
   /** Pool gateways assigned to the TUN (never a client's address). */
@@ -207,27 +208,44 @@ export function createAgent(deps: AgentDeps): Agent {
       claims.set(address, session);
       return undefined;
     },
-    linkUp(session, poolInfo) {
+    poolReady(_session, poolInfo) {
+      // One covering route per pool and the pool's gateway on the TUN, installed once; the sessions
+      // of a pool being configured wait for it (a failure is retried by the pool's next session).
+      const cidr = formatCidr(poolInfo.block);
+      const gateway = `${poolInfo.gateway}/32`;
+      if (poolInfo.gatewayAddress !== undefined) gateways.add(poolInfo.gatewayAddress);
+      const key = `${cidr}|${gateway}`;
+      const known = pool.ready.get(key);
+      if (known) return known;
+      pool.routes.add(cidr);
+      pool.addresses.add(gateway);
+      const settings = linkSettings();
+      const ready = pool.configuring.then(() =>
+        deps.link.configure(settings).then(
+          () => {
+            log.info({ routes: settings.routes, addresses: settings.addresses }, 'TUN routes installed');
+            return true;
+          },
+          (error) => {
+            log.error({ err: error instanceof Error ? error.message : String(error) }, 'could not configure the TUN routes');
+            pool.ready.delete(key);
+            pool.routes.delete(cidr);
+            pool.addresses.delete(gateway);
+            return false;
+          },
+        ),
+      );
+      pool.ready.set(key, ready);
+      pool.configuring = ready.then(() => undefined);
+      return ready;
+    },
+    linkUp(session) {
       const holder = dataPath.routes.add(session);
       if (holder !== undefined) {
         // claimAddress keeps this from happening; should it anyway, the live session keeps its traffic.
         session.log.error({ address: formatIpv4(session.address) }, 'address already routed to another live session: refusing this one');
         return false;
       }
-      // One covering route per pool and the pool's gateway on the TUN, installed once.
-      const cidr = formatCidr(poolInfo.block);
-      const gateway = `${poolInfo.gateway}/32`;
-      if (poolInfo.gatewayAddress !== undefined) gateways.add(poolInfo.gatewayAddress);
-      if (pool.routes.has(cidr) && pool.addresses.has(gateway)) return true;
-      pool.routes.add(cidr);
-      pool.addresses.add(gateway);
-      const settings = linkSettings();
-      pool.configuring = pool.configuring.then(() =>
-        deps.link.configure(settings).then(
-          () => log.info({ routes: settings.routes, addresses: settings.addresses }, 'TUN routes installed'),
-          (error) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'could not configure the TUN routes'),
-        ),
-      );
       return true;
     },
     ended(session, reason, clearCall) {

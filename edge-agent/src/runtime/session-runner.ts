@@ -32,7 +32,13 @@ export interface SessionHost {
    * (already a live session's, a pool gateway, or on this host's own networks). Never evicts.
    */
   claimAddress(session: SessionRunner, address: number, pool: PoolRoute): string | undefined;
-  /** The link is up: route its address to it (and make sure the pool's route and gateway exist); false = refused. */
+  /**
+   * Resolves once the pool's route and gateway are on the TUN (installed on the pool's first
+   * session, at once afterwards): true, or false when they could not be installed. The session
+   * hands its address to PPP only then, so its first packets can flow (issue 18).
+   */
+  poolReady(session: SessionRunner, pool: PoolRoute): Promise<boolean>;
+  /** The link is up: route its address to it; false = refused. */
   linkUp(session: SessionRunner, pool: PoolRoute): boolean;
   /** The session ended: clear the call (CDN) if `clearCall`, unroute, report. Called once. */
   ended(session: SessionRunner, reason: EndReason, clearCall: boolean): void;
@@ -309,6 +315,14 @@ export class SessionRunner implements DataSession {
     }
     this.address = address;
     this.pool = pool;
+    // Issue 18: IPCP must not open (and the client send) before the TUN routes this pool.
+    const ready = await this.host.poolReady(this, pool);
+    if (this.ended) return; // the broker has its stop report (brokerSessionId is set)
+    if (!ready) {
+      this.log.error({ address: started.address, cidr: formatCidr(pool.block) }, 'the pool\'s route could not be installed on the TUN: refusing the session');
+      this.step({ kind: 'address-refused', reason: 'error' });
+      return;
+    }
     this.step({ kind: 'address-assigned', address: started.address, dns: started.dns, gateway: started.gateway });
   }
 

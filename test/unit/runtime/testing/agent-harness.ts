@@ -22,7 +22,15 @@ export const NUDGE_PORT = 1717;
 export class RecordingLink implements LinkConfig {
   readonly configured: LinkSettings[] = [];
   readonly tornDown: LinkSettings[] = [];
+  /** When set, configure waits for it (a slow `ip`); `failNext` makes the next configure reject. */
+  gate: Promise<void> | undefined;
+  failNext = false;
   async configure(settings: LinkSettings) {
+    if (this.gate) await this.gate;
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('RTNETLINK answers: Operation not permitted');
+    }
     this.configured.push(settings);
   }
   async teardown(settings: LinkSettings) {
