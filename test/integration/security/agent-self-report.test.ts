@@ -100,15 +100,17 @@ test(
       assert.equal(env.CAPACITY, undefined, 'the boot script sets no capacity: the agent uses its default');
       assert.equal(env.HOST_NETWORKS, VPC_CIDRS.join(','));
       assert.equal(env.CLOUD_NAT, 'on', 'the fleet runs the cloud 1:1 NAT mode (issue 15)');
+      assert.equal(env.COMMAND_NUDGE_PORT, '1717', 'the fleet listens for command nudges on the port its security group opens (issue 18)');
       // Only what is specific to this test host is added: where to listen, the TUN, the state dir,
       // and CLOUD_NAT=off: this host is not behind the VPC's NAT, and the mode would change its
       // network set-up (the e2e suite's cloud-nat scenarios test it in a guest).
+      const nudgePort = await freeUdpPort();
       const config = loadAgentConfig(parseArgs([]), {
         ...env,
         CLOUD_NAT: 'off',
         L2TP_LISTEN: `127.0.0.1:${await freePort()}`,
         // The fleet's port may be taken by another test's agent on this shared host.
-        COMMAND_NUDGE_PORT: String(await freeUdpPort()),
+        COMMAND_NUDGE_PORT: String(nudgePort),
         TUN_NAME: tunName,
         STATE_DIR: join(dir, 'state'),
         VICI_SOCKET: join(dir, 'no-charon.vici'),
@@ -116,12 +118,13 @@ test(
       assert.equal(config.capacity, 10_000);
       agent = await launchAgent(config, pino({ level: 'silent' }));
       const listed = await until(async () => {
-        const res = await broker.admin<{ items: { agentId: string; registeredAt?: string; capacity: number; publicAddress?: string; networks?: string[] }[] }>('GET', '/v1/agents');
+        const res = await broker.admin<{ items: { agentId: string; registeredAt?: string; capacity: number; publicAddress?: string; networks?: string[]; nudgePort?: number }[] }>('GET', '/v1/agents');
         const me = res.body.items.find((a) => a.agentId === enrolled.body.agentId);
         return me?.registeredAt !== undefined ? me : undefined;
       }, 'the agent registered');
       assert.equal(listed.capacity, 1000, 'GET /v1/agents shows the enrolled capacity, not the agent\'s 10000');
       assert.equal(listed.publicAddress, PUBLIC_IP);
+      assert.equal(listed.nudgePort, nudgePort, 'the broker nudges it there');
       for (const cidr of VPC_CIDRS) assert.ok(listed.networks?.includes(cidr), `${cidr} reported: ${JSON.stringify(listed.networks)}`);
 
       // Finding 2 on a real report: a tenant pool over the agents' VPC is refused with a clear error.
