@@ -38,8 +38,15 @@ export const {
 const Ipv4 = z.ipv4();
 export const IdParam = z.string().min(1).max(128);
 
+/**
+ * Operator requests are strict: an unknown field (a typo such as `maxSession`) is a 400 naming it
+ * (validation-hook.ts). The agent protocol's schemas (contract/) are not: an older broker must
+ * accept a newer agent's extra fields, so agents of two versions can run side by side.
+ */
+const strict = z.strictObject;
+
 /** `limit` 1..100 (default 50) and the opaque `cursor` from the previous page. */
-export const PageQuery = z.object({
+export const PageQuery = strict({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().min(1).max(2048).optional(),
 });
@@ -48,49 +55,42 @@ export const PageQuery = z.object({
 const TimeQuery = z
   .string()
   .transform((raw, ctx) => {
-    const value = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-    if (!Number.isFinite(value)) {
-      ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 or epoch milliseconds' });
-      return z.NEVER;
-    }
-    return value;
-  })
-  .openapi({ type: 'string', example: '2024-05-01T00:00:00Z' });
+  const value = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 or epoch milliseconds' });
+    return z.NEVER;
+  }
+  return value;
+}).openapi({ type: 'string', example: '2024-05-01T00:00:00Z' });
 
 // --- operator requests ----------------------------------------------------------------------------
 
-export const CreateTenantBody = z
-  .object({
-    tenantId: TenantIdSchema,
-    name: z.string().min(1).max(128),
-    authMethods: z.array(z.enum(AUTH_METHODS)).min(1).optional(),
-    maxSessions: z.number().int().positive().optional(),
-    maxSessionsPerUser: z.number().int().positive().optional(),
-  })
-  .openapi('CreateTenant');
+export const CreateTenantBody = strict({
+  tenantId: TenantIdSchema,
+  name: z.string().min(1).max(128),
+  authMethods: z.array(z.enum(AUTH_METHODS)).min(1).optional(),
+  maxSessions: z.number().int().positive().optional(),
+  maxSessionsPerUser: z.number().int().positive().optional(),
+}).openapi('CreateTenant');
 
-export const CreateUserBody = z
-  .object({
-    username: UsernameSchema,
-    password: z.string().min(1).max(256),
-    staticIp: Ipv4.optional(),
-    chapMd5: z.boolean().optional(),
-  })
-  .openapi('CreateUser');
+export const CreateUserBody = strict({
+  username: UsernameSchema,
+  password: z.string().min(1).max(256),
+  staticIp: Ipv4.optional(),
+  chapMd5: z.boolean().optional(),
+}).openapi('CreateUser');
 
-export const CreatePoolBody = z
-  .object({
-    poolId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-", up to 32'),
-    cidr: z.string().openapi({ example: '10.8.0.0/24' }),
-    exclude: z.array(z.object({ first: Ipv4, last: Ipv4 })).max(64).optional(),
-    dns: z.array(Ipv4).min(1).max(4),
-    gateway: Ipv4.optional(),
-    allowPublic: z
-      .boolean()
-      .optional()
-      .openapi({ description: 'allow public address space (fleet-scoped operators only); private (RFC 1918) and shared (RFC 6598) space need no flag' }),
-  })
-  .openapi('CreatePool');
+export const CreatePoolBody = strict({
+  poolId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-", up to 32'),
+  cidr: z.string().openapi({ example: '10.8.0.0/24' }),
+  exclude: z.array(strict({ first: Ipv4, last: Ipv4 })).max(64).optional(),
+  dns: z.array(Ipv4).min(1).max(4),
+  gateway: Ipv4.optional(),
+  allowPublic: z
+    .boolean()
+    .optional()
+    .openapi({ description: 'allow public address space (fleet-scoped operators only); private (RFC 1918) and shared (RFC 6598) space need no flag' }),
+}).openapi('CreatePool');
 
 export const SessionsQuery = PageQuery.extend({
   tenantId: TenantIdSchema.optional(),
@@ -101,21 +101,16 @@ export const SessionsQuery = PageQuery.extend({
   until: TimeQuery.optional(),
 });
 
-export const CreateAgentBody = z
-  .object({
-    name: z.string().min(1).max(128),
-    region: z.string().min(1).max(64).optional(),
-    capacity: z.number().int().min(1).max(100_000).optional().openapi({ description: 'most sessions it may hold (default 100); the agent can lower it, never raise it' }),
-    publicAddress: Ipv4.optional().openapi({ description: 'where clients reach it; pinned: the agent cannot change it (default: what its first registration reports)' }),
-  })
-  .openapi('CreateAgent');
+export const CreateAgentBody = strict({
+  name: z.string().min(1).max(128),
+  region: z.string().min(1).max(64).optional(),
+  capacity: z.number().int().min(1).max(100_000).optional().openapi({ description: 'most sessions it may hold (default 100); the agent can lower it, never raise it' }),
+  publicAddress: Ipv4.optional().openapi({ description: 'where clients reach it; pinned: the agent cannot change it (default: what its first registration reports)' }),
+}).openapi('CreateAgent');
 
-export const PutIpsecBody = z
-  .object({ psk: z.string().min(8).max(256), allowLegacyProposals: z.boolean().optional() })
-  .openapi('PutIpsec');
+export const PutIpsecBody = strict({ psk: z.string().min(8).max(256), allowLegacyProposals: z.boolean().optional() }).openapi('PutIpsec');
 
-export const CreateApiKeyBody = z
-  .object({ scope: z.enum(API_KEY_SCOPES), tenantId: TenantIdSchema.optional(), name: z.string().min(1).max(128) })
+export const CreateApiKeyBody = strict({ scope: z.enum(API_KEY_SCOPES), tenantId: TenantIdSchema.optional(), name: z.string().min(1).max(128) })
   .superRefine((body, ctx) => {
     if (body.scope === 'tenant' && body.tenantId === undefined) {
       ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'required when scope is "tenant"' });
@@ -123,8 +118,7 @@ export const CreateApiKeyBody = z
     if (body.scope === 'fleet' && body.tenantId !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'only allowed when scope is "tenant"' });
     }
-  })
-  .openapi('CreateApiKey');
+  }).openapi('CreateApiKey');
 
 // --- responses ------------------------------------------------------------------------------------
 
@@ -136,8 +130,7 @@ export const TenantSchema = z
     maxSessions: z.number().optional(),
     maxSessionsPerUser: z.number().optional(),
     createdAt: IsoTime,
-  })
-  .openapi('Tenant');
+  }).openapi('Tenant');
 
 export const UserSchema = z
   .object({
@@ -152,8 +145,7 @@ export const UserSchema = z
     lockedUntil: IsoTime.optional(),
     lastFailureAt: IsoTime.optional(),
     lastFailureReason: z.string().optional(),
-  })
-  .openapi('User');
+  }).openapi('User');
 
 export const AuthEventSchema = z
   .object({
@@ -163,8 +155,7 @@ export const AuthEventSchema = z
     reason: z.string(),
     agentId: z.string().optional(),
     source: z.string().optional().openapi({ description: 'the client\'s address as the relaying agent saw it' }),
-  })
-  .openapi('AuthEvent');
+  }).openapi('AuthEvent');
 
 export const PoolSchema = z
   .object({
@@ -176,8 +167,7 @@ export const PoolSchema = z
     gateway: z.string(),
     allowPublic: z.boolean().optional(),
     createdAt: IsoTime,
-  })
-  .openapi('Pool');
+  }).openapi('Pool');
 
 export const SessionSchema = z
   .object({
@@ -200,8 +190,7 @@ export const SessionSchema = z
     disconnectRequestedAt: IsoTime.optional().openapi({ description: 'when an operator asked for the disconnect (DELETE); the agent is nudged at once' }),
     disconnectConfirmedAt: IsoTime.optional().openapi({ description: 'when the agent reported the session stopped by that disconnect (its stop report, reason admin-disconnect)' }),
     counters: CountersSchema,
-  })
-  .openapi('Session');
+  }).openapi('Session');
 
 export const AgentSchema = z
   .object({
@@ -221,8 +210,7 @@ export const AgentSchema = z
     version: z.string().optional(),
     counters: CountersSchema,
     createdAt: IsoTime,
-  })
-  .openapi('Agent');
+  }).openapi('Agent');
 
 export const ApiKeySchema = z
   .object({
@@ -232,12 +220,10 @@ export const ApiKeySchema = z
     name: z.string(),
     revoked: z.boolean(),
     createdAt: IsoTime,
-  })
-  .openapi('ApiKey');
+  }).openapi('ApiKey');
 
 export const IpsecStatusSchema = z
-  .object({ configured: z.boolean(), allowLegacyProposals: z.boolean(), revision: z.number(), updatedAt: IsoTime.optional() })
-  .openapi('IpsecStatus');
+  .object({ configured: z.boolean(), allowLegacyProposals: z.boolean(), revision: z.number(), updatedAt: IsoTime.optional() }).openapi('IpsecStatus');
 
 /** `{ items, cursor? }` for a listing of `item`. */
 export function pageOf<T extends z.ZodType>(item: T) {

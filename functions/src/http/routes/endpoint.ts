@@ -7,7 +7,7 @@ import type { AppEnv } from '../context';
 import { bearerSecurity, errorResponses, jsonResponse } from '../route-helpers';
 import { TenantIdSchema } from '../schemas';
 
-const EndpointQuery = z.object({
+const EndpointQuery = z.strictObject({
   region: z.string().min(1).max(64).optional().openapi({ description: 'only agents of this region' }),
   count: z.coerce.number().int().min(1).max(5).default(2).openapi({ description: 'agents to return (fallbacks), default 2' }),
 });
