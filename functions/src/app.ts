@@ -21,7 +21,7 @@ import { BrokerError } from './errors';
 import { agentAuth, operatorAuth } from './http/auth';
 import type { AppEnv } from './http/context';
 import { renderDocsPage } from './http/docs-page';
-import { onError, onNotFound } from './http/error-handler';
+import { notFoundHandler, onError } from './http/error-handler';
 import { idempotencyMiddleware } from './http/idempotency-middleware';
 import { authenticateReadAhead, registerAgentProtocolRoutes } from './http/routes/agent-protocol';
 import { registerEndpointRoutes } from './http/routes/endpoint';
@@ -137,6 +137,6 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.onError(onError);
-  app.notFound(onNotFound);
+  app.notFound(notFoundHandler(() => app.routes));
   return app;
 }

@@ -2,8 +2,10 @@
  * The broker's error family. Domain services throw these (and families built on them, like
  * domain/ip-allocation/errors.ts): each names its kind and a code, and the HTTP layer maps each kind
  * to a status exactly once (`http/error-handler.ts`), rendering `{ error: { code, message, field? } }`.
- * `code` is a stable, machine-readable string agents and scripts can switch on.
+ * `code` is a stable, machine-readable string agents and scripts can switch on, from error-codes.ts.
  */
+import type { ErrorCode } from './error-codes';
+
 export type BrokerErrorKind =
   | 'validation'
   | 'unauthorized'
@@ -17,7 +19,8 @@ export type BrokerErrorKind =
 export class BrokerError extends Error {
   constructor(
     readonly kind: BrokerErrorKind,
-    readonly code: string,
+    /** One of the family's codes (error-codes.ts), each with its hint. */
+    readonly code: ErrorCode,
     message: string,
     readonly field?: string,
     options?: { cause?: unknown },
@@ -36,14 +39,14 @@ export class ValidationError extends BrokerError {
 
 /** Missing, malformed or unknown credentials. */
 export class UnauthorizedError extends BrokerError {
-  constructor(message = 'missing or invalid credentials', code = 'unauthorized') {
+  constructor(message = 'missing or invalid credentials', code: ErrorCode = 'unauthorized') {
     super('unauthorized', code, message);
   }
 }
 
 /** Valid credentials that may not do this (e.g. a tenant key on a fleet-only route). */
 export class ForbiddenError extends BrokerError {
-  constructor(message: string, code = 'forbidden') {
+  constructor(message: string, code: ErrorCode = 'forbidden') {
     super('forbidden', code, message);
   }
 }
@@ -60,7 +63,7 @@ export class NotFoundError extends BrokerError {
 
 /** The request conflicts with current state (duplicate id, quota reached, idempotency key reuse). */
 export class ConflictError extends BrokerError {
-  constructor(code: string, message: string, field?: string) {
+  constructor(code: ErrorCode, message: string, field?: string) {
     super('conflict', code, message, field);
   }
 }

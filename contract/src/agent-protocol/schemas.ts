@@ -33,6 +33,7 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
         code: z.string().meta({ example: 'validation-failed' }),
         message: z.string(),
         field: z.string().optional(),
+        hint: z.string().optional().meta({ description: 'what the caller can do about it' }),
       }),
     }),
   );

@@ -12,6 +12,7 @@
  * the routes that matter (session start) are idempotent on their own keys as well.
  */
 import { ConflictError } from '../errors';
+import { errorBody } from '../error-codes';
 import { sha256Hex } from './bearer-tokens';
 import type { ServiceContext } from './service-context';
 
@@ -67,7 +68,7 @@ function withheld(status: number, body: string, fields: readonly string[]): Stor
   const message =
     `this Idempotency-Key was already used and answered ${status}${ids.length ? ` (${ids.join(', ')})` : ''}; ` +
     `that answer carried a credential (${fields.join(', ')}), which is shown once and never stored, so it is not replayed`;
-  return { status: 409, body: JSON.stringify({ error: { code: 'credential-not-replayed', message, field: 'Idempotency-Key' } }) };
+  return { status: 409, body: JSON.stringify(errorBody('credential-not-replayed', message, 'Idempotency-Key')) };
 }
 
 /** Runs `execute` once per (scope, key); returns the stored response on a matching retry. */

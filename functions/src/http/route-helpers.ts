@@ -18,6 +18,7 @@ const ERROR_TEXT = {
   404: 'not found (also for other tenants\' resources)',
   409: 'conflict',
   413: 'body too large',
+  415: 'the body is not JSON (Content-Type: application/json)',
   503: 'unavailable (store down, pool exhausted)',
 } as const;
 

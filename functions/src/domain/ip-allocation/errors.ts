@@ -2,12 +2,13 @@
  * Named errors of IP allocation. Each names its kind and code (the broker's error family,
  * ../../errors.ts); the HTTP status is chosen from the kind in http/error-handler.ts, nowhere else.
  */
+import type { ErrorCode } from '../../error-codes';
 import { BrokerError, type BrokerErrorKind } from '../../errors';
 
 export class IpAllocationError extends BrokerError {
   constructor(
     kind: BrokerErrorKind,
-    code: string,
+    code: ErrorCode,
     message: string,
     readonly tenantId: string,
     options?: { cause?: unknown },
