@@ -25,6 +25,7 @@ import type { ChildRpc } from './child-rpc';
 import { jsonClient } from './http-client';
 import { findPid, processCpuSeconds } from './cpu-meter';
 import { median, percentile, runLimited } from './stats';
+import { fixturePassword } from '../support/fixture-password';
 
 export interface RoundFigures {
   readonly perSec: number;
@@ -60,7 +61,7 @@ function medianFigures(rounds: readonly RoundFigures[]): RoundFigures {
 export async function benchControlPlane(broker: ChildRpc, options: ControlPlaneOptions, log: (line: string) => void): Promise<ConcurrencyFigures[]> {
   const info = await broker.call<{ url: string; tableName: string; endpoint: string }>('info');
   const { agentId, token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: 'bench-cp' });
-  const password = 'pw-bench';
+  const password = fixturePassword('bench');
   const crypto = await createPppClientCrypto(password);
   const sdk = createDynamoClient({ endpoint: info.endpoint });
   const out: ConcurrencyFigures[] = [];
@@ -191,7 +192,7 @@ export async function benchAuthFailures(broker: ChildRpc, options: { attempts: n
   const { token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: 'bench-auth' });
   const tenantId = `af${Date.now().toString(36)}`;
   await broker.call('seed', { tenantId, cidr: '10.250.0.0/16', users: ['bench'] });
-  const crypto = await createPppClientCrypto('pw-bench');
+  const crypto = await createPppClientCrypto(fixturePassword('bench'));
   const http = jsonClient(info.url, token, 1);
   const times: Record<'known' | 'unknown' | 'success', number[]> = { known: [], unknown: [], success: [] };
   let source = 0;

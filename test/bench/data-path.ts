@@ -15,6 +15,7 @@ import { forkChild } from './child-rpc';
 import { startAgentProcess, tunCounter, type AgentProcess } from './agent-process';
 import { median, sleep } from './stats';
 import { execFileSync } from 'node:child_process';
+import { fixturePassword } from '../support/fixture-password';
 
 export interface DataPathCase {
   readonly sessions: number;
@@ -77,7 +78,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
     sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname);
     relay = await forkChild(new URL('./bare-relay.ts', import.meta.url).pathname);
     const server = { address: '127.0.0.1', port: agent.port };
-    const common = { server, username: `bench@${tenantId}`, password: 'pw-bench' };
+    const common = { server, username: `bench@${tenantId}`, password: fixturePassword('bench') };
     const first = await sim.call<{ ok: number; failed: number; gateway: string }>('open', { ...common, sessions: 1, sessionsPerTunnel: 1, tunnelsPerSource: 1, firstSource: 0 });
     if (first.ok !== 1) throw new Error(`data path: the first session did not come up (${JSON.stringify(first)})`);
     const gateway = first.gateway;

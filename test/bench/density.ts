@@ -11,6 +11,7 @@ import { forkChild } from './child-rpc';
 import { startAgentProcess, type AgentProcess } from './agent-process';
 import { describeCpu, findPid, startCpuMeter, type CpuSplit } from './cpu-meter';
 import { sleep } from './stats';
+import { fixturePassword } from '../support/fixture-password';
 
 export interface DensityOptions {
   readonly sessions: number;
@@ -67,7 +68,7 @@ export async function benchDensity(broker: ChildRpc, options: DensityOptions, lo
         ...pacing,
         server: { address: '127.0.0.1', port: agent!.port },
         username: `bench@${tenantId}`,
-        password: 'pw-bench',
+        password: fixturePassword('bench'),
         sessions: options.sessions,
         sessionsPerTunnel: 25,
         tunnelsPerSource: 20,

@@ -8,6 +8,7 @@ import { BrokerClient } from '../../edge-agent/src/broker/broker-client';
 import { BrokerUnavailableError } from '../../edge-agent/src/broker/http-transport';
 import { computeMsChapV2Response } from '../../contract/src/ppp-auth';
 import { startLiveBroker } from '../support/live-broker';
+import { fixturePassword } from '../support/fixture-password';
 
 const counters = (n: number) => ({ bytesIn: n * 100, bytesOut: n * 50, packetsIn: n, packetsOut: n });
 
@@ -37,7 +38,7 @@ test('the agent client registers, authenticates, starts, accounts and stops agai
     authenticatorChallenge,
     peerChallenge,
     username: 'alice@acme',
-    password: 'pw-alice',
+    password: fixturePassword('alice'),
   });
   const verdict = await client.authenticate({
     method: 'mschapv2',
@@ -92,7 +93,7 @@ test('reports queued while a delivery pass is running are delivered by the same 
   const started = [];
   for (const [i, username] of ['alice', 'bob', 'carol'].entries()) {
     const agentSessionRef = `ref-${i}`;
-    const grant = await papGrant(client, `${username}@acme`, `pw-${username}`, agentSessionRef);
+    const grant = await papGrant(client, `${username}@acme`, fixturePassword(username), agentSessionRef);
     started.push(await client.startSession({ agentSessionRef, tunnelId: 1, l2tpSessionId: i + 1, tenantId: 'acme', username, authMethod: 'pap', grant }));
   }
   // Three stops reported at the same moment, as when a tunnel with three sessions closes.
@@ -108,7 +109,7 @@ test('a start refused by the user quota delivers that user\'s pending stop first
   t.after(() => broker.close());
   assert.equal((await broker.admin('POST', '/v1/tenants', { tenantId: 'quota', name: 'quota', maxSessionsPerUser: 1 })).status, 201);
   assert.equal((await broker.admin('POST', '/v1/tenants/quota/pools', { poolId: 'main', cidr: '10.9.0.0/24', dns: ['192.0.2.53'] })).status, 201);
-  assert.equal((await broker.admin('POST', '/v1/tenants/quota/users', { username: 'bob', password: 'pw-bob' })).status, 201);
+  assert.equal((await broker.admin('POST', '/v1/tenants/quota/users', { username: 'bob', password: fixturePassword('bob') })).status, 201);
   const { token } = await broker.enrolAgent();
   const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
   t.after(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -120,7 +121,7 @@ test('a start refused by the user quota delivers that user\'s pending stop first
     tenantId: 'quota',
     username: 'bob',
     authMethod: 'pap' as const,
-    grant: await papGrant(c, 'bob@quota', 'pw-bob', ref),
+    grant: await papGrant(c, 'bob@quota', fixturePassword('bob'), ref),
   });
 
   const firstClient = new BrokerClient({ baseUrl: broker.url, token, stateDir, ...fast });
@@ -169,7 +170,7 @@ test('a state directory that cannot be written: stop reports still reach the bro
   const startOf = async (ref: string) => {
     const challenge = Buffer.alloc(16, 7);
     const peer = Buffer.alloc(16, 9);
-    const answer = await computeMsChapV2Response({ authenticatorChallenge: challenge, peerChallenge: peer, username: 'alice@acme', password: 'pw-alice' });
+    const answer = await computeMsChapV2Response({ authenticatorChallenge: challenge, peerChallenge: peer, username: 'alice@acme', password: fixturePassword('alice') });
     const verdict = await client.authenticate({
       method: 'mschapv2',
       username: 'alice@acme',

@@ -12,13 +12,14 @@ import { systemClock } from '../../functions/src/domain/types';
 import { startLocalServer } from '../../functions/src/entry/local-server';
 import { freePort } from '../../scripts/lib/dynamodb-local';
 import { createTestStore, type TestStore } from './test-store';
+import { fixturePassword } from './fixture-password';
 
 export interface LiveBroker {
   readonly url: string;
   readonly adminToken: string;
   readonly testStore: TestStore;
   admin<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  /** Creates a tenant with one pool and the given users (password = `pw-<username>`). */
+  /** Creates a tenant with one pool and the given users (password = fixturePassword(username)). */
   seedTenant(tenantId: string, options?: { cidr?: string; users?: string[]; authMethods?: string[]; gateway?: string }): Promise<void>;
   enrolAgent(name?: string): Promise<{ agentId: string; token: string }>;
   stop(): Promise<void>;
@@ -65,7 +66,7 @@ export async function startLiveBroker(options: { host?: string; env?: Record<str
           { poolId: 'main', cidr: seed.cidr ?? '10.8.0.0/24', dns: ['192.0.2.53'], ...(seed.gateway ? { gateway: seed.gateway } : {}) },
         ],
         ...(seed.users ?? ['alice']).map(
-          (username): [string, unknown] => [`/v1/tenants/${tenantId}/users`, { username, password: `pw-${username}`, chapMd5: true }],
+          (username): [string, unknown] => [`/v1/tenants/${tenantId}/users`, { username, password: fixturePassword(username), chapMd5: true }],
         ),
       ];
       for (const [path, body] of steps) {

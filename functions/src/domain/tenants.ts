@@ -2,7 +2,8 @@
 import { AlreadyExistsError } from './store-errors';
 import { ConflictError, NotFoundError } from '../errors';
 import type { ServiceContext } from './service-context';
-import { AUTH_METHODS, type AuthMethod, type Tenant } from './types';
+import { DEFAULT_PASSWORD_POLICY } from './password-policy';
+import { AUTH_METHODS, type AuthMethod, type PasswordPolicy, type Tenant } from './types';
 
 export interface CreateTenantInput {
   readonly tenantId: string;
@@ -10,6 +11,8 @@ export interface CreateTenantInput {
   readonly authMethods?: readonly AuthMethod[];
   readonly maxSessions?: number;
   readonly maxSessionsPerUser?: number;
+  /** Overrides of the default password policy (password-policy.ts). */
+  readonly passwordPolicy?: Partial<PasswordPolicy>;
 }
 
 /** Creates a tenant; all methods allowed (strongest first) unless narrowed. 409 `tenant-exists` on duplicates. */
@@ -23,6 +26,7 @@ export async function createTenant(ctx: Pick<ServiceContext, 'store' | 'clock'>,
     authMethods,
     ...(input.maxSessions !== undefined ? { maxSessions: input.maxSessions } : {}),
     ...(input.maxSessionsPerUser !== undefined ? { maxSessionsPerUser: input.maxSessionsPerUser } : {}),
+    ...(input.passwordPolicy !== undefined ? { passwordPolicy: { ...DEFAULT_PASSWORD_POLICY, ...input.passwordPolicy } } : {}),
     createdAt: ctx.clock.now(),
   };
   try {

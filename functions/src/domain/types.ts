@@ -27,7 +27,19 @@ export interface Tenant {
   readonly maxSessions?: number;
   /** Quota: concurrent sessions per user (e.g. 1). */
   readonly maxSessionsPerUser?: number;
+  /** What users' passwords must be (password-policy.ts); absent = the default. */
+  readonly passwordPolicy?: PasswordPolicy;
   readonly createdAt: number;
+  /** Last change by an operator (PATCH). */
+  readonly updatedAt?: number;
+}
+
+/** A tenant's password rules (domain/password-policy.ts). */
+export interface PasswordPolicy {
+  /** Characters (code points) at least. */
+  readonly minLength: number;
+  /** Refuse a password that is, or contains, the user name. */
+  readonly rejectUsername: boolean;
 }
 
 /**

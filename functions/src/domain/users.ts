@@ -4,12 +4,13 @@
  * before that keep their name: every lookup tries the canonical form, then the name as given.
  */
 import { AlreadyExistsError } from './store-errors';
-import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import { BrokerError, ConflictError, NotFoundError, ValidationError } from '../errors';
+import { effectivePolicy, passwordProblem } from './password-policy';
 import { canonicalUsername, credentialsFromPassword, InvalidAuthInputError, lookupNames } from './ppp-auth';
 import type { ServiceContext } from './service-context';
 import { requireTenant } from './tenants';
 import { isInPool } from './ip-allocation';
-import type { AuthEvent, Page, PageRequest, User } from './types';
+import type { AuthEvent, Page, PageRequest, Tenant, User, UserCredentials } from './types';
 
 export interface CreateUserInput {
   readonly username: string;
@@ -21,8 +22,8 @@ export interface CreateUserInput {
 
 /**
  * Creates a user of an existing tenant under the canonical form of its name. 409 `user-exists`
- * when that form is taken; 400 for a name with invisible characters or mixed scripts, and when
- * staticIp is outside every pool.
+ * when that form is taken; 400 for a name with invisible characters or mixed scripts, when
+ * staticIp is outside every pool, and `password-too-weak` under the tenant's password policy.
  */
 export async function createUser(
   ctx: Pick<ServiceContext, 'store' | 'clock' | 'secretBox'>,
@@ -39,16 +40,7 @@ export async function createUser(
       throw new ValidationError('staticIp', `${input.staticIp} is not a usable address of any pool of tenant ${tenantId}`);
     }
   }
-  let credentials;
-  try {
-    credentials = await credentialsFromPassword(input.password, { tenantId, username }, {
-      chapMd5: input.chapMd5 ?? tenant.authMethods.includes('chap-md5'),
-      secretBox: ctx.secretBox,
-    });
-  } catch (error) {
-    if (error instanceof InvalidAuthInputError) throw new ValidationError('password', error.message, { cause: error });
-    throw error;
-  }
+  const credentials = await credentialsUnderPolicy(ctx, tenant, username, input.password, input.chapMd5 ?? tenant.authMethods.includes('chap-md5'));
   const user: User = {
     tenantId,
     username,
@@ -66,6 +58,27 @@ export async function createUser(
     throw error;
   }
   return user;
+}
+
+/**
+ * The credentials of a password that the tenant's password policy accepts: 400
+ * `password-too-weak` (field `password`) otherwise. The password itself goes no further.
+ */
+export async function credentialsUnderPolicy(
+  ctx: Pick<ServiceContext, 'secretBox'>,
+  tenant: Tenant,
+  username: string,
+  password: string,
+  chapMd5: boolean,
+): Promise<UserCredentials> {
+  const problem = passwordProblem(password, username, effectivePolicy(tenant.passwordPolicy));
+  if (problem) throw new BrokerError('validation', 'password-too-weak', `password: ${problem}`, 'password');
+  try {
+    return await credentialsFromPassword(password, { tenantId: tenant.tenantId, username }, { chapMd5, secretBox: ctx.secretBox });
+  } catch (error) {
+    if (error instanceof InvalidAuthInputError) throw new ValidationError('password', error.message, { cause: error });
+    throw error;
+  }
 }
 
 export async function listUsers(ctx: Pick<ServiceContext, 'store'>, tenantId: string, page: PageRequest): Promise<Page<User>> {

@@ -1,5 +1,6 @@
 /** Domain records -> API JSON: times as ISO-8601, secrets and hashes never included. */
 import { disconnectConfirmedAt } from '../domain/sessions-service';
+import { effectivePolicy } from '../domain/password-policy';
 import type { Agent, AgentCommand, ApiKey, AuthEvent, Pool, Session, Tenant, User } from '../domain/types';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
@@ -13,7 +14,9 @@ export function renderTenant(t: Tenant) {
     authMethods: [...t.authMethods],
     ...(t.maxSessions !== undefined ? { maxSessions: t.maxSessions } : {}),
     ...(t.maxSessionsPerUser !== undefined ? { maxSessionsPerUser: t.maxSessionsPerUser } : {}),
+    passwordPolicy: { ...effectivePolicy(t.passwordPolicy) },
     createdAt: iso(t.createdAt),
+    ...optIso('updatedAt', t.updatedAt),
   };
 }
 

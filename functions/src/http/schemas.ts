@@ -7,6 +7,7 @@
 import { z } from '@hono/zod-openapi';
 import { IsoTime, TenantIdSchema, UsernameSchema } from '../../../contract/src/agent-protocol/fields';
 import { agentProtocolSchemas } from '../../../contract/src/agent-protocol/schemas';
+import { DEFAULT_PASSWORD_POLICY, MIN_LENGTH_BOUNDS } from '../domain/password-policy';
 import { AGENT_STATES, API_KEY_SCOPES, AUTH_METHODS, END_REASONS, SESSION_STATES } from '../domain/types';
 
 export { TenantIdSchema, UsernameSchema } from '../../../contract/src/agent-protocol/fields';
@@ -65,12 +66,18 @@ const TimeQuery = z
 
 // --- operator requests ----------------------------------------------------------------------------
 
+const PasswordPolicyBody = strict({
+  minLength: z.number().int().min(MIN_LENGTH_BOUNDS.min).max(MIN_LENGTH_BOUNDS.max).optional(),
+  rejectUsername: z.boolean().optional(),
+}).openapi({ description: `users' passwords: default minLength ${DEFAULT_PASSWORD_POLICY.minLength}, rejectUsername ${DEFAULT_PASSWORD_POLICY.rejectUsername} (not the user name, nor containing it)` });
+
 export const CreateTenantBody = strict({
   tenantId: TenantIdSchema,
   name: z.string().min(1).max(128),
   authMethods: z.array(z.enum(AUTH_METHODS)).min(1).optional(),
   maxSessions: z.number().int().positive().optional(),
   maxSessionsPerUser: z.number().int().positive().optional(),
+  passwordPolicy: PasswordPolicyBody.optional(),
 }).openapi('CreateTenant');
 
 export const CreateUserBody = strict({

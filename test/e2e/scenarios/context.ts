@@ -8,6 +8,7 @@ import type { AuthMethod, Session } from '../../../functions/src/domain/types';
 import { CLIENT_ADDRESSES } from '../lib/topology';
 import { E2eError } from '../lib/errors';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fixturePassword } from '../../support/fixture-password';
 
 export interface E2eContext {
   readonly guest: Guest;
@@ -26,12 +27,12 @@ export type ApiSession = Pick<Session, 'sessionId' | 'username' | 'state' | 'end
   readonly counters: { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number };
 };
 
-/** Client profile for `user` in namespace `ns`; password `pw-<user>` unless given. */
+/** Client profile for `user` in namespace `ns`; password fixturePassword(user) unless given. */
 export function profile(ctx: E2eContext, ns: string, user: string, method: AuthMethod, extra: Partial<ClientProfile> = {}): ClientProfile {
   return {
     localAddress: CLIENT_ADDRESSES[ns] ?? '',
     username: `${user}@${ctx.tenantId}`,
-    password: `pw-${user}`,
+    password: fixturePassword(user),
     method,
     ...(ctx.ipsec === 'off' ? {} : { psk: ctx.psk }),
     ...extra,

@@ -158,15 +158,15 @@ describe('PPP authentication', () => {
   });
 
   test('guessing from one address makes that address wait, not the user; a success clears it', async () => {
-    await h.admin('POST', '/v1/tenants/acme/users', { username: 'dave', password: 'dave-pw' });
+    await h.admin('POST', '/v1/tenants/acme/users', { username: 'dave', password: 'secret-of-d-1' });
     const from = (peerAddress: string, password: string) => mschapv2('dave@acme', password, { peerAddress }).then((m) => asAgent('POST', '/v1/agent/authenticate', m.body));
     for (let i = 1; i <= 5; i++) {
       const res = await from('198.51.100.66', 'guess');
       assert.equal(res.body.reason, 'bad-credentials', `attempt ${i}`);
     }
-    const waiting = await from('198.51.100.66', 'dave-pw');
+    const waiting = await from('198.51.100.66', 'secret-of-d-1');
     assert.deepEqual(waiting.body, { ok: false, reason: 'throttled', retryable: true, lockedUntil: '2024-05-01T12:00:30.000Z' }, 'refused unverified');
-    assert.equal((await from('203.0.113.5', 'dave-pw')).body.ok, true, 'the user from elsewhere is not held back');
+    assert.equal((await from('203.0.113.5', 'secret-of-d-1')).body.ok, true, 'the user from elsewhere is not held back');
 
     const users = await h.admin('GET', '/v1/tenants/acme/users');
     const dave = users.body.items.find((u: { username: string }) => u.username === 'dave');
@@ -177,7 +177,7 @@ describe('PPP authentication', () => {
     assert.ok(events.body.items.every((e: { agentId: string; source: string }) => e.agentId === agent.agentId && e.source === '198.51.100.66'));
 
     h.clock.advance(30_000);
-    assert.equal((await from('198.51.100.66', 'dave-pw')).body.ok, true, 'after its wait the pair may try again');
+    assert.equal((await from('198.51.100.66', 'secret-of-d-1')).body.ok, true, 'after its wait the pair may try again');
     assert.equal((await from('198.51.100.66', 'guess')).body.reason, 'bad-credentials', 'and its success cleared it');
   });
 });
@@ -239,14 +239,14 @@ describe('sessions', () => {
 
   test('quotas: per-user and per-tenant limits refuse with quota-exceeded', async () => {
     await seedTenant(h, 'quota', { maxSessions: 2, maxSessionsPerUser: 1, cidr: '10.30.0.0/24' });
-    await h.admin('POST', '/v1/tenants/quota/users', { username: 'bob', password: 'pw' });
-    await h.admin('POST', '/v1/tenants/quota/users', { username: 'eve', password: 'pw' });
+    await h.admin('POST', '/v1/tenants/quota/users', { username: 'bob', password: 'quota-password' });
+    await h.admin('POST', '/v1/tenants/quota/users', { username: 'eve', password: 'quota-password' });
     assert.equal((await start(startBody('q1', 'quota', 'alice'))).status, 201);
     const perUser = await start(startBody('q2', 'quota', 'alice'));
     assert.equal(perUser.status, 409);
     assert.equal(perUser.body.error.code, 'quota-exceeded');
-    assert.equal((await start(startBody('q3', 'quota', 'bob'), 'pw')).status, 201);
-    const perTenant = await start(startBody('q4', 'quota', 'eve'), 'pw');
+    assert.equal((await start(startBody('q3', 'quota', 'bob'), 'quota-password')).status, 201);
+    const perTenant = await start(startBody('q4', 'quota', 'eve'), 'quota-password');
     assert.equal(perTenant.status, 409);
     assert.equal(perTenant.body.error.code, 'quota-exceeded');
     // A retry of an already started session is not a new session and is not refused.
@@ -255,9 +255,9 @@ describe('sessions', () => {
 
   test('pool exhausted is 503 pool-exhausted', async () => {
     await seedTenant(h, 'tiny', { cidr: '10.40.0.0/30' }); // one usable client address (.2; .1 is the gateway)
-    await h.admin('POST', '/v1/tenants/tiny/users', { username: 'bob', password: 'pw' });
+    await h.admin('POST', '/v1/tenants/tiny/users', { username: 'bob', password: 'quota-password' });
     assert.equal((await start(startBody('t1', 'tiny', 'alice'))).status, 201);
-    const full = await start(startBody('t2', 'tiny', 'bob'), 'pw');
+    const full = await start(startBody('t2', 'tiny', 'bob'), 'quota-password');
     assert.equal(full.status, 503);
     assert.equal(full.body.error.code, 'pool-exhausted');
     assert.equal(full.body.error.message, 'no free address for tenant tiny');

@@ -64,7 +64,7 @@ describe('tenants, users and pools', () => {
     assert.equal(created.body.chapMd5, true);
     const text = JSON.stringify(created.body);
     assert.ok(!text.includes('s3cret-pw') && !text.includes('ntHash') && !text.includes('ciphertext'), text);
-    assert.equal((await h.admin('POST', '/v1/tenants/users-t/users', { username: 'bob', password: 'x' })).status, 409);
+    assert.equal((await h.admin('POST', '/v1/tenants/users-t/users', { username: 'bob', password: 'another password' })).status, 409);
     const list = await h.admin('GET', '/v1/tenants/users-t/users');
     assert.equal(list.status, 200);
     assert.deepEqual(list.body.items.map((u: { username: string }) => u.username).sort(), ['alice', 'bob']);
@@ -82,10 +82,10 @@ describe('tenants, users and pools', () => {
 
   test('a static IP must lie in one of the tenant pools', async () => {
     await seedTenant(h, 'static-t', { cidr: '10.77.0.0/24' });
-    const outside = await h.admin('POST', '/v1/tenants/static-t/users', { username: 'carol', password: 'pw', staticIp: '192.168.1.5' });
+    const outside = await h.admin('POST', '/v1/tenants/static-t/users', { username: 'carol', password: 'long enough', staticIp: '192.168.1.5' });
     assert.equal(outside.status, 400);
     assert.equal(outside.body.error.field, 'staticIp');
-    const inside = await h.admin('POST', '/v1/tenants/static-t/users', { username: 'carol', password: 'pw', staticIp: '10.77.0.50' });
+    const inside = await h.admin('POST', '/v1/tenants/static-t/users', { username: 'carol', password: 'long enough', staticIp: '10.77.0.50' });
     assert.equal(inside.status, 201);
     assert.equal(inside.body.staticIp, '10.77.0.50');
   });

@@ -8,12 +8,13 @@ import { netnsSkipReason } from '../../../scripts/lib/netns';
 import type { AuthMethod } from '../../../functions/src/domain/types';
 import { eventually, startE2e, type BrokerSession, type E2e } from './harness';
 import type { SimSession } from '../../simulator';
+import { fixturePassword } from '../../support/fixture-password';
 
 const skip = netnsSkipReason();
 const TENANT = 'acme';
 const GATEWAY = '10.8.0.1';
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'kate', 'leo', 'mia'];
-const cred = (user: string, method: AuthMethod, password = `pw-${user}`) => ({ username: `${user}@${TENANT}`, password, method });
+const cred = (user: string, method: AuthMethod, password = fixturePassword(user)) => ({ username: `${user}@${TENANT}`, password, method });
 
 describe('edge agent end to end (netns)', { skip: skip ? `skipped: ${skip}` : false, timeout: 120_000 }, () => {
   let e2e: E2e;

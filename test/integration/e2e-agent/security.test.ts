@@ -19,6 +19,7 @@ import { netnsSkipReason } from '../../../scripts/lib/netns';
 import type { Pool } from '../../../functions/src/domain/types';
 import { eventually, startE2e, type E2e } from './harness';
 import type { SimSession } from '../../simulator';
+import { fixturePassword } from '../../support/fixture-password';
 
 const skip = netnsSkipReason();
 const VICTIM_TENANT = 'globex';
@@ -58,7 +59,7 @@ describe('security review (issue 14) against the real agent (netns)', { skip: sk
   });
 
   test('finding 1: a user of another tenant given a live session\'s address on the same agent is refused; the victim keeps its session and traffic', async () => {
-    const victimRun = await e2e.open({ tunnels: 1, sessionsPerTunnel: 1, credentials: () => ({ username: `bob@${VICTIM_TENANT}`, password: 'pw-bob', method: 'mschapv2' }) });
+    const victimRun = await e2e.open({ tunnels: 1, sessionsPerTunnel: 1, credentials: () => ({ username: `bob@${VICTIM_TENANT}`, password: fixturePassword('bob'), method: 'mschapv2' }) });
     const [bob] = victimRun.sessions;
     assert.ok(bob?.address, `${JSON.stringify(victimRun.results())}\n${detail()}`);
     await firstReply(bob);
@@ -70,11 +71,11 @@ describe('security review (issue 14) against the real agent (netns)', { skip: sk
     const mallory = await fetch(`${e2e.broker.url}/v1/tenants/acme/users`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'mallory', password: 'pw-mallory', staticIp: bob.address }),
+      body: JSON.stringify({ username: 'mallory', password: fixturePassword('mallory'), staticIp: bob.address }),
     });
     assert.equal(mallory.status, 201);
 
-    const attackRun = await e2e.open({ tunnels: 1, sessionsPerTunnel: 1, credentials: () => ({ username: 'mallory@acme', password: 'pw-mallory', method: 'mschapv2' }) });
+    const attackRun = await e2e.open({ tunnels: 1, sessionsPerTunnel: 1, credentials: () => ({ username: 'mallory@acme', password: fixturePassword('mallory'), method: 'mschapv2' }) });
     const [attack] = attackRun.results();
     assert.equal(attack?.ok, false, `the attacker's session came up: ${JSON.stringify(attack)}\n${detail()}`);
     await eventually(
@@ -105,15 +106,15 @@ describe('security review (issue 14) against the real agent (netns)', { skip: sk
 
   test('finding 2: link-local space and the agent\'s own network give no address and no route on the TUN', async () => {
     await legacyTenant('imds', '169.254.0.0/16', '169.254.0.1');
-    assert.equal((await admin('POST', '/v1/tenants/imds/users', { username: 'meta', password: 'pw-meta', staticIp: '169.254.169.254' })).status, 201);
+    assert.equal((await admin('POST', '/v1/tenants/imds/users', { username: 'meta', password: fixturePassword('meta'), staticIp: '169.254.169.254' })).status, 201);
     const third = e2e.ns.nsAddress.split('.')[2];
     await legacyTenant('onhost', `10.231.${third}.0/24`, `10.231.${third}.254`);
-    assert.equal((await admin('POST', '/v1/tenants/onhost/users', { username: 'dyn', password: 'pw-dyn' })).status, 201);
+    assert.equal((await admin('POST', '/v1/tenants/onhost/users', { username: 'dyn', password: fixturePassword('dyn') })).status, 201);
 
     const run = await e2e.open({
       tunnels: 1,
       sessionsPerTunnel: 2,
-      credentials: (i) => (i === 0 ? { username: 'meta@imds', password: 'pw-meta', method: 'mschapv2' } : { username: 'dyn@onhost', password: 'pw-dyn', method: 'mschapv2' }),
+      credentials: (i) => (i === 0 ? { username: 'meta@imds', password: fixturePassword('meta'), method: 'mschapv2' } : { username: 'dyn@onhost', password: fixturePassword('dyn'), method: 'mschapv2' }),
     });
     const results = run.results();
     assert.deepEqual(results.map((r) => r.ok), [false, false], `${JSON.stringify(results)}\n${detail()}`);
@@ -139,7 +140,7 @@ describe('security review (issue 14) against the real agent (netns)', { skip: sk
     assert.equal(down.by, 'peer');
     await eventually('the agent logs the revocation', async () => e2e.logs.find((l) => l.msg === 'the broker revoked this agent: ending every session and taking no new ones'), { detail });
     // And it takes nobody new.
-    const late = await e2e.open({ tunnels: 1, sessionsPerTunnel: 1, credentials: () => ({ username: `bob@${VICTIM_TENANT}`, password: 'pw-bob', method: 'mschapv2' }), timeouts: { setupMs: 10_000 } });
+    const late = await e2e.open({ tunnels: 1, sessionsPerTunnel: 1, credentials: () => ({ username: `bob@${VICTIM_TENANT}`, password: fixturePassword('bob'), method: 'mschapv2' }), timeouts: { setupMs: 10_000 } });
     assert.equal(late.results()[0]?.ok, false);
     await late.close();
     for (const run of runs) await run.close();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { freePort } from '../../../scripts/lib/dynamodb-local';
 import { freeUdpPort } from '../../support/free-udp-port';
 import { openTunnels, type SimulatorRun } from '../../simulator';
+import { fixturePassword } from '../../support/fixture-password';
 
 export const TENANT = 'acme';
 
@@ -179,12 +180,12 @@ export async function startStackProcess(options: {
   };
 }
 
-/** Tenant `acme` with one pool and users alice, bob (password `pw-<name>`). */
+/** Tenant `acme` with one pool and users alice, bob (password fixturePassword(name)). */
 export async function seedTenant(stack: StackProcess, cidr: string): Promise<void> {
   const steps: [string, unknown][] = [
     ['/v1/tenants', { tenantId: TENANT, name: 'Acme', authMethods: ['mschapv2', 'pap'] }],
     [`/v1/tenants/${TENANT}/pools`, { poolId: 'main', cidr, dns: ['192.0.2.53'] }],
-    [`/v1/tenants/${TENANT}/users`, { username: 'alice', password: 'pw-alice' }],
+    [`/v1/tenants/${TENANT}/users`, { username: 'alice', password: fixturePassword('alice') }],
   ];
   for (const [path, body] of steps) {
     const { status, body: answer } = await stack.admin('POST', path, body);
@@ -199,7 +200,7 @@ export async function connectSessions(server: { address: string; port: number },
     ...(localAddress ? { localAddress } : {}),
     tunnels: 1,
     sessionsPerTunnel: count,
-    credentials: () => ({ username: `alice@${TENANT}`, password: 'pw-alice', method: 'mschapv2' }),
+    credentials: () => ({ username: `alice@${TENANT}`, password: fixturePassword('alice'), method: 'mschapv2' }),
     timeouts: { setupMs: 20_000, closeMs: 2_000, echoIntervalMs: 0 },
   });
 }

@@ -21,6 +21,7 @@ import { systemTimers } from '../../../edge-agent/src/runtime/timers';
 import { freePort } from '../../../scripts/lib/dynamodb-local';
 import { startLiveBroker } from '../../support/live-broker';
 import { LacHost } from '../../unit/runtime/testing/lac';
+import { fixturePassword } from '../../support/fixture-password';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -64,7 +65,7 @@ test('real agent: L2TP + PPP (MS-CHAPv2) over loopback UDP, kernel answers a pin
     const lac = host.lac(4242, (n) => randomBytes(n));
     lac.open();
     await until(() => lac.established, 'tunnel established');
-    const call = lac.placeCall({ username: 'alice@acme77', password: 'pw-alice', crypto: await createPppClientCrypto('pw-alice'), random: (n) => randomBytes(n) });
+    const call = lac.placeCall({ username: 'alice@acme77', password: fixturePassword('alice'), crypto: await createPppClientCrypto(fixturePassword('alice')), random: (n) => randomBytes(n) });
     await until(() => call.up !== undefined || call.cleared !== undefined, 'PPP up');
     assert.ok(call.up, `call cleared: ${JSON.stringify(call.cleared)}`);
     assert.equal(call.up.authMethod, 'mschapv2');

@@ -8,6 +8,7 @@ import { createNetns } from '../../../scripts/lib/netns';
 import { LocalScalingProvider } from '../../../functions/src/domain/autoscaling';
 import { adminApiEnroller, NetnsAgentLauncher, type NetnsAgent } from '../../../scripts/lib/netns-agent-launcher';
 import { openTunnels, type SimulatorRun } from '../../simulator';
+import { fixturePassword } from '../../support/fixture-password';
 
 export const TENANT = 'acme';
 
@@ -62,7 +63,7 @@ export async function startLocalFleet(options: { capacity: number; cidr?: string
           localAddress: a.namespace.hostAddress,
           tunnels: 1,
           sessionsPerTunnel: 1,
-          credentials: () => ({ username: `${username}@${TENANT}`, password: `pw-${username}`, method: 'mschapv2' }),
+          credentials: () => ({ username: `${username}@${TENANT}`, password: fixturePassword(username), method: 'mschapv2' }),
           timeouts: { setupMs: 20_000, closeMs: 2_000, echoIntervalMs: 0 },
         });
         runs.push(run);

@@ -90,12 +90,12 @@ describe('issue 14 #6: data keys from a customer-managed KMS key', () => {
     const admin = { authorization: 'Bearer admin-token-for-kms-tests-0123', 'content-type': 'application/json' };
     const post = (app: typeof a, path: string, body: unknown, headers: Record<string, string> = admin) => app.request(path, { method: 'POST', headers, body: JSON.stringify(body) });
     assert.equal((await post(a, '/v1/tenants', { tenantId: 'kmsco', name: 'k' })).status, 201);
-    assert.equal((await post(a, '/v1/tenants/kmsco/users', { username: 'alice', password: 'pw-alice' })).status, 201);
+    assert.equal((await post(a, '/v1/tenants/kmsco/users', { username: 'alice', password: 'kms-test-password' })).status, 201);
     const user = await t.store.getUser('kmsco', 'alice');
     assert.equal(user?.credentials.ntHashSealed?.keyId, 'kms1');
     const enrol = await (await post(a, '/v1/agents', { name: 'edge' })).json() as { token: string };
     const authenticatorChallenge = randomBytes(16);
-    const r = await computeMsChapV2Response({ password: 'pw-alice', authenticatorChallenge, username: 'alice@kmsco' });
+    const r = await computeMsChapV2Response({ password: 'kms-test-password', authenticatorChallenge, username: 'alice@kmsco' });
     const res = await post(b, '/v1/agent/authenticate', {
       method: 'mschapv2', username: 'alice@kmsco', agentSessionRef: 'r1', peerAddress: '198.51.100.4',
       authenticatorChallenge: authenticatorChallenge.toString('hex'), peerChallenge: r.peerChallenge.toString('hex'), ntResponse: r.ntResponse.toString('hex'),

@@ -26,7 +26,7 @@ async function setup(env: Record<string, string> = {}) {
   for (const tenantId of ['gacme', 'gother']) {
     assert.equal((await h.admin('POST', '/v1/tenants', { tenantId, name: tenantId })).status, 201);
     for (const username of ['victim', 'bystander']) {
-      assert.equal((await h.admin('POST', `/v1/tenants/${tenantId}/users`, { username, password: `pw-${username}` })).status, 201);
+      assert.equal((await h.admin('POST', `/v1/tenants/${tenantId}/users`, { username, password: `secret-${[...username].reverse().join('')}-1` })).status, 201);
     }
   }
   let ref = 0;
@@ -61,11 +61,11 @@ describe('issue 14 #4: one address cannot lock a user out', () => {
     assert.ok(verdicts.slice(5).every((v) => v.lockedUntil === verdicts[5]!.lockedUntil), 'refused attempts do not extend the wait');
 
     // The attack of the review: the victim is not locked out, from another address.
-    assert.equal((await attempt('victim@gacme', 'pw-victim', HOME)).ok, true);
+    assert.equal((await attempt('victim@gacme', 'secret-mitciv-1', HOME)).ok, true);
     assert.deepEqual([(await user('gacme', 'victim')).locked, (await user('gacme', 'victim')).failedAttempts], [false, 0]);
     // The same name in another tenant, and another user of the tenant, are untouched.
-    assert.equal((await attempt('bystander@gacme', 'pw-bystander', ATTACKER)).ok, true);
-    assert.equal((await attempt('victim@gother', 'pw-victim', ATTACKER)).ok, true);
+    assert.equal((await attempt('bystander@gacme', 'secret-rednatsyb-1', ATTACKER)).ok, true);
+    assert.equal((await attempt('victim@gother', 'secret-mitciv-1', ATTACKER)).ok, true);
 
     // The attacker's waits grow: 30 s, 60 s, 120 s, 240 s after the 5th, 6th, 7th, 8th failure.
     const waits = [30];
@@ -88,7 +88,7 @@ describe('issue 14 #4: one address cannot lock a user out', () => {
   test('the right password from the attacking address, once its wait is over, clears that pair', async () => {
     const { h, attempt } = t;
     h.clock.advance(3_600_000);
-    assert.equal((await attempt('victim@gacme', 'pw-victim', ATTACKER)).ok, true);
+    assert.equal((await attempt('victim@gacme', 'secret-mitciv-1', ATTACKER)).ok, true);
     for (let i = 0; i < 5; i++) assert.equal((await attempt('victim@gacme', `again-${i}`, ATTACKER)).reason, 'bad-credentials', `free guess ${i + 1} again`);
   });
 });
@@ -101,7 +101,7 @@ describe('issue 14 #4: an agent under pressure makes every failing pair wait fro
       for (let i = 0; i < 20; i++) assert.equal((await attempt(`user${i}@gacme`, 'Summer2024', `192.0.2.${i + 1}`)).reason, 'unknown-user');
       assert.equal((await attempt('victim@gacme', 'guess', '192.0.2.100')).reason, 'bad-credentials');
       assert.equal((await attempt('victim@gacme', 'guess-2', '192.0.2.100')).reason, 'throttled', 'waits from the first failure');
-      assert.equal((await attempt('bystander@gacme', 'pw-bystander', '192.0.2.101')).ok, true, 'a user who knows the password is not held back');
+      assert.equal((await attempt('bystander@gacme', 'secret-rednatsyb-1', '192.0.2.101')).ok, true, 'a user who knows the password is not held back');
       // The pressure passes with the minute (a sliding estimate over this and the last minute).
       h.clock.advance(120_000);
       assert.equal((await attempt('victim@gacme', 'guess-3', '192.0.2.102')).reason, 'bad-credentials');
@@ -124,7 +124,7 @@ describe('issue 14 #4: the account-wide lock (opt-in) needs several addresses an
       }
       let victim = await user('gacme', 'victim');
       assert.deepEqual([victim.failedAttempts, victim.locked], [30, false]);
-      assert.equal((await attempt('victim@gacme', 'pw-victim', HOME)).ok, true, 'one address alone cannot lock the account');
+      assert.equal((await attempt('victim@gacme', 'secret-mitciv-1', HOME)).ok, true, 'one address alone cannot lock the account');
 
       // Three addresses: the 10th failure locks the account (from the 3rd address on).
       const sources = ['203.0.113.1', '203.0.113.2', '203.0.113.3'];
@@ -132,7 +132,7 @@ describe('issue 14 #4: the account-wide lock (opt-in) needs several addresses an
       for (let i = 0; i < 10; i++) verdict = await attempt('victim@gacme', `d${i}`, sources[i % 3]!);
       assert.equal(verdict.reason, 'bad-credentials');
       assert.equal(waitSeconds(h, verdict), 600, 'first lock: AUTH_LOCKOUT_SECONDS');
-      const refused = await attempt('victim@gacme', 'pw-victim', HOME);
+      const refused = await attempt('victim@gacme', 'secret-mitciv-1', HOME);
       assert.deepEqual([refused.ok, refused.reason], [false, 'locked'], 'locked: even the right password, from anywhere');
       victim = await user('gacme', 'victim');
       assert.equal(victim.locked, true);
@@ -142,7 +142,7 @@ describe('issue 14 #4: the account-wide lock (opt-in) needs several addresses an
       for (let i = 0; i < 3; i++) verdict = await attempt('victim@gacme', `e${i}`, `198.18.0.${i + 1}`);
       assert.equal(waitSeconds(h, verdict), 1200, 'second lock: twice as long');
       h.clock.advance(1_200_000);
-      assert.equal((await attempt('victim@gacme', 'pw-victim', HOME)).ok, true);
+      assert.equal((await attempt('victim@gacme', 'secret-mitciv-1', HOME)).ok, true);
       victim = await user('gacme', 'victim');
       assert.deepEqual([victim.failedAttempts, victim.locked], [0, false]);
       for (let i = 0; i < 9; i++) verdict = await attempt('victim@gacme', `f${i}`, `198.18.1.${i % 3}`);

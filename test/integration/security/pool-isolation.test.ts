@@ -62,7 +62,7 @@ describe('finding 1: one address, one pool, fleet-wide', () => {
     }
     // Without an overlapping pool, the victim's address is outside every acme pool.
     await expectStatus(asKey(acme, 'POST', '/v1/tenants/acme/pools', pool('own', '10.9.0.0/24')), 201);
-    const user = await expectStatus(asKey(acme, 'POST', '/v1/tenants/acme/users', { username: 'mallory', password: 'pw', staticIp: '10.8.0.245' }), 400);
+    const user = await expectStatus(asKey(acme, 'POST', '/v1/tenants/acme/users', { username: 'mallory', password: 'long enough', staticIp: '10.8.0.245' }), 400);
     assert.equal(user.body.error.field, 'staticIp');
     const listed = await expectStatus(asKey(acme, 'GET', '/v1/tenants/acme/pools'), 200);
     assert.deepEqual(listed.body.items.map((p: { cidr: string }) => p.cidr), ['10.9.0.0/24']);
@@ -126,7 +126,7 @@ describe('finding 2: no reserved or host space in pools', () => {
       }
     }
     // The static address that diverted the metadata service cannot be given: no pool holds it.
-    const user = await expectStatus(asKey(tenantKey, 'POST', '/v1/tenants/spaces/users', { username: 'imds', password: 'pw', staticIp: '169.254.169.254' }), 400);
+    const user = await expectStatus(asKey(tenantKey, 'POST', '/v1/tenants/spaces/users', { username: 'imds', password: 'long enough', staticIp: '169.254.169.254' }), 400);
     assert.equal(user.body.error.field, 'staticIp');
   });
 
@@ -168,10 +168,10 @@ describe('finding 2: no reserved or host space in pools', () => {
   test('pools created before these rules: a forbidden-space pool and a pool over the agent\'s network give no address there', async () => {
     await expectStatus(h.admin('POST', '/v1/tenants', { tenantId: 'legacy', name: 'legacy', authMethods: ['mschapv2'] }), 201);
     await legacyPool('legacy', 'imds', '169.254.0.0/16', '169.254.0.1');
-    await expectStatus(h.admin('POST', '/v1/tenants/legacy/users', { username: 'imds', password: 'pw', staticIp: '169.254.169.254' }), 201);
+    await expectStatus(h.admin('POST', '/v1/tenants/legacy/users', { username: 'imds', password: 'long enough', staticIp: '169.254.169.254' }), 201);
     const agent = await seedAgent(h, 'legacy-agent');
     await h.call('POST', '/v1/agent/register', { token: agent.token, body: { publicAddress: '203.0.113.10', capacity: 50, version: 'test', networks: ['10.130.0.0/16'] } });
-    const start = await startGranted(h, agent.token, startBody('legacy-1', 'legacy', 'imds'), 'pw');
+    const start = await startGranted(h, agent.token, startBody('legacy-1', 'legacy', 'imds'), 'long enough');
     assert.equal(start.status, 409, JSON.stringify(start.body));
     assert.equal(start.body.error.code, 'static-address-unavailable');
     assert.match(start.body.error.message, /169\.254\.0\.0\/16/);
@@ -179,12 +179,12 @@ describe('finding 2: no reserved or host space in pools', () => {
     // A dynamic user of a legacy pool that overlaps the agent's network: refused on that agent only.
     await expectStatus(h.admin('POST', '/v1/tenants', { tenantId: 'legacy2', name: 'legacy2', authMethods: ['mschapv2'] }), 201);
     await legacyPool('legacy2', 'onhost', '10.130.5.0/24', '10.130.5.1');
-    await expectStatus(h.admin('POST', '/v1/tenants/legacy2/users', { username: 'dyn', password: 'pw' }), 201);
-    const refused = await startGranted(h, agent.token, startBody('legacy-2', 'legacy2', 'dyn'), 'pw');
+    await expectStatus(h.admin('POST', '/v1/tenants/legacy2/users', { username: 'dyn', password: 'long enough' }), 201);
+    const refused = await startGranted(h, agent.token, startBody('legacy-2', 'legacy2', 'dyn'), 'long enough');
     assert.equal(refused.status, 409, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'pool-not-allowed');
     const other = await seedAgent(h, 'elsewhere');
-    const served = await startGranted(h, other.token, startBody('legacy-3', 'legacy2', 'dyn'), 'pw');
+    const served = await startGranted(h, other.token, startBody('legacy-3', 'legacy2', 'dyn'), 'long enough');
     assert.equal(served.status, 201, JSON.stringify(served.body));
     assert.match(served.body.address, /^10\.130\.5\./);
     for (const a of [agent, other]) await h.admin('DELETE', `/v1/agents/${a.agentId}`);

@@ -35,7 +35,7 @@ const mschapv2 = async (name: string, password: string) =>
 
 describe('issue 14 #6: secrets at rest', () => {
   test('no NT hash or password in clear anywhere in the table', async () => {
-    const passwords = ['short', 'a considerably longer pass phrase, 40 ch'];
+    const passwords = ['short-pw', 'a considerably longer pass phrase, 40 ch'];
     for (const [i, password] of passwords.entries()) {
       assert.equal((await h.admin('POST', '/v1/tenants/acme/users', { username: `u${i}`, password, chapMd5: true })).status, 201);
     }
@@ -50,7 +50,7 @@ describe('issue 14 #6: secrets at rest', () => {
     const other = (await h.testStore.store.getUser('acme', 'u1'))!;
     assert.equal(stored.credentials.chapSecret!.ciphertext.length, other.credentials.chapSecret!.ciphertext.length, 'one length for a 5 and a 40 character password');
     // And they still log in, with each method.
-    assert.equal((await mschapv2('u0@acme', 'short')).ok, true);
+    assert.equal((await mschapv2('u0@acme', 'short-pw')).ok, true);
     const challenge = randomBytes(16);
     const chap = await h.call('POST', '/v1/agent/authenticate', {
       token: agent.token,
@@ -60,7 +60,7 @@ describe('issue 14 #6: secrets at rest', () => {
   });
 
   test("a user's sealed credentials copied onto another user do not log that user in", async () => {
-    assert.equal((await h.admin('POST', '/v1/tenants/acme/users', { username: 'mallory', password: 'mallory-pw' })).status, 201);
+    assert.equal((await h.admin('POST', '/v1/tenants/acme/users', { username: 'mallory', password: 'trudy-said-so' })).status, 201);
     const alice = (await h.testStore.store.getUser('acme', 'alice'))!;
     const mallory = (await h.testStore.store.getUser('acme', 'mallory'))!;
     assert.equal(await h.testStore.store.replaceUserCredentials('acme', 'mallory', alice.credentials, mallory.credentials), true);
