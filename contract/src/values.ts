@@ -21,6 +21,10 @@ export const END_REASONS = [
   'tunnel-closed',
   'quota-exceeded',
   'error',
+  // The broker ends these through the agent (issue 18): recorded in place of `admin-disconnect`.
+  'user-deleted',
+  'user-disabled',
+  'tenant-deleted',
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 

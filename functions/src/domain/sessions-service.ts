@@ -205,7 +205,7 @@ export async function stopSession(
 ): Promise<Session> {
   const current = await agentSession(ctx, agent, sessionId);
   const stopped = await ctx.store.stopSession(sessionId, {
-    reason: stop.reason,
+    reason: recordedReason(current, stop.reason),
     at: ctx.clock.now(),
     ...(stop.counters ? { counters: stop.counters } : {}),
     current,
@@ -216,6 +216,15 @@ export async function stopSession(
   return stopped;
 }
 
+/**
+ * The end reason a stop records: the agent reports `admin-disconnect` for every disconnect the
+ * broker asked for, and the broker knows why it asked (the user deleted or disabled, the tenant
+ * deleted: `disconnectReason`).
+ */
+export function recordedReason(session: Session, reported: EndReason): EndReason {
+  return reported === 'admin-disconnect' && session.disconnectReason !== undefined ? session.disconnectReason : reported;
+}
+
 /** Commands for one session use a fixed id, so repeated DELETEs queue at most one. */
 export function disconnectCommandId(sessionId: string): string {
   return `disconnect-${sessionId}`;
@@ -224,12 +233,14 @@ export function disconnectCommandId(sessionId: string): string {
 /**
  * Operator disconnect: marks the session, queues `disconnect-session` for its agent and nudges the
  * agent to fetch it now (command-nudge.ts; its next heartbeat is the fallback); the agent tears the
- * PPP/L2TP session down and reports the stop with reason `admin-disconnect`, which confirms it.
+ * PPP/L2TP session down and reports the stop with reason `admin-disconnect`, which confirms it (and
+ * is recorded as `reason` when one is given: recordedReason). Every disconnect the broker asks for
+ * (a DELETE of the session, a user deleted or disabled, a tenant deleted) goes this one way.
  */
-export async function requestDisconnect(ctx: NudgeContext, session: Session): Promise<Session> {
+export async function requestDisconnect(ctx: NudgeContext, session: Session, reason?: EndReason): Promise<Session> {
   if (session.state !== 'active') throw new ConflictError('session-stopped', `session ${session.sessionId} is already stopped`);
   const now = ctx.clock.now();
-  const marked = (await ctx.store.markDisconnectRequested(session.sessionId, now)) ?? session;
+  const marked = (await ctx.store.markDisconnectRequested(session.sessionId, now, reason)) ?? session;
   try {
     await ctx.store.enqueueAgentCommand(session.agentId, {
       commandId: disconnectCommandId(session.sessionId),
@@ -246,12 +257,38 @@ export async function requestDisconnect(ctx: NudgeContext, session: Session): Pr
 }
 
 /**
- * When the agent confirmed an operator's disconnect: the time of its stop report with reason
- * `admin-disconnect` (the agent reports that reason only when it carried out the command). Other
- * ends (the user hung up first, the agent was lost, the reaper) leave it undefined.
+ * When the agent confirmed a disconnect the broker asked for: the time of its stop report with
+ * reason `admin-disconnect` (the agent reports that reason only when it carried out the command),
+ * recorded as the broker's `disconnectReason` when there was one. Other ends (the user hung up
+ * first, the agent was lost, the reaper) leave it undefined.
  */
-export function disconnectConfirmedAt(session: Pick<Session, 'disconnectRequestedAt' | 'endReason' | 'stoppedAt'>): number | undefined {
-  return session.disconnectRequestedAt !== undefined && session.endReason === 'admin-disconnect' ? session.stoppedAt : undefined;
+export function disconnectConfirmedAt(session: Pick<Session, 'disconnectRequestedAt' | 'disconnectReason' | 'endReason' | 'stoppedAt'>): number | undefined {
+  if (session.disconnectRequestedAt === undefined || session.endReason === undefined) return undefined;
+  // A disconnect the broker asked for with a reason is recorded with that reason (recordedReason).
+  const asked = session.endReason === 'admin-disconnect' || session.endReason === session.disconnectReason;
+  return asked ? session.stoppedAt : undefined;
+}
+
+/**
+ * Asks the agents to end every active session matching `filter` (a user's, a tenant's), each
+ * recorded with `reason`. Returns how many were asked. A session that ends meanwhile is skipped.
+ */
+export async function disconnectActive(ctx: NudgeContext, filter: SessionFilter, reason: EndReason): Promise<number> {
+  let asked = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.store.listSessions({ ...filter, state: 'active' }, { limit: 100, ...(cursor ? { cursor } : {}) });
+    for (const session of page.items) {
+      try {
+        await requestDisconnect(ctx, session, reason);
+        asked++;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return asked;
 }
 
 export function listSessions(ctx: Pick<ServiceContext, 'store'>, filter: SessionFilter, page: PageRequest): Promise<Page<Session>> {

@@ -47,6 +47,11 @@ export interface Store {
   /** Returns false when the user did not exist. */
   deleteUser(tenantId: string, username: string): Promise<boolean>;
   /**
+   * Changes an existing user (NotFoundError when absent): the fields given are set, `staticIp:
+   * null` removes the static address. Returns the user after the change.
+   */
+  updateUser(tenantId: string, username: string, changes: UserUpdate): Promise<User>;
+  /**
    * Replaces a user's credentials only while they still are `expected` (re-sealing legacy ones
    * after a login); false when they changed meanwhile or the user is gone.
    */
@@ -110,7 +115,12 @@ export interface Store {
    * With `leaseGraceUntil`, the lease is kept with `releaseAfter` instead of being deleted.
    */
   stopSession(sessionId: string, stop: StopSessionInput): Promise<Session | undefined>;
-  markDisconnectRequested(sessionId: string, at: number): Promise<Session | undefined>;
+  /**
+   * Marks an active session's disconnect as requested at `at` (with `reason` when not a plain
+   * operator disconnect); the first request's time and reason are kept. Returns the session (a
+   * stopped one unchanged), undefined when absent.
+   */
+  markDisconnectRequested(sessionId: string, at: number, reason?: EndReason): Promise<Session | undefined>;
   listSessions(filter: SessionFilter, page: PageRequest): Promise<Page<Session>>;
 
   // --- agents --------------------------------------------------------------------------------
@@ -183,6 +193,14 @@ export interface SessionFilter {
   readonly state?: SessionState;
   readonly since?: number; // startedAt >= since
   readonly until?: number; // startedAt < until
+}
+
+export interface UserUpdate {
+  readonly credentials?: UserCredentials;
+  readonly disabled?: boolean;
+  /** null removes it. */
+  readonly staticIp?: string | null;
+  readonly updatedAt: number;
 }
 
 export interface AgentUpdate {

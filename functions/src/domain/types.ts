@@ -89,6 +89,8 @@ export interface User {
   readonly lockCount?: number;
   readonly lastFailureAt?: number;
   readonly lastFailureReason?: string;
+  /** Last change by an operator (PATCH). */
+  readonly updatedAt?: number;
 }
 
 /** One failed (or lockout) authentication event, kept for operators with a TTL. */
@@ -229,6 +231,12 @@ export interface Session {
    * the fallback). The agent's stop report with reason `admin-disconnect` confirms it (`stoppedAt`).
    */
   readonly disconnectRequestedAt?: number;
+  /**
+   * Why the broker asked for the disconnect, when it was not a plain DELETE of the session (the
+   * user was deleted or disabled, the tenant deleted): the agent reports `admin-disconnect`, and
+   * the session records this reason instead.
+   */
+  readonly disconnectReason?: EndReason;
 }
 
 export const API_KEY_SCOPES = ['fleet', 'tenant'] as const;

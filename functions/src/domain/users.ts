@@ -10,6 +10,7 @@ import { canonicalUsername, credentialsFromPassword, InvalidAuthInputError, look
 import type { ServiceContext } from './service-context';
 import { requireTenant } from './tenants';
 import { isInPool } from './ip-allocation';
+import { disconnectActive } from './sessions-service';
 import type { AuthEvent, Page, PageRequest, Tenant, User, UserCredentials } from './types';
 
 export interface CreateUserInput {
@@ -34,12 +35,7 @@ export async function createUser(
   if (!canonical.ok) throw new ValidationError('username', canonical.message);
   const username = canonical.name;
   const tenant = await requireTenant(ctx, tenantId);
-  if (input.staticIp !== undefined) {
-    const pools = await ctx.store.listPools(tenantId);
-    if (!pools.some((pool) => isInPool(pool, input.staticIp!))) {
-      throw new ValidationError('staticIp', `${input.staticIp} is not a usable address of any pool of tenant ${tenantId}`);
-    }
-  }
+  if (input.staticIp !== undefined) await requireStaticIpInPool(ctx, tenantId, input.staticIp);
   const credentials = await credentialsUnderPolicy(ctx, tenant, username, input.password, input.chapMd5 ?? tenant.authMethods.includes('chap-md5'));
   const user: User = {
     tenantId,
@@ -92,10 +88,86 @@ export async function findUser(ctx: Pick<ServiceContext, 'store'>, tenantId: str
   return found.find((u) => u !== undefined);
 }
 
-export async function deleteUser(ctx: Pick<ServiceContext, 'store'>, tenantId: string, username: string): Promise<void> {
+/**
+ * Deletes a user and ends the user's sessions (reason `user-deleted`), the way an operator's
+ * DELETE of a session does (sessions-service.ts requestDisconnect). Sessions are asked to end
+ * before the user goes, so a failure half-way leaves a user a repeated DELETE finds again; and once
+ * more after, for a session started in between.
+ */
+export async function deleteUser(ctx: Pick<ServiceContext, 'store' | 'clock'>, tenantId: string, username: string): Promise<{ user: User; sessionsEnded: number }> {
   await requireTenant(ctx, tenantId);
   const user = await findUser(ctx, tenantId, username);
-  if (!user || !(await ctx.store.deleteUser(tenantId, user.username))) throw new NotFoundError('user', username);
+  if (!user) throw new NotFoundError('user', username);
+  const owner = { tenantId, username: user.username };
+  let sessionsEnded = await disconnectActive(ctx, owner, 'user-deleted');
+  if (!(await ctx.store.deleteUser(tenantId, user.username))) throw new NotFoundError('user', username);
+  sessionsEnded += await disconnectActive(ctx, owner, 'user-deleted');
+  return { user, sessionsEnded };
+}
+
+export interface UpdateUserInput {
+  readonly password?: string;
+  /** Keep (or drop) the CHAP-MD5 secret with a new password; default: whether the user had one. */
+  readonly chapMd5?: boolean;
+  readonly disabled?: boolean;
+  /** An address of one of the tenant's pools, or null to remove it. */
+  readonly staticIp?: string | null;
+}
+
+/**
+ * Changes a user: a new password (under the tenant's policy), disabled (which ends the user's
+ * sessions with `user-disabled`; new logins are refused `user-disabled`) or enabled again, a static
+ * address set (in one of the tenant's pools) or cleared. A static address takes effect at the next
+ * session. Returns the user and how many sessions were asked to end.
+ */
+export async function updateUser(
+  ctx: Pick<ServiceContext, 'store' | 'clock' | 'secretBox'>,
+  tenantId: string,
+  username: string,
+  input: UpdateUserInput,
+): Promise<{ user: User; sessionsEnded: number }> {
+  const tenant = await requireTenant(ctx, tenantId);
+  const user = await findUser(ctx, tenantId, username);
+  if (!user) throw new NotFoundError('user', username);
+  if (typeof input.staticIp === 'string') await requireStaticIpInPool(ctx, tenantId, input.staticIp);
+  const credentials =
+    input.password !== undefined
+      ? await credentialsUnderPolicy(ctx, tenant, user.username, input.password, input.chapMd5 ?? user.credentials.chapSecret !== undefined)
+      : undefined;
+  const updated = await ctx.store.updateUser(tenantId, user.username, {
+    ...(credentials ? { credentials } : {}),
+    ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
+    ...(input.staticIp !== undefined ? { staticIp: input.staticIp } : {}),
+    updatedAt: ctx.clock.now(),
+  });
+  const sessionsEnded = input.disabled === true ? await disconnectActive(ctx, { tenantId, username: user.username }, 'user-disabled') : 0;
+  return { user: updated, sessionsEnded };
+}
+
+/** The user a name denotes, or NotFoundError. */
+export async function getUser(ctx: Pick<ServiceContext, 'store'>, tenantId: string, username: string): Promise<User> {
+  await requireTenant(ctx, tenantId);
+  const user = await findUser(ctx, tenantId, username);
+  if (!user) throw new NotFoundError('user', username);
+  return user;
+}
+
+/** Lifts an account lock and forgets the failures that led to it (as a successful login does). */
+export async function unlockUser(ctx: Pick<ServiceContext, 'store'>, tenantId: string, username: string): Promise<User> {
+  await requireTenant(ctx, tenantId);
+  const user = await findUser(ctx, tenantId, username);
+  if (!user) throw new NotFoundError('user', username);
+  await ctx.store.clearAuthFailures(tenantId, user.username);
+  const after = await ctx.store.getUser(tenantId, user.username);
+  if (!after) throw new NotFoundError('user', username);
+  return after;
+}
+
+async function requireStaticIpInPool(ctx: Pick<ServiceContext, 'store'>, tenantId: string, staticIp: string): Promise<void> {
+  const pools = await ctx.store.listPools(tenantId);
+  if (!pools.some((pool) => isInPool(pool, staticIp))) {
+    throw new ValidationError('staticIp', `${staticIp} is not a usable address of any pool of tenant ${tenantId}`);
+  }
 }
 
 /** Failures and lockouts of one user, newest first as the store returns them. */

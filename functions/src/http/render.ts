@@ -33,6 +33,7 @@ export function renderUser(u: User, now: number) {
     ...optIso('lockedUntil', u.lockedUntil),
     ...optIso('lastFailureAt', u.lastFailureAt),
     ...(u.lastFailureReason !== undefined ? { lastFailureReason: u.lastFailureReason } : {}),
+    ...optIso('updatedAt', u.updatedAt),
   };
 }
 
@@ -80,6 +81,7 @@ export function renderSession(s: Session) {
     ...(s.endReason !== undefined ? { endReason: s.endReason } : {}),
     ...optIso('disconnectRequestedAt', s.disconnectRequestedAt),
     ...optIso('disconnectConfirmedAt', disconnectConfirmedAt(s)),
+    ...(s.disconnectReason !== undefined ? { disconnectReason: s.disconnectReason } : {}),
     counters: { bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut },
   };
 }

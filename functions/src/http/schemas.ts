@@ -87,6 +87,15 @@ export const CreateUserBody = strict({
   chapMd5: z.boolean().optional(),
 }).openapi('CreateUser');
 
+export const UpdateUserBody = strict({
+  password: z.string().min(1).max(256).optional(),
+  chapMd5: z.boolean().optional().openapi({ description: 'with a new password: keep an encrypted copy for CHAP-MD5 (default: as before)' }),
+  disabled: z.boolean().optional().openapi({ description: 'true ends the user\'s sessions (end reason user-disabled) and refuses new logins; false enables again' }),
+  staticIp: Ipv4.nullable().optional().openapi({ description: 'an address of one of the tenant\'s pools; null clears it (takes effect at the next session)' }),
+})
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of password, disabled, staticIp' })
+  .openapi('UpdateUser');
+
 export const CreatePoolBody = strict({
   poolId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-", up to 32'),
   cidr: z.string().openapi({ example: '10.8.0.0/24' }),
@@ -136,7 +145,9 @@ export const TenantSchema = z
     authMethods: z.array(z.enum(AUTH_METHODS)),
     maxSessions: z.number().optional(),
     maxSessionsPerUser: z.number().optional(),
+    passwordPolicy: z.object({ minLength: z.number(), rejectUsername: z.boolean() }).openapi({ description: 'the policy in force (the default unless set)' }),
     createdAt: IsoTime,
+    updatedAt: IsoTime.optional(),
   }).openapi('Tenant');
 
 export const UserSchema = z
@@ -152,7 +163,12 @@ export const UserSchema = z
     lockedUntil: IsoTime.optional(),
     lastFailureAt: IsoTime.optional(),
     lastFailureReason: z.string().optional(),
+    updatedAt: IsoTime.optional(),
   }).openapi('User');
+
+export const UserChangeSchema = UserSchema.extend({
+  sessionsEnded: z.number().openapi({ description: 'sessions of the user the change asked the agents to end' }),
+}).openapi('UserChange');
 
 export const AuthEventSchema = z
   .object({
@@ -196,6 +212,7 @@ export const SessionSchema = z
     endReason: z.enum(END_REASONS).optional(),
     disconnectRequestedAt: IsoTime.optional().openapi({ description: 'when an operator asked for the disconnect (DELETE); the agent is nudged at once' }),
     disconnectConfirmedAt: IsoTime.optional().openapi({ description: 'when the agent reported the session stopped by that disconnect (its stop report, reason admin-disconnect)' }),
+    disconnectReason: z.enum(END_REASONS).optional().openapi({ description: 'why the broker asked for the disconnect, when not a plain DELETE (user-deleted, user-disabled, tenant-deleted)' }),
     counters: CountersSchema,
   }).openapi('Session');
 

@@ -79,6 +79,15 @@ const ROUTES: Record<string, RouteEntry> = {
     access: 'tenant',
     prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/users/${A.user}/auth-events` }),
   },
+  'GET /v1/tenants/{tenantId}/users/{username}': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/users/${A.user}` }) },
+  'PATCH /v1/tenants/{tenantId}/users/{username}': {
+    access: 'tenant',
+    prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/users/${A.user}`, body: { password: 'matrix-password' } }),
+  },
+  'POST /v1/tenants/{tenantId}/users/{username}/unlock': {
+    access: 'tenant',
+    prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/users/${A.user}/unlock` }),
+  },
   'DELETE /v1/tenants/{tenantId}/users/{username}': {
     access: 'tenant',
     prepare: async () => {

@@ -76,6 +76,19 @@ export function directoryCases(open: OpenStore): void {
       assert.deepEqual(second.items.map((u) => u.username), ['c']);
       assert.equal(second.cursor, undefined);
     });
+    test('updateUser sets what it is given, removes a static address with null, needs the user', async () => {
+      await t.store.createUser(user({ tenantId: 'u-ten', username: 'upd', staticIp: '10.8.0.7' }));
+      const credentials = { ntHash: '1'.repeat(32) };
+      const changed = await t.store.updateUser('u-ten', 'upd', { credentials, disabled: true, updatedAt: 5_000 });
+      assert.deepEqual(changed, user({ tenantId: 'u-ten', username: 'upd', staticIp: '10.8.0.7', credentials, disabled: true, updatedAt: 5_000 }));
+      const cleared = await t.store.updateUser('u-ten', 'upd', { staticIp: null, disabled: false, updatedAt: 6_000 });
+      assert.equal(cleared.staticIp, undefined);
+      assert.equal(cleared.disabled, false);
+      assert.deepEqual(await t.store.getUser('u-ten', 'upd'), cleared);
+      assert.equal((await t.store.updateUser('u-ten', 'upd', { staticIp: '10.8.0.8', updatedAt: 7_000 })).staticIp, '10.8.0.8');
+      await assert.rejects(t.store.updateUser('u-ten', 'nobody', { disabled: true, updatedAt: 1 }), NotFoundError);
+      assert.equal(await t.store.getUser('u-ten', 'nobody'), undefined, 'an update never creates');
+    });
     test('deleteUser reports whether it existed', async () => {
       await t.store.createUser(user({ tenantId: 'u-ten', username: 'gone' }));
       assert.equal(await t.store.deleteUser('u-ten', 'gone'), true);

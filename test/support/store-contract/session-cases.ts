@@ -172,6 +172,15 @@ export function sessionCases(open: OpenStore): void {
       await t.store.startSession(s, leaseFor(s));
       assert.equal((await t.store.markDisconnectRequested(s.sessionId, 777))?.disconnectRequestedAt, 777);
       assert.equal((await t.store.markDisconnectRequested(s.sessionId, 888))?.disconnectRequestedAt, 777);
+      assert.equal((await t.store.getSession(s.sessionId))?.disconnectReason, undefined, 'a plain disconnect names no reason');
+    });
+    test('markDisconnectRequested keeps the first reason it is given', async () => {
+      const s = session({ assignedIp: '10.8.0.54', tenantId: 'uc5' });
+      await t.store.startSession(s, leaseFor(s));
+      const marked = await t.store.markDisconnectRequested(s.sessionId, 900, 'user-disabled');
+      assert.deepEqual([marked?.disconnectRequestedAt, marked?.disconnectReason], [900, 'user-disabled']);
+      const again = await t.store.markDisconnectRequested(s.sessionId, 950, 'user-deleted');
+      assert.deepEqual([again?.disconnectRequestedAt, again?.disconnectReason], [900, 'user-disabled']);
     });
   });
 

@@ -1,7 +1,7 @@
 /** Tenants and their users (operator routes). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { createTenant, requireTenant } from '../../domain/tenants';
-import { createUser, deleteUser, listAuthEvents, listUsers } from '../../domain/users';
+import { createUser, deleteUser, getUser, listAuthEvents, listUsers, unlockUser, updateUser } from '../../domain/users';
 import type { ServiceContext } from '../../domain/service-context';
 import { assertTenantAccess, requireFleet } from '../auth';
 import type { AppEnv } from '../context';
@@ -15,6 +15,8 @@ import {
   PageQuery,
   TenantIdSchema,
   TenantSchema,
+  UpdateUserBody,
+  UserChangeSchema,
   UserSchema,
   UsernameSchema,
   pageOf,
@@ -110,9 +112,58 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceConte
 
   app.openapi(
     createRoute({
+      method: 'get',
+      path: '/v1/tenants/{tenantId}/users/{username}',
+      summary: 'Get a user (never its credentials)',
+      security: bearerSecurity,
+      request: { params: UserParams },
+      responses: { 200: jsonResponse(UserSchema, 'the user'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { tenantId, username } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      return c.json(renderUser(await getUser(ctx, tenantId, username), ctx.clock.now()), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/tenants/{tenantId}/users/{username}',
+      summary: 'Change a user: password (under the tenant\'s policy), disable (ends its sessions) or enable, set or clear the static address',
+      security: bearerSecurity,
+      request: { params: UserParams, body: jsonBody(UpdateUserBody) },
+      responses: { 200: jsonResponse(UserChangeSchema, 'changed'), ...errorResponses(400, 401, 404, 415) },
+    }),
+    async (c) => {
+      const { tenantId, username } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      const { user, sessionsEnded } = await updateUser(ctx, tenantId, username, c.req.valid('json'));
+      return c.json({ ...renderUser(user, ctx.clock.now()), sessionsEnded }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tenants/{tenantId}/users/{username}/unlock',
+      summary: 'Lift an account lock and clear the failed-attempt counters',
+      security: bearerSecurity,
+      request: { params: UserParams },
+      responses: { 200: jsonResponse(UserSchema, 'unlocked'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { tenantId, username } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      return c.json(renderUser(await unlockUser(ctx, tenantId, username), ctx.clock.now()), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
       method: 'delete',
       path: '/v1/tenants/{tenantId}/users/{username}',
-      summary: 'Delete a user (running sessions are not cut; DELETE them explicitly)',
+      summary: 'Delete a user; its sessions are ended the way DELETE /v1/sessions/{id} ends one (end reason user-deleted)',
       security: bearerSecurity,
       request: { params: UserParams },
       responses: { 204: { description: 'deleted' }, ...errorResponses(400, 401, 404) },

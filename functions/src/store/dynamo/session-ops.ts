@@ -187,16 +187,16 @@ export function sessionOps(t: Table): SessionOps {
       throw new StoreUnavailableError(`stopSession ${sessionId} kept conflicting`);
     },
 
-    async markDisconnectRequested(sessionId, at) {
+    async markDisconnectRequested(sessionId, at, reason) {
       try {
         const out = (await t.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
             TableName: t.tableName,
             Key: toAttributes(keys.session(sessionId)),
             // The first request's time is kept: repeated DELETEs do not move it.
-            UpdateExpression: 'SET disconnectRequestedAt = if_not_exists(disconnectRequestedAt, :at)',
+            UpdateExpression: `SET disconnectRequestedAt = if_not_exists(disconnectRequestedAt, :at)${reason !== undefined ? ', disconnectReason = if_not_exists(disconnectReason, :reason)' : ''}`,
             ConditionExpression: 'attribute_exists(PK) AND #state = :active',
             ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: toAttributes({ ':at': at, ':active': 'active' }),
+            ExpressionAttributeValues: toAttributes({ ':at': at, ':active': 'active', ...(reason !== undefined ? { ':reason': reason } : {}) }),
             ReturnValues: 'ALL_NEW',
           }))));
         return out.Attributes ? fromItem<Session>(out.Attributes) : undefined;

@@ -4,12 +4,12 @@ import type { Store } from '../../domain/store';
 import { NotFoundError } from '../../domain/store-errors';
 import type { User } from '../../domain/types';
 import { toAttributes, toItem } from './item-codec';
-import { createItem, EXISTS, updateItem } from './item-writes';
+import { createItem, EXISTS, setExpression, updateItem } from './item-writes';
 import { keys } from './keys';
 import { isConditionFailed, translateSdkError } from './sdk-errors';
 import type { Table } from './table';
 
-export type UserOps = Pick<Store, 'createUser' | 'getUser' | 'listUsers' | 'deleteUser' | 'replaceUserCredentials' | 'clearAuthFailures'>;
+export type UserOps = Pick<Store, 'createUser' | 'getUser' | 'listUsers' | 'deleteUser' | 'updateUser' | 'replaceUserCredentials' | 'clearAuthFailures'>;
 
 const named = (tenantId: string, username: string) => ({ entity: 'user', id: `${tenantId}/${username}` });
 
@@ -46,6 +46,13 @@ export function userOps(t: Table): UserOps {
         if (isConditionFailed(error)) return false;
         throw translateSdkError(error, 'DeleteItem');
       }
+    },
+
+    async updateUser(tenantId, username, changes) {
+      const { staticIp, ...rest } = changes;
+      const { set, names, values } = setExpression({ ...rest, ...(staticIp !== null ? { staticIp } : {}) });
+      const remove = staticIp === null ? ' REMOVE staticIp' : '';
+      return updateItem<User>(t, keys.user(tenantId, username), named(tenantId, username), { update: `SET ${set}${remove}`, names, values });
     },
 
     async replaceUserCredentials(tenantId, username, credentials, expected) {

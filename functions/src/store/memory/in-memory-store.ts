@@ -95,6 +95,15 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
     listUsers: async (tenantId, page) =>
       pageOf(`users:${tenantId}`, inPartition(users, tenantId), (u) => encodeURIComponent(u.username), 'ascending', page),
     deleteUser: async (tenantId, username) => users.delete(k(tenantId, username)),
+    async updateUser(tenantId, username, changes) {
+      const user = users.get(k(tenantId, username));
+      if (!user) throw new NotFoundError('user', `${tenantId}/${username}`);
+      const { staticIp, ...rest } = copy(changes);
+      const { staticIp: _old, ...without } = user;
+      const updated: User = { ...(staticIp === null ? without : user), ...rest, ...(staticIp !== null && staticIp !== undefined ? { staticIp } : {}) };
+      users.set(k(tenantId, username), updated);
+      return copy(updated);
+    },
     async replaceUserCredentials(tenantId, username, credentials, expected) {
       const user = users.get(k(tenantId, username));
       if (!user || !isDeepStrictEqual(copy(user.credentials), copy(expected))) return false;
@@ -190,10 +199,14 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
       }
       return copy(stopped);
     },
-    async markDisconnectRequested(sessionId, at) {
+    async markDisconnectRequested(sessionId, at, reason) {
       const s = sessions.get(sessionId);
-      if (!s || s.state !== 'active' || s.disconnectRequestedAt !== undefined) return copy(s);
-      const marked = { ...s, disconnectRequestedAt: at };
+      if (!s || s.state !== 'active') return copy(s);
+      const marked = {
+        ...s,
+        disconnectRequestedAt: s.disconnectRequestedAt ?? at,
+        ...(reason !== undefined || s.disconnectReason !== undefined ? { disconnectReason: s.disconnectReason ?? reason } : {}),
+      };
       sessions.set(sessionId, marked);
       return copy(marked);
     },
