@@ -9,14 +9,16 @@
  * the agents' own networks (finding 2; contract/src/address-policy.ts).
  */
 import { AlreadyExistsError, PoolRegistryChangedError } from './store-errors';
-import { BrokerError, ConflictError, ForbiddenError, ValidationError } from '../errors';
+import { BrokerError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors';
 import { allPages } from './all-pages';
 import type { ServiceContext } from './service-context';
 import { overlappingNetwork, poolAddressProblem } from '../../../contract/src/address-policy';
-import { formatIpv4, isCidrError, parseCidr, rangesOverlap } from '../../../contract/src/ipv4';
+import { cidrContains, formatIpv4, isCidrError, parseCidr, parseIpv4, rangesOverlap } from '../../../contract/src/ipv4';
 import { validatePool } from './ip-allocation';
+import { holdsAddress } from './ip-allocation/lease-rule';
+import { requestDisconnect } from './sessions-service';
 import { requireTenant } from './tenants';
-import type { AddressRange, Pool, PoolClaim, PoolRegistry } from './types';
+import type { AddressRange, Lease, Pool, PoolClaim, PoolRegistry } from './types';
 
 export interface CreatePoolInput {
   readonly poolId: string;
@@ -142,4 +144,120 @@ async function refuseAgentNetworks(ctx: Pick<ServiceContext, 'store'>, cidr: str
 export async function listPools(ctx: Pick<ServiceContext, 'store'>, tenantId: string): Promise<Pool[]> {
   await requireTenant(ctx, tenantId);
   return ctx.store.listPools(tenantId);
+}
+
+export interface UpdatePoolInput {
+  readonly cidr?: string;
+  readonly gateway?: string;
+  readonly exclude?: readonly AddressRange[];
+  readonly dns?: readonly string[];
+}
+
+/**
+ * Changes a pool: DNS servers and excluded ranges at any time (they apply to the next session);
+ * the block (and gateway) only when every address leased now stays inside it (409
+ * `pool-range-has-leases` naming them otherwise), under the same rules as a new pool: fleet-wide
+ * no overlap (the registry claim is replaced in the same transaction), address space, agents'
+ * networks. Without a new gateway, the old one is kept when it lies in the new block, else the
+ * block's first host.
+ */
+export async function updatePool(ctx: Pick<ServiceContext, 'store' | 'clock'>, tenantId: string, poolId: string, input: UpdatePoolInput): Promise<Pool> {
+  await requireTenant(ctx, tenantId);
+  const current = await ctx.store.getPool(tenantId, poolId);
+  if (!current) throw new NotFoundError('pool', poolId);
+  const cidrInput = input.cidr ?? current.cidr;
+  const block = parseCidr(cidrInput);
+  const keepGateway = !isCidrError(block) && parseIpv4(current.gateway) !== undefined && cidrContains(block, parseIpv4(current.gateway)!);
+  const gateway = input.gateway ?? (keepGateway || isCidrError(block) ? current.gateway : formatIpv4(block.network + 1));
+  const shape = { poolId, cidr: cidrInput, gateway, exclude: input.exclude ?? current.exclude, dns: input.dns ?? current.dns };
+  const others = (await ctx.store.listPools(tenantId)).filter((p) => p.poolId !== poolId);
+  const first = validatePool(shape, others)[0];
+  if (first) {
+    const message = `${first.field}: ${first.message}`;
+    if (first.kind === 'overlap') throw new ConflictError('pool-overlap', message, 'cidr');
+    throw new ValidationError(first.field, message);
+  }
+  const cidr = isCidrError(block) ? cidrInput : `${formatIpv4(block.network)}/${block.prefix}`;
+  const moved = cidr !== current.cidr;
+  if (moved) {
+    const addressProblem = poolAddressProblem(cidr, { allowPublic: current.allowPublic === true });
+    if (addressProblem) throw new BrokerError('validation', 'pool-address-not-allowed', `cidr: ${addressProblem}`, 'cidr');
+    await refuseAgentNetworks(ctx, cidr);
+  }
+  const outside = async (p: Pool) => (await heldLeases(ctx, p)).filter((l) => !leaseFits(p, l.ip));
+  const next: Pool = { ...current, cidr, gateway, exclude: shape.exclude.map((r) => ({ first: r.first, last: r.last })), dns: [...shape.dns] };
+  if (moved || gateway !== current.gateway) {
+    const stranded = await outside(next);
+    if (stranded.length > 0) {
+      const listed = stranded.slice(0, 10).map((l) => l.ip).join(', ');
+      throw new ConflictError('pool-range-has-leases', `cidr: ${stranded.length} leased address(es) would lie outside ${cidr} or on its gateway: ${listed}`, 'cidr');
+    }
+  }
+  for (let attempt = 1; ; attempt++) {
+    const registry = moved ? await readPoolRegistry(ctx) : undefined;
+    if (registry) {
+      const clash = overlappingClaim(cidr, registry.pools.filter((p) => !(p.tenantId === tenantId && p.poolId === poolId)));
+      if (clash) {
+        const whose = clash.tenantId === tenantId ? `pool ${clash.poolId} (${clash.cidr})` : 'a pool of another tenant';
+        throw new ConflictError('pool-overlap', `cidr: ${cidr} overlaps ${whose}; pools may not overlap anywhere on the fleet, because agents are shared`, 'cidr');
+      }
+    }
+    try {
+      await ctx.store.updatePool(next, registry);
+      break;
+    } catch (error) {
+      if (!(error instanceof PoolRegistryChangedError) || attempt >= REGISTRY_ATTEMPTS) throw error;
+    }
+  }
+  // A start that read the pool before the change (another instance's settings cache) may have
+  // leased an address outside the new block meanwhile: that session is ended at once.
+  if (moved) for (const lease of await outside(next)) await endLeaseHolder(ctx, lease);
+  return next;
+}
+
+/**
+ * Deletes a pool that holds no lease (409 `pool-in-use` otherwise) and its claim in the fleet's
+ * registry, so its block is free for any pool again. Users whose static address lay in it keep it
+ * (it fails at their next session until changed).
+ */
+export async function deletePool(ctx: Pick<ServiceContext, 'store' | 'clock'>, tenantId: string, poolId: string): Promise<Pool> {
+  await requireTenant(ctx, tenantId);
+  const pool = await ctx.store.getPool(tenantId, poolId);
+  if (!pool) throw new NotFoundError('pool', poolId);
+  const held = await heldLeases(ctx, pool);
+  if (held.length > 0) {
+    throw new ConflictError('pool-in-use', `pool ${poolId} has ${held.length} leased address(es); end those sessions first`);
+  }
+  for (let attempt = 1; ; attempt++) {
+    const registry = await readPoolRegistry(ctx);
+    try {
+      if (!(await ctx.store.deletePool(tenantId, poolId, registry))) throw new NotFoundError('pool', poolId);
+      break;
+    } catch (error) {
+      if (!(error instanceof PoolRegistryChangedError) || attempt >= REGISTRY_ATTEMPTS) throw error;
+    }
+  }
+  // A start that read the pool before the delete (a settings cache) may have leased meanwhile.
+  for (const lease of await heldLeases(ctx, pool)) await endLeaseHolder(ctx, lease);
+  return pool;
+}
+
+/** The leases of a pool that hold their address now (the lease rule). */
+async function heldLeases(ctx: Pick<ServiceContext, 'store' | 'clock'>, pool: Pool): Promise<Lease[]> {
+  const now = ctx.clock.now();
+  return (await ctx.store.listLeases(pool.tenantId, pool.poolId)).filter((l) => holdsAddress(l, now));
+}
+
+/** Inside the block and not its network, broadcast or gateway address. */
+function leaseFits(pool: Pool, ip: string): boolean {
+  const block = parseCidr(pool.cidr);
+  const address = parseIpv4(ip);
+  if (isCidrError(block) || address === undefined || !cidrContains(block, address)) return false;
+  if (ip === pool.gateway) return false;
+  return block.prefix > 30 || (address !== block.network && address !== block.last);
+}
+
+async function endLeaseHolder(ctx: Pick<ServiceContext, 'store' | 'clock'>, lease: Lease): Promise<void> {
+  const session = await ctx.store.getSession(lease.sessionId);
+  if (session?.state === 'active') await requestDisconnect(ctx, session);
 }

@@ -4,7 +4,9 @@ import type {
   AgentCounters,
   AgentState,
   ApiKey,
+  AuditEvent,
   AuthEvent,
+  AuthMethod,
   AuthThrottle,
   EndReason,
   IdempotencyRecord,
@@ -12,6 +14,7 @@ import type {
   Lease,
   Page,
   PageRequest,
+  PasswordPolicy,
   Pool,
   PoolRegistry,
   Session,
@@ -39,6 +42,10 @@ export interface Store {
   createTenant(tenant: Tenant): Promise<void>;
   getTenant(tenantId: string): Promise<Tenant | undefined>;
   listTenants(page: PageRequest): Promise<Page<Tenant>>;
+  /** Changes an existing tenant (NotFoundError when absent): fields given are set, `null` removes a limit. */
+  updateTenant(tenantId: string, changes: TenantUpdate): Promise<Tenant>;
+  /** Deletes the tenant item only (the domain deletes what it holds first); false when absent. */
+  deleteTenant(tenantId: string): Promise<boolean>;
 
   // --- users ---------------------------------------------------------------------------------
   createUser(user: User): Promise<void>;
@@ -81,6 +88,17 @@ export interface Store {
   createPool(pool: Pool, registry?: PoolRegistry): Promise<void>;
   /** The fleet-wide pool registry, or undefined when no pool was created since it exists. */
   getPoolRegistry(): Promise<PoolRegistry | undefined>;
+  /**
+   * Replaces an existing pool (NotFoundError when absent). With `registry` (as read), the pool's
+   * claim in the fleet's registry takes the new cidr in the same transaction, only if the
+   * registry's revision is unchanged (`PoolRegistryChangedError` otherwise).
+   */
+  updatePool(pool: Pool, registry?: PoolRegistry): Promise<void>;
+  /**
+   * Deletes a pool and (with `registry`, as read) its claim, in one transaction under the same
+   * revision rule. False when the pool did not exist.
+   */
+  deletePool(tenantId: string, poolId: string, registry?: PoolRegistry): Promise<boolean>;
   getPool(tenantId: string, poolId: string): Promise<Pool | undefined>;
   listPools(tenantId: string): Promise<Pool[]>;
   /** All current leases of a pool (used to pick free candidates and by the reaper). */
@@ -138,6 +156,8 @@ export interface Store {
   // --- API keys and fleet settings -----------------------------------------------------------
   createApiKey(key: ApiKey): Promise<void>;
   getApiKey(keyId: string): Promise<ApiKey | undefined>;
+  /** API keys by id; with `tenantId`, only that tenant's keys. */
+  listApiKeys(filter: { readonly tenantId?: string }, page: PageRequest): Promise<Page<ApiKey>>;
   revokeApiKey(keyId: string): Promise<boolean>;
   getIpsecSettings(): Promise<IpsecSettings | undefined>;
   putIpsecSettings(settings: IpsecSettings): Promise<void>;
@@ -145,6 +165,15 @@ export interface Store {
   listWrappedDataKeys(): Promise<WrappedDataKey[]>;
   /** Conditional put: false when a key of that id exists (another instance made it first). */
   putWrappedDataKey(key: WrappedDataKey): Promise<boolean>;
+
+  // --- audit log ---------------------------------------------------------------------------
+  /** Appends one operator action (never changed afterwards). */
+  putAuditEvent(event: AuditEvent): Promise<void>;
+  /**
+   * Newest first. With `tenantId`, the actions on that tenant; without, every action of the fleet.
+   * since (inclusive) / until (exclusive) filter on `at`.
+   */
+  listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
 
   // --- idempotency ---------------------------------------------------------------------------
   getIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
@@ -193,6 +222,22 @@ export interface SessionFilter {
   readonly state?: SessionState;
   readonly since?: number; // startedAt >= since
   readonly until?: number; // startedAt < until
+}
+
+export interface TenantUpdate {
+  readonly name?: string;
+  readonly authMethods?: readonly AuthMethod[];
+  /** null removes the limit. */
+  readonly maxSessions?: number | null;
+  readonly maxSessionsPerUser?: number | null;
+  readonly passwordPolicy?: PasswordPolicy;
+  readonly updatedAt: number;
+}
+
+export interface AuditFilter {
+  readonly tenantId?: string;
+  readonly since?: number;
+  readonly until?: number;
 }
 
 export interface UserUpdate {

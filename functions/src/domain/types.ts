@@ -239,6 +239,29 @@ export interface Session {
   readonly disconnectReason?: EndReason;
 }
 
+/**
+ * One operator action, as the audit log keeps it: who (`admin` or `apikey:<keyId>`), what (the
+ * route), when, on what (the concrete path and the tenant), and the names of the fields it sent.
+ * Never a value a request carried: no password, PSK or token can reach it (audit.ts).
+ */
+export interface AuditEvent {
+  readonly eventId: string;
+  readonly at: number;
+  readonly actor: string;
+  /** e.g. `PATCH /v1/tenants/{tenantId}/users/{username}`. */
+  readonly action: string;
+  /** The concrete path, e.g. `/v1/tenants/acme/users/alice`. */
+  readonly target: string;
+  /** The tenant the action concerned; absent for fleet-wide actions (agents, fleet keys, IPsec). */
+  readonly tenantId?: string;
+  /** Ids the action created (e.g. `{ keyId }`), from its answer. */
+  readonly created?: Readonly<Record<string, string>>;
+  /** Names (never values) of the body fields and query parameters sent. */
+  readonly fields: readonly string[];
+  readonly status: number;
+  readonly requestId?: string;
+}
+
 export const API_KEY_SCOPES = ['fleet', 'tenant'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
@@ -250,6 +273,8 @@ export interface ApiKey {
   readonly secretHash: string; // SHA-256 hex of the secret part
   readonly revoked: boolean;
   readonly createdAt: number;
+  /** Refused from this time on (epoch ms); absent = no expiry. (Not `expiresAt`: that is the table's TTL.) */
+  readonly validUntil?: number;
 }
 
 export interface IpsecSettings {

@@ -16,5 +16,7 @@ export interface AppEnv {
     agent: Agent;
     /** The reads POST /v1/agent/authenticate started alongside the credential check (auth.ts). */
     authReadAhead: AuthReads | undefined;
+    /** The tenant an operator action concerned when its path does not name it (audit-log.ts). */
+    auditTenantId: string | undefined;
   };
 }

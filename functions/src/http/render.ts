@@ -1,7 +1,7 @@
 /** Domain records -> API JSON: times as ISO-8601, secrets and hashes never included. */
 import { disconnectConfirmedAt } from '../domain/sessions-service';
 import { effectivePolicy } from '../domain/password-policy';
-import type { Agent, AgentCommand, ApiKey, AuthEvent, Pool, Session, Tenant, User } from '../domain/types';
+import type { Agent, AgentCommand, ApiKey, AuditEvent, AuthEvent, Pool, Session, Tenant, User } from '../domain/types';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const optIso = <K extends string>(key: K, ms: number | undefined): { [P in K]?: string } =>
@@ -107,7 +107,7 @@ export function renderAgent(a: Agent) {
   };
 }
 
-export function renderApiKey(k: ApiKey) {
+export function renderApiKey(k: ApiKey, now: number) {
   return {
     keyId: k.keyId,
     scope: k.scope,
@@ -115,6 +115,23 @@ export function renderApiKey(k: ApiKey) {
     name: k.name,
     revoked: k.revoked,
     createdAt: iso(k.createdAt),
+    ...optIso('expiresAt', k.validUntil),
+    expired: k.validUntil !== undefined && now >= k.validUntil,
+  };
+}
+
+export function renderAuditEvent(e: AuditEvent) {
+  return {
+    eventId: e.eventId,
+    at: iso(e.at),
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    ...(e.tenantId !== undefined ? { tenantId: e.tenantId } : {}),
+    ...(e.created !== undefined ? { created: { ...e.created } } : {}),
+    fields: [...e.fields],
+    status: e.status,
+    ...(e.requestId !== undefined ? { requestId: e.requestId } : {}),
   };
 }
 

@@ -80,6 +80,20 @@ export const CreateTenantBody = strict({
   passwordPolicy: PasswordPolicyBody.optional(),
 }).openapi('CreateTenant');
 
+export const UpdateTenantBody = strict({
+  name: z.string().min(1).max(128).optional(),
+  authMethods: z.array(z.enum(AUTH_METHODS)).min(1).optional().openapi({ description: 'from the next authentication on' }),
+  maxSessions: z.number().int().positive().nullable().optional().openapi({ description: 'null removes the limit; from the next session start (running sessions are not cut)' }),
+  maxSessionsPerUser: z.number().int().positive().nullable().optional().openapi({ description: 'null removes the limit' }),
+  passwordPolicy: PasswordPolicyBody.optional().openapi({ description: 'merged over the policy in force; from the next password set' }),
+})
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one field to change' })
+  .openapi('UpdateTenant');
+
+export const DeleteTenantQuery = strict({
+  cascade: z.enum(['true', 'false']).optional().openapi({ description: 'true: end the sessions, delete users, keys and pools first' }),
+});
+
 export const CreateUserBody = strict({
   username: UsernameSchema,
   password: z.string().min(1).max(256),
@@ -108,6 +122,19 @@ export const CreatePoolBody = strict({
     .openapi({ description: 'allow public address space (fleet-scoped operators only); private (RFC 1918) and shared (RFC 6598) space need no flag' }),
 }).openapi('CreatePool');
 
+export const UpdatePoolBody = strict({
+  cidr: z.string().optional().openapi({ description: 'only when every leased address stays inside (409 pool-range-has-leases)', example: '10.8.0.0/23' }),
+  gateway: Ipv4.optional(),
+  exclude: z.array(strict({ first: Ipv4, last: Ipv4 })).max(64).optional(),
+  dns: z.array(Ipv4).min(1).max(4).optional(),
+})
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of cidr, gateway, exclude, dns' })
+  .openapi('UpdatePool');
+
+export const ApiKeysQuery = PageQuery.extend({ tenantId: TenantIdSchema.optional() });
+
+export const AuditQuery = PageQuery.extend({ since: TimeQuery.optional(), until: TimeQuery.optional() });
+
 export const SessionsQuery = PageQuery.extend({
   tenantId: TenantIdSchema.optional(),
   username: UsernameSchema.optional(),
@@ -126,7 +153,15 @@ export const CreateAgentBody = strict({
 
 export const PutIpsecBody = strict({ psk: z.string().min(8).max(256), allowLegacyProposals: z.boolean().optional() }).openapi('PutIpsec');
 
-export const CreateApiKeyBody = strict({ scope: z.enum(API_KEY_SCOPES), tenantId: TenantIdSchema.optional(), name: z.string().min(1).max(128) })
+/** An ISO-8601 time with its offset -> epoch ms. */
+const IsoInput = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)).openapi({ type: 'string', example: '2025-01-01T00:00:00Z' });
+
+export const CreateApiKeyBody = strict({
+  scope: z.enum(API_KEY_SCOPES),
+  tenantId: TenantIdSchema.optional(),
+  name: z.string().min(1).max(128),
+  expiresAt: IsoInput.optional().openapi({ description: 'refused from then on (401 api-key-expired); default: no expiry' }),
+})
   .superRefine((body, ctx) => {
     if (body.scope === 'tenant' && body.tenantId === undefined) {
       ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'required when scope is "tenant"' });
@@ -244,7 +279,24 @@ export const ApiKeySchema = z
     name: z.string(),
     revoked: z.boolean(),
     createdAt: IsoTime,
+    expiresAt: IsoTime.optional(),
+    expired: z.boolean(),
   }).openapi('ApiKey');
+
+export const AuditEventSchema = z
+  .object({
+    eventId: z.string(),
+    at: IsoTime,
+    actor: z.string().openapi({ description: '"admin" or "apikey:<keyId>"' }),
+    action: z.string().openapi({ example: 'PATCH /v1/tenants/{tenantId}/users/{username}' }),
+    target: z.string().openapi({ example: '/v1/tenants/acme/users/alice' }),
+    tenantId: z.string().optional(),
+    created: z.record(z.string(), z.string()).optional(),
+    fields: z.array(z.string()).openapi({ description: 'names of the fields sent, never their values' }),
+    status: z.number(),
+    requestId: z.string().optional(),
+  })
+  .openapi('AuditEvent');
 
 export const IpsecStatusSchema = z
   .object({ configured: z.boolean(), allowLegacyProposals: z.boolean(), revision: z.number(), updatedAt: IsoTime.optional() }).openapi('IpsecStatus');

@@ -3,9 +3,10 @@
  *
  * Every session setup reads its tenant twice (authenticate, then start) and the tenant's pools once:
  * three of the eight store calls a setup used to make (measured in the control-plane benchmark).
- * Tenants and pools are written once (created; the API neither updates nor deletes them), so a few
- * seconds of caching costs nothing in correctness: a pool added on another broker instance is used
- * after at most `ttlMs`; on this instance at once (its writes here invalidate). Misses are not
+ * Tenants and pools change rarely (an operator's create, PATCH or DELETE), so a few seconds of
+ * caching costs little: a change made on another broker instance is seen after at most `ttlMs`;
+ * on this instance at once (its writes here invalidate). What a stale read may do meanwhile is
+ * documented with each change (docs/api.md: pool updates and deletes). Misses are not
  * cached, so a tenant created elsewhere is visible on its first use.
  */
 import type { Pool, Tenant } from '../domain/types';
@@ -61,6 +62,36 @@ export function withSettingsCache(store: Store, options: SettingsCacheOptions): 
     createPool: async (pool, registry) => {
       await store.createPool(pool, registry);
       pools.delete(pool.tenantId);
+    },
+    // Changes made through this instance are seen by it at once; other instances see them within ttlMs.
+    updateTenant: async (tenantId, changes) => {
+      try {
+        return await store.updateTenant(tenantId, changes);
+      } finally {
+        tenants.delete(tenantId);
+      }
+    },
+    deleteTenant: async (tenantId) => {
+      try {
+        return await store.deleteTenant(tenantId);
+      } finally {
+        tenants.delete(tenantId);
+        pools.delete(tenantId);
+      }
+    },
+    updatePool: async (pool, registry) => {
+      try {
+        await store.updatePool(pool, registry);
+      } finally {
+        pools.delete(pool.tenantId);
+      }
+    },
+    deletePool: async (tenantId, poolId, registry) => {
+      try {
+        return await store.deletePool(tenantId, poolId, registry);
+      } finally {
+        pools.delete(tenantId);
+      }
     },
   };
 

@@ -69,6 +69,16 @@ async function startSession(t: typeof A): Promise<string> {
 
 const ROUTES: Record<string, RouteEntry> = {
   'POST /v1/tenants': { access: 'fleet', prepare: async () => ({ path: '/v1/tenants', body: { tenantId: `mx-${unique()}`, name: 'M' } }) },
+  'GET /v1/tenants': { access: 'session-list', prepare: async () => ({ path: '/v1/tenants' }) },
+  'PATCH /v1/tenants/{tenantId}': { access: 'fleet', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}`, body: { maxSessions: 1000 } }) },
+  'DELETE /v1/tenants/{tenantId}': {
+    access: 'fleet',
+    prepare: async () => {
+      const tenantId = `del-${unique()}`;
+      await ok(h.admin('POST', '/v1/tenants', { tenantId, name: 'to delete' }), 201);
+      return { path: `/v1/tenants/${tenantId}` };
+    },
+  },
   'GET /v1/tenants/{tenantId}': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}` }) },
   'POST /v1/tenants/{tenantId}/users': {
     access: 'tenant',
@@ -104,6 +114,20 @@ const ROUTES: Record<string, RouteEntry> = {
       return { path: `/v1/tenants/${A.tenantId}/pools`, body: { poolId: `px${i}`, cidr: `10.${100 + i}.0.0/24`, dns: ['1.1.1.1'] } };
     },
   },
+  'PATCH /v1/tenants/{tenantId}/pools/{poolId}': {
+    access: 'tenant',
+    prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/pools/${A.pool}`, body: { dns: ['1.1.1.1'] } }),
+  },
+  'DELETE /v1/tenants/{tenantId}/pools/{poolId}': {
+    access: 'tenant',
+    prepare: async () => {
+      const i = unique();
+      const poolId = `pd${i}`;
+      await ok(h.admin('POST', `/v1/tenants/${A.tenantId}/pools`, { poolId, cidr: `10.${100 + i}.0.0/24`, dns: ['1.1.1.1'] }), 201);
+      tenantASecrets.add(poolId);
+      return { path: `/v1/tenants/${A.tenantId}/pools/${poolId}` };
+    },
+  },
   'GET /v1/tenants/{tenantId}/pools': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/pools` }) },
   'GET /v1/tenants/{tenantId}/endpoint': {
     access: 'tenant',
@@ -136,6 +160,7 @@ const ROUTES: Record<string, RouteEntry> = {
       return { path: `/v1/agents/${res.body.agentId}/rotate-credential` };
     },
   },
+  'GET /v1/api-keys': { access: 'session-list', prepare: async () => ({ path: '/v1/api-keys' }) },
   'POST /v1/api-keys': { access: 'fleet', prepare: async () => ({ path: '/v1/api-keys', body: { scope: 'fleet', name: 'matrix' } }) },
   'DELETE /v1/api-keys/{keyId}': {
     access: 'fleet',

@@ -5,7 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlreadyExistsError, InvalidCursorError, NotFoundError } from '../../../functions/src/domain/store-errors';
+import { AlreadyExistsError, InvalidCursorError, NotFoundError, PoolRegistryChangedError } from '../../../functions/src/domain/store-errors';
+import { allPages } from '../../../functions/src/domain/all-pages';
 import type { Agent, AgentCommand, AuthEvent } from '../../../functions/src/domain/types';
 import type { AuthFailureWrite } from '../../../functions/src/domain/store';
 import { agent, pool, tenant, user } from '../store-fixtures';
@@ -47,6 +48,20 @@ export function directoryCases(open: OpenStore): void {
       assert.deepEqual([...listed].sort(), ['list-0', 'list-1', 'list-2', 'list-3', 'list-4', 'list-5', 'list-6']);
       assert.equal(new Set(seen).size, seen.length);
       assert.ok(pages >= 3);
+    });
+    test('updateTenant sets and removes fields; deleteTenant reports whether it existed', async () => {
+      await t.store.createTenant(tenant({ tenantId: 'upd-t', maxSessions: 5, maxSessionsPerUser: 2 }));
+      const changed = await t.store.updateTenant('upd-t', { name: 'Renamed', maxSessions: null, authMethods: ['pap'], passwordPolicy: { minLength: 12, rejectUsername: false }, updatedAt: 9 });
+      const expected = { ...tenant({ tenantId: 'upd-t', maxSessionsPerUser: 2 }), name: 'Renamed', authMethods: ['pap'] as const, passwordPolicy: { minLength: 12, rejectUsername: false }, updatedAt: 9 };
+      assert.deepEqual(changed, expected);
+      assert.deepEqual(await t.store.getTenant('upd-t'), expected);
+      await assert.rejects(t.store.updateTenant('nobody', { name: 'x', updatedAt: 1 }), NotFoundError);
+      assert.equal(await t.store.getTenant('nobody'), undefined, 'an update never creates');
+      assert.equal(await t.store.deleteTenant('upd-t'), true);
+      assert.equal(await t.store.deleteTenant('upd-t'), false);
+      assert.equal(await t.store.getTenant('upd-t'), undefined);
+      const listed = await allPages((page) => t.store.listTenants(page));
+      assert.ok(!listed.some((x) => x.tenantId === 'upd-t'), 'a deleted tenant is not listed');
     });
     test('a foreign or garbled cursor is InvalidCursorError', async () => {
       await assert.rejects(t.store.listTenants({ limit: 2, cursor: 'not-base64-json' }), InvalidCursorError);
@@ -178,6 +193,27 @@ export function directoryCases(open: OpenStore): void {
       assert.deepEqual((await t.store.listPools('p-ten')).map((p) => p.poolId), ['a', 'b']);
       assert.deepEqual(await t.store.listLeases('p-ten', 'a'), []);
     });
+    test('updatePool and deletePool replace the registry claim under its revision rule', async () => {
+      await t.store.createTenant(tenant({ tenantId: 'pr-ten' }));
+      const read = async () => (await t.store.getPoolRegistry()) ?? { revision: 0, pools: [] };
+      const p = pool({ tenantId: 'pr-ten', poolId: 'x', cidr: '10.40.0.0/24', gateway: '10.40.0.1' });
+      await t.store.createPool(p, await read());
+      const before = await read();
+      const moved = { ...p, cidr: '10.40.0.0/23', dns: ['9.9.9.9'] };
+      await t.store.updatePool(moved, before);
+      assert.deepEqual(await t.store.getPool('pr-ten', 'x'), moved);
+      const after = await read();
+      assert.equal(after.revision, before.revision + 1);
+      assert.deepEqual(after.pools.filter((c) => c.tenantId === 'pr-ten'), [{ tenantId: 'pr-ten', poolId: 'x', cidr: '10.40.0.0/23' }]);
+      await assert.rejects(t.store.updatePool({ ...moved, cidr: '10.40.0.0/22' }, before), PoolRegistryChangedError);
+      assert.equal((await t.store.getPool('pr-ten', 'x'))?.cidr, '10.40.0.0/23', 'a stale registry changes nothing');
+      await assert.rejects(t.store.updatePool(pool({ tenantId: 'pr-ten', poolId: 'ghost' })), NotFoundError);
+      await assert.rejects(t.store.deletePool('pr-ten', 'x', before), PoolRegistryChangedError);
+      assert.equal(await t.store.deletePool('pr-ten', 'x', await read()), true);
+      assert.equal(await t.store.getPool('pr-ten', 'x'), undefined);
+      assert.deepEqual((await read()).pools.filter((c) => c.tenantId === 'pr-ten'), []);
+      assert.equal(await t.store.deletePool('pr-ten', 'x', await read()), false);
+    });
   });
 
   describe('agents and commands', () => {
@@ -252,6 +288,20 @@ export function directoryCases(open: OpenStore): void {
       assert.equal((await t.store.getApiKey('k1'))?.revoked, true);
       assert.equal(await t.store.revokeApiKey('nope'), false);
       assert.equal(await t.store.getApiKey('nope'), undefined);
+    });
+    test('api keys: listed by tenant or all, in pages, with their expiry', async () => {
+      const base = { scope: 'tenant', name: 'n', secretHash: 'ab', revoked: false, createdAt: 1 } as const;
+      for (const [keyId, tenantId] of [['la1', 'lk-a'], ['la2', 'lk-a'], ['la3', 'lk-a'], ['lb1', 'lk-b']] as const) {
+        await t.store.createApiKey({ ...base, keyId, tenantId, ...(keyId === 'la2' ? { validUntil: 99_000 } : {}) });
+      }
+      await t.store.createApiKey({ keyId: 'lf1', scope: 'fleet', name: 'f', secretHash: 'cd', revoked: false, createdAt: 1 });
+      const a = await allPages((page) => t.store.listApiKeys({ tenantId: 'lk-a' }, page), 2);
+      assert.deepEqual(a.map((k) => k.keyId), ['la1', 'la2', 'la3']);
+      assert.equal(a[1]?.validUntil, 99_000);
+      const all = (await allPages((page) => t.store.listApiKeys({}, page), 2)).map((k) => k.keyId);
+      for (const id of ['la1', 'la2', 'la3', 'lb1', 'lf1']) assert.ok(all.includes(id), id);
+      assert.equal(new Set(all).size, all.length);
+      assert.deepEqual((await t.store.listApiKeys({ tenantId: 'lk' }, { limit: 10 })).items, [], 'a tenant id is not a prefix of another');
     });
     test('ipsec settings: absent, put, replace', async () => {
       assert.equal(await t.store.getIpsecSettings(), undefined);

@@ -1,10 +1,10 @@
 /** Fleet administration: agents, API keys and IPsec settings (fleet scope only). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { enrollAgent, listAgents, revokeAgent, rotateAgentCredential } from '../../domain/agents-service';
-import { createApiKey, revokeApiKey } from '../../domain/api-keys';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../domain/api-keys';
 import { DEFAULT_ALLOW_LEGACY_PROPOSALS, putIpsecSettings } from '../../domain/ipsec-settings';
 import type { ServiceContext } from '../../domain/service-context';
-import { requireFleet } from '../auth';
+import { assertTenantAccess, requireFleet } from '../auth';
 import type { AppEnv } from '../context';
 import { pageRequest, renderSignedPage } from '../paging';
 import { iso, renderAgent, renderApiKey } from '../render';
@@ -12,6 +12,7 @@ import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route
 import {
   AgentSchema,
   ApiKeySchema,
+  ApiKeysQuery,
   CreateAgentBody,
   CreateApiKeyBody,
   IdParam,
@@ -113,8 +114,30 @@ export function registerFleetRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContex
     }),
     async (c) => {
       requireFleet(c.get('operator'));
-      const { key, token } = await createApiKey(ctx, c.req.valid('json'));
-      return c.json({ apiKey: renderApiKey(key), token }, 201);
+      const { expiresAt, ...body } = c.req.valid('json');
+      const { key, token } = await createApiKey(ctx, { ...body, ...(expiresAt !== undefined ? { validUntil: expiresAt } : {}) });
+      c.set('auditTenantId', key.tenantId);
+      return c.json({ apiKey: renderApiKey(key, ctx.clock.now()), token }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/api-keys',
+      summary: 'List API keys (never their secrets); tenant keys see their tenant\'s keys only',
+      security: bearerSecurity,
+      request: { query: ApiKeysQuery },
+      responses: { 200: jsonResponse(pageOf(ApiKeySchema), 'a page of keys'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const principal = c.get('operator');
+      const tenantId = principal.scope === 'tenant' ? (q.tenantId ?? principal.tenantId) : q.tenantId;
+      if (tenantId !== undefined) assertTenantAccess(principal, tenantId);
+      const page = await listApiKeys(ctx, tenantId !== undefined ? { tenantId } : {}, pageRequest(ctx, c, q));
+      const now = ctx.clock.now();
+      return c.json(renderSignedPage(ctx, c, page, (k) => renderApiKey(k, now)), 200);
     },
   );
 
@@ -129,7 +152,8 @@ export function registerFleetRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContex
     }),
     async (c) => {
       requireFleet(c.get('operator'));
-      await revokeApiKey(ctx, c.req.valid('param').keyId);
+      const key = await revokeApiKey(ctx, c.req.valid('param').keyId);
+      c.set('auditTenantId', key.tenantId);
       return c.body(null, 204);
     },
   );

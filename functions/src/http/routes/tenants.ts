@@ -1,6 +1,6 @@
 /** Tenants and their users (operator routes). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { createTenant, requireTenant } from '../../domain/tenants';
+import { createTenant, deleteTenant, listTenants, requireTenant, updateTenant } from '../../domain/tenants';
 import { createUser, deleteUser, getUser, listAuthEvents, listUsers, unlockUser, updateUser } from '../../domain/users';
 import type { ServiceContext } from '../../domain/service-context';
 import { assertTenantAccess, requireFleet } from '../auth';
@@ -12,9 +12,11 @@ import {
   AuthEventSchema,
   CreateTenantBody,
   CreateUserBody,
+  DeleteTenantQuery,
   PageQuery,
   TenantIdSchema,
   TenantSchema,
+  UpdateTenantBody,
   UpdateUserBody,
   UserChangeSchema,
   UserSchema,
@@ -39,6 +41,64 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceConte
       requireFleet(c.get('operator'));
       const tenant = await createTenant(ctx, c.req.valid('json'));
       return c.json(renderTenant(tenant), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tenants',
+      summary: 'List tenants by id; a tenant key sees its own tenant only',
+      security: bearerSecurity,
+      request: { query: PageQuery },
+      responses: { 200: jsonResponse(pageOf(TenantSchema), 'a page of tenants'), ...errorResponses(400, 401) },
+    }),
+    async (c) => {
+      const principal = c.get('operator');
+      const scope = principal.scope === 'tenant' ? { tenantId: principal.tenantId } : {};
+      const page = await listTenants(ctx, scope, pageRequest(ctx, c, c.req.valid('query')));
+      return c.json(renderSignedPage(ctx, c, page, renderTenant), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/tenants/{tenantId}',
+      summary: 'Change a tenant: name, auth methods, limits (null removes one), password policy (fleet scope)',
+      security: bearerSecurity,
+      request: { params: TenantParams, body: jsonBody(UpdateTenantBody) },
+      responses: { 200: jsonResponse(TenantSchema, 'changed'), ...errorResponses(400, 401, 403, 404, 415) },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const { tenantId } = c.req.valid('param');
+      return c.json(renderTenant(await updateTenant(ctx, tenantId, c.req.valid('json'))), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/tenants/{tenantId}',
+      summary: 'Delete a tenant (fleet scope): refused while it has pools or active sessions, unless cascade=true',
+      description:
+        'With cascade=true its sessions are ended (tenant-deleted), users deleted, API keys revoked and pools deleted once free; ' +
+        '202 while agents still have to confirm the end of sessions (repeat the DELETE), 204 once the tenant is gone.',
+      security: bearerSecurity,
+      request: { params: TenantParams, query: DeleteTenantQuery },
+      responses: {
+        202: jsonResponse(z.object({ deleting: z.literal(true), activeSessions: z.number(), pools: z.number() }), 'under way: repeat the DELETE'),
+        204: { description: 'deleted' },
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const { tenantId } = c.req.valid('param');
+      const result = await deleteTenant(ctx, tenantId, { cascade: c.req.valid('query').cascade === 'true' });
+      if (!result.deleted) return c.json({ deleting: true as const, activeSessions: result.activeSessions, pools: result.pools }, 202);
+      return c.body(null, 204);
     },
   );
 

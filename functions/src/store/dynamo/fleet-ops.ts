@@ -7,24 +7,27 @@ import type { Store } from '../../domain/store';
 import { AlreadyExistsError, NotFoundError } from '../../domain/store-errors';
 import type { ApiKey, IpsecSettings, WrappedDataKey } from '../../domain/types';
 import { toAttributes, toItem } from './item-codec';
-import { createItem, updateItem } from './item-writes';
+import { createItem, kindKeys, listByKind, updateItem } from './item-writes';
 import { keys } from './keys';
 import { translateSdkError } from './sdk-errors';
 import type { Table } from './table';
 
 export type FleetOps = Pick<
   Store,
-  'createApiKey' | 'getApiKey' | 'revokeApiKey' | 'getIpsecSettings' | 'putIpsecSettings' | 'listWrappedDataKeys' | 'putWrappedDataKey'
+  'createApiKey' | 'getApiKey' | 'listApiKeys' | 'revokeApiKey' | 'getIpsecSettings' | 'putIpsecSettings' | 'listWrappedDataKeys' | 'putWrappedDataKey'
 >;
 
 export function fleetOps(t: Table): FleetOps {
   return {
     async createApiKey(key) {
       const k = keys.apiKey(key.keyId);
-      await createItem(t, toItem(k, 'api-key', key), { entity: 'api key', id: key.keyId });
+      await createItem(t, toItem(k, 'api-key', key, kindKeys('api-key', keys.apiKeySort(key.tenantId, key.keyId))), { entity: 'api key', id: key.keyId });
     },
 
     getApiKey: (keyId) => t.get<ApiKey>(keys.apiKey(keyId)),
+
+    listApiKeys: (filter, page) =>
+      listByKind<ApiKey>(t, 'api-key', page, filter.tenantId !== undefined ? { prefix: keys.apiKeySort(filter.tenantId, '') } : {}),
 
     async revokeApiKey(keyId) {
       try {

@@ -90,18 +90,37 @@ export function setExpression(changes: Record<string, unknown>): { set: string; 
   return { set: parts.join(', '), names, values };
 }
 
-/** The ByKind index keys of a tenant or agent item: every item of a kind, listed without a scan. */
-export function kindKeys(kind: 'tenant' | 'agent', id: string): Record<string, string> {
-  return { [INDEXES.byKind.pk]: gsiKeys.kind(kind), [INDEXES.byKind.sk]: id };
+/** The ByKind index keys of an item: every item of a kind, listed without a scan. */
+export function kindKeys(kind: 'tenant' | 'agent' | 'api-key' | 'audit-event', sortKey: string): Record<string, string> {
+  return { [INDEXES.byKind.pk]: gsiKeys.kind(kind), [INDEXES.byKind.sk]: sortKey };
 }
 
-/** One page of every tenant or agent, by id. */
-export function listByKind<T>(t: Table, kind: 'tenant' | 'agent', page: PageRequest): Promise<Page<T>> {
+/** One page of every item of a kind, by its ByKind sort key (those starting with `prefix` only). */
+export function listByKind<T>(
+  t: Table,
+  kind: 'tenant' | 'agent' | 'api-key' | 'audit-event',
+  page: PageRequest,
+  options: { readonly prefix?: string; readonly newestFirst?: boolean; readonly between?: readonly [string, string] } = {},
+): Promise<Page<T>> {
+  const names: Record<string, string> = { '#pk': INDEXES.byKind.pk };
+  const values: Record<string, unknown> = { ':pk': gsiKeys.kind(kind) };
+  let condition = '#pk = :pk';
+  if (options.prefix !== undefined) {
+    names['#sk'] = INDEXES.byKind.sk;
+    values[':prefix'] = options.prefix;
+    condition += ' AND begins_with(#sk, :prefix)';
+  } else if (options.between !== undefined) {
+    names['#sk'] = INDEXES.byKind.sk;
+    values[':lo'] = options.between[0];
+    values[':hi'] = options.between[1];
+    condition += ' AND #sk BETWEEN :lo AND :hi';
+  }
   return t.queryPage<T>(
     {
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': INDEXES.byKind.pk },
-      ExpressionAttributeValues: toAttributes({ ':pk': gsiKeys.kind(kind) }),
+      KeyConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: toAttributes(values),
+      ...(options.newestFirst ? { ScanIndexForward: false } : {}),
     },
     page,
     INDEXES.byKind,

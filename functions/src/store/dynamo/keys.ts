@@ -42,6 +42,10 @@ export const keys = {
   agentCommandPrefix: 'CMD#',
   session: (s: string): Key => ({ PK: `SESSION#${e(s)}`, SK: META }),
   apiKey: (k: string): Key => ({ PK: `APIKEY#${e(k)}`, SK: META }),
+  /** ByKind sort key of an API key: its tenant first (empty for fleet keys), so a tenant's keys are one prefix. */
+  apiKeySort: (tenantId: string | undefined, k: string): string => `${e(tenantId ?? '')}#${e(k)}`,
+  auditPk: (tenantId: string | undefined): string => `AUDIT#${tenantId === undefined ? '-' : `T#${e(tenantId)}`}`,
+  auditSort: (at: number, eventId: string): string => `${padTime(at)}#${e(eventId)}`,
   ipsec: (): Key => ({ PK: 'FLEET', SK: 'IPSEC' }),
   poolRegistry: (): Key => ({ PK: 'FLEET', SK: 'POOLS' }),
   dataKey: (keyId: string): Key => ({ PK: 'FLEET', SK: `DATAKEY#${e(keyId)}` }),
@@ -76,7 +80,8 @@ export type ItemKind =
   | 'pool-registry'
   | 'idempotency'
   | 'auth-throttle'
-  | 'data-key';
+  | 'data-key'
+  | 'audit-event';
 
 const [byTenant, byAgent, byUser, byState, byKind] = TABLE_DEFINITION.globalSecondaryIndexes;
 

@@ -16,6 +16,7 @@ import {
   type Agent,
   type AgentCommand,
   type ApiKey,
+  type AuditEvent,
   type AuthEvent,
   type AuthThrottle,
   type Clock,
@@ -57,6 +58,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
   let ipsec: IpsecSettings | undefined;
   const dataKeys = new Map<string, WrappedDataKey>();
   const idempotency = new Map<string, IdempotencyRecord>();
+  const audit = new Map<string, AuditEvent>();
   let eventSeq = 0;
 
   const get = <T>(map: Map<string, T>, key: string): T | undefined => {
@@ -71,6 +73,12 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
     if (!tenants.has(tenantId)) throw new NotFoundError('tenant', tenantId);
   };
   const leaseKey = (l: Pick<Lease, 'tenantId' | 'poolId' | 'ip'>) => k(l.tenantId, l.poolId, l.ip);
+  /** The registry's revision rule (store.ts createPool): replaced only if still the one read. */
+  const replaceRegistry = (expected: PoolRegistry, claims: PoolRegistry['pools']) => {
+    const unchanged = expected.revision === 0 ? registry === undefined : registry?.revision === expected.revision;
+    if (!unchanged) throw new PoolRegistryChangedError();
+    registry = { revision: expected.revision + 1, pools: copy(claims) };
+  };
   const inPartition = <T>(map: Map<string, T>, ...prefix: string[]) => {
     const start = k(...prefix, '');
     return [...map.entries()].filter(([key]) => key.startsWith(start)).map(([, v]) => v);
@@ -85,6 +93,14 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
     },
     getTenant: async (tenantId) => get(tenants, tenantId),
     listTenants: async (page) => pageOf('tenants', [...tenants.values()], (t) => t.tenantId, 'ascending', page),
+    async updateTenant(tenantId, changes) {
+      const tenant = tenants.get(tenantId);
+      if (!tenant) throw new NotFoundError('tenant', tenantId);
+      const updated = Object.fromEntries(Object.entries({ ...tenant, ...copy(changes) }).filter(([, v]) => v !== null)) as unknown as Tenant;
+      tenants.set(tenantId, updated);
+      return copy(updated);
+    },
+    deleteTenant: async (tenantId) => tenants.delete(tenantId),
 
     // --- users ---------------------------------------------------------------------------------
     async createUser(user) {
@@ -152,12 +168,23 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
       requireTenant(pool.tenantId);
       const id = `${pool.tenantId}/${pool.poolId}`;
       if (pools.has(k(pool.tenantId, pool.poolId))) throw new AlreadyExistsError('pool', id);
+      if (expected) replaceRegistry(expected, [...expected.pools, { tenantId: pool.tenantId, poolId: pool.poolId, cidr: pool.cidr }]);
+      pools.set(k(pool.tenantId, pool.poolId), copy(pool));
+    },
+    async updatePool(pool, expected) {
+      if (!pools.has(k(pool.tenantId, pool.poolId))) throw new NotFoundError('pool', `${pool.tenantId}/${pool.poolId}`);
       if (expected) {
-        const unchanged = expected.revision === 0 ? registry === undefined : registry?.revision === expected.revision;
-        if (!unchanged) throw new PoolRegistryChangedError();
-        registry = { revision: expected.revision + 1, pools: [...copy(expected.pools), { tenantId: pool.tenantId, poolId: pool.poolId, cidr: pool.cidr }] };
+        replaceRegistry(expected, [
+          ...expected.pools.filter((p) => !(p.tenantId === pool.tenantId && p.poolId === pool.poolId)),
+          { tenantId: pool.tenantId, poolId: pool.poolId, cidr: pool.cidr },
+        ]);
       }
       pools.set(k(pool.tenantId, pool.poolId), copy(pool));
+    },
+    async deletePool(tenantId, poolId, expected) {
+      if (!pools.has(k(tenantId, poolId))) return false;
+      if (expected) replaceRegistry(expected, expected.pools.filter((p) => !(p.tenantId === tenantId && p.poolId === poolId)));
+      return pools.delete(k(tenantId, poolId));
     },
     getPoolRegistry: async () => copy(registry),
     getPool: async (tenantId, poolId) => get(pools, k(tenantId, poolId)),
@@ -247,6 +274,10 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
       create(apiKeys, key.keyId, key, 'api key', key.keyId);
     },
     getApiKey: async (keyId) => get(apiKeys, keyId),
+    listApiKeys: async (filter, page) => {
+      const found = [...apiKeys.values()].filter((key) => filter.tenantId === undefined || key.tenantId === filter.tenantId);
+      return pageOf(`api-keys:${filter.tenantId ?? ''}`, found, (key) => `${encodeURIComponent(key.tenantId ?? '')}#${encodeURIComponent(key.keyId)}`, 'ascending', page);
+    },
     async revokeApiKey(keyId) {
       const key = apiKeys.get(keyId);
       if (!key) return false;
@@ -262,6 +293,20 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
       if (dataKeys.has(key.keyId)) return false;
       dataKeys.set(key.keyId, copy(key));
       return true;
+    },
+
+    // --- audit log ---------------------------------------------------------------------------
+    async putAuditEvent(event) {
+      create(audit, event.eventId, event, 'audit event', event.eventId);
+    },
+    async listAuditEvents(filter, page) {
+      const found = [...audit.values()].filter(
+        (e) =>
+          (filter.tenantId === undefined || e.tenantId === filter.tenantId) &&
+          (filter.since === undefined || e.at >= filter.since) &&
+          (filter.until === undefined || e.at < filter.until),
+      );
+      return pageOf(`audit:${filter.tenantId ?? ''}`, found, (e) => `${pad(e.at)}#${encodeURIComponent(e.eventId)}`, 'descending', page);
     },
 
     // --- idempotency ---------------------------------------------------------------------------
