@@ -18,11 +18,13 @@ import { LeaseHints } from './domain/ip-allocation/lease-hints';
 import type { ServiceContext } from './domain/service-context';
 import type { Clock } from './domain/types';
 import { BrokerError } from './errors';
+import { auditLog } from './http/audit-log';
 import { agentAuth, operatorAuth } from './http/auth';
 import type { AppEnv } from './http/context';
 import { renderDocsPage } from './http/docs-page';
 import { notFoundHandler, onError } from './http/error-handler';
 import { idempotencyMiddleware } from './http/idempotency-middleware';
+import { registerAuditRoutes } from './http/routes/audit';
 import { authenticateReadAhead, registerAgentProtocolRoutes } from './http/routes/agent-protocol';
 import { registerEndpointRoutes } from './http/routes/endpoint';
 import { registerFleetRoutes } from './http/routes/fleet';
@@ -119,6 +121,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     if (c.req.path === '/v1/agent' || c.req.path.startsWith('/v1/agent/')) return next();
     return operatorAuth(ctx, config.adminToken)(c, next);
   });
+  // Outside the idempotency layer, so it sees whether an answer was a replay.
+  app.use('/v1/*', auditLog(ctx));
   app.use('/v1/*', idempotencyMiddleware(ctx));
 
   registerHealthRoute(app, ctx);
@@ -127,6 +131,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerEndpointRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerFleetRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   registerAgentProtocolRoutes(app, ctx);
 
   app.doc('/openapi.json', OPENAPI_INFO);

@@ -144,6 +144,8 @@ const ROUTES: Record<string, RouteEntry> = {
       return { path: `/v1/sessions/${id}` };
     },
   },
+  'GET /v1/audit': { access: 'fleet', prepare: async () => ({ path: '/v1/audit' }) },
+  'GET /v1/tenants/{tenantId}/audit': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/audit` }) },
   'POST /v1/agents': { access: 'fleet', prepare: async () => ({ path: '/v1/agents', body: { name: 'matrix' } }) },
   'GET /v1/agents': { access: 'fleet', prepare: async () => ({ path: '/v1/agents' }) },
   'DELETE /v1/agents/{agentId}': {

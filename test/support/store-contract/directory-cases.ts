@@ -303,6 +303,23 @@ export function directoryCases(open: OpenStore): void {
       assert.equal(new Set(all).size, all.length);
       assert.deepEqual((await t.store.listApiKeys({ tenantId: 'lk' }, { limit: 10 })).items, [], 'a tenant id is not a prefix of another');
     });
+    test('audit events: per tenant and fleet-wide, newest first, since/until on their time', async () => {
+      const ev = (eventId: string, at: number, tenantId?: string) => ({
+        eventId, at, actor: 'admin', action: 'POST /v1/tenants', target: '/v1/tenants', fields: ['name'], status: 201, ...(tenantId ? { tenantId } : {}),
+      });
+      await t.store.putAuditEvent(ev('e1', 1_000, 'au-a'));
+      await t.store.putAuditEvent(ev('e2', 2_000));
+      await t.store.putAuditEvent(ev('e3', 3_000, 'au-b'));
+      await t.store.putAuditEvent(ev('e4', 4_000, 'au-a'));
+      await assert.rejects(t.store.putAuditEvent(ev('e4', 4_000, 'au-a')), AlreadyExistsError);
+      assert.deepEqual((await t.store.listAuditEvents({ tenantId: 'au-a' }, { limit: 10 })).items, [ev('e4', 4_000, 'au-a'), ev('e1', 1_000, 'au-a')]);
+      const fleet = await allPages((page) => t.store.listAuditEvents({}, page), 1);
+      const ours = fleet.filter((e) => ['e1', 'e2', 'e3', 'e4'].includes(e.eventId)).map((e) => e.eventId);
+      assert.deepEqual(ours, ['e4', 'e3', 'e2', 'e1']);
+      const window = await t.store.listAuditEvents({ since: 2_000, until: 4_000 }, { limit: 10 });
+      assert.deepEqual(window.items.filter((e) => e.eventId.startsWith('e')).map((e) => e.eventId), ['e3', 'e2'], 'since inclusive, until exclusive');
+      assert.deepEqual((await t.store.listAuditEvents({ tenantId: 'au-a', since: 5_000 }, { limit: 10 })).items, []);
+    });
     test('ipsec settings: absent, put, replace', async () => {
       assert.equal(await t.store.getIpsecSettings(), undefined);
       const s = { psk: { keyId: 'k', iv: 'aQ==', ciphertext: 'Yw==', tag: 'dA==' }, allowLegacyProposals: true, updatedAt: 1, revision: 1 };
