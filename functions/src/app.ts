@@ -25,6 +25,7 @@ import { renderDocsPage } from './http/docs-page';
 import { notFoundHandler, onError } from './http/error-handler';
 import { idempotencyMiddleware } from './http/idempotency-middleware';
 import { registerAuditRoutes } from './http/routes/audit';
+import { registerUsageRoutes } from './http/routes/usage';
 import { authenticateReadAhead, registerAgentProtocolRoutes } from './http/routes/agent-protocol';
 import { registerEndpointRoutes } from './http/routes/endpoint';
 import { registerFleetRoutes } from './http/routes/fleet';
@@ -132,6 +133,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerSessionRoutes(app, ctx);
   registerFleetRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerUsageRoutes(app, ctx);
   registerAgentProtocolRoutes(app, ctx);
 
   app.doc('/openapi.json', OPENAPI_INFO);

@@ -133,6 +133,29 @@ export const UpdatePoolBody = strict({
 
 export const ApiKeysQuery = PageQuery.extend({ tenantId: TenantIdSchema.optional() });
 
+export const UsageQuery = strict({
+  from: TimeQuery.openapi({ description: 'start of the range (inclusive), ISO-8601 or epoch ms' }),
+  to: TimeQuery.openapi({ description: 'end of the range (exclusive); at most 92 days after from' }),
+});
+
+const UsageFiguresShape = {
+  sessions: z.number().openapi({ description: 'sessions active at some time in the period' }),
+  sessionHours: z.number().openapi({ description: 'hours of those sessions inside the period (3 decimals)' }),
+  bytesIn: z.number(),
+  bytesOut: z.number(),
+};
+
+export const UsageSchema = z
+  .object({
+    tenantId: z.string(),
+    from: IsoTime,
+    to: IsoTime,
+    totals: z.object(UsageFiguresShape),
+    days: z.array(z.object({ day: z.string().openapi({ example: '2024-05-01' }), ...UsageFiguresShape })).openapi({ description: 'UTC days' }),
+    users: z.array(z.object({ username: z.string(), ...UsageFiguresShape })),
+  })
+  .openapi('Usage');
+
 export const AuditQuery = PageQuery.extend({ since: TimeQuery.optional(), until: TimeQuery.optional() });
 
 export const SessionsQuery = PageQuery.extend({

@@ -146,6 +146,10 @@ const ROUTES: Record<string, RouteEntry> = {
   },
   'GET /v1/audit': { access: 'fleet', prepare: async () => ({ path: '/v1/audit' }) },
   'GET /v1/tenants/{tenantId}/audit': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/audit` }) },
+  'GET /v1/tenants/{tenantId}/usage': {
+    access: 'tenant',
+    prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/usage?from=2024-04-01T00:00:00Z&to=2024-05-02T00:00:00Z` }),
+  },
   'POST /v1/agents': { access: 'fleet', prepare: async () => ({ path: '/v1/agents', body: { name: 'matrix' } }) },
   'GET /v1/agents': { access: 'fleet', prepare: async () => ({ path: '/v1/agents' }) },
   'DELETE /v1/agents/{agentId}': {
