@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { ADMIN_TOKEN, createHarness, seedAgent, seedTenant, type Harness } from './harness';
 
 let h: Harness;
@@ -190,6 +191,13 @@ describe('documents, errors and cross-cutting behaviour', () => {
       '/v1/agents',
       '/v1/api-keys',
       '/v1/ipsec',
+      '/v1/tenants/{tenantId}',
+      '/v1/tenants/{tenantId}/users/{username}',
+      '/v1/tenants/{tenantId}/users/{username}/unlock',
+      '/v1/tenants/{tenantId}/pools/{poolId}',
+      '/v1/tenants/{tenantId}/audit',
+      '/v1/tenants/{tenantId}/usage',
+      '/v1/audit',
       '/v1/agent/register',
       '/v1/agent/heartbeat',
       '/v1/agent/authenticate',
@@ -200,6 +208,21 @@ describe('documents, errors and cross-cutting behaviour', () => {
       assert.ok(paths.includes(p), `missing ${p}`);
     }
     assert.ok(doc.body.paths['/v1/tenants'].post.requestBody);
+    for (const [path, methods] of [
+      ['/v1/tenants', ['get', 'post']],
+      ['/v1/tenants/{tenantId}', ['get', 'patch', 'delete']],
+      ['/v1/tenants/{tenantId}/users/{username}', ['get', 'patch', 'delete']],
+      ['/v1/tenants/{tenantId}/pools/{poolId}', ['patch', 'delete']],
+      ['/v1/api-keys', ['get', 'post']],
+    ] as const) {
+      for (const m of methods) assert.ok(doc.body.paths[path]?.[m], `missing ${m.toUpperCase()} ${path}`);
+    }
+    // docs/api.md names every route of the document, as `METHOD /path`.
+    const apiDoc = readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
+    const undocumented = Object.entries(doc.body.paths as Record<string, object>)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .filter((route) => !apiDoc.includes(`\`${route}\``) && !apiDoc.includes(`\`${route} `));
+    assert.deepEqual(undocumented, [], 'routes missing from docs/api.md');
     const docs = await h.call('GET', '/docs');
     assert.equal(docs.status, 200);
     assert.ok(docs.headers.get('content-type')?.startsWith('text/html'));
