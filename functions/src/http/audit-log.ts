@@ -68,7 +68,8 @@ async function eventOf(ctx: Pick<ServiceContext, 'clock' | 'random'>, c: Context
   const params = pathParams(route, c.req.path);
   const request = (c.req.header('content-type') ?? '').includes('json') ? await jsonOf(() => c.req.json()) : undefined;
   const answer = (c.res.headers.get('content-type') ?? '').includes('json') ? await jsonOf(() => c.res.clone().json()) : undefined;
-  const created = Object.fromEntries(Object.entries(idsOf(answer)).filter(([field, id]) => params[field] !== id));
+  // What a POST made (a user, a key, an agent): the ids its answer names that its path does not.
+  const created = c.req.method === 'POST' ? Object.fromEntries(Object.entries(idsOf(answer)).filter(([field, id]) => params[field] !== id && field !== 'tenantId')) : {};
   const fields = [
     ...(typeof request === 'object' && request !== null && !Array.isArray(request) ? Object.keys(request) : []),
     ...[...new URL(c.req.url).searchParams.keys()].map((name) => `?${name}`),
