@@ -10,6 +10,7 @@ import { startAgentProcess, type AgentProcess } from './agent-process';
 import { jsonClient } from './http-client';
 import { percentile, sleep } from './stats';
 import { freeUdpPort } from '../support/free-udp-port';
+import { fixturePassword } from '../support/fixture-password';
 
 export interface DisconnectOptions {
   readonly sessions: number;
@@ -71,7 +72,7 @@ async function oneMode(broker: ChildRpc, mode: DisconnectMode['mode'], round: nu
     const opened = await sim.call<{ ok: number; failed: number }>('open', {
       server: { address: '127.0.0.1', port: agent.port },
       username: `bench@${tenantId}`,
-      password: 'pw-bench',
+      password: fixturePassword('bench'),
       sessions: options.sessions,
       sessionsPerTunnel: 25,
       tunnelsPerSource: 20,

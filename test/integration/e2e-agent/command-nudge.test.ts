@@ -15,6 +15,7 @@ import { DEFAULT_NUDGE_PORT, encodeNudge } from '../../../contract/src/command-n
 import { createNudgeKeys } from '../../../functions/src/domain/command-nudge';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
 import { eventually, startE2e, type E2e } from './harness';
+import { fixturePassword } from '../../support/fixture-password';
 
 const skip = netnsSkipReason();
 const TENANT = 'nudge-e2e';
@@ -40,7 +41,7 @@ describe('command nudges against the real agent (netns), heartbeat 600 s', { ski
     await e2e?.close();
   });
 
-  const cred = (username: string) => ({ username: `${username}@${TENANT}`, password: `pw-${username}`, method: 'mschapv2' as const });
+  const cred = (username: string) => ({ username: `${username}@${TENANT}`, password: fixturePassword(username), method: 'mschapv2' as const });
   const send = (bytes: Uint8Array) => new Promise<void>((resolve) => udp.send(bytes, DEFAULT_NUDGE_PORT, e2e.ns.nsAddress, () => resolve()));
   const nudge = (fields: { agentId?: string; sentAt?: number } = {}, key = keys(e2e.agentId)) =>
     encodeNudge({ agentId: e2e.agentId, sentAt: Date.now(), nonce: randomBytes(16), ...fields }, key);

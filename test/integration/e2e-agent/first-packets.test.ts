@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
 import { startE2e, type E2e } from './harness';
+import { fixturePassword } from '../../support/fixture-password';
 
 const skip = netnsSkipReason();
 
@@ -27,7 +28,7 @@ describe('first packets of a new pool (real agent, netns)', { skip: skip ? `skip
   ]) {
     test(`${pool.tenantId}: the first ping of the pool's first session, sent the moment PPP is up, is answered`, async () => {
       if (pool.seed) await e2e.broker.seedTenant(pool.tenantId, { cidr: pool.cidr!, users: [pool.user], authMethods: ['mschapv2'] });
-      const run = await e2e.open({ tunnels: 1, sessionsPerTunnel: 1, credentials: () => ({ username: `${pool.user}@${pool.tenantId}`, password: `pw-${pool.user}`, method: 'mschapv2' }) });
+      const run = await e2e.open({ tunnels: 1, sessionsPerTunnel: 1, credentials: () => ({ username: `${pool.user}@${pool.tenantId}`, password: fixturePassword(pool.user), method: 'mschapv2' }) });
       const [session] = run.sessions;
       assert.ok(session?.address, JSON.stringify(run.results()));
       // No wait of any kind between "up" and the first packet.
