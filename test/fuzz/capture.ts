@@ -9,7 +9,7 @@ import { decodeIcmpEcho, encodeIcmpEcho, parseIpv4 } from '../../edge-agent/src/
 import { decodeControlMessage, decodeDataHeader, decodePacket, L2tpDecodeError, newDataHeaderView } from '../../edge-agent/src/l2tp';
 import { openUdp, type DatagramSocket } from '../../edge-agent/src/io/udp';
 import { createPppClientCrypto, decodeFrame, isPppDecodeError, type PppClientConfig } from '../../edge-agent/src/ppp';
-import { systemTimers } from '../../edge-agent/src/runtime/timers';
+import { systemTimers } from '../../edge-agent/src/clock';
 import type { AuthMethod } from '../../functions/src/domain/types';
 import { LacHost, type TestCall, type TestLac } from '../unit/runtime/testing/lac';
 import type { CorpusPacket, Direction } from './corpus';

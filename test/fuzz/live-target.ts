@@ -12,7 +12,7 @@ import { createFakeTun } from '../../edge-agent/src/io/fake-tun';
 import type { LinkConfig } from '../../edge-agent/src/io/link-config';
 import { openUdp, type DatagramSocket } from '../../edge-agent/src/io/udp';
 import { createAgent, type Agent, type AgentOptions } from '../../edge-agent/src/runtime/agent';
-import { systemTimers } from '../../edge-agent/src/runtime/timers';
+import { systemTimers } from '../../edge-agent/src/clock';
 import type { TunnelLimits } from '../../edge-agent/src/runtime/tunnels';
 import { FakeBroker } from '../unit/runtime/testing/fake-broker';
 

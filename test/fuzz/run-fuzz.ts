@@ -13,7 +13,7 @@ import { runInNewContext } from 'node:vm';
 import { openUdp, type DatagramSocket } from '../../edge-agent/src/io/udp';
 import { createPppClientCrypto, type PppClientConfig } from '../../edge-agent/src/ppp';
 import type { AgentStats } from '../../edge-agent/src/runtime/agent';
-import { systemTimers } from '../../edge-agent/src/runtime/timers';
+import { systemTimers } from '../../edge-agent/src/clock';
 import type { TunnelLimits } from '../../edge-agent/src/runtime/tunnels';
 import { LacHost, type TestCall, type TestLac } from '../unit/runtime/testing/lac';
 import { loadCorpus, type CorpusPacket } from './corpus';

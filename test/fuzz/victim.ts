@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { decodeIcmpEcho, encodeIcmpEcho, ICMP_ECHO_REPLY, parseIpv4 } from '../../edge-agent/src/datapath';
 import { openUdp, type DatagramSocket } from '../../edge-agent/src/io/udp';
 import { createPppClientCrypto } from '../../edge-agent/src/ppp';
-import { systemTimers } from '../../edge-agent/src/runtime/timers';
+import { systemTimers } from '../../edge-agent/src/clock';
 import { LacHost, type TestCall, type TestLac } from '../unit/runtime/testing/lac';
 import type { LiveTarget } from './live-target';
 

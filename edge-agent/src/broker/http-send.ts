@@ -5,6 +5,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { TimerService } from '../clock';
 
 export interface HttpExchange {
   readonly method: string;
@@ -45,7 +46,7 @@ export interface HttpSender {
  * A sender with its own keep-alive pool of at most `maxSockets` connections per origin; over the
  * Unix socket `socketPath` when given (the URL then only names the host and path).
  */
-export function createHttpSender(maxSockets: number, socketPath?: string): HttpSender {
+export function createHttpSender(maxSockets: number, timers: TimerService, socketPath?: string): HttpSender {
   // Idle keep-alive sockets are unref'd by node, so they never hold the process open.
   const httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
   const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets });
@@ -59,7 +60,7 @@ export function createHttpSender(maxSockets: number, socketPath?: string): HttpS
       const finish = (error: HttpSendError | undefined, reply?: HttpReply) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        timers.clear(timer);
         if (error) {
           req.destroy();
           reject(error);
@@ -91,7 +92,7 @@ export function createHttpSender(maxSockets: number, socketPath?: string): HttpS
         },
       );
       // One deadline for the whole exchange (connect, send, wait, read), like fetch's AbortSignal.timeout.
-      const timer = setTimeout(() => finish(new HttpSendError(`no answer within ${exchange.timeoutMs} ms`, 'timeout')), exchange.timeoutMs);
+      const timer = timers.set(exchange.timeoutMs, () => finish(new HttpSendError(`no answer within ${exchange.timeoutMs} ms`, 'timeout')));
       req.on('error', (error: NodeJS.ErrnoException) => {
         finish(new HttpSendError(error.code ? `${error.message} (${error.code})` : error.message, 'network', { cause: error }));
       });

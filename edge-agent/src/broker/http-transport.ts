@@ -3,6 +3,7 @@
  * response size (a broken or hostile broker cannot make the agent buffer megabytes), and retries
  * with exponential backoff and full jitter for requests that are safe to repeat.
  */
+import { sleep, systemTimers, type TimerService } from '../clock';
 import { createHttpSender, type HttpReply, type HttpSend } from './http-send';
 
 export class BrokerError extends Error {
@@ -57,6 +58,9 @@ export interface TransportOptions {
   /** The HTTP exchange (tests inject one); node:http with keep-alive sockets by default. */
   readonly send?: HttpSend;
   readonly random?: () => number;
+  /** Timers for the request deadline and the retry backoff. @default systemTimers() */
+  readonly timers?: TimerService;
+  /** The retry backoff's wait (tests record it). @default a timer of `timers` */
   readonly sleep?: (ms: number) => Promise<void>;
   /** Milliseconds clock for queue ages. @default performance.now */
   readonly now?: () => number;
@@ -123,10 +127,11 @@ export class HttpTransport {
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
     this.attempts = options.attempts ?? 4;
     this.baseDelayMs = options.baseDelayMs ?? 200;
-    this.send = options.send ?? createHttpSender(this.maxInFlight, options.socketPath).send;
+    const timers = options.timers ?? systemTimers();
+    this.send = options.send ?? createHttpSender(this.maxInFlight, timers, options.socketPath).send;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? ((ms) => sleep(timers, ms));
   }
 
   get<T>(path: string, options?: RequestOptions): Promise<T> {

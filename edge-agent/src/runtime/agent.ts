@@ -23,7 +23,7 @@ import { IdleSweep } from './idle-sweep';
 import { LogThrottle } from './rate-limit';
 import { hostBlock } from './pool-route';
 import { SessionRunner, type SessionHost } from './session-runner';
-import type { TimerHandle, TimerService } from './timers';
+import type { TimerHandle, TimerService } from '../clock';
 import { TunnelManager, type TunnelEntry, type TunnelLimits } from './tunnels';
 
 export interface AgentOptions {

@@ -11,7 +11,7 @@ import type { TearDownOrder } from '../broker/broker-client';
 import { BrokerRejectedError } from '../broker/http-transport';
 import type { AgentCounters } from '../../../contract/src/values';
 import { LogThrottle } from './rate-limit';
-import type { TimerHandle, TimerService } from './timers';
+import type { TimerHandle, TimerService } from '../clock';
 
 export interface BrokerLoopHost {
   snapshot(): { activeSessions: number; counters: AgentCounters };

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { NudgeError, NudgeReplayGuard, verifyNudge, type NudgeRefusal } from '../../../contract/src/command-nudge';
 import type { RemoteInfo } from '../io/udp';
 import { LogThrottle, TokenBucket } from './rate-limit';
-import type { TimerHandle, TimerService } from './timers';
+import type { TimerHandle, TimerService } from '../clock';
 
 export interface CommandNudgeGateOptions {
   readonly timers: TimerService;

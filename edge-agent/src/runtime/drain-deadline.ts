@@ -4,7 +4,7 @@
  * wins and the other's stop is a no-op). The agent enforces it itself so that a broker outage
  * during the drain does not leave sessions running past the promised time.
  */
-import type { TimerHandle, TimerService } from './timers';
+import type { TimerHandle, TimerService } from '../clock';
 
 /** Longest a single timer may wait (setTimeout's 32-bit limit); later deadlines re-arm in steps. */
 const MAX_TIMER_MS = 2_147_000_000;

@@ -1,4 +1,4 @@
-import type { TimerHandle, TimerService } from './timers';
+import type { TimerHandle, TimerService } from '../clock';
 
 export interface IdleSweepOptions<S> {
   /** A session that moved no packet (either way) for this long is idle. */

@@ -1,4 +1,4 @@
-export * from './timers';
+export * from '../clock';
 export * from './rate-limit';
 export * from './data-path';
 export * from './tunnels';

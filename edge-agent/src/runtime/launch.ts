@@ -16,7 +16,7 @@ import { createIpsecController } from '../ipsec';
 import { openTun, type TunDevice } from '../io/tun';
 import { openUdp, type DatagramSocket } from '../io/udp';
 import { createAgent, type Agent, type AgentOptions } from './agent';
-import { systemTimers } from './timers';
+import { systemTimers } from '../clock';
 
 /** The version reported at registration. */
 export const AGENT_VERSION = '0.1.0';
@@ -90,7 +90,10 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
           ...(cloudNat ? { localAddrs: [cloudNat.publicAddress] } : {}),
         })
       : undefined;
+  // One timer service for the whole agent: protocol timers, broker deadlines and backoffs, VICI.
+  const timers = systemTimers();
   const broker = new BrokerClient({
+    timers,
     baseUrl: config.brokerUrl,
     token: config.agentToken,
     stateDir: config.stateDir,
@@ -111,7 +114,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     tun,
     link,
     broker,
-    timers: systemTimers(),
+    timers,
     random: (n) => randomBytes(n),
     uuid: () => randomUUID(),
     logger: logger.child({ agentId: config.agentId }),

@@ -12,7 +12,7 @@ import type { AuthMethod, EndReason } from '../../../contract/src/values';
 import { formatCidr } from '../../../contract/src/ipv4';
 import type { DataSession } from './data-path';
 import { poolRouteOf, type PoolRoute } from './pool-route';
-import type { TimerHandle, TimerService } from './timers';
+import type { TimerHandle, TimerService } from '../clock';
 
 /** What a runner needs from the agent. */
 export interface SessionHost {

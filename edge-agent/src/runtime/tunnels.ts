@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { RemoteInfo } from '../io/udp';
 import { createTunnel, isTunnelDone, stepTunnel, type CloseReason, type TunnelAction, type TunnelEvent, type TunnelState, type TunnelTimer } from '../l2tp';
 import { KeyedBuckets, LogThrottle, TokenBucket } from './rate-limit';
-import type { TimerHandle, TimerService } from './timers';
+import type { TimerHandle, TimerService } from '../clock';
 
 export interface TunnelLimits {
   /** Tunnels (established or not) from one peer address; NATs put many clients behind one. @default 256 */

@@ -9,6 +9,7 @@
  * matched to the right operation. The caller reconnects.
  */
 import { createConnection, type Socket } from 'node:net';
+import { systemTimers, type TimerHandle, type TimerService } from '../clock';
 import {
   ViciClosedError,
   ViciConnectError,
@@ -54,6 +55,8 @@ export interface ViciClientOptions {
   /** Default 5 s. */
   readonly connectTimeoutMs?: number;
   readonly logger?: ViciLogger;
+  /** Timers for the connect and operation deadlines. @default systemTimers() */
+  readonly timers?: TimerService;
 }
 
 interface Operation {
@@ -75,23 +78,24 @@ const noopLogger: ViciLogger = { warn: () => {}, debug: () => {} };
 /** Opens the socket. Rejects with ViciConnectError (code ENOENT, EACCES, ECONNREFUSED, ETIMEDOUT, ...). */
 export async function connectVici(socketPath: string, options: ViciClientOptions = {}): Promise<ViciClient> {
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  const timers = options.timers ?? systemTimers();
   const socket = await new Promise<Socket>((resolve, reject) => {
     const s = createConnection({ path: socketPath });
-    const timer = setTimeout(() => {
+    const timer = timers.set(connectTimeoutMs, () => {
       s.destroy();
       reject(new ViciConnectError(socketPath, 'ETIMEDOUT', `VICI socket ${socketPath}: no connection within ${connectTimeoutMs} ms`));
-    }, connectTimeoutMs);
+    });
     s.once('connect', () => {
-      clearTimeout(timer);
+      timers.clear(timer);
       s.removeAllListeners('error');
       resolve(s);
     });
     s.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      timers.clear(timer);
       reject(connectError(socketPath, err));
     });
   });
-  return new ViciClient(socket, options);
+  return new ViciClient(socket, { ...options, timers });
 }
 
 function connectError(path: string, err: NodeJS.ErrnoException): ViciConnectError {
@@ -109,10 +113,11 @@ function connectError(path: string, err: NodeJS.ErrnoException): ViciConnectErro
 export class ViciClient implements ViciSession {
   private readonly framer = new ViciFramer();
   private readonly queue: Operation[] = [];
-  private active: { op: Operation; timer: NodeJS.Timeout } | undefined;
+  private active: { op: Operation; timer: TimerHandle } | undefined;
   private readonly registrations = new Map<string, Registration>();
   private closedWith: Error | undefined;
   private readonly timeoutMs: number;
+  private readonly timers: TimerService;
   private readonly log: ViciLogger;
   private resolveClosed!: (reason: Error | undefined) => void;
   /** Resolves when the connection has ended: undefined after `close()`, otherwise the reason. */
@@ -120,6 +125,7 @@ export class ViciClient implements ViciSession {
 
   constructor(private readonly socket: Socket, options: ViciClientOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timers = options.timers ?? systemTimers();
     this.log = options.logger ?? noopLogger;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.shutdown(new ViciClosedError(`VICI socket error: ${err.message}`, { cause: err })));
@@ -187,9 +193,9 @@ export class ViciClient implements ViciSession {
     await new Promise<void>((resolve) => {
       if (this.socket.destroyed) return resolve();
       // A peer that never finishes its side must not keep close() waiting.
-      const timer = setTimeout(() => this.socket.destroy(), 1_000);
+      const timer = this.timers.set(1_000, () => this.socket.destroy());
       this.socket.once('close', () => {
-        clearTimeout(timer);
+        this.timers.clear(timer);
         resolve();
       });
       this.socket.end();
@@ -214,12 +220,12 @@ export class ViciClient implements ViciSession {
     if (this.active || this.closedWith) return;
     const op = this.queue.shift();
     if (!op) return;
-    const timer = setTimeout(() => {
+    const timer = this.timers.set(op.timeoutMs, () => {
       this.log.warn({ operation: op.label, timeoutMs: op.timeoutMs }, 'vici operation timed out; closing connection');
       this.active = undefined;
       op.reject(new ViciTimeoutError(op.label, op.timeoutMs));
       this.shutdown(new ViciClosedError(`closed after ${op.label} timed out`));
-    }, op.timeoutMs);
+    });
     this.active = { op, timer };
     this.socket.write(op.bytes);
   }
@@ -257,7 +263,7 @@ export class ViciClient implements ViciSession {
     if (!isAnswer || !active || active.op.answers !== kind) {
       return this.protocolError(new ViciDecodeError('unknown-packet-type', `unexpected ${packet.type} packet`, 0));
     }
-    clearTimeout(active.timer);
+    this.timers.clear(active.timer);
     this.active = undefined;
     active.op.resolve(packet);
     this.pump();
@@ -273,7 +279,7 @@ export class ViciClient implements ViciSession {
     if (this.closedWith) return;
     this.closedWith = reason;
     if (this.active) {
-      clearTimeout(this.active.timer);
+      this.timers.clear(this.active.timer);
       this.active.op.reject(reason);
       this.active = undefined;
     }

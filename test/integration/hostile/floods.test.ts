@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DatagramSocket } from '../../../edge-agent/src/io/udp';
-import { systemTimers } from '../../../edge-agent/src/runtime/timers';
+import { systemTimers } from '../../../edge-agent/src/clock';
 import type { TunnelLimits } from '../../../edge-agent/src/runtime/tunnels';
 import { startLiveTarget, type LiveTarget } from '../../fuzz/live-target';
 import { openVictim, until, type Victim } from '../../fuzz/victim';

@@ -17,7 +17,7 @@ import { openUdp } from '../../../edge-agent/src/io/udp';
 import { createPppClientCrypto } from '../../../edge-agent/src/ppp';
 import { freeUdpPort } from '../../support/free-udp-port';
 import { launchAgent } from '../../../edge-agent/src/runtime/launch';
-import { systemTimers } from '../../../edge-agent/src/runtime/timers';
+import { systemTimers } from '../../../edge-agent/src/clock';
 import { freePort } from '../../../scripts/lib/dynamodb-local';
 import { startLiveBroker } from '../../support/live-broker';
 import { LacHost } from '../../unit/runtime/testing/lac';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeIcmpEcho, parseIpv4 } from '../../../edge-agent/src/datapath';
 import { IdleSweep } from '../../../edge-agent/src/runtime/idle-sweep';
-import { FakeTimers } from '../../../edge-agent/src/runtime/timers';
+import { FakeTimers } from '../../../edge-agent/src/clock';
 import { startHarness, waitFor } from './testing/agent-harness';
 
 const ip = (text: string) => parseIpv4(text) as number;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { HeartbeatReply, HeartbeatRequest } from '../../../edge-agent/src/broker/broker-client';
 import { DrainDeadline } from '../../../edge-agent/src/runtime/drain-deadline';
-import { FakeTimers } from '../../../edge-agent/src/runtime/timers';
+import { FakeTimers } from '../../../edge-agent/src/clock';
 import { startHarness, waitFor } from './testing/agent-harness';
 
 describe('agent reconciliation and drain deadline', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TimerHeap } from '../../../edge-agent/src/runtime/timer-heap';
+import { TimerHeap } from '../../../edge-agent/src/clock/timer-heap';
 
 /** A TimerHeap on a manual clock whose one native timer we fire by hand. */
 function harness() {

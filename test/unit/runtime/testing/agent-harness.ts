@@ -9,7 +9,7 @@ import { FakeUdpNetwork } from '../../../../edge-agent/src/io/fake-udp';
 import type { LinkConfig, LinkSettings } from '../../../../edge-agent/src/io/link-config';
 import { createPppClientCrypto, type PppClientConfig } from '../../../../edge-agent/src/ppp';
 import { createAgent, type Agent, type AgentOptions } from '../../../../edge-agent/src/runtime/agent';
-import { FakeTimers } from '../../../../edge-agent/src/runtime/timers';
+import { FakeTimers } from '../../../../edge-agent/src/clock';
 import type { IpsecController } from '../../../../edge-agent/src/ipsec';
 import type { AuthMethod } from '../../../../functions/src/domain/types';
 import { FakeBroker } from './fake-broker';

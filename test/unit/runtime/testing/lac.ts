@@ -29,7 +29,7 @@ import {
   type PppTimer,
 } from '../../../../edge-agent/src/ppp';
 import type { DatagramSocket, RemoteInfo } from '../../../../edge-agent/src/io/udp';
-import type { TimerHandle, TimerService } from '../../../../edge-agent/src/runtime/timers';
+import type { TimerHandle, TimerService } from '../../../../edge-agent/src/clock';
 
 export class LacHost {
   private readonly lacs = new Map<number, TestLac>();

@@ -4,7 +4,7 @@
  * accounting, L2TP HELLO and retransmissions); as Node `Timeout`s each cost ~250 bytes plus a
  * wrapper closure and a map entry (~700 bytes a session), here an entry is one small object.
  */
-import type { TimerHandle, TimerService } from './timers';
+import type { TimerHandle, TimerService } from './timer-service';
 
 interface Entry extends TimerHandle {
   at: number;
@@ -155,4 +155,9 @@ export class TimerHeap implements TimerService {
     heap[i] = entry;
     entry.index = i;
   }
+}
+
+/** Timers on the Node event loop: all of them on one Node timer. */
+export function systemTimers(): TimerService {
+  return new TimerHeap();
 }

@@ -1,26 +1,4 @@
-/**
- * The clock and timers the runtime uses, behind a small interface so that the whole agent runs on a
- * fake clock in tests (protocol retransmissions, keepalives, heartbeats) without waiting.
- */
-import { TimerHeap } from './timer-heap';
-
-export interface TimerHandle {
-  readonly id: number;
-}
-
-export interface TimerService {
-  /** Milliseconds since the epoch (or since the fake clock's origin). */
-  now(): number;
-  /** Run `callback` once after `ms`. */
-  set(ms: number, callback: () => void): TimerHandle;
-  /** Cancel a timer; unknown or fired handles are ignored. */
-  clear(handle: TimerHandle | undefined): void;
-}
-
-/** Timers on the Node event loop: all of them on one Node timer (see TimerHeap). */
-export function systemTimers(): TimerService {
-  return new TimerHeap();
-}
+import type { TimerHandle, TimerService } from './timer-service';
 
 /** A manual clock: `advance(ms)` fires due timers in time order (ties in creation order). */
 export class FakeTimers implements TimerService {
