@@ -28,7 +28,7 @@ import {
   type CoreHooks,
   type CoreState,
 } from './session-core';
-import { DEFAULT_TIMINGS, type PppAction, type PppServerEvent, type PppTimings, type RandomBytes, type StepResult } from './session-types';
+import { DEFAULT_TIMINGS, type AuthenticatedPeer, type PppAction, type PppServerEvent, type PppTimings, type RandomBytes, type StepResult } from './session-types';
 
 export interface PppServerConfig {
   /** The tenant's allowed methods, preferred first (e.g. ['mschapv2', 'chap-md5', 'pap']). */
@@ -51,6 +51,8 @@ export interface PppServerState extends CoreState<ServerIpcpState> {
   readonly auth?: ServerAuthState;
   readonly username?: string;
   readonly authMethod?: AuthMethod;
+  /** The verifier's principal between a successful auth-result and request-address. */
+  readonly principal?: AuthenticatedPeer;
 }
 
 export interface PppServerSession {
@@ -85,7 +87,8 @@ export function createPppServerSession(config: PppServerConfig): PppServerSessio
     if (r.outcome === 'failure') next = closeLink(hooks, next, 'auth-failure', out);
     if (r.outcome === 'success') {
       next = { ...next, phase: 'network' };
-      out.push({ kind: 'request-address', username: next.username ?? '', method: r.auth.method });
+      out.push({ kind: 'request-address', username: next.username ?? '', method: r.auth.method, principal: next.principal });
+      next = { ...next, principal: undefined };
     }
     return next;
   };
@@ -143,7 +146,7 @@ export function createPppServerSession(config: PppServerConfig): PppServerSessio
         next = coreTimer(hooks, s, e.timer, out) ?? (s.auth && s.phase === 'authenticate' ? applyAuth(s, authTimeout(authCfg, s.auth), out) : s);
         break;
       case 'auth-result':
-        if (s.auth && s.phase === 'authenticate') next = applyAuth(s, authResult(authCfg, s.auth, e), out);
+        if (s.auth && s.phase === 'authenticate') next = applyAuth({ ...s, principal: e.ok ? e.principal : undefined }, authResult(authCfg, s.auth, e), out);
         break;
       case 'address-assigned':
         if (s.phase === 'network' && s.ipcp.fsm.state === 'initial') {

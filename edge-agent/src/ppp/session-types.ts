@@ -42,6 +42,14 @@ export interface LinkUpInfo {
   readonly authMethod?: AuthMethod;
 }
 
+/** The broker's account of an authenticated peer; opaque to PPP, which only carries it along. */
+export interface AuthenticatedPeer {
+  readonly tenantId: string;
+  readonly username: string;
+  /** The broker's one-time grant that the session start must present. */
+  readonly grant: string;
+}
+
 export type PppAction =
   | { readonly kind: 'send-frame'; readonly protocol: number; readonly payload: Uint8Array }
   | { readonly kind: 'set-timer'; readonly timer: PppTimer; readonly ms: number }
@@ -53,7 +61,14 @@ export type PppAction =
       readonly username: string;
       readonly material: CredentialMaterial;
     }
-  | { readonly kind: 'request-address'; readonly username: string; readonly method: AuthMethod }
+  | {
+      readonly kind: 'request-address';
+      /** As sent by the client. */
+      readonly username: string;
+      readonly method: AuthMethod;
+      /** Whom the verifier said authenticated (the auth-result's `principal`), handed back unread. */
+      readonly principal: AuthenticatedPeer | undefined;
+    }
   | ({ readonly kind: 'link-up' } & LinkUpInfo)
   | { readonly kind: 'link-down'; readonly reason: EndReason };
 
@@ -75,6 +90,8 @@ export type PppServerEvent =
       /** MS-CHAPv2: the 40 hex digits (or "S=" + 40 hex) of RFC 2759 §8.7. */
       readonly authenticatorResponse?: string;
       readonly message?: string;
+      /** Who authenticated, in the verifier's terms: carried to `request-address` (PPP does not read it). */
+      readonly principal?: AuthenticatedPeer;
     }
   | { readonly kind: 'address-assigned'; readonly address: string; readonly dns: readonly string[]; readonly gateway: string }
   | { readonly kind: 'address-refused'; readonly reason: EndReason };

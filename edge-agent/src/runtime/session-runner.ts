@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AuthenticateRequest, Broker, StartedSession } from '../broker/broker-client';
 import { BrokerCallAbandonedError, BrokerRejectedError, BrokerUnavailableError } from '../broker/http-transport';
 import { formatIpv4, mssForMtu, parseIpv4, type CounterSnapshot } from '../datapath';
-import type { PppAction, PppServerEvent, PppServerSession, PppServerState, PppTimer } from '../ppp';
+import type { AuthenticatedPeer, PppAction, PppServerEvent, PppServerSession, PppServerState, PppTimer } from '../ppp';
 import type { AuthMethod, EndReason } from '../../../contract/src/values';
 import { formatCidr } from '../../../contract/src/ipv4';
 import type { DataSession } from './data-path';
@@ -88,10 +88,9 @@ export class SessionRunner implements DataSession {
   readonly agentSessionRef: string;
   /** The broker's session id once started. */
   brokerSessionId: string | undefined;
+  /** Whose session it is, from the start on (for the stop report). */
   tenantId: string | undefined;
   username: string | undefined;
-  /** From the authentication, required by the start (the broker refuses one without), then dropped. */
-  private grant: string | undefined;
   endReason: EndReason | undefined;
   /** The user name as the client sent it (log context until the broker's verdict). */
   private claimedUser: string | undefined;
@@ -211,7 +210,7 @@ export class SessionRunner implements DataSession {
           void this.verify(action);
           break;
         case 'request-address':
-          void this.requestAddress(action.method);
+          void this.requestAddress(action.method, action.principal);
           break;
         case 'link-up':
           this.linkUp(action);
@@ -246,11 +245,13 @@ export class SessionRunner implements DataSession {
     try {
       const verdict = await this.host.broker.authenticate(request, { wanted: () => !this.ended });
       if (verdict.ok) {
-        this.tenantId = verdict.tenantId;
-        this.username = verdict.username;
-        this.grant = verdict.grant;
         this.info({ method: action.method, tenant: verdict.tenantId }, 'authenticated');
-        event = { kind: 'auth-result', ok: true, ...(verdict.authenticatorResponse ? { authenticatorResponse: verdict.authenticatorResponse } : {}) };
+        event = {
+          kind: 'auth-result',
+          ok: true,
+          principal: { tenantId: verdict.tenantId, username: verdict.username, grant: verdict.grant },
+          ...(verdict.authenticatorResponse ? { authenticatorResponse: verdict.authenticatorResponse } : {}),
+        };
       } else {
         this.log.warn({ method: action.method, reason: verdict.reason }, 'authentication refused by the broker');
         event = { kind: 'auth-result', ok: false };
@@ -264,14 +265,15 @@ export class SessionRunner implements DataSession {
     this.step(event);
   }
 
-  private async requestAddress(method: AuthMethod): Promise<void> {
-    if (this.grant === undefined) {
-      // No authentication verdict with a grant: the broker would refuse the start (grant-invalid).
+  private async requestAddress(method: AuthMethod, principal: AuthenticatedPeer | undefined): Promise<void> {
+    if (principal === undefined) {
+      // No broker verdict behind this success: the broker would refuse the start (grant-invalid).
       this.log.error('no grant from the authentication: refusing the session');
       this.step({ kind: 'address-refused', reason: 'auth-failure' });
       return;
     }
-    const grant = this.grant;
+    this.tenantId = principal.tenantId;
+    this.username = principal.username;
     let started: StartedSession;
     try {
       started = await this.host.broker.startSession({
@@ -279,10 +281,10 @@ export class SessionRunner implements DataSession {
         tunnelId: this.localTunnelId,
         l2tpSessionId: this.localSessionId,
         peerAddress: this.peerAddress,
-        tenantId: this.tenantId ?? '',
-        username: this.username ?? '',
+        tenantId: principal.tenantId,
+        username: principal.username,
         authMethod: method,
-        grant,
+        grant: principal.grant,
       }, { wanted: () => !this.ended });
     } catch (error) {
       if (error instanceof BrokerCallAbandonedError) return; // ended while queued: nothing was started
@@ -293,7 +295,6 @@ export class SessionRunner implements DataSession {
       return;
     }
     this.brokerSessionId = started.sessionId;
-    this.grant = undefined;
     if (this.ended) {
       // Ended while the broker was allocating: give the address back at once.
       this.host.startedAfterEnd(this);

@@ -164,10 +164,14 @@ describe('server authentication and IPCP', () => {
     assert.equal(toHex(v.material.peerChallenge), peer);
     assert.equal(toHex(v.material.ntResponse), nt);
     const auth = 'S=' + 'AB'.repeat(20);
-    const out = d.step({ kind: 'auth-result', ok: true, authenticatorResponse: auth });
+    const principal = { tenantId: 't1', username: 'alice', grant: 'g-1' };
+    const out = d.step({ kind: 'auth-result', ok: true, authenticatorResponse: auth, principal });
     const ok = decodeChapPacket(d.sent(out, PPP_PROTOCOL.CHAP)[0]!.payload);
     assert.deepEqual(ok, { kind: 'success', identifier: id, message: `${auth} M=Access granted` });
-    assert.ok(out.some((a) => a.kind === 'request-address' && a.username === 'DOM\\alice'));
+    // The verifier's principal rides on request-address, and the state keeps no copy of the grant.
+    const request = out.find((a) => a.kind === 'request-address');
+    assert.deepEqual(request, { kind: 'request-address', username: 'DOM\\alice', method: 'mschapv2', principal });
+    assert.equal(d.state.principal, undefined);
   });
 
   test('MS-CHAPv2 failure → "E=691 R=0 C=<32 hex> V=3 M=…", Terminate-Request, then link-down auth-failure', () => {
