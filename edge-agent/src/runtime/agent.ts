@@ -4,27 +4,30 @@
  * agent runs in one process on fakes (FakeUdpNetwork, FakeTun, a fake Broker, FakeTimers) in tests.
  */
 import type { Logger } from 'pino';
-import type { AgentCommandMessage, AgentSettings, Broker, SessionOwner } from '../broker/broker-client';
-import { formatIpv4, parseIpv4, SessionCounters, type CounterSnapshot } from '../datapath';
-import { formatCidr } from '../../../contract/src/ipv4';
-import { poolBlockedOnAgent } from '../../../contract/src/address-policy';
-import type { LinkConfig, LinkSettings } from '../io/link-config';
+import type { AgentCommandMessage, AgentSettings, Broker } from '../broker/broker-client';
+import { formatIpv4, SessionCounters, type CounterSnapshot } from '../datapath';
+import type { LinkConfig } from '../io/link-config';
 import type { IpsecController } from '../ipsec';
 import type { TunDevice } from '../io/tun';
 import type { DatagramSocket, RemoteInfo } from '../io/udp';
 import { CdnResult, decodeDataHeader, GeneralError, L2tpDecodeError, newDataHeaderView, routeDatagram, StopCcnResult, type CloseReason } from '../l2tp';
 import { createPppServerSession, type PppTimings } from '../ppp';
 import type { AgentCounters, EndReason } from '../../../contract/src/values';
+import type { TimerService } from '../clock';
+import { AddressClaims } from './address-claims';
+import { admitCall } from './admission';
 import { BrokerLoop } from './broker-loop';
 import { CommandNudgeGate } from './command-nudge-gate';
 import { DrainDeadline } from './drain-deadline';
 import { DataPath } from './data-path';
 import { IdleSweep } from './idle-sweep';
+import { PendingCalls } from './pending-calls';
 import { LogThrottle } from './rate-limit';
-import { hostBlock } from './pool-route';
+import { SessionReports } from './session-reports';
 import { SessionRunner, type SessionHost } from './session-runner';
-import type { TimerHandle, TimerService } from '../clock';
+import { SessionTable } from './session-table';
 import { TunnelManager, type TunnelEntry, type TunnelLimits } from './tunnels';
+import { TunRoutes } from './tun-routes';
 
 export interface AgentOptions {
   readonly capacity: number;
@@ -105,13 +108,6 @@ export interface Agent {
   readonly nudges?: CommandNudgeGate;
 }
 
-const ZERO: AgentCounters = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
-
-/** Whose session it was (for the stop report), once the broker has named the user. */
-function ownerOf(session: Pick<SessionRunner, 'tenantId' | 'username'>): SessionOwner | undefined {
-  return session.tenantId !== undefined && session.username !== undefined ? { tenantId: session.tenantId, username: session.username } : undefined;
-}
-
 /** Result Code for the CDN that clears a call ending for `reason` (RFC 2661 §4.4.2). */
 export function cdnReason(reason: EndReason): CloseReason {
   switch (reason) {
@@ -128,33 +124,22 @@ export function cdnReason(reason: EndReason): CloseReason {
   }
 }
 
-const sessionKey = (localTunnelId: number, localSessionId: number) => localTunnelId * 0x10000 + localSessionId;
-
 export function createAgent(deps: AgentDeps): Agent {
   const { socket, tun, broker, timers, logger: log, options } = deps;
   const counters = new SessionCounters(Math.min(options.capacity, 1024));
   const dataPath = new DataPath<SessionRunner>(socket, tun, counters);
-  const sessions = new Map<number, SessionRunner>();
-  /** Accepted calls not yet connected (ICRP sent), counted against capacity. */
-  const pendingCalls = new Set<number>();
-  /** Clears a pending call whose ICCN never comes: otherwise bare ICRQs would hold the capacity forever. */
-  const setupTimers = new Map<number, TimerHandle>();
-  const endSetup = (key: number) => {
-    timers.clear(setupTimers.get(key));
-    setupTimers.delete(key);
-    pendingCalls.delete(key);
-  };
-  const reports = new Set<Promise<void>>();
-  const finished: { -readonly [K in keyof AgentCounters]: number } = { ...ZERO };
+  const sessions = new SessionTable<SessionRunner>();
+  const pendingCalls = new PendingCalls(timers, options.callSetupTimeoutMs ?? 10_000, (localTunnelId, localSessionId) => {
+    log.warn({ tunnel: localTunnelId, session: localSessionId }, 'call not connected (no ICCN) in time: cleared');
+    // RFC 2661 §4.4.2 CDN Result Code 10: call not established within the time allotted.
+    tunnels.closeSession(localTunnelId, localSessionId, { resultCode: CdnResult.Timeout, errorMessage: 'no ICCN in time' });
+  });
+  const reports = new SessionReports(broker, timers, log);
   const throttle = new LogThrottle();
   const view = newDataHeaderView();
-  /** The TUN's pool routes and gateways; `ready` per pool: resolves true once installed (see poolReady). */
-  const pool = { addresses: new Set<string>(), routes: new Set<string>(), configuring: Promise.resolve(), ready: new Map<string, Promise<boolean>>() };
-  /** Client address -> the session the broker gave it to, from that answer to the session's end. */
-  const claims = new Map<number, SessionRunner>();
-  /** Pool gateways assigned to the TUN (never a client's address). */
-  const gateways = new Set<number>();
+  const routes = new TunRoutes(deps.link, { name: tun.name, mtu: options.mtu }, log);
   const hostNetworks = options.hostNetworks ?? [];
+  const claims = new AddressClaims<SessionRunner>(hostNetworks, (address) => routes.isGateway(address));
   let malformed = 0;
   let draining = false;
   /** The broker answered 401 agent-revoked: nothing is served any more. */
@@ -165,15 +150,8 @@ export function createAgent(deps: AgentDeps): Agent {
   // then end with agent-shutdown even while the broker is unreachable.
   const drainDeadline = new DrainDeadline(timers, () => {
     log.info({ sessions: sessions.size }, 'drain deadline reached: ending the remaining sessions');
-    for (const s of [...sessions.values()]) s.close('agent-shutdown');
+    for (const s of sessions.all()) s.close('agent-shutdown');
   });
-
-  const linkSettings = (): LinkSettings => ({ name: tun.name, mtu: options.mtu, addresses: [...pool.addresses], routes: [...pool.routes] });
-
-  const track = (p: Promise<void>) => {
-    const tracked = p.catch((error) => log.warn({ err: String(error) }, 'report failed (kept in the outbox)')).finally(() => reports.delete(tracked));
-    reports.add(tracked);
-  };
 
   const host: SessionHost = {
     broker,
@@ -190,55 +168,8 @@ export function createAgent(deps: AgentDeps): Agent {
       timings: { echoAdaptive: true, ...options.pppTimings },
     }),
     sendPpp: (session, protocol, payload) => dataPath.sendPpp(session, protocol, payload),
-    claimAddress(session, address, poolInfo) {
-      // Security review, issue 14: an address belongs to at most one live session, and no client
-      // route may cover this host's own networks or reserved space (a static 169.254.169.254 once
-      // made the agent route the instance metadata service into the TUN).
-      const ip = formatIpv4(address);
-      const gateway = poolInfo.gatewayAddress;
-      const blocked =
-        poolBlockedOnAgent(poolInfo.block, hostNetworks) ??
-        poolBlockedOnAgent(hostBlock(address), hostNetworks) ??
-        (gateway === undefined ? undefined : poolBlockedOnAgent(hostBlock(gateway), hostNetworks));
-      if (blocked !== undefined) return blocked;
-      const holder = claims.get(address);
-      if (holder !== undefined && holder !== session && !holder.ended) return `${ip} is already the address of a live session on this agent`;
-      if (gateways.has(address)) return `${ip} is a pool gateway on this agent`;
-      if (gateway !== undefined && claims.get(gateway)?.ended === false) return `the pool gateway ${poolInfo.gateway} is the address of a live session on this agent`;
-      claims.set(address, session);
-      return undefined;
-    },
-    poolReady(_session, poolInfo) {
-      // One covering route per pool and the pool's gateway on the TUN, installed once; the sessions
-      // of a pool being configured wait for it (a failure is retried by the pool's next session).
-      const cidr = formatCidr(poolInfo.block);
-      const gateway = `${poolInfo.gateway}/32`;
-      if (poolInfo.gatewayAddress !== undefined) gateways.add(poolInfo.gatewayAddress);
-      const key = `${cidr}|${gateway}`;
-      const known = pool.ready.get(key);
-      if (known) return known;
-      pool.routes.add(cidr);
-      pool.addresses.add(gateway);
-      const settings = linkSettings();
-      const ready = pool.configuring.then(() =>
-        deps.link.configure(settings).then(
-          () => {
-            log.info({ routes: settings.routes, addresses: settings.addresses }, 'TUN routes installed');
-            return true;
-          },
-          (error) => {
-            log.error({ err: error instanceof Error ? error.message : String(error) }, 'could not configure the TUN routes');
-            pool.ready.delete(key);
-            pool.routes.delete(cidr);
-            pool.addresses.delete(gateway);
-            return false;
-          },
-        ),
-      );
-      pool.ready.set(key, ready);
-      pool.configuring = ready.then(() => undefined);
-      return ready;
-    },
+    claimAddress: (session, address, pool) => claims.claim(session, address, pool),
+    poolReady: (_session, pool) => routes.poolReady(pool),
     linkUp(session) {
       const holder = dataPath.routes.add(session);
       if (holder !== undefined) {
@@ -249,38 +180,20 @@ export function createAgent(deps: AgentDeps): Agent {
       return true;
     },
     ended(session, reason, clearCall) {
-      const key = sessionKey(session.localTunnelId, session.localSessionId);
-      if (sessions.get(key) === session) sessions.delete(key);
+      sessions.remove(session);
       if (session.address !== 0) {
         dataPath.routes.remove(session.address, session);
-        if (claims.get(session.address) === session) claims.delete(session.address);
+        claims.release(session, session.address);
       }
       if (clearCall) tunnels.closeSession(session.localTunnelId, session.localSessionId, cdnReason(reason));
       const final = counters.read(session.counterSlot);
       counters.release(session.counterSlot);
-      finished.bytesIn += final.bytesIn;
-      finished.bytesOut += final.bytesOut;
-      finished.packetsIn += final.packetsIn;
-      finished.packetsOut += final.packetsOut;
-      if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, reason, final, ownerOf(session)));
+      reports.stopped(session, reason, final);
       if (reason === 'admin-disconnect') clearIpsecAfterDisconnect(session);
       if (sessions.size === 0) onIdle?.();
     },
-    interim(session) {
-      if (!session.brokerSessionId) return;
-      const now = counters.read(session.counterSlot);
-      // Counters only grow, and a byte is never counted without its packet: the same packet total
-      // means the broker already holds these exact counters (it would only touch updatedAt). Idle
-      // sessions (keepalives are not data) then cost the broker nothing; the stop report, always
-      // sent, carries the final counters.
-      const packets = now.packetsIn + now.packetsOut;
-      if (packets === session.reportedPackets) return;
-      session.reportedPackets = packets;
-      track(broker.reportInterim(session.brokerSessionId, now));
-    },
-    startedAfterEnd(session) {
-      if (session.brokerSessionId) track(broker.reportStop(session.brokerSessionId, session.endReason ?? 'error', ZERO, ownerOf(session)));
-    },
+    interim: (session) => reports.interim(session, counters.read(session.counterSlot)),
+    startedAfterEnd: (session) => reports.startedAfterEnd(session),
   };
 
   const tunnels: TunnelManager = new TunnelManager({
@@ -295,33 +208,25 @@ export function createAgent(deps: AgentDeps): Agent {
     listener: {
       sessionRequested(tunnel: TunnelEntry, a) {
         const active = sessions.size + pendingCalls.size;
-        let pendingHere = 0;
-        for (const key of pendingCalls) if (Math.floor(key / 0x10000) === tunnel.localTunnelId) pendingHere++;
-        const tooManyPending = pendingHere >= (options.maxPendingCallsPerTunnel ?? 32);
-        if (stopping || revoked || draining || active >= options.capacity || tooManyPending) {
-          const why = stopping ? 'shutting down' : revoked ? 'revoked' : draining ? 'draining' : tooManyPending ? 'busy: too many calls pending on this tunnel' : 'at capacity';
-          tunnel.log.warn({ session: a.localSessionId, active, capacity: options.capacity }, `new session refused: agent ${why}`);
-          tunnels.rejectSession(tunnel, a.localSessionId, { resultCode: CdnResult.TemporaryNoFacilities, errorMessage: `agent ${why}` });
+        const admission = admitCall({
+          stopping,
+          revoked,
+          draining,
+          active,
+          capacity: options.capacity,
+          pendingOnTunnel: pendingCalls.onTunnel(tunnel.localTunnelId),
+          maxPendingPerTunnel: options.maxPendingCallsPerTunnel ?? 32,
+        });
+        if (!admission.admit) {
+          tunnel.log.warn({ session: a.localSessionId, active, capacity: options.capacity }, `new session refused: agent ${admission.why}`);
+          tunnels.rejectSession(tunnel, a.localSessionId, { resultCode: CdnResult.TemporaryNoFacilities, errorMessage: `agent ${admission.why}` });
           return;
         }
-        const key = sessionKey(tunnel.localTunnelId, a.localSessionId);
-        pendingCalls.add(key);
-        setupTimers.set(
-          key,
-          timers.set(options.callSetupTimeoutMs ?? 10_000, () => {
-            setupTimers.delete(key);
-            if (!pendingCalls.has(key)) return;
-            pendingCalls.delete(key);
-            tunnel.log.warn({ session: a.localSessionId }, 'call not connected (no ICCN) in time: cleared');
-            // RFC 2661 §4.4.2 CDN Result Code 10: call not established within the time allotted.
-            tunnels.closeSession(tunnel.localTunnelId, a.localSessionId, { resultCode: CdnResult.Timeout, errorMessage: 'no ICCN in time' });
-          }),
-        );
+        pendingCalls.add(tunnel.localTunnelId, a.localSessionId);
         tunnels.acceptSession(tunnel, a.localSessionId);
       },
       sessionEstablished(tunnel, a) {
-        const key = sessionKey(a.localTunnelId, a.localSessionId);
-        endSetup(key);
+        pendingCalls.end(a.localTunnelId, a.localSessionId);
         const runner = new SessionRunner(
           host,
           {
@@ -336,14 +241,13 @@ export function createAgent(deps: AgentDeps): Agent {
           counters.allocate(),
           log,
         );
-        sessions.set(key, runner);
+        sessions.add(runner);
         if (log.isLevelEnabled('info')) runner.log.info('call connected: starting PPP');
         runner.start();
       },
       sessionClosed(tunnel, a) {
-        const key = sessionKey(tunnel.localTunnelId, a.localSessionId);
-        endSetup(key);
-        const runner = sessions.get(key);
+        pendingCalls.end(tunnel.localTunnelId, a.localSessionId);
+        const runner = sessions.get(tunnel.localTunnelId, a.localSessionId);
         if (!runner) return;
         const reason: EndReason = a.reason === 'peer-disconnected' ? 'user-request' : a.reason === 'tunnel-closed' ? 'tunnel-closed' : stopping ? 'agent-shutdown' : 'error';
         runner.callCleared(reason);
@@ -367,10 +271,10 @@ export function createAgent(deps: AgentDeps): Agent {
     host: {
       snapshot: () => ({ activeSessions: sessions.size, counters: totalCounters() }),
       command: (command) => onCommand(command),
-      heldSessionIds: () => [...sessions.values()].flatMap((s) => (s.brokerSessionId ? [s.brokerSessionId] : [])),
+      heldSessionIds: () => sessions.brokerIds(),
       tearDown(orders) {
         for (const order of orders) {
-          const target = [...sessions.values()].find((s) => s.brokerSessionId === order.sessionId);
+          const target = sessions.byBrokerId(order.sessionId);
           if (!target) continue;
           target.log.warn({ sessionId: order.sessionId, brokerReason: order.reason }, 'the broker has this session stopped: tearing it down');
           target.close(order.reason);
@@ -383,7 +287,7 @@ export function createAgent(deps: AgentDeps): Agent {
         revoked = true;
         draining = true;
         log.error({ sessions: sessions.size }, 'the broker revoked this agent: ending every session and taking no new ones');
-        for (const s of [...sessions.values()]) s.close('agent-revoked');
+        for (const s of sessions.all()) s.close('agent-revoked');
       },
     },
   });
@@ -402,7 +306,7 @@ export function createAgent(deps: AgentDeps): Agent {
   function onCommand(command: AgentCommandMessage): void {
     switch (command.type) {
       case 'disconnect-session': {
-        const target = [...sessions.values()].find((s) => s.brokerSessionId === command.sessionId);
+        const target = command.sessionId === undefined ? undefined : sessions.byBrokerId(command.sessionId);
         if (!target) {
           log.info({ sessionId: command.sessionId, commandId: command.commandId }, 'disconnect command for a session not on this agent');
           return;
@@ -433,7 +337,7 @@ export function createAgent(deps: AgentDeps): Agent {
       if (data.length > 0 && (data[0]! & 0x80) === 0) {
         const header = decodeDataHeader(data, view);
         if (header instanceof L2tpDecodeError) return bad(remote, header.message);
-        const session = sessions.get(sessionKey(header.tunnelId, header.sessionId));
+        const session = sessions.get(header.tunnelId, header.sessionId);
         if (!session || session.peerAddress !== remote.address || session.peerPort !== remote.port) {
           dataPath.drops['no-route']++;
           return;
@@ -496,8 +400,7 @@ export function createAgent(deps: AgentDeps): Agent {
   function clearIpsecAfterDisconnect(session: SessionRunner): void {
     const ipsec = deps.ipsec;
     if (!ipsec) return;
-    const sameTunnel = [...sessions.values()].some((s) => s.localTunnelId === session.localTunnelId);
-    if (sameTunnel) return;
+    if (sessions.anyOnTunnel(session.localTunnelId)) return;
     // Give the CDN and LCP Terminate a moment to leave through the SA before it is deleted.
     timers.set(1000, () => {
       ipsec.terminateForPeer(session.peerAddress, session.peerPort).then(
@@ -562,17 +465,14 @@ export function createAgent(deps: AgentDeps): Agent {
             resolve();
           };
         });
-        for (const s of [...sessions.values()]) s.close('agent-shutdown');
+        for (const s of sessions.all()) s.close('agent-shutdown');
         await idle;
-        for (const s of [...sessions.values()]) s.abort('agent-shutdown');
+        for (const s of sessions.all()) s.abort('agent-shutdown');
       }
       tunnels.closeAll({ resultCode: StopCcnResult.ShuttingDown, errorMessage: 'agent shutdown' });
       // Stop reports are already in the outbox on disk; give delivery a bounded chance.
-      await Promise.race([Promise.allSettled([...reports]), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]);
-      await pool.configuring;
-      if (pool.routes.size > 0 || pool.addresses.size > 0) {
-        await deps.link.teardown(linkSettings()).catch((error) => log.warn({ err: String(error) }, 'route cleanup failed'));
-      }
+      await reports.settle(5000);
+      await routes.removeAll();
       tunnels.dispose();
       await deps.ipsec?.close().catch((error) => log.warn({ err: String(error) }, 'closing the VICI connection failed'));
       await tun.close();
@@ -581,21 +481,13 @@ export function createAgent(deps: AgentDeps): Agent {
       log.info(stats(), 'edge agent stopped');
     },
     stats,
-    sessions: () => [...sessions.values()],
+    sessions: () => sessions.all(),
     countersOf: (s) => counters.read(s.counterSlot),
   };
 
   /** Counters of ended sessions plus those of the live ones. */
   function totalCounters(): AgentCounters {
-    const totals = { ...finished };
-    for (const s of sessions.values()) {
-      const c = counters.read(s.counterSlot);
-      totals.bytesIn += c.bytesIn;
-      totals.bytesOut += c.bytesOut;
-      totals.packetsIn += c.packetsIn;
-      totals.packetsOut += c.packetsOut;
-    }
-    return totals;
+    return reports.totals(Array.from(sessions.values(), (s) => counters.read(s.counterSlot)));
   }
 
   function stats(): AgentStats {
