@@ -1,3 +1,3 @@
 export * from './timer-service';
-export { TimerHeap, systemTimers } from './timer-heap';
+export { backgroundTimers, TimerHeap, systemTimers } from './timer-heap';
 export { FakeTimers } from './fake-timers';

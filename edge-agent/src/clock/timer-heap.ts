@@ -161,3 +161,8 @@ export class TimerHeap implements TimerService {
 export function systemTimers(): TimerService {
   return new TimerHeap();
 }
+
+/** Like systemTimers, but an armed timer does not keep the process alive (background retries). */
+export function backgroundTimers(): TimerService {
+  return new TimerHeap({ setTimeout: (callback, ms) => setTimeout(callback, ms).unref() });
+}

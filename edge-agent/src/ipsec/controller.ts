@@ -20,6 +20,7 @@ import {
   type ViciSession,
 } from '../vici';
 import { l2tpConnMessage, l2tpPskMessage, L2TP_CONN_NAME, unloadL2tpConnMessage, unloadPskMessage } from './conn-config';
+import { backgroundTimers, type TimerHandle, type TimerService } from '../clock';
 import { IpsecClosedError, IpsecConfigError, IpsecError, IpsecUnavailableError } from './errors';
 import { EMPTY_SA_TABLE, matchPeer, stepSaTable, type SaChange, type SaFilter, type SaTable, type SaTableEvent } from './sa-table';
 
@@ -88,6 +89,8 @@ export interface IpsecControllerOptions {
   readonly localAddrs?: readonly string[];
   /** Reconnect backoff; default 500 ms doubling to 30 s. */
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** The agent's timers (reconnects, protection waits, VICI deadlines). @default backgroundTimers() */
+  readonly timers?: TimerService;
 }
 
 const SA_EVENTS = ['ike-updown', 'ike-rekey', 'child-updown', 'child-rekey'] as const;
@@ -118,13 +121,16 @@ class Controller implements IpsecController {
   private table: SaTable = EMPTY_SA_TABLE;
   private desired: IpsecSettingsInput | undefined;
   private pushChain: Promise<unknown> = Promise.resolve();
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private readonly timers: TimerService;
   private backoffMs: number;
   private closed = false;
 
   constructor(private readonly options: IpsecControllerOptions) {
     this.log = options.logger ?? noopLogger;
-    this.connect = options.connect ?? ((path) => connectVici(path, { logger: this.log }));
+    // Without the agent's timers, a controller nobody closes must not keep a process alive.
+    this.timers = options.timers ?? backgroundTimers();
+    this.connect = options.connect ?? ((path) => connectVici(path, { logger: this.log, timers: this.timers }));
     this.backoffMs = options.retry?.initialMs ?? 500;
     this.reconnectSoon(0);
   }
@@ -151,11 +157,11 @@ class Controller implements IpsecController {
     if (now === 'protected' || timeoutMs <= 0) return Promise.resolve(now);
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        this.timers.clear(timer);
         unsubscribe();
         resolve(this.peerProtection(address, port));
       };
-      const timer = setTimeout(done, timeoutMs);
+      const timer = this.timers.set(timeoutMs, done);
       const unsubscribe = this.onSaEvent(() => {
         if (this.peerProtection(address, port) === 'protected') done();
       });
@@ -199,7 +205,7 @@ class Controller implements IpsecController {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.retryTimer);
+    this.timers.clear(this.retryTimer);
     const link = this.link ?? (await this.connecting?.catch(() => undefined));
     this.link = undefined;
     this.synced = false;
@@ -289,8 +295,8 @@ class Controller implements IpsecController {
 
   private reconnectSoon(delayMs: number): void {
     if (this.closed) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
+    this.timers.clear(this.retryTimer);
+    this.retryTimer = this.timers.set(delayMs, () => {
       this.retryTimer = undefined;
       if (this.closed || this.link) return;
       this.ensureLink().catch((err: unknown) => {
@@ -300,8 +306,7 @@ class Controller implements IpsecController {
         this.backoffMs = Math.min(this.backoffMs * 2, this.options.retry?.maxMs ?? 30_000);
         this.reconnectSoon(wait);
       });
-    }, delayMs);
-    this.retryTimer.unref();
+    });
   }
 
   // --- configuration ---

@@ -80,18 +80,19 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     }
     throw new LaunchError(`cannot configure TUN device ${tun.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+  // One timer service for the whole agent: protocol timers, broker deadlines and backoffs, VICI.
+  const timers = systemTimers();
   // charon may start after us: the controller connects (and loads the PSK) in the background.
   const ipsec =
     config.ipsec === 'strongswan'
       ? createIpsecController({
           viciSocket: config.viciSocket,
+          timers,
           logger: logger.child({ component: 'ipsec' }),
           // Cloud NAT: IKE arrives at the public address (DNAT), so charon answers and hashes from it.
           ...(cloudNat ? { localAddrs: [cloudNat.publicAddress] } : {}),
         })
       : undefined;
-  // One timer service for the whole agent: protocol timers, broker deadlines and backoffs, VICI.
-  const timers = systemTimers();
   const broker = new BrokerClient({
     timers,
     baseUrl: config.brokerUrl,
