@@ -101,13 +101,14 @@ test('at most maxInFlight requests on the wire; the queued ones wait without tim
   const baseUrl = await serve((_req, res) => {
     active++;
     peak = Math.max(peak, active);
-    // Each answer takes 60 ms: 12 requests through 3 slots need ~240 ms, longer than the 150 ms timeout.
+    // Each answer takes 100 ms: 12 requests through 3 slots need ~400 ms, longer than the 300 ms
+    // timeout, which still leaves a loaded machine 3x the answer time for each request.
     setTimeout(() => {
       active--;
       res.end('{"ok":true}');
-    }, 60);
+    }, 100);
   }, t);
-  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 3, timeoutMs: 150, ...noSleep });
+  const transport = new HttpTransport({ baseUrl, token: 't', maxInFlight: 3, timeoutMs: 300, ...noSleep });
   const calls = Array.from({ length: 12 }, () => transport.post('/v1/agent/authenticate', {}, { retry: false }));
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(transport.queued, 9);
