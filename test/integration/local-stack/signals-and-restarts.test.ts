@@ -117,7 +117,9 @@ describe('npm start: signals and restarts', { skip: skip ? `skipped: ${skip}` : 
     const tree = stack.processTree();
     process.kill(-stack.npm.pid!, 'SIGHUP');
     await until('every process of the stack to exit', async () => (tree.some(isAlive) ? undefined : true), 10_000, 100);
-    assert.match(stack.output(), /SIGHUP: stopping the local stack/);
+    // The signal reaches npm and the stack together: npm dies of it, so on a busy machine the stack's
+    // parent watch can notice first. Either way the stack says why it stopped and every process exits.
+    assert.match(stack.output(), /SIGHUP: (stopping the local stack|already stopping)/);
   });
 
   test('a second stack with its own ports, names and data directory runs beside the first, both healthy', async () => {
