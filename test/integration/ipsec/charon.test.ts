@@ -88,8 +88,17 @@ describe('IPsec controller against a real charon', { skip }, () => {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+    // The socket file exists from bind(); charon listens a moment later (a busy machine widens the gap).
+    for (;;) {
+      try {
+        vici = await connectVici(socket);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
     controller = createIpsecController({ viciSocket: socket, retry: { initialMs: 50, maxMs: 200 } });
-    vici = await connectVici(socket);
   });
 
   after(async () => {
