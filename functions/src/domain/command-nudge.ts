@@ -13,16 +13,10 @@
  */
 import { hkdfSync } from 'node:crypto';
 import { encodeNudge, NUDGE_KEY_BYTES, NUDGE_NONCE_BYTES } from '../../../contract/src/command-nudge';
-import type { ServiceContext } from './service-context';
+import type { NudgeKeys, NudgeSender, ServiceContext } from './service-context';
+
+export type { NudgeKeys, NudgeSender };
 import type { Agent, DataKey } from './types';
-
-/** Sends one datagram; resolves once sent or given up, never rejects (an I/O adapter: io/udp-nudge-sender.ts). */
-export interface NudgeSender {
-  send(datagram: Uint8Array, port: number, address: string): Promise<void>;
-}
-
-/** The nudge key of an agent under the current data key (cached per process). */
-export type NudgeKeys = (agentId: string) => Uint8Array;
 
 export function createNudgeKeys(dataKeys: readonly DataKey[]): NudgeKeys {
   const current = dataKeys[0];

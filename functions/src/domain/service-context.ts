@@ -5,7 +5,6 @@ import type { PageCursors } from './page-cursors';
 import type { SecretBox } from './ppp-auth';
 import type { RandomBytes } from './bearer-tokens';
 import type { LeaseHints } from './ip-allocation/lease-hints';
-import type { NudgeKeys, NudgeSender } from './command-nudge';
 import type { Clock } from './types';
 
 /**
@@ -35,6 +34,14 @@ export interface DomainSettings {
 }
 
 /** What every broker domain service needs; built once per app (container). */
+/** Sends one datagram; resolves once sent or given up, never rejects (an I/O adapter: io/udp-nudge-sender.ts). */
+export interface NudgeSender {
+  send(datagram: Uint8Array, port: number, address: string): Promise<void>;
+}
+
+/** The nudge key of an agent under the current data key (cached per process). */
+export type NudgeKeys = (agentId: string) => Uint8Array;
+
 export interface ServiceContext {
   readonly store: Store;
   readonly clock: Clock;

@@ -2,10 +2,7 @@
 import { AlreadyExistsError } from './store-errors';
 import { ConflictError, NotFoundError } from '../errors';
 import type { ServiceContext } from './service-context';
-import { allPages } from './all-pages';
 import { DEFAULT_PASSWORD_POLICY, effectivePolicy } from './password-policy';
-import { deletePool } from './pools';
-import { disconnectActive } from './sessions-service';
 import { AUTH_METHODS, type AuthMethod, type Page, type PageRequest, type PasswordPolicy, type Tenant } from './types';
 
 export interface CreateTenantInput {
@@ -82,41 +79,4 @@ export async function listTenants(ctx: Pick<ServiceContext, 'store'>, scope: { r
   if (scope.tenantId === undefined) return ctx.store.listTenants(page);
   const own = await ctx.store.getTenant(scope.tenantId);
   return { items: own ? [own] : [] };
-}
-
-export type DeleteTenantResult =
-  | { readonly deleted: true }
-  | { readonly deleted: false; readonly activeSessions: number; readonly pools: number };
-
-/**
- * Deletes a tenant. Refused (409 `tenant-not-empty`) while it has pools or active sessions, unless
- * `cascade`: then its sessions are ended (`tenant-deleted`, through the agents as every disconnect),
- * its users deleted and its API keys revoked at once, and its pools deleted once they hold no lease.
- * Until the agents have confirmed every session's end the answer is `deleted: false` with what
- * remains (the route's 202), and the same DELETE is repeated; the tenant goes when nothing remains.
- * Stopped session records are kept (usage, history).
- */
-export async function deleteTenant(ctx: Pick<ServiceContext, 'store' | 'clock'>, tenantId: string, options: { readonly cascade: boolean }): Promise<DeleteTenantResult> {
-  await requireTenant(ctx, tenantId);
-  const active = await ctx.store.listSessions({ tenantId, state: 'active' }, { limit: 1 });
-  const pools = await ctx.store.listPools(tenantId);
-  if (!options.cascade && (active.items.length > 0 || pools.length > 0)) {
-    throw new ConflictError('tenant-not-empty', `tenant ${tenantId} has ${pools.length} pool(s)${active.items.length > 0 ? ' and active sessions' : ''}; delete them first, or repeat with cascade=true`);
-  }
-  await disconnectActive(ctx, { tenantId }, 'tenant-deleted');
-  for (const user of await allPages((page) => ctx.store.listUsers(tenantId, page))) await ctx.store.deleteUser(tenantId, user.username);
-  for (const key of await allPages((page) => ctx.store.listApiKeys({ tenantId }, page))) if (!key.revoked) await ctx.store.revokeApiKey(key.keyId);
-  let poolsLeft = 0;
-  for (const pool of pools) {
-    try {
-      await deletePool(ctx, tenantId, pool.poolId);
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      poolsLeft++;
-    }
-  }
-  const activeSessions = (await allPages((page) => ctx.store.listSessions({ tenantId, state: 'active' }, page))).length;
-  if (activeSessions > 0 || poolsLeft > 0) return { deleted: false, activeSessions, pools: poolsLeft };
-  await ctx.store.deleteTenant(tenantId);
-  return { deleted: true };
 }

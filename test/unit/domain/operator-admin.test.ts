@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deletePool, updatePool } from '../../../functions/src/domain/pools';
 import { disconnectActive, recordedReason } from '../../../functions/src/domain/sessions-service';
-import { deleteTenant } from '../../../functions/src/domain/tenants';
+import { deleteTenant } from '../../../functions/src/domain/tenant-deletion';
 import { ConflictError } from '../../../functions/src/errors';
 import { agent, leaseFor, pool, session, tenant } from '../../support/store-fixtures';
 import { domainContext } from './testing/domain-context';

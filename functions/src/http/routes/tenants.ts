@@ -1,6 +1,7 @@
 /** Tenants and their users (operator routes). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { createTenant, deleteTenant, listTenants, requireTenant, updateTenant } from '../../domain/tenants';
+import { deleteTenant } from '../../domain/tenant-deletion';
+import { createTenant, listTenants, requireTenant, updateTenant } from '../../domain/tenants';
 import { createUser, deleteUser, getUser, listAuthEvents, listUsers, unlockUser, updateUser } from '../../domain/users';
 import type { ServiceContext } from '../../domain/service-context';
 import { assertTenantAccess, requireFleet } from '../auth';
