@@ -48,6 +48,10 @@ describe('the import graph of the project', () => {
     assert.deepEqual(layerCycles(graph.edges, [STORE, DOMAIN]), []);
   });
 
+  test('no import loop between any two files of the agent, the broker, the contract or the CDK app', () => {
+    assert.deepEqual(layerCycles(graph.edges, []), []);
+  });
+
   test('only unit tests import the in-memory store: the functions, the local stack and integration tests run on DynamoDB', () => {
     const everything = readImportGraph(ROOT, PROJECT_FOLDERS, PROJECT_FOLDERS);
     const importers = everything.edges.filter((e) => e.to.startsWith(`${MEMORY_STORE}/`) && !e.from.startsWith(`${MEMORY_STORE}/`)).map((e) => e.from);
@@ -57,6 +61,12 @@ describe('the import graph of the project', () => {
 });
 
 describe('the import checks catch what they are for (negative controls)', () => {
+  test('a loop between two files is found with no layers given; a one-way import is not', () => {
+    const edge = (from: string, to: string): ImportEdge => ({ from, to, specifier: to, line: 1 });
+    assert.equal(layerCycles([edge('functions/src/domain/a.ts', 'functions/src/domain/b.ts'), edge('functions/src/domain/b.ts', 'functions/src/domain/a.ts')], []).length, 1);
+    assert.deepEqual(layerCycles([edge('functions/src/domain/a.ts', 'functions/src/domain/b.ts')], []), []);
+  });
+
   test('every form of import is read, a computed one as such', () => {
     const text = [
       '/// <reference path="./k.d.ts" />',

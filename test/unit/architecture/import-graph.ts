@@ -136,7 +136,8 @@ function nodeOf(path: string, layers: readonly string[]): string {
 
 /**
  * Import loops that join two or more `layers` (folders), directly or through other files: each
- * folder counts as one node. Returns the loops, each as the edges between its nodes.
+ * folder counts as one node; with no layers, every file is one (loops between files). Returns the
+ * loops, each as the edges between its nodes.
  */
 export function layerCycles(edges: readonly ImportEdge[], layers: readonly string[]): ImportEdge[][] {
   const next = new Map<string, Set<string>>();
@@ -181,6 +182,6 @@ export function layerCycles(edges: readonly ImportEdge[], layers: readonly strin
   };
   for (const v of [...next.keys()].sort()) if (!index.has(v)) connect(v);
   return components
-    .filter((c) => c.filter((node) => layers.includes(node)).length >= 2)
+    .filter((c) => (layers.length === 0 ? c.length : c.filter((node) => layers.includes(node)).length) >= 2)
     .map((c) => edges.filter((e) => c.includes(nodeOf(e.from, layers)) && c.includes(nodeOf(e.to, layers)) && nodeOf(e.from, layers) !== nodeOf(e.to, layers)));
 }
