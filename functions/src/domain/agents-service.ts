@@ -186,3 +186,22 @@ export async function startDrain(
   await nudgeAgent(ctx, updated);
   return updated;
 }
+
+/** Upper bound of an operator drain's deadline: a day, the longest an Auto Scaling lifecycle hook waits. */
+export const MAX_DRAIN_SECONDS = 86_400;
+/** An operator drain's deadline when none is given: the autoscaler's default drain timeout (one hour). */
+export const DEFAULT_DRAIN_SECONDS = 3_600;
+
+/**
+ * The operator's drain (POST /v1/agents/{id}/drain): as the autoscaler's, with named refusals.
+ * Unknown is 404; revoked (`agent-revoked`) and dead (`agent-dead`) agents hold no sessions to
+ * drain, so they are 409. A draining agent keeps its first deadline.
+ */
+export async function drainAgent(ctx: NudgeContext, agentId: string, deadlineSeconds: number): Promise<Agent> {
+  const agent = await ctx.store.getAgent(agentId);
+  if (!agent) throw new NotFoundError('agent', agentId);
+  if (agent.revoked) throw new ConflictError('agent-revoked', `agent ${agentId} is revoked; it holds no sessions to drain`);
+  const drained = agent.state === 'dead' ? undefined : await startDrain(ctx, agentId, ctx.clock.now() + deadlineSeconds * 1000);
+  if (!drained) throw new ConflictError('agent-dead', `agent ${agentId} is dead (no heartbeat); it holds no sessions to drain`);
+  return drained;
+}

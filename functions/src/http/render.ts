@@ -99,6 +99,7 @@ export function renderAgent(a: Agent) {
     ...(a.networks !== undefined ? { networks: [...a.networks] } : {}),
     ...(a.nudgePort ? { nudgePort: a.nudgePort } : {}),
     activeSessions: a.activeSessions,
+    ...(a.state === 'draining' ? optIso('drainDeadline', a.drainDeadline) : {}),
     ...optIso('lastHeartbeatAt', a.lastHeartbeatAt),
     ...optIso('registeredAt', a.registeredAt),
     ...(a.version !== undefined ? { version: a.version } : {}),

@@ -7,6 +7,7 @@
 import { z } from '@hono/zod-openapi';
 import { IsoTime, TenantIdSchema, UsernameSchema } from '../../../contract/src/agent-protocol/fields';
 import { agentProtocolSchemas } from '../../../contract/src/agent-protocol/schemas';
+import { DEFAULT_DRAIN_SECONDS, MAX_DRAIN_SECONDS } from '../domain/agents-service';
 import { DEFAULT_PASSWORD_POLICY, MIN_LENGTH_BOUNDS } from '../domain/password-policy';
 import { AGENT_STATES, API_KEY_SCOPES, AUTH_METHODS, END_REASONS, SESSION_STATES } from '../domain/types';
 
@@ -174,6 +175,12 @@ export const CreateAgentBody = strict({
   publicAddress: Ipv4.optional().openapi({ description: 'where clients reach it; pinned: the agent cannot change it (default: what its first registration reports)' }),
 }).openapi('CreateAgent');
 
+export const DrainAgentBody = strict({
+  deadlineSeconds: z.number().int().min(0).max(MAX_DRAIN_SECONDS).optional().openapi({
+    description: `seconds until the agent ends the sessions it still holds (default ${DEFAULT_DRAIN_SECONDS}); an agent already draining keeps its first deadline`,
+  }),
+}).openapi('DrainAgent');
+
 export const PutIpsecBody = strict({ psk: z.string().min(8).max(256), allowLegacyProposals: z.boolean().optional() }).openapi('PutIpsec');
 
 /** An ISO-8601 time with its offset -> epoch ms. */
@@ -287,6 +294,7 @@ export const AgentSchema = z
     networks: z.array(z.string()).optional(),
     nudgePort: z.number().optional().openapi({ description: 'UDP port of the agent\'s command-nudge listener (absent: none; commands wait for its heartbeat)' }),
     activeSessions: z.number(),
+    drainDeadline: IsoTime.optional().openapi({ description: 'while draining: when the agent ends the sessions it still holds' }),
     lastHeartbeatAt: IsoTime.optional(),
     registeredAt: IsoTime.optional(),
     version: z.string().optional(),

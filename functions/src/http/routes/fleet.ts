@@ -1,6 +1,6 @@
 /** Fleet administration: agents, API keys and IPsec settings (fleet scope only). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { enrollAgent, listAgents, revokeAgent, rotateAgentCredential } from '../../domain/agents-service';
+import { DEFAULT_DRAIN_SECONDS, drainAgent, enrollAgent, listAgents, revokeAgent, rotateAgentCredential } from '../../domain/agents-service';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../domain/api-keys';
 import { DEFAULT_ALLOW_LEGACY_PROPOSALS, putIpsecSettings } from '../../domain/ipsec-settings';
 import type { ServiceContext } from '../../domain/service-context';
@@ -15,6 +15,7 @@ import {
   ApiKeysQuery,
   CreateAgentBody,
   CreateApiKeyBody,
+  DrainAgentBody,
   IdParam,
   IpsecStatusSchema,
   PageQuery,
@@ -97,6 +98,22 @@ export function registerFleetRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContex
       requireFleet(c.get('operator'));
       const { agent, token } = await rotateAgentCredential(ctx, c.req.valid('param').agentId);
       return c.json({ agentId: agent.agentId, token, agent: renderAgent(agent) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/agents/{agentId}/drain',
+      summary: 'Drain an agent: it takes no new sessions and ends those it holds at the deadline',
+      security: bearerSecurity,
+      request: { params: z.object({ agentId: IdParam }), body: jsonBody(DrainAgentBody) },
+      responses: { 200: jsonResponse(AgentSchema, 'draining'), ...errorResponses(400, 401, 403, 404, 409) },
+    }),
+    async (c) => {
+      requireFleet(c.get('operator'));
+      const { deadlineSeconds = DEFAULT_DRAIN_SECONDS } = c.req.valid('json');
+      return c.json(renderAgent(await drainAgent(ctx, c.req.valid('param').agentId, deadlineSeconds)), 200);
     },
   );
 
