@@ -45,7 +45,9 @@ describe('CLI API client', () => {
     const refused = createApiClient({ brokerUrl: 'http://b', token: TOKEN, fetch: async () => { throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }); } });
     await assert.rejects(refused.request('GET', '/v1/x'), (e: unknown) => e instanceof UnreachableError && e.exitCode === 3 && e.message === 'cannot reach the broker at http://b: ECONNREFUSED');
     const slow = createApiClient({ brokerUrl: 'http://b', token: TOKEN, timeoutMs: 20, fetch: (_u, init) => new Promise((_r, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason))) });
+    const keepAlive = setTimeout(() => {}, 5_000); // AbortSignal.timeout's timer does not hold the event loop open
     await assert.rejects(slow.request('GET', '/v1/x'), (e: unknown) => e instanceof UnreachableError && /no answer in time/.test(e.message));
+    clearTimeout(keepAlive);
   });
 
   test('listAll follows cursors until none is left', async () => {
