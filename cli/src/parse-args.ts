@@ -10,9 +10,12 @@ export function intArg(value: string): number {
   return n;
 }
 
-/** A limit that may be removed: a whole number, or `none` (sent as null). */
-export function limitArg(value: string): number | null {
-  return value === 'none' ? null : intArg(value);
+/**
+ * A limit that may be removed: a whole number, or `none` (sent as null). Kept as the word here:
+ * commander turns a parser's null into ''.
+ */
+export function limitArg(value: string): number | 'none' {
+  return value === 'none' ? 'none' : intArg(value);
 }
 
 /** Seconds, fractions allowed (`--interval 0.5`). */

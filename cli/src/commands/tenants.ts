@@ -28,8 +28,8 @@ export const TENANT_COLUMNS: Column<TenantView>[] = [
 interface TenantFields {
   name?: string;
   authMethods?: string[];
-  maxSessions?: number | null;
-  maxSessionsPerUser?: number | null;
+  maxSessions?: number | 'none';
+  maxSessionsPerUser?: number | 'none';
   minPasswordLength?: number;
   rejectUsername?: boolean;
 }
@@ -43,13 +43,13 @@ export function tenantBody(o: TenantFields): Record<string, unknown> {
   return {
     ...(o.name !== undefined ? { name: o.name } : {}),
     ...(o.authMethods !== undefined ? { authMethods: o.authMethods } : {}),
-    ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
-    ...(o.maxSessionsPerUser !== undefined ? { maxSessionsPerUser: o.maxSessionsPerUser } : {}),
+    ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions === 'none' ? null : o.maxSessions } : {}),
+    ...(o.maxSessionsPerUser !== undefined ? { maxSessionsPerUser: o.maxSessionsPerUser === 'none' ? null : o.maxSessionsPerUser } : {}),
     ...(Object.keys(policy).length ? { passwordPolicy: policy } : {}),
   };
 }
 
-function fieldOptions(cmd: Command, limit: (v: string) => number | null): Command {
+function fieldOptions(cmd: Command, limit: (v: string) => number | 'none'): Command {
   return cmd
     .option('--auth-methods <list>', 'PPP methods allowed, comma-separated (mschapv2,chap-md5,pap)', authMethodsArg)
     .option('--max-sessions <n>', 'most concurrent sessions of the tenant', limit)

@@ -74,7 +74,7 @@ describe('CLI command tree', () => {
   });
 
   test('options parse to the API\'s fields', () => {
-    assert.deepEqual(tenantBody({ name: 'Acme', maxSessions: null, minPasswordLength: 12, rejectUsername: false }), {
+    assert.deepEqual(tenantBody({ name: 'Acme', maxSessions: 'none', minPasswordLength: 12, rejectUsername: false }), {
       name: 'Acme',
       maxSessions: null,
       passwordPolicy: { minLength: 12, rejectUsername: false },
@@ -84,7 +84,7 @@ describe('CLI command tree', () => {
       tenantId: 'acme', username: 'alice', agentId: undefined, state: 'active', since: undefined, until: undefined,
     });
     assert.equal(intArg('42'), 42);
-    assert.equal(limitArg('none'), null);
+    assert.equal(limitArg('none'), 'none');
     assert.equal(secondsArg('0.5'), 0.5);
     assert.deepEqual(authMethodsArg('mschapv2, pap'), ['mschapv2', 'pap']);
     assert.deepEqual(excludeArg('10.0.0.1-10.0.0.9,10.0.0.20'), [{ first: '10.0.0.1', last: '10.0.0.9' }, { first: '10.0.0.20', last: '10.0.0.20' }]);
