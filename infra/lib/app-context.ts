@@ -16,7 +16,8 @@ export const CONTEXT_KEYS = {
   minAgents: 'fleet minimum (default 1)',
   maxAgents: 'fleet maximum (default 4)',
   clientCidr: 'who may reach the VPN ports (default 0.0.0.0/0)',
-  drainMinutes: 'scale-in drain timeout (default 60)',
+  drainMinutes: 'scale-in and upgrade drain timeout (default 60)',
+  upgradeWarmupMinutes: 'upgrade: minutes a new agent serves before the old ones drain (default 3)',
   fleet: 'false leaves the edge fleet out (default true when the agent bundle exists)',
   alarmTopicArn: 'SNS topic for alarms (default none)',
   throttleRateLimit: 'API requests/s (default 100)',
@@ -70,6 +71,7 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
   problems.check((account === undefined) !== (region === undefined), 'context account and region must be given together');
   problems.check(account !== undefined && !/^\d{12}$/.test(account), `context account="${account}" must be 12 digits`);
   const drainMinutes = int('drainMinutes');
+  const upgradeWarmupMinutes = int('upgradeWarmupMinutes');
   const fleetEnabled = bool('fleet');
   const settings: AppSettings = {
     stackName,
@@ -95,6 +97,7 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
               maxAgents: int('maxAgents'),
               clientCidr: str('clientCidr'),
               drainTimeout: drainMinutes === undefined ? undefined : Duration.minutes(drainMinutes),
+              upgradeWarmup: upgradeWarmupMinutes === undefined ? undefined : Duration.minutes(upgradeWarmupMinutes),
             },
     },
   };

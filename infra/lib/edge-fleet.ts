@@ -51,6 +51,13 @@ export interface EdgeFleetProps {
    * @default Duration.minutes(10)
    */
   readonly enrolTimeout?: Duration;
+  /**
+   * Rolling upgrade: after a replacement VM is InService (enrolled), how long the instance refresh
+   * waits before it terminates (drains) the old ones, so the new agent has booted and registered
+   * and placement can send clients to it. Between 0 and 1 h.
+   * @default Duration.minutes(3)
+   */
+  readonly upgradeWarmup?: Duration;
   /** Exact Node.js release installed on the VMs. @default 'v22.11.0' */
   readonly nodeVersion?: string;
   /** Arguments for `edge-agent.mjs` in the systemd unit. @default [] */
@@ -68,6 +75,9 @@ export interface EdgeFleetProps {
    */
   readonly commandNudgePort?: number;
 }
+
+/** EdgeFleetProps.upgradeWarmup's default. */
+export const DEFAULT_UPGRADE_WARMUP = Duration.minutes(3);
 
 const NODE_VERSION_PATTERN = /^v\d+\.\d+\.\d+$/;
 
@@ -90,6 +100,12 @@ export class EdgeFleet extends Construct {
   readonly enrolHook: autoscaling.LifecycleHook;
   readonly agentBundle: s3assets.Asset;
   readonly tokenParameterPrefix: string;
+  /** The drain hook's heartbeat: the autoscaler must give drains the same deadline. */
+  readonly drainTimeout: Duration;
+  readonly minAgents: number;
+  readonly maxAgents: number;
+  /** See EdgeFleetProps.upgradeWarmup. */
+  readonly upgradeWarmup: Duration;
 
   constructor(scope: Construct, id: string, props: EdgeFleetProps) {
     super(scope, id);
@@ -98,6 +114,7 @@ export class EdgeFleet extends Construct {
     const clientCidr = props.clientCidr ?? '0.0.0.0/0';
     const drainTimeout = props.drainTimeout ?? Duration.hours(1);
     const enrolTimeout = props.enrolTimeout ?? Duration.minutes(10);
+    const upgradeWarmup = props.upgradeWarmup ?? DEFAULT_UPGRADE_WARMUP;
     const nodeVersion = props.nodeVersion ?? 'v22.11.0';
     const commandNudgePort = props.commandNudgePort ?? DEFAULT_NUDGE_PORT;
     const prefix = props.tokenParameterPrefix ?? `/tunnel-broker/${Stack.of(this).stackName}/agents/`;
@@ -120,6 +137,8 @@ export class EdgeFleet extends Construct {
       !(Number.isInteger(commandNudgePort) && commandNudgePort >= 0 && commandNudgePort <= 65535) || Object.values(EDGE_INGRESS).some((p) => 'port' in p && p.port === commandNudgePort),
       `commandNudgePort ${commandNudgePort} must be 0 (off) or a UDP port 1..65535 other than 500, 4500 and 1701`,
     );
+    const warmupSeconds = upgradeWarmup.toSeconds();
+    problems.check(warmupSeconds < 0 || warmupSeconds > 3600, `upgradeWarmup ${warmupSeconds}s must be within 0..3600 seconds`);
     problems.check(!NODE_VERSION_PATTERN.test(nodeVersion), `nodeVersion "${nodeVersion}" must look like v22.11.0`);
     problems.check(
       !Token.isUnresolved(prefix) && !/^\/[A-Za-z0-9_.\-/]*\/$/.test(prefix),
@@ -128,6 +147,10 @@ export class EdgeFleet extends Construct {
     problems.throwIfAny(`EdgeFleet ${id}`);
 
     this.tokenParameterPrefix = prefix;
+    this.drainTimeout = drainTimeout;
+    this.minAgents = minAgents;
+    this.maxAgents = maxAgents;
+    this.upgradeWarmup = upgradeWarmup;
     this.vpc =
       props.vpc ??
       new ec2.Vpc(this, 'Vpc', {
@@ -225,6 +248,7 @@ export class EdgeFleet extends Construct {
       groupMetrics: [autoscaling.GroupMetrics.all()],
       // Scale-in picks the emptiest agents itself (issue 6); protect the rest from ASG's own choice.
       newInstancesProtectedFromScaleIn: false,
+      updatePolicy: rollingUpgradePolicy(upgradeWarmup),
     });
     this.drainHook = this.autoScalingGroup.addLifecycleHook('Drain', {
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
@@ -239,6 +263,34 @@ export class EdgeFleet extends Construct {
       defaultResult: autoscaling.DefaultResult.ABANDON,
     });
   }
+}
+
+/**
+ * How a deploy that changes the launch template (new agent bundle, new Ubuntu image, instance type)
+ * replaces the VMs: CloudFormation's instance refresh, not a rolling or replacing update.
+ *
+ * - Launch before terminate, whole group in one batch (min 100 %, max 200 % of desired): every
+ *   replacement is enrolled (Enrol hook) and warmed up before any old VM goes, so serving capacity
+ *   never drops, and placement only offers new agents once the old ones drain: each client moves
+ *   at most once (with 110 % a client could land on an old agent that is replaced later).
+ * - Old VMs go through the Drain hook like any termination: the autoscaler drains the agent with
+ *   the hook's timeout as deadline, its sessions last until they end or the deadline passes
+ *   (agent-shutdown), then the release completes the hook. All old agents drain in parallel, so
+ *   the refresh takes about enrolment + warmup + drain timeout, whatever the fleet size.
+ * - A rolling update (AutoScalingRollingUpdate) would terminate batch by batch with a PauseTime of
+ *   at most 1 h and no launch-ahead beyond desired; a replacing update creates a new group, whose
+ *   name the autoscaler, its event rule and the hooks are bound to, and deletes the old group
+ *   with every agent at once. Neither keeps both capacity and the drain.
+ * - Skip matching: a deploy that changes nothing on the VMs replaces nothing.
+ */
+function rollingUpgradePolicy(warmup: Duration): autoscaling.UpdatePolicy {
+  return autoscaling.UpdatePolicy.instanceRefresh({
+    strategy: autoscaling.InstanceRefreshStrategy.ROLLING,
+    minHealthyPercentage: 100,
+    maxHealthyPercentage: 200,
+    instanceWarmup: warmup,
+    skipMatching: true,
+  });
 }
 
 function isIpv4Cidr(value: string): boolean {

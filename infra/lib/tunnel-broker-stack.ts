@@ -10,10 +10,11 @@ import { BrokerAlarms } from './broker-alarms';
 import { BrokerApi } from './broker-api';
 import { BrokerFunction, type LogLevel } from './broker-function';
 import { BrokerTable, type BrokerTableProps } from './broker-table';
-import { EdgeFleet, type EdgeFleetProps } from './edge-fleet';
+import { DEFAULT_UPGRADE_WARMUP, EdgeFleet, type EdgeFleetProps } from './edge-fleet';
 import { Problems } from './errors';
 import { FLEET_METRICS } from '../../contract/src/fleet-metrics';
 import { SCHEDULED_JOBS } from '../../functions/src/entry/schedules';
+import { DEFAULT_SCALING_POLICY } from '../../functions/src/domain/autoscaling/policy';
 
 /** Folders of the esbuild output (scripts/build-bundles.ts). Optional ones are wired only when present. */
 export interface BrokerBundles {
@@ -120,6 +121,18 @@ export class TunnelBrokerStack extends Stack {
       props.vpnDomain !== undefined && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(props.vpnDomain),
       `vpnDomain "${props.vpnDomain}" must be a lower-case DNS domain such as example.com`,
     );
+    if (props.fleet !== false) {
+      // During an upgrade the new agents serve next to the old ones until the warmup ends: twice the
+      // capacity, half the utilization. Were that to last the scale-in streak, the autoscaler would
+      // drain the emptiest agents, which are the new ones (docs/deploy.md, "Upgrading agents").
+      const intervalS = (props.autoscalerInterval ?? Duration.millis(SCHEDULED_JOBS.autoscaler.intervalMs)).toSeconds();
+      const streakS = DEFAULT_SCALING_POLICY.scaleInAfterEvaluations * intervalS;
+      const warmupS = (props.fleet?.upgradeWarmup ?? DEFAULT_UPGRADE_WARMUP).toSeconds();
+      problems.check(
+        warmupS + intervalS >= streakS,
+        `fleet.upgradeWarmup ${warmupS}s plus one autoscaler interval must stay below the scale-in streak (${DEFAULT_SCALING_POLICY.scaleInAfterEvaluations} x ${intervalS}s)`,
+      );
+    }
     problems.throwIfAny(`TunnelBrokerStack ${id}`);
     if (props.vpnHostedZoneId && props.vpnDomain) this.vpnDomain = props.vpnDomain;
 
@@ -239,6 +252,10 @@ export class TunnelBrokerStack extends Stack {
               DRAIN_LIFECYCLE_HOOK_NAME: fleet.drainHook.lifecycleHookName,
               AGENT_TOKEN_PARAMETER_PREFIX: fleet.tokenParameterPrefix,
               AGENT_REGION: this.region,
+              // The broker's drain deadline is the drain hook's timeout: the VM never goes before it.
+              DRAIN_TIMEOUT_SECONDS: String(fleet.drainTimeout.toSeconds()),
+              MIN_AGENTS: String(fleet.minAgents),
+              MAX_AGENTS: String(fleet.maxAgents),
             }
           : {}),
         ...(dns ? { VPN_HOSTED_ZONE_ID: dns.zoneId, VPN_DNS_DOMAIN: dns.domain } : {}),

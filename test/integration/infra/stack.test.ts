@@ -281,6 +281,26 @@ describe('edge fleet', () => {
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '1', MaxSize: '4' });
   });
 
+  test('rolling upgrade: an instance refresh that launches every replacement before any old VM drains through the Drain hook', () => {
+    const group = resources[logicalId(stack.fleet!.autoScalingGroup)]!;
+    assert.deepEqual(group.UpdatePolicy, {
+      AutoScalingInstanceRefresh: {
+        Strategy: 'Rolling',
+        Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, InstanceWarmup: 180, SkipMatching: true },
+      },
+      // CDK's default, kept: a deploy leaves the size the autoscaler set alone.
+      AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
+    });
+    // The old VMs leave through the same terminate hook as a scale-in, and the broker's drain deadline
+    // (the autoscaler's DRAIN_TIMEOUT_SECONDS) is the hook's timeout: the VM never goes before it.
+    const hook = Object.values(template.findResources('AWS::AutoScaling::LifecycleHook')).find((h) => h.Properties.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING')!;
+    const env = resources[logicalId(stack.autoscalerFunction!.function)]!.Properties.Environment.Variables as Json;
+    assert.equal(env.DRAIN_TIMEOUT_SECONDS, String(hook.Properties.HeartbeatTimeout));
+    assert.equal(env.DRAIN_LIFECYCLE_HOOK_NAME.Ref, stack.getLogicalId(stack.fleet!.drainHook.node.defaultChild as never));
+    // The autoscaler's bounds are the group's, so it never asks for a size the group refuses.
+    assert.deepEqual([env.MIN_AGENTS, env.MAX_AGENTS], [group.Properties.MinSize, group.Properties.MaxSize]);
+  });
+
   test('new VMs wait for enrolment: launch lifecycle hook (ABANDON on timeout); every fleet event the autoscaler handles is routed to it', () => {
     template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
       LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',

@@ -148,6 +148,11 @@ describe('EdgeFleet', () => {
     assert.ok(off.securityGroup);
   });
 
+  test('upgradeWarmup within 0..1 h', () => {
+    const problems = problemsOf(() => new EdgeFleet(new Stack(), 'F', { agentBundleDir: bundles.agent!, brokerUrl: 'https://x', upgradeWarmup: Duration.hours(2) }));
+    assert.deepEqual(problems, ['upgradeWarmup 7200s must be within 0..3600 seconds']);
+  });
+
   test('a missing agent bundle is named with the command that builds it', () => {
     const problems = problemsOf(() => new EdgeFleet(new Stack(), 'E', { agentBundleDir: '/nope', brokerUrl: 'https://x/' }));
     assert.match(problems[0]!, /no edge-agent\.mjs: run `npx tsx scripts\/build-bundles\.ts`/);
@@ -160,6 +165,14 @@ describe('TunnelBrokerStack', () => {
       () => new TunnelBrokerStack(new App(), 'S', { bundles, reaperInterval: Duration.seconds(30), autoscalerInterval: Duration.seconds(90) }),
     );
     assert.equal(problems.length, 2);
+  });
+
+  test('an upgrade warmup as long as the scale-in streak is refused (the autoscaler would drain the new agents)', () => {
+    const build = (minutes: number) => () => new TunnelBrokerStack(new App(), 'S', { bundles, fleet: { upgradeWarmup: Duration.minutes(minutes) } });
+    const problems = problemsOf(build(4));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /fleet\.upgradeWarmup 240s plus one autoscaler interval must stay below the scale-in streak \(5 x 60s\)/);
+    assert.ok(build(3)().fleet);
   });
 
   test('without agent or autoscaler bundles, the fleet and autoscaler are left out', () => {
@@ -181,12 +194,13 @@ describe('app context', () => {
   });
 
   test('values from -c are parsed', () => {
-    const s = from({ removalPolicy: 'destroy', deletionProtection: 'false', minAgents: '0', maxAgents: '2', fleet: 'true', drainMinutes: '10' })();
+    const s = from({ removalPolicy: 'destroy', deletionProtection: 'false', minAgents: '0', maxAgents: '2', fleet: 'true', drainMinutes: '10', upgradeWarmupMinutes: '2' })();
     assert.equal(s.props.table?.removalPolicy, RemovalPolicy.DESTROY);
     assert.equal(s.props.table?.deletionProtection, false);
     assert.ok(s.props.fleet);
     assert.equal(s.props.fleet.maxAgents, 2);
     assert.equal(s.props.fleet.drainTimeout?.toMinutes(), 10);
+    assert.equal(s.props.fleet.upgradeWarmup?.toMinutes(), 2);
     assert.equal(from({ fleet: 'false' })().props.fleet, false);
   });
 
