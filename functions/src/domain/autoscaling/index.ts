@@ -6,3 +6,4 @@ export * from './apply-actions';
 export * from './local-provider';
 export * from './fleet-lifecycle';
 export * from './fleet-metrics';
+export * from './rolling-replace';

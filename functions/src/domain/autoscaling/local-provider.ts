@@ -53,17 +53,49 @@ export class LocalScalingProvider implements ScalingProvider {
       this.desired = desired;
       const missing = Math.min(desired, limit) - this.running.size;
       if (missing <= 0) return;
-      const names = Array.from({ length: missing }, () => `${this.options.namePrefix ?? 'local-agent'}-${++this.launched}`);
-      // Started together (boot time dominates); a failed launch fails the call, the started ones stay.
-      const results = await Promise.allSettled(names.map((name) => this.options.launcher.launch(name)));
-      for (const r of results) if (r.status === 'fulfilled') this.running.set(r.value.agentId, r.value);
-      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed.length > 0) {
-        const first = failed[0]!.reason as unknown;
-        const why = first instanceof Error ? first.message : String(first);
-        throw new ScalingProviderError(`${failed.length} of ${missing} agent launches failed; the first: ${why}`, undefined, { cause: first });
-      }
+      await this.launchMany(missing);
     });
+  }
+
+  /**
+   * The local instance refresh: starts one new agent for each of these (all together, before any
+   * old one is touched, like the AWS refresh's launch-before-terminate) and returns the new ones
+   * once registered. The old agents keep running: they leave like any other, drained and then
+   * released by an evaluation (rollingReplace does the drain). The desired count grows by the
+   * replacements and shrinks again as `terminate` stops the old ones.
+   */
+  launchReplacements(agentIds: readonly string[]): Promise<LocalAgentProcess[]> {
+    return this.serial(async () => {
+      const unknown = agentIds.filter((id) => !this.running.has(id));
+      if (unknown.length > 0) throw new ScalingProviderError(`cannot replace agents this provider does not run: ${unknown.join(', ')}`, unknown[0]);
+      if (new Set(agentIds).size !== agentIds.length) throw new ScalingProviderError(`an agent is listed twice: ${agentIds.join(', ')}`);
+      const limit = this.options.hardLimit ?? 16;
+      if (this.running.size + agentIds.length > limit) {
+        throw new ScalingProviderError(`replacing ${agentIds.length} agent(s) next to ${this.running.size} running would pass the limit of ${limit}`);
+      }
+      const started = await this.launchMany(agentIds.length);
+      this.desired = this.running.size;
+      return started;
+    });
+  }
+
+  /** Starts `count` agents together (boot time dominates); a failed launch fails the call, the started ones stay. */
+  private async launchMany(count: number): Promise<LocalAgentProcess[]> {
+    const names = Array.from({ length: count }, () => `${this.options.namePrefix ?? 'local-agent'}-${++this.launched}`);
+    const results = await Promise.allSettled(names.map((name) => this.options.launcher.launch(name)));
+    const started: LocalAgentProcess[] = [];
+    for (const r of results) {
+      if (r.status !== 'fulfilled') continue;
+      this.running.set(r.value.agentId, r.value);
+      started.push(r.value);
+    }
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) {
+      const first = failed[0]!.reason as unknown;
+      const why = first instanceof Error ? first.message : String(first);
+      throw new ScalingProviderError(`${failed.length} of ${count} agent launches failed; the first: ${why}`, undefined, { cause: first });
+    }
+    return started;
   }
 
   terminate(agentId: string): Promise<void> {
