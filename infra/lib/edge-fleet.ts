@@ -58,6 +58,12 @@ export interface EdgeFleetProps {
    * @default Duration.minutes(3)
    */
   readonly upgradeWarmup?: Duration;
+  /**
+   * SSM parameter holding the agents' AMI id, read by CloudFormation at each deploy. Pin an image
+   * (or roll back to one) with a parameter of your own (`--data-type aws:ec2:image`).
+   * @default Canonical's Ubuntu 24.04 "current" parameter for the instance type's architecture
+   */
+  readonly imageParameter?: string;
   /** Exact Node.js release installed on the VMs. @default 'v22.11.0' */
   readonly nodeVersion?: string;
   /** Arguments for `edge-agent.mjs` in the systemd unit. @default [] */
@@ -139,6 +145,10 @@ export class EdgeFleet extends Construct {
     );
     const warmupSeconds = upgradeWarmup.toSeconds();
     problems.check(warmupSeconds < 0 || warmupSeconds > 3600, `upgradeWarmup ${warmupSeconds}s must be within 0..3600 seconds`);
+    problems.check(
+      props.imageParameter !== undefined && !/^\/[A-Za-z0-9_.\-/]+$/.test(props.imageParameter),
+      `imageParameter "${props.imageParameter}" must be an SSM parameter path such as /tunnel-broker/agent-ami`,
+    );
     problems.check(!NODE_VERSION_PATTERN.test(nodeVersion), `nodeVersion "${nodeVersion}" must look like v22.11.0`);
     problems.check(
       !Token.isUnresolved(prefix) && !/^\/[A-Za-z0-9_.\-/]*\/$/.test(prefix),
@@ -219,7 +229,7 @@ export class EdgeFleet extends Construct {
     // Canonical's public SSM parameter: resolved by CloudFormation at deploy, so synth needs no AWS call.
     const ubuntuArch = architecture === 'arm64' ? 'arm64' : 'amd64';
     const machineImage = ec2.MachineImage.fromSsmParameter(
-      `/aws/service/canonical/ubuntu/server/24.04/stable/current/${ubuntuArch}/hvm/ebs-gp3/ami-id`,
+      props.imageParameter ?? `/aws/service/canonical/ubuntu/server/24.04/stable/current/${ubuntuArch}/hvm/ebs-gp3/ami-id`,
       { os: ec2.OperatingSystemType.LINUX },
     );
 

@@ -148,9 +148,13 @@ describe('EdgeFleet', () => {
     assert.ok(off.securityGroup);
   });
 
-  test('upgradeWarmup within 0..1 h', () => {
-    const problems = problemsOf(() => new EdgeFleet(new Stack(), 'F', { agentBundleDir: bundles.agent!, brokerUrl: 'https://x', upgradeWarmup: Duration.hours(2) }));
-    assert.deepEqual(problems, ['upgradeWarmup 7200s must be within 0..3600 seconds']);
+  test('upgradeWarmup within 0..1 h; imageParameter an SSM path, which the launch template resolves', () => {
+    const problems = problemsOf(() => new EdgeFleet(new Stack(), 'F', { agentBundleDir: bundles.agent!, brokerUrl: 'https://x', upgradeWarmup: Duration.hours(2), imageParameter: 'ami-123' }));
+    assert.deepEqual(problems, ['upgradeWarmup 7200s must be within 0..3600 seconds', 'imageParameter "ami-123" must be an SSM parameter path such as /tunnel-broker/agent-ami']);
+    const stack = new Stack();
+    new EdgeFleet(stack, 'F', { agentBundleDir: bundles.agent!, brokerUrl: 'https://x', imageParameter: '/ops/agent-ami' });
+    const params = Template.fromStack(stack).toJSON().Parameters as Record<string, { Type: string; Default: string }>;
+    assert.ok(Object.values(params).some((p) => p.Default === '/ops/agent-ami' && p.Type.includes('AWS::EC2::Image::Id')), JSON.stringify(params));
   });
 
   test('a missing agent bundle is named with the command that builds it', () => {
@@ -194,13 +198,14 @@ describe('app context', () => {
   });
 
   test('values from -c are parsed', () => {
-    const s = from({ removalPolicy: 'destroy', deletionProtection: 'false', minAgents: '0', maxAgents: '2', fleet: 'true', drainMinutes: '10', upgradeWarmupMinutes: '2' })();
+    const s = from({ removalPolicy: 'destroy', deletionProtection: 'false', minAgents: '0', maxAgents: '2', fleet: 'true', drainMinutes: '10', upgradeWarmupMinutes: '2', agentImageParameter: '/ops/agent-ami' })();
     assert.equal(s.props.table?.removalPolicy, RemovalPolicy.DESTROY);
     assert.equal(s.props.table?.deletionProtection, false);
     assert.ok(s.props.fleet);
     assert.equal(s.props.fleet.maxAgents, 2);
     assert.equal(s.props.fleet.drainTimeout?.toMinutes(), 10);
     assert.equal(s.props.fleet.upgradeWarmup?.toMinutes(), 2);
+    assert.equal(s.props.fleet.imageParameter, '/ops/agent-ami');
     assert.equal(from({ fleet: 'false' })().props.fleet, false);
   });
 
