@@ -42,6 +42,8 @@ export interface AgentConfig {
   readonly cloudNatIptables: string;
   /** UDP port for the broker's command nudges, on the L2TP listen address (0 = off: commands come with heartbeats). */
   readonly commandNudgePort: number;
+  /** Where GET /metrics (Prometheus text) is served; 'off' = not at all. Loopback by default. */
+  readonly metricsListen: { readonly address: string; readonly port: number } | 'off';
 }
 
 interface SettingSpec {
@@ -50,6 +52,9 @@ interface SettingSpec {
   readonly help: string;
   readonly defaultValue?: string;
 }
+
+/** Loopback: the metrics carry no credential check, so only this host (or a scraper it forwards to) reads them. */
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9469';
 
 /** One table drives parsing and --help, so they cannot disagree. */
 export const AGENT_SETTINGS = {
@@ -119,6 +124,12 @@ export const AGENT_SETTINGS = {
     help: 'UDP port (on the L2TP listen address) where the broker nudges this agent to fetch a queued command, e.g. a disconnect, at once; 0 = off (commands wait for the heartbeat)',
     defaultValue: String(DEFAULT_NUDGE_PORT),
   },
+  metricsListen: {
+    flag: 'metrics-listen',
+    env: 'METRICS_LISTEN',
+    help: 'TCP address:port serving Prometheus metrics at /metrics (docs/metrics.md), or off. Keep it on loopback or a private address: the metrics need no credential',
+    defaultValue: DEFAULT_METRICS_LISTEN,
+  },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
 type SettingName = keyof typeof AGENT_SETTINGS;
@@ -163,6 +174,7 @@ const schema = z.object({
   cloudNat: z.enum(['auto', 'on', 'off']),
   cloudNatIptables: z.string().regex(/^[a-zA-Z0-9_./-]+$/, 'a program name or path'),
   commandNudgePort: z.coerce.number().int().min(0).max(65535),
+  metricsListen: z.union([z.literal('off'), hostPort]),
 });
 
 export class ConfigError extends Error {

@@ -31,6 +31,8 @@ export interface LocalAgentOptions {
   readonly l2tpListen: string;
   /** UDP port for command nudges on the L2TP listen address (0 = off). */
   readonly nudgePort?: number;
+  /** METRICS_LISTEN of the agent (address:port or off); the agent's default when absent. */
+  readonly metricsListen?: string;
   readonly tunName: string;
   /** charon's VICI socket when the agent requires IPsec. */
   readonly viciSocket?: string;
@@ -130,6 +132,7 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
           STATE_DIR: join(options.dataDir, 'agent-state'),
           CAPACITY: String(LOCAL_AGENT_CAPACITY),
           LOG_LEVEL: options.logLevel,
+          ...(options.metricsListen !== undefined ? { METRICS_LISTEN: options.metricsListen } : {}),
           ...(options.publicAddress ? { PUBLIC_ADDRESS: options.publicAddress } : {}),
         },
       });

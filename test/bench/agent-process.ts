@@ -48,6 +48,7 @@ export async function startAgentProcess(options: {
       CAPACITY: String(options.capacity ?? 20_000),
       COMMAND_NUDGE_PORT: String(options.nudgePort ?? 0),
       LOG_LEVEL: 'warn',
+      METRICS_LISTEN: 'off',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -13,6 +13,8 @@ import type { DatagramSocket, RemoteInfo } from '../io/udp';
 import { CdnResult, decodeDataHeader, GeneralError, L2tpDecodeError, newDataHeaderView, routeDatagram, StopCcnResult, type CloseReason } from '../l2tp';
 import { createPppServerSession, type PppTimings } from '../ppp';
 import type { AgentCounters, EndReason } from '../../../contract/src/values';
+import type { TunnelPhase } from '../l2tp/tunnel-types';
+import type { AgentEvents } from './agent-events';
 import type { TimerService } from '../clock';
 import { AddressClaims } from './address-claims';
 import { admitCall } from './admission';
@@ -81,11 +83,17 @@ export interface AgentDeps {
   readonly ipsec?: IpsecController;
   /** The command-nudge socket (COMMAND_NUDGE_PORT); absent = nudges off, commands come with heartbeats. */
   readonly nudgeSocket?: DatagramSocket;
+  /** Session life events (metrics); absent = nobody listens. */
+  readonly events?: AgentEvents;
 }
 
 export interface AgentStats {
   readonly tunnels: number;
+  /** Tunnels by L2TP control connection phase (RFC 2661 §7.2). */
+  readonly tunnelPhases: Partial<Record<TunnelPhase, number>>;
   readonly sessions: number;
+  /** Calls accepted (ICRP sent) still waiting for ICCN. */
+  readonly pendingCalls: number;
   readonly draining: boolean;
   readonly totals: AgentCounters;
   readonly drops: DataPath['drops'];
@@ -131,6 +139,7 @@ export function createAgent(deps: AgentDeps): Agent {
   const sessions = new SessionTable<SessionRunner>();
   const pendingCalls = new PendingCalls(timers, options.callSetupTimeoutMs ?? 10_000, (localTunnelId, localSessionId) => {
     log.warn({ tunnel: localTunnelId, session: localSessionId }, 'call not connected (no ICCN) in time: cleared');
+    deps.events?.callRefused('no-iccn');
     // RFC 2661 §4.4.2 CDN Result Code 10: call not established within the time allotted.
     tunnels.closeSession(localTunnelId, localSessionId, { resultCode: CdnResult.Timeout, errorMessage: 'no ICCN in time' });
   });
@@ -177,6 +186,7 @@ export function createAgent(deps: AgentDeps): Agent {
         session.log.error({ address: formatIpv4(session.address) }, 'address already routed to another live session: refusing this one');
         return false;
       }
+      deps.events?.sessionUp(session);
       return true;
     },
     ended(session, reason, clearCall) {
@@ -190,6 +200,7 @@ export function createAgent(deps: AgentDeps): Agent {
       counters.release(session.counterSlot);
       reports.stopped(session, reason, final);
       if (reason === 'admin-disconnect') clearIpsecAfterDisconnect(session);
+      deps.events?.sessionEnded(session, reason);
       if (sessions.size === 0) onIdle?.();
     },
     interim: (session) => reports.interim(session, counters.read(session.counterSlot)),
@@ -219,6 +230,7 @@ export function createAgent(deps: AgentDeps): Agent {
         });
         if (!admission.admit) {
           tunnel.log.warn({ session: a.localSessionId, active, capacity: options.capacity }, `new session refused: agent ${admission.why}`);
+          deps.events?.callRefused(admission.reason);
           tunnels.rejectSession(tunnel, a.localSessionId, { resultCode: CdnResult.TemporaryNoFacilities, errorMessage: `agent ${admission.why}` });
           return;
         }
@@ -491,6 +503,8 @@ export function createAgent(deps: AgentDeps): Agent {
   }
 
   function stats(): AgentStats {
-    return { tunnels: tunnels.size, sessions: sessions.size, draining, totals: totalCounters(), drops: { ...dataPath.drops }, controlDrops: { ...tunnels.dropped }, malformed };
+    const tunnelPhases: Partial<Record<TunnelPhase, number>> = {};
+    for (const t of tunnels.entries()) tunnelPhases[t.state.phase] = (tunnelPhases[t.state.phase] ?? 0) + 1;
+    return { tunnels: tunnels.size, tunnelPhases, sessions: sessions.size, pendingCalls: pendingCalls.size, draining, totals: totalCounters(), drops: { ...dataPath.drops }, controlDrops: { ...tunnels.dropped }, malformed };
   }
 }

@@ -15,6 +15,7 @@ import { createLinkConfig, type LinkConfig } from '../io/link-config';
 import { createIpsecController } from '../ipsec';
 import { openTun, type TunDevice } from '../io/tun';
 import { openUdp, type DatagramSocket } from '../io/udp';
+import { createAgentMetrics, instrumentBroker, serveMetrics, type MetricsServer } from '../metrics';
 import { createAgent, type Agent, type AgentOptions } from './agent';
 import { systemTimers } from '../clock';
 
@@ -93,7 +94,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
           ...(cloudNat ? { localAddrs: [cloudNat.publicAddress] } : {}),
         })
       : undefined;
-  const broker = new BrokerClient({
+  const brokerClient = new BrokerClient({
     timers,
     baseUrl: config.brokerUrl,
     token: config.agentToken,
@@ -107,6 +108,24 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       ),
     ...(config.brokerSocket ? { socketPath: config.brokerSocket } : {}),
   });
+  const metrics = createAgentMetrics({ outboxDepth: () => brokerClient.pendingReports, ...(ipsec ? { ipsec } : {}) });
+  const broker = instrumentBroker(brokerClient, metrics);
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsListen !== 'off') {
+    try {
+      metricsServer = await serveMetrics(metrics, config.metricsListen, (error) => logger.warn({ err: error.message }, 'metrics endpoint error'));
+    } catch (error) {
+      await nudgeSocket?.close();
+      await socket.close();
+      await tun.close();
+      await ipsec?.close().catch(() => undefined);
+      if (cloudNat) await cloudNatHost.remove().catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EADDRNOTAVAIL' ? 'the address is not on this host' : String((error as Error).message);
+      const { address, port } = config.metricsListen;
+      throw new LaunchError(`cannot serve metrics on TCP ${address}:${port} (METRICS_LISTEN; off turns them off): ${why}`, { cause: error });
+    }
+  }
   // Reported at registration (the broker keeps pools off them) and never routed into the TUN.
   const hostNetworks = [...new Set([...config.hostNetworks, ...interfaceNetworks(undefined, [tun.name])])].slice(0, 64);
   const listenHost = config.l2tpListen.address === '0.0.0.0' || config.l2tpListen.address === '::' ? hostname() : config.l2tpListen.address;
@@ -121,6 +140,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     logger: logger.child({ agentId: config.agentId }),
     ...(ipsec ? { ipsec } : {}),
     ...(nudgeSocket ? { nudgeSocket } : {}),
+    events: metrics.events,
     options: {
       requireIpsec: config.ipsec === 'strongswan' && !config.allowPlainL2tp,
       capacity: config.capacity,
@@ -135,13 +155,17 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       ...overrides.options,
     },
   });
+  metrics.attach(agent);
   agent.start();
-  if (!cloudNat) return agent;
+  if (metricsServer) logger.info({ metrics: `http://${metricsServer.address}:${metricsServer.port}/metrics` }, 'metrics served');
+  if (!cloudNat && !metricsServer) return agent;
   return {
     ...agent,
-    // A clean stop removes the cloud NAT set-up; a crash leaves it for the next start to reuse.
     async shutdown() {
       await agent.shutdown();
+      await metricsServer?.close();
+      if (!cloudNat) return;
+      // A clean stop removes the cloud NAT set-up; a crash leaves it for the next start to reuse.
       await cloudNatHost.remove().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'cloud NAT removal failed'));
       logger.info({ cloudNat: 'removed' }, 'cloud NAT mode: dummy link and NAT rules removed');
     },

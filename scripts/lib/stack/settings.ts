@@ -25,6 +25,8 @@ export interface StackSettings {
   /** The built-in agent's command-nudge UDP port, on its L2TP listen address (0 = off). */
   readonly agentNudgePort: number;
   readonly agentTunName: string;
+  /** The built-in agent's Prometheus endpoint (its METRICS_LISTEN), or 'off'. */
+  readonly agentMetricsListen: string;
   readonly ipsec: boolean;
   /** false (--no-autoscale): the autoscaler evaluates and logs what it would do, and does nothing. */
   readonly autoscaleActions: boolean;
@@ -57,6 +59,7 @@ export const STACK_ENV = {
     defaultText: String(DEFAULT_NUDGE_PORT),
   },
   agentTunName: { env: 'AGENT_TUN_NAME', help: 'built-in agent\'s TUN device', defaultText: 'tbr0' },
+  agentMetricsListen: { env: 'AGENT_METRICS_LISTEN', help: 'built-in agent\'s Prometheus /metrics TCP address:port, or off', defaultText: '127.0.0.1:9469' },
   reaperInterval: { env: 'REAPER_INTERVAL_SECONDS', help: 'reaper period', defaultText: `${SCHEDULED_JOBS.reaper.intervalMs / 1000} (as in AWS)` },
   autoscalerInterval: { env: 'AUTOSCALER_INTERVAL_SECONDS', help: 'autoscaler period', defaultText: `${SCHEDULED_JOBS.autoscaler.intervalMs / 1000} (as in AWS)` },
   logLevel: { env: 'LOG_LEVEL', help: 'level of the JSON logs in <DATA_DIR>/logs', defaultText: 'info' },
@@ -90,6 +93,7 @@ const schema = z.object({
   AGENT_L2TP_LISTEN: hostPort.optional(),
   AGENT_COMMAND_NUDGE_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_NUDGE_PORT),
   AGENT_TUN_NAME: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'interface names are 1-15 letters, digits, _ . -').default('tbr0'),
+  AGENT_METRICS_LISTEN: z.union([z.literal('off'), hostPort]).default('127.0.0.1:9469'),
   REAPER_INTERVAL_SECONDS: seconds(SCHEDULED_JOBS.reaper.intervalMs),
   AUTOSCALER_INTERVAL_SECONDS: seconds(SCHEDULED_JOBS.autoscaler.intervalMs),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -123,6 +127,7 @@ export function parseStackSettings(argv: readonly string[], env: Readonly<Record
     agentL2tpListen: e.AGENT_L2TP_LISTEN ?? (ipsec ? '0.0.0.0:1701' : '127.0.0.1:1701'),
     agentNudgePort: e.AGENT_COMMAND_NUDGE_PORT,
     agentTunName: e.AGENT_TUN_NAME,
+    agentMetricsListen: e.AGENT_METRICS_LISTEN,
     ipsec,
     autoscaleActions: !flags.has('--no-autoscale'),
     reaperIntervalMs: e.REAPER_INTERVAL_SECONDS * 1000,

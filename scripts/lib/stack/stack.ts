@@ -202,6 +202,7 @@ async function startPieces(
       dataDir,
       l2tpListen: settings.agentL2tpListen,
       nudgePort: settings.agentNudgePort,
+      metricsListen: settings.agentMetricsListen,
       tunName: settings.agentTunName,
       logLevel: settings.logLevel,
       print,

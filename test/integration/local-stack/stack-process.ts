@@ -31,6 +31,8 @@ export interface StackNames {
   readonly l2tpPort: number;
   /** The built-in agent's command-nudge port (its own, so stacks of parallel tests never collide). */
   readonly nudgePort: number;
+  /** The built-in agent's metrics TCP port on loopback (its own, for the same reason). */
+  readonly metricsPort: number;
   readonly tunName: string;
 }
 
@@ -42,6 +44,7 @@ export async function freshNames(): Promise<StackNames> {
     dataDir: mkdtempSync(join(tmpdir(), 'tb-stack-')),
     l2tpPort: 20_000 + (randomBytes(2).readUInt16BE(0) % 20_000),
     nudgePort: await freeUdpPort(),
+    metricsPort: await freePort(),
     tunName: `tbs${randomBytes(3).toString('hex')}`,
   };
 }
@@ -117,6 +120,7 @@ export async function startStackProcess(options: {
       DATA_DIR: names.dataDir,
       AGENT_L2TP_LISTEN: `127.0.0.1:${names.l2tpPort}`,
       AGENT_COMMAND_NUDGE_PORT: String(names.nudgePort),
+      AGENT_METRICS_LISTEN: `127.0.0.1:${names.metricsPort}`,
       AGENT_TUN_NAME: names.tunName,
       ...options.env,
     },

@@ -57,6 +57,7 @@ test('real agent: L2TP + PPP (MS-CHAPv2) over loopback UDP, kernel answers a pin
       ALLOW_PLAIN_L2TP: 'true',
       STATE_DIR: stateDir,
       PUBLIC_ADDRESS: '127.0.0.1',
+      METRICS_LISTEN: 'off',
     });
     agent = await launchAgent(config, pino({ level: 'silent' }), { options: { heartbeatIntervalMs: 1000 } });
 

@@ -114,6 +114,8 @@ test(
         TUN_NAME: tunName,
         STATE_DIR: join(dir, 'state'),
         VICI_SOCKET: join(dir, 'no-charon.vici'),
+        // The default loopback port may be taken by another test's agent on this shared host.
+        METRICS_LISTEN: 'off',
       });
       assert.equal(config.capacity, 10_000);
       agent = await launchAgent(config, pino({ level: 'silent' }));

@@ -1,0 +1,3 @@
+export * from './agent-metrics';
+export * from './instrument-broker';
+export * from './metrics-server';
