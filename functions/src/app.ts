@@ -24,6 +24,7 @@ import type { AppEnv } from './http/context';
 import { renderDocsPage } from './http/docs-page';
 import { notFoundHandler, onError } from './http/error-handler';
 import { idempotencyMiddleware } from './http/idempotency-middleware';
+import { requestMetrics, type BrokerMetrics } from './http/metrics';
 import { registerAuditRoutes } from './http/routes/audit';
 import { registerUsageRoutes } from './http/routes/usage';
 import { authenticateReadAhead, registerAgentProtocolRoutes } from './http/routes/agent-protocol';
@@ -49,6 +50,8 @@ export interface AppDeps {
   readonly secretBox?: SecretBox;
   /** Sends command nudges to agents; plain UDP (io/udp-nudge-sender.ts) by default. */
   readonly nudgeSender?: NudgeSender;
+  /** Request, authentication and session counts (the local stack's /metrics); none on Lambda. */
+  readonly metrics?: BrokerMetrics;
 }
 
 const OPENAPI_INFO = {
@@ -94,6 +97,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
 
   app.use('*', requestId());
+  if (deps.metrics) app.use('*', requestMetrics(deps.metrics));
   app.use('*', async (c, next) => {
     const log = deps.logger.child({ requestId: c.get('requestId') });
     c.set('log', log);
@@ -134,7 +138,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerFleetRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerUsageRoutes(app, ctx);
-  registerAgentProtocolRoutes(app, ctx);
+  registerAgentProtocolRoutes(app, ctx, deps.metrics);
 
   app.doc('/openapi.json', OPENAPI_INFO);
   let docsHtml: string | undefined;

@@ -19,6 +19,7 @@ import { parseBrokerConfig, parseReaperConfig, parseScalingPolicy } from '../../
 import { declareAgentDead, type ReapSummary } from '../../../functions/src/domain/reaper';
 import { systemClock } from '../../../functions/src/domain/types';
 import { startLocalServer, startLocalSocketServer } from '../../../functions/src/entry/local-server';
+import { createPrometheusBrokerMetrics, mountMetricsRoute } from '../../../functions/src/entry/local-metrics';
 import { createReaperHandler } from '../../../functions/src/entry/reaper';
 import { createDynamoClient, createDynamoStore, ensureTable } from '../../../functions/src/store/dynamo';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local';
@@ -154,7 +155,9 @@ async function startPieces(
   const client = createDynamoClient({ endpoint: dynamo.endpoint });
   const tableOutcome = await ensureTable(client, tableName);
   const store = createDynamoStore({ client, tableName });
-  const app = createApp({ store, clock: systemClock, logger: brokerLog.logger, config });
+  const metrics = createPrometheusBrokerMetrics();
+  const app = createApp({ store, clock: systemClock, logger: brokerLog.logger, config, metrics });
+  mountMetricsRoute(app, metrics);
 
   let closeTcp: () => Promise<void>;
   try {
@@ -248,6 +251,7 @@ async function startPieces(
     `  DynamoDB Local   ${dynamoWhere}`,
     `  Broker API       ${apiUrl}  (docs ${localUrl}/docs; agents in namespaces use ${brokerSocket}); log ${brokerLog.file}`,
     `  Admin token      ${adminLine}`,
+    `  Metrics          ${localUrl}/metrics (broker, this host only)${agent && settings.agentMetricsListen !== 'off' ? `; built-in agent http://${settings.agentMetricsListen}/metrics` : ''}  (docs/metrics.md)`,
     `  Edge agent       ${agent ? agent.describe() : agentNote}`,
     ...(charon ? [`  charon           ${charon.owner === 'system' ? `the system's, at ${charon.viciSocket}` : `started by the stack, VICI ${charon.viciSocket}, log ${charon.logFile}`}`] : []),
     `  Reaper           every ${settings.reaperIntervalMs / 1000} s; agents silent for ${reaperConfig.heartbeatTimeoutMs / 1000} s are dead, their addresses free ${reaperConfig.leaseGraceMs / 1000} s later`,

@@ -15,6 +15,7 @@ import type { Session } from '../../domain/types';
 import { formatIpv4 } from '../../../../contract/src/ipv4';
 import type { ReadAhead } from '../auth';
 import type { AppEnv } from '../context';
+import type { BrokerMetrics } from '../metrics';
 import { iso, renderCommand } from '../render';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route-helpers';
 import {
@@ -63,7 +64,7 @@ export function authenticateReadAhead(ctx: Pick<ServiceContext, 'store' | 'clock
   };
 }
 
-export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContext): void {
+export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceContext, metrics?: BrokerMetrics): void {
   const settings = async () => {
     const ipsec = await agentIpsecSettings(ctx);
     return {
@@ -160,6 +161,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
     }),
     async (c) => {
       const result = await authenticate(ctx, c.get('agent').agentId, c.req.valid('json'), c.get('authReadAhead'));
+      metrics?.authResult(result.ok ? 'accepted' : result.reason);
       if (result.ok) return c.json(result, 200);
       const { lockedUntil, ...rest } = result;
       return c.json({ ...rest, ...(lockedUntil !== undefined ? { lockedUntil: iso(lockedUntil) } : {}) }, 200);
@@ -183,6 +185,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
     }),
     async (c) => {
       const { session, pool: { pool, block }, created } = await startSession(ctx, c.get('agent'), c.req.valid('json'));
+      if (created) metrics?.sessionStarted();
       const body = {
         sessionId: session.sessionId,
         address: session.assignedIp,
@@ -224,6 +227,7 @@ export function registerAgentProtocolRoutes(app: OpenAPIHono<AppEnv>, ctx: Servi
     }),
     async (c) => {
       const s = await stopSession(ctx, c.get('agent'), c.req.valid('param').sessionId, c.req.valid('json'));
+      metrics?.sessionStopReported(s.endReason ?? c.req.valid('json').reason);
       return c.json(sessionState(s), 200);
     },
   );
