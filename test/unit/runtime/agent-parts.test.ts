@@ -29,11 +29,11 @@ describe('admitCall', () => {
   const open: AdmissionState = { stopping: false, revoked: false, draining: false, active: 3, capacity: 10, pendingOnTunnel: 1, maxPendingPerTunnel: 4 };
   test('admits below capacity and the per-tunnel pending limit', () => assert.deepEqual(admitCall(open), { admit: true }));
   test('refuses with the first reason that applies', () => {
-    assert.deepEqual(admitCall({ ...open, stopping: true, draining: true }), { admit: false, why: 'shutting down' });
-    assert.deepEqual(admitCall({ ...open, revoked: true, draining: true }), { admit: false, why: 'revoked' });
-    assert.deepEqual(admitCall({ ...open, draining: true }), { admit: false, why: 'draining' });
-    assert.deepEqual(admitCall({ ...open, pendingOnTunnel: 4, active: 10 }), { admit: false, why: 'busy: too many calls pending on this tunnel' });
-    assert.deepEqual(admitCall({ ...open, active: 10 }), { admit: false, why: 'at capacity' });
+    assert.deepEqual(admitCall({ ...open, stopping: true, draining: true }), { admit: false, why: 'shutting down', reason: 'shutting-down' });
+    assert.deepEqual(admitCall({ ...open, revoked: true, draining: true }), { admit: false, why: 'revoked', reason: 'revoked' });
+    assert.deepEqual(admitCall({ ...open, draining: true }), { admit: false, why: 'draining', reason: 'draining' });
+    assert.deepEqual(admitCall({ ...open, pendingOnTunnel: 4, active: 10 }), { admit: false, why: 'busy: too many calls pending on this tunnel', reason: 'too-many-pending' });
+    assert.deepEqual(admitCall({ ...open, active: 10 }), { admit: false, why: 'at capacity', reason: 'at-capacity' });
   });
 });
 
