@@ -44,6 +44,8 @@ export interface AgentConfig {
   readonly commandNudgePort: number;
   /** Where GET /metrics (Prometheus text) is served; 'off' = not at all. Loopback by default. */
   readonly metricsListen: { readonly address: string; readonly port: number } | 'off';
+  /** Per-datagram packet marks on the L2TP socket (several clients behind one NAT on one port): auto or off. */
+  readonly l2tpMarks: 'auto' | 'off';
 }
 
 interface SettingSpec {
@@ -130,6 +132,12 @@ export const AGENT_SETTINGS = {
     help: 'TCP address:port serving Prometheus metrics at /metrics (docs/metrics.md), or off. Keep it on loopback or a private address: the metrics need no credential',
     defaultValue: DEFAULT_METRICS_LISTEN,
   },
+  l2tpMarks: {
+    flag: 'l2tp-marks',
+    env: 'L2TP_MARKS',
+    help: 'Tell IPsec clients behind one NAT apart by their SA\'s packet mark (needs Linux >= 5.19 and CAP_NET_ADMIN): auto (when the host can) or off',
+    defaultValue: 'auto',
+  },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
 type SettingName = keyof typeof AGENT_SETTINGS;
@@ -175,6 +183,7 @@ const schema = z.object({
   cloudNatIptables: z.string().regex(/^[a-zA-Z0-9_./-]+$/, 'a program name or path'),
   commandNudgePort: z.coerce.number().int().min(0).max(65535),
   metricsListen: z.union([z.literal('off'), hostPort]),
+  l2tpMarks: z.enum(['auto', 'off']),
 });
 
 export class ConfigError extends Error {

@@ -39,9 +39,10 @@ function recording(inner: DatagramSocket, out: CorpusPacket[]): DatagramSocket {
   return {
     address: inner.address,
     port: inner.port,
-    send(data, port, address) {
+    marks: inner.marks,
+    send(data, port, address, mark) {
       keep('lac->lns', data);
-      inner.send(data, port, address);
+      inner.send(data, port, address, mark);
     },
     onMessage: (handler) =>
       inner.onMessage((data, remote) => {

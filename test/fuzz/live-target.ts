@@ -90,7 +90,8 @@ export async function startLiveTarget(o: LiveTargetOptions = {}): Promise<LiveTa
   const socket: DatagramSocket = {
     address: inner.address,
     port: inner.port,
-    send: (data, port, address) => inner.send(data, port, address),
+    marks: inner.marks,
+    send: (data, port, address, mark) => inner.send(data, port, address, mark),
     onMessage: (handler) =>
       inner.onMessage((data, remote) => {
         received++;

@@ -1,24 +1,40 @@
 /**
  * The agent's UDP socket (L2TP over UDP port 1701, RFC 2661 §8.1) behind a small interface, so
- * the L2TP/PPP stack runs end to end against `FakeUdpNetwork` in tests.
+ * the L2TP/PPP stack runs end to end against `FakeUdpNetwork` in tests. Two implementations: the
+ * marked socket (native-udp.ts: each datagram's packet mark in and out, to tell apart clients
+ * behind one NAT by their IPsec SA) and node:dgram (no marks), used where marks are unavailable.
  */
 import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
 import { UdpError } from './errors';
+import { MarksUnavailable, openMarkedUdp } from './native-udp';
 
 export interface RemoteInfo {
   readonly address: string;
   readonly port: number;
+  /**
+   * The datagram's packet mark: with charon's `set_mark_in = %same`, the mark of the IPsec SA that
+   * decrypted it. 0 for none, and always 0 on a socket without `marks`.
+   */
+  readonly mark?: number;
 }
 
 export interface DatagramSocket {
   /** The bound local address and port (port resolved when 0 was asked). */
   readonly address: string;
   readonly port: number;
-  /** Send one datagram; errors go to the error handler (UDP has no delivery guarantee anyway). */
-  send(data: Uint8Array, port: number, address: string): void;
-  /** Set the handler for received datagrams (replaces any previous one). */
+  /** Received datagrams carry their mark and sends can set one (the marked socket). */
+  readonly marks: boolean;
+  /**
+   * Send one datagram, with packet mark `mark` when not 0 (ignored without `marks`); errors go to
+   * the error handler (UDP has no delivery guarantee anyway). The data is copied before return.
+   */
+  send(data: Uint8Array, port: number, address: string, mark?: number): void;
+  /**
+   * Set the handler for received datagrams (replaces any previous one). `data` may be a view of a
+   * reused buffer, valid only until the handler returns: copy what you keep.
+   */
   onMessage(handler: (data: Buffer, remote: RemoteInfo) => void): void;
   onError(handler: (error: UdpError) => void): void;
   close(): Promise<void>;
@@ -30,9 +46,16 @@ export interface OpenUdpOptions {
   /** SO_RCVBUF / SO_SNDBUF in bytes; larger buffers absorb bursts from many sessions. */
   readonly receiveBufferSize?: number;
   readonly sendBufferSize?: number;
+  /**
+   * `auto`: the marked socket when this host can do marks, else node:dgram (see `marksUnavailable`
+   * on the result). `off` (default): node:dgram.
+   */
+  readonly marks?: 'auto' | 'off';
 }
 
-/** Bind a real UDP socket; rejects with UdpError (e.g. EADDRINUSE, EACCES). */
+/** A bound socket, and why it has no marks when `marks: 'auto'` was asked and could not be had. */
+export type OpenedUdp = DatagramSocket & { readonly marksUnavailable?: string };
+
 /**
  * dgram resolves the destination of every send; for an IP literal (all our peers: they come from
  * received datagrams) dns.lookup answers on the next tick, which costs a tick and an async scope
@@ -44,7 +67,16 @@ const literalLookup = ((hostname: string, family: unknown, callback: (error: Err
   else (dnsLookup as (h: string, f: unknown, c: typeof callback) => void)(hostname, family, callback);
 }) as unknown as NonNullable<SocketOptions['lookup']>;
 
-export function openUdp(options: OpenUdpOptions): Promise<DatagramSocket> {
+/** Bind a real UDP socket; rejects with UdpError (e.g. EADDRINUSE, EACCES). */
+export async function openUdp(options: OpenUdpOptions): Promise<OpenedUdp> {
+  if (options.marks !== 'auto') return openDgram(options);
+  const marked = await openMarkedUdp(options);
+  if (!(marked instanceof MarksUnavailable)) return marked;
+  const socket = await openDgram(options);
+  return Object.assign(socket, { marksUnavailable: marked.reason });
+}
+
+function openDgram(options: OpenUdpOptions): Promise<NodeDatagramSocket> {
   const socket = createSocket({ type: isIPv6(options.address) ? 'udp6' : 'udp4', lookup: literalLookup });
   return new Promise((resolve, reject) => {
     const onBindError = (cause: Error) => {
@@ -70,6 +102,7 @@ export function openUdp(options: OpenUdpOptions): Promise<DatagramSocket> {
 class NodeDatagramSocket implements DatagramSocket {
   readonly address: string;
   readonly port: number;
+  readonly marks = false;
   private errorHandler: (error: UdpError) => void = () => {};
   private closed = false;
 

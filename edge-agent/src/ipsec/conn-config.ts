@@ -27,10 +27,17 @@ export interface L2tpConnSpec {
    * `mark_in = mark_out = %unique` on the child so strongSwan's connmark plugin can return each
    * client's traffic through its own SA when several clients share one public address (see
    * docs/ipsec.md). Only safe when the connmark plugin is loaded: a marked outbound policy does
-   * not match unmarked packets, so without the plugin's OUTPUT rule our replies would leave
-   * unprotected. The plugin handles IPv4 only, so marked configs accept IPv4 peers only.
+   * not match unmarked packets, so without the plugin's OUTPUT rule (or `setMarkIn` and a socket
+   * that sets marks) our replies would leave unprotected. The plugin handles IPv4 only, so marked
+   * configs accept IPv4 peers only.
    */
   readonly uniqueMarks: boolean;
+  /**
+   * With `uniqueMarks`: `set_mark_in = %same`, the kernel puts the SA's inbound mark on every
+   * packet the SA decrypts (Linux >= 4.19), so the agent's socket reads which SA carried each
+   * datagram (SO_RCVMARK) and answers with that mark. No netfilter rules needed.
+   */
+  readonly setMarkIn?: boolean;
   /** Local IKE identity; default strongSwan's (our IKE address). */
   readonly localId?: string;
   /** Force UDP encapsulation even without NAT (`encap = yes`); NAT-T is automatic otherwise. */
@@ -72,7 +79,7 @@ export function l2tpConnMessage(spec: L2tpConnSpec): ViciMessage {
         [L2TP_CHILD_NAME]: {
           ...child,
           rekey_time: CHILD_REKEY_TIME,
-          ...(spec.uniqueMarks ? { mark_in: '%unique', mark_out: '%unique' } : {}),
+          ...(spec.uniqueMarks ? { mark_in: '%unique', mark_out: '%unique', ...(spec.setMarkIn ? { set_mark_in: '%same' } : {}) } : {}),
         },
       },
     },

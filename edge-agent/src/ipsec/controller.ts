@@ -6,6 +6,11 @@
  * dropped socket (charon restarted, VICI timeout) the controller reconnects with backoff,
  * re-registers for SA events, re-reads `list-sas` and pushes the settings again (a restarted charon
  * has forgotten them). Until that resync is done `peerProtection()` answers 'unknown'.
+ *
+ * Marks (docs/ipsec.md, "Several clients behind one NAT"): with an L2TP socket that reads and sets
+ * packet marks (`socketMarks`), every CHILD_SA gets its own mark and the kernel puts it on what the
+ * SA decrypts, so a datagram's mark names its SA exactly, even among clients sharing one address
+ * and port. Without it, the controller falls back to strongSwan's connmark plugin, or to no marks.
  */
 import {
   connectVici,
@@ -22,7 +27,7 @@ import {
 import { l2tpConnMessage, l2tpPskMessage, L2TP_CONN_NAME, unloadL2tpConnMessage, unloadPskMessage } from './conn-config';
 import { backgroundTimers, type TimerHandle, type TimerService } from '../clock';
 import { IpsecClosedError, IpsecConfigError, IpsecError, IpsecUnavailableError } from './errors';
-import { EMPTY_SA_TABLE, matchPeer, stepSaTable, type SaChange, type SaFilter, type SaTable, type SaTableEvent } from './sa-table';
+import { EMPTY_SA_TABLE, matchMark, matchPeer, stepSaTable, type ChildSa, type SaChange, type SaFilter, type SaTable, type SaTableEvent } from './sa-table';
 
 /** The broker's settings as `GET /v1/agent/settings` returns them (extra fields are ignored). */
 export interface IpsecSettingsInput {
@@ -41,11 +46,19 @@ export type TerminateResult =
   /** Several IKE_SAs share the address and none pins the port: terminating could hit other clients. */
   | { readonly outcome: 'ambiguous'; readonly ikeIds: readonly string[] };
 
+/**
+ * How CHILD_SAs are marked: `socket` (each SA's mark on what it decrypts, read and set by the L2TP
+ * socket: several clients on one address and port work), `connmark` (strongSwan's connmark plugin
+ * restores marks per conntrack flow: clients need distinct L2TP ports), `none`.
+ */
+export type MarkMode = 'socket' | 'connmark' | 'none';
+
 export interface IpsecStatus {
   readonly connected: boolean;
   readonly synced: boolean;
-  /** Whether the loaded child uses %unique marks (connmark plugin present). */
+  /** Whether the loaded child uses %unique marks (`marks` is not 'none'). */
   readonly uniqueMarks: boolean | undefined;
+  readonly marks?: MarkMode;
   readonly appliedRevision: number | undefined;
   readonly childSas: number;
 }
@@ -55,12 +68,17 @@ export interface IpsecController {
   apply(settings: IpsecSettingsInput): Promise<void>;
   /** Subscribes to CHILD_SA up/down; returns the unsubscribe function. */
   onSaEvent(listener: (event: SaEvent) => void): () => void;
-  /** Did L2TP from this address/port (as the UDP socket saw it) arrive through an installed CHILD_SA? */
-  peerProtection(address: string, port: number): PeerProtection;
+  /**
+   * Did L2TP from this address/port, with this packet mark (0: none), as the UDP socket saw it,
+   * arrive through an installed CHILD_SA? With a mark, only the SA with that mark counts.
+   */
+  peerProtection(address: string, port: number, mark?: number): PeerProtection;
   /** Like peerProtection, but waits up to `timeoutMs` for a matching SA to come up (the SA event can trail the first L2TP packet). */
-  waitForProtection(address: string, port: number, timeoutMs: number): Promise<PeerProtection>;
-  /** Terminates the IKE_SA(s) carrying this peer (operator disconnect). */
-  terminateForPeer(address: string, port: number): Promise<TerminateResult>;
+  waitForProtection(address: string, port: number, timeoutMs: number, mark?: number): Promise<PeerProtection>;
+  /** Terminates the IKE_SA(s) carrying this peer (operator disconnect): with a mark, exactly that SA's IKE_SA. */
+  terminateForPeer(address: string, port: number, mark?: number): Promise<TerminateResult>;
+  /** The CHILD_SA a datagram from this peer with this mark came through (for logs and the session's record). */
+  saForPeer?(address: string, port: number, mark?: number): ChildSa | undefined;
   status(): IpsecStatus;
   /** Closes the VICI connection; the loaded configuration stays in charon. */
   close(): Promise<void>;
@@ -81,8 +99,16 @@ export interface IpsecControllerOptions {
   readonly logger?: IpsecLogger;
   /** Opens a VICI connection; default `connectVici`. */
   readonly connect?: (socketPath: string) => Promise<ViciConnection>;
-  /** `auto` (default): %unique marks only when charon reports the connmark plugin loaded. */
+  /**
+   * `auto` (default): %unique marks when the L2TP socket reads marks (`socketMarks`) or else when
+   * charon reports the connmark plugin loaded; never with the forecast plugin loaded.
+   */
   readonly uniqueMarks?: 'auto' | 'on' | 'off';
+  /**
+   * The L2TP socket reads each datagram's mark (SO_RCVMARK) and sets marks on what it sends:
+   * charon then marks decrypted packets with the SA's mark (`set_mark_in = %same`). @default false
+   */
+  readonly socketMarks?: boolean;
   readonly localId?: string;
   readonly forceEncap?: boolean;
   /** `local_addrs` of the connection (cloud 1:1 NAT mode: the public address); default `%any`. */
@@ -105,7 +131,7 @@ interface Link {
   readonly conn: ViciConnection;
   syncing: boolean;
   readonly buffered: SaTableEvent[];
-  uniqueMarks: boolean;
+  marks: MarkMode;
   appliedKey?: string;
   appliedRevision?: number;
 }
@@ -147,31 +173,49 @@ class Controller implements IpsecController {
     return () => this.listeners.delete(listener);
   }
 
-  peerProtection(address: string, port: number): PeerProtection {
+  peerProtection(address: string, port: number, mark = 0): PeerProtection {
     if (!this.synced) return 'unknown';
-    return matchPeer(this.table, address, port) ? 'protected' : 'unprotected';
+    return this.match(address, port, mark) ? 'protected' : 'unprotected';
   }
 
-  waitForProtection(address: string, port: number, timeoutMs: number): Promise<PeerProtection> {
-    const now = this.peerProtection(address, port);
+  saForPeer(address: string, port: number, mark = 0): ChildSa | undefined {
+    const match = this.match(address, port, mark);
+    return match && match.sas.length === 1 ? match.sas[0] : undefined;
+  }
+
+  /**
+   * A marked datagram came through the SA with that mark and no other. An unmarked one, on a
+   * socket that reads marks, came through no marked SA: only unmarked SAs (loaded before marks were
+   * on) can have carried it, matched by address and port as without marks.
+   */
+  private match(address: string, port: number, mark: number): { by: 'mark' | 'port' | 'address'; sas: ChildSa[] } | undefined {
+    if (mark !== 0) {
+      const sa = matchMark(this.table, address, mark);
+      return sa ? { by: 'mark', sas: [sa] } : undefined;
+    }
+    return matchPeer(this.table, address, port, { unmarkedOnly: this.options.socketMarks === true });
+  }
+
+  waitForProtection(address: string, port: number, timeoutMs: number, mark = 0): Promise<PeerProtection> {
+    const now = this.peerProtection(address, port, mark);
     if (now === 'protected' || timeoutMs <= 0) return Promise.resolve(now);
     return new Promise((resolve) => {
       const done = () => {
         this.timers.clear(timer);
         unsubscribe();
-        resolve(this.peerProtection(address, port));
+        resolve(this.peerProtection(address, port, mark));
       };
       const timer = this.timers.set(timeoutMs, done);
       const unsubscribe = this.onSaEvent(() => {
-        if (this.peerProtection(address, port) === 'protected') done();
+        if (this.peerProtection(address, port, mark) === 'protected') done();
       });
     });
   }
 
-  async terminateForPeer(address: string, port: number): Promise<TerminateResult> {
+  async terminateForPeer(address: string, port: number, mark = 0): Promise<TerminateResult> {
     if (this.closed) throw new IpsecClosedError('IPsec controller is closed');
     const link = await this.ensureLink();
-    const match = matchPeer(this.table, address, port);
+    const match = this.match(address, port, mark);
     if (!match) return { outcome: 'no-sa' };
     const ikeIds = [...new Set(match.sas.map((sa) => sa.ikeId))];
     if (match.by === 'address' && ikeIds.length > 1) {
@@ -185,7 +229,7 @@ class Controller implements IpsecController {
       } catch (err) {
         throw this.wrap(err, 'terminate');
       }
-      this.log.info({ address, port, ikeId }, 'ipsec: terminated IKE_SA for peer');
+      this.log.info({ address, port, ...(mark !== 0 ? { mark } : {}), ikeId }, 'ipsec: terminated IKE_SA for peer');
     }
     // Drop them now; the ike-updown events that follow are then no-ops.
     for (const ikeId of ikeIds) this.step({ kind: 'ike-updown', message: { up: 'no', [L2TP_CONN_NAME]: { uniqueid: ikeId } } });
@@ -196,7 +240,8 @@ class Controller implements IpsecController {
     return {
       connected: this.link !== undefined,
       synced: this.synced,
-      uniqueMarks: this.link?.uniqueMarks,
+      uniqueMarks: this.link ? this.link.marks !== 'none' : undefined,
+      ...(this.link ? { marks: this.link.marks } : {}),
       appliedRevision: this.link?.appliedRevision,
       childSas: this.table.size,
     };
@@ -227,9 +272,9 @@ class Controller implements IpsecController {
     } catch (err) {
       throw this.wrap(err, 'connect');
     }
-    const link: Link = { conn, syncing: true, buffered: [], uniqueMarks: false };
+    const link: Link = { conn, syncing: true, buffered: [], marks: 'none' };
     try {
-      link.uniqueMarks = await this.detectMarks(conn);
+      link.marks = await this.detectMarks(conn);
       for (const event of SA_EVENTS) {
         await conn.registerEvent(event, (message, name) => this.onViciEvent(link, name, message));
       }
@@ -243,7 +288,7 @@ class Controller implements IpsecController {
       this.synced = true;
       this.backoffMs = this.options.retry?.initialMs ?? 500;
       void conn.closed.then((reason) => this.onDropped(link, reason));
-      this.log.info({ socket: this.options.viciSocket, childSas: this.table.size, uniqueMarks: link.uniqueMarks }, 'ipsec: connected to charon');
+      this.log.info({ socket: this.options.viciSocket, childSas: this.table.size, marks: link.marks }, 'ipsec: connected to charon');
     } catch (err) {
       if (this.link === link) this.link = undefined;
       this.synced = false;
@@ -257,31 +302,34 @@ class Controller implements IpsecController {
     return link;
   }
 
-  private async detectMarks(conn: ViciConnection): Promise<boolean> {
+  private async detectMarks(conn: ViciConnection): Promise<MarkMode> {
     const mode = this.options.uniqueMarks ?? 'auto';
-    if (mode !== 'auto') return mode === 'on';
+    const marked: MarkMode = this.options.socketMarks ? 'socket' : 'connmark';
+    if (mode !== 'auto') return mode === 'on' ? marked : 'none';
     try {
       const stats = await conn.request('stats');
       const plugins = Array.isArray(stats.plugins) ? (stats.plugins as readonly unknown[]) : [];
-      if (!plugins.includes('connmark')) {
-        this.log.warn({}, 'ipsec: charon has no connmark plugin; several clients behind one NAT address will not work');
-        return false;
-      }
       // forecast (libcharon-extra-plugins) puts `-d <peer> -j MARK --set-mark <SA mark>` into
-      // mangle OUTPUT for every marked CHILD_SA, ahead of connmark's "restore if mark is 0" rule:
-      // then all replies to one address carry the NEWEST SA's mark, i.e. leave through one
-      // client's SA. Without marks, clients with distinct L2TP ports still get their own policies.
+      // mangle OUTPUT for every marked CHILD_SA: it overwrites the mark our socket set, and runs
+      // ahead of connmark's "restore if mark is 0" rule; either way every reply to one address
+      // then carries the NEWEST SA's mark, i.e. leaves through one client's SA. Without marks,
+      // clients with distinct L2TP ports still get their own policies.
       if (plugins.includes('forecast')) {
         this.log.warn(
           {},
-          'ipsec: charon has the forecast plugin loaded, whose MARK rules override connmark; not using %unique marks (set charon.plugins.forecast.load = no)',
+          'ipsec: charon has the forecast plugin loaded, whose MARK rules override per-SA marks; not using %unique marks, so clients behind one NAT need distinct L2TP ports (set charon.plugins.forecast.load = no)',
         );
-        return false;
+        return 'none';
       }
-      return true;
+      if (marked === 'socket') return 'socket';
+      if (!plugins.includes('connmark')) {
+        this.log.warn({}, 'ipsec: the L2TP socket cannot read marks and charon has no connmark plugin; several clients behind one NAT address will not work');
+        return 'none';
+      }
+      return 'connmark';
     } catch (err) {
-      this.log.warn({ err }, 'ipsec: stats failed; assuming no connmark plugin');
-      return false;
+      this.log.warn({ err }, 'ipsec: stats failed; assuming the forecast plugin could be loaded: no marks');
+      return 'none';
     }
   }
 
@@ -321,7 +369,7 @@ class Controller implements IpsecController {
   private async push(link: Link): Promise<void> {
     const settings = this.desired;
     if (!settings) return;
-    const key = JSON.stringify([settings.ipsec, link.uniqueMarks, this.options.localId, this.options.forceEncap, this.options.localAddrs]);
+    const key = JSON.stringify([settings.ipsec, link.marks, this.options.localId, this.options.forceEncap, this.options.localAddrs]);
     if (link.appliedKey === key) return;
     try {
       if (settings.ipsec === null) {
@@ -332,7 +380,8 @@ class Controller implements IpsecController {
         expectSuccess('load-shared', await link.conn.request('load-shared', l2tpPskMessage(settings.ipsec.psk)));
         const conn = l2tpConnMessage({
           allowLegacyProposals: settings.ipsec.allowLegacyProposals,
-          uniqueMarks: link.uniqueMarks,
+          uniqueMarks: link.marks !== 'none',
+          setMarkIn: link.marks === 'socket',
           ...(this.options.localId === undefined ? {} : { localId: this.options.localId }),
           ...(this.options.forceEncap === undefined ? {} : { forceEncap: this.options.forceEncap }),
           ...(this.options.localAddrs === undefined ? {} : { localAddrs: this.options.localAddrs }),
@@ -345,7 +394,7 @@ class Controller implements IpsecController {
     link.appliedKey = key;
     link.appliedRevision = settings.revision;
     this.log.info(
-      { revision: settings.revision, enabled: settings.ipsec !== null, legacy: settings.ipsec?.allowLegacyProposals, uniqueMarks: link.uniqueMarks },
+      { revision: settings.revision, enabled: settings.ipsec !== null, legacy: settings.ipsec?.allowLegacyProposals, marks: link.marks },
       'ipsec: settings applied',
     );
   }
@@ -363,7 +412,7 @@ class Controller implements IpsecController {
     const { table, changes } = stepSaTable(this.table, event, this.filter);
     this.table = table;
     for (const change of changes) {
-      this.log.debug({ change: change.type, ikeId: change.sa.ikeId, remote: change.sa.remoteHost, port: change.sa.l2tpPort }, 'ipsec: child SA');
+      this.log.debug({ change: change.type, ikeId: change.sa.ikeId, remote: change.sa.remoteHost, port: change.sa.l2tpPort, markIn: change.sa.markIn, markOut: change.sa.markOut }, 'ipsec: child SA');
       for (const listener of [...this.listeners]) {
         try {
           listener(change);

@@ -9,6 +9,8 @@
  * header). The child's remote traffic selector carries that inner port when the client pinned it
  * (Windows: udp/1701); `dynamic[udp]` narrowed to "any port" carries none. So a peer matches a
  * CHILD_SA by remote host AND selector port when the SA has one, else by remote host alone.
+ * Clients behind one NAT that all use port 1701 share address AND port: they are told apart by
+ * the CHILD_SA's mark, which the kernel puts on what that SA decrypts (`matchMark`).
  */
 import type { ViciMessage, ViciSection, ViciValue } from '../vici';
 import { normalizeAddress, parseTrafficSelector, singleUdpPort } from './traffic-selector';
@@ -31,9 +33,9 @@ export interface ChildSa {
   readonly l2tpPort?: number;
   /** UDP-encapsulated ESP (NAT-T). */
   readonly encap: boolean;
-  /** Hex marks as strongSwan reports them (`%unique` values), if any. */
-  readonly markIn?: string;
-  readonly markOut?: string;
+  /** The SA's marks (`%unique` values; VICI reports them as 8 hex digits), if any. */
+  readonly markIn?: number;
+  readonly markOut?: number;
   readonly remoteTs: readonly string[];
 }
 
@@ -129,14 +131,28 @@ export function diffSaTables(before: SaTable, after: SaTable): SaChange[] {
  * The CHILD_SAs an L2TP peer (address and UDP port as the agent's socket saw them) arrived through:
  * those whose selector pins this port, else those for this address without a pinned port. An
  * address whose SAs all pin OTHER ports (other clients behind the same NAT) does not match.
+ * `unmarkedOnly`: consider only SAs without marks (the datagram had none although the socket
+ * reads them, so no marked SA decrypted it).
  */
-export function matchPeer(table: SaTable, address: string, port: number): { by: 'port' | 'address'; sas: ChildSa[] } | undefined {
+export function matchPeer(table: SaTable, address: string, port: number, options: { unmarkedOnly?: boolean } = {}): { by: 'port' | 'address'; sas: ChildSa[] } | undefined {
   const host = normalizeAddress(address);
-  const sameHost = [...table.values()].filter((sa) => sa.remoteHost === host);
+  // A datagram without a mark on a socket that reads marks did not come through a marked SA.
+  const sameHost = [...table.values()].filter((sa) => sa.remoteHost === host && !(options.unmarkedOnly && sa.markIn !== undefined));
   const byPort = sameHost.filter((sa) => sa.l2tpPort === port);
   if (byPort.length > 0) return { by: 'port', sas: byPort };
   const anyPort = sameHost.filter((sa) => sa.l2tpPort === undefined);
   if (anyPort.length > 0) return { by: 'address', sas: anyPort };
+  return undefined;
+}
+
+/**
+ * The CHILD_SA whose inbound mark is `mark`, i.e. the one that decrypted a datagram that arrived
+ * with this mark (`set_mark_in = %same`), if its peer is `address`. Marks are unique per CHILD_SA.
+ */
+export function matchMark(table: SaTable, address: string, mark: number): ChildSa | undefined {
+  if (mark === 0) return undefined;
+  const host = normalizeAddress(address);
+  for (const sa of table.values()) if (sa.markIn === mark && sa.remoteHost === host) return sa;
   return undefined;
 }
 
@@ -167,8 +183,8 @@ function childFrom(ikeName: string, ike: ViciSection, key: string, c: ViciSectio
   const l2tpPort = ports.size === 1 ? [...ports][0] : undefined;
   const ikePort = str(ike['remote-port']);
   const remoteId = str(ike['remote-id']);
-  const markIn = str(c['mark-in']);
-  const markOut = str(c['mark-out']);
+  const markIn = hexMark(str(c['mark-in']));
+  const markOut = hexMark(str(c['mark-out']));
   return {
     ikeName,
     ikeId,
@@ -183,6 +199,13 @@ function childFrom(ikeName: string, ike: ViciSection, key: string, c: ViciSectio
     ...(markOut === undefined ? {} : { markOut }),
     remoteTs,
   };
+}
+
+/** vici_query.c prints marks with "%.8x"; 0 or anything else means no mark. */
+function hexMark(text: string | undefined): number | undefined {
+  if (text === undefined || !/^(0x)?[0-9a-fA-F]{1,8}$/.test(text)) return undefined;
+  const value = parseInt(text.replace(/^0x/, ''), 16);
+  return value === 0 ? undefined : value;
 }
 
 function ikeSections(message: ViciMessage): [string, ViciSection][] {

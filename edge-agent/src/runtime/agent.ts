@@ -214,7 +214,7 @@ export function createAgent(deps: AgentDeps): Agent {
     ...(options.tunnelLimits ? { limits: options.tunnelLimits } : {}),
     random: deps.random,
     timers,
-    send: (bytes, peer) => socket.send(bytes, peer.port, peer.address),
+    send: (bytes, peer) => socket.send(bytes, peer.port, peer.address, peer.mark),
     log,
     listener: {
       sessionRequested(tunnel: TunnelEntry, a) {
@@ -246,8 +246,7 @@ export function createAgent(deps: AgentDeps): Agent {
             peerTunnelId: a.peerTunnelId,
             localSessionId: a.localSessionId,
             peerSessionId: a.peerSessionId,
-            peerAddress: tunnel.peer.address,
-            peerPort: tunnel.peer.port,
+            peer: tunnel.peer,
             sequencingRequired: a.sequencingRequired,
           },
           counters.allocate(),
@@ -350,18 +349,26 @@ export function createAgent(deps: AgentDeps): Agent {
         const header = decodeDataHeader(data, view);
         if (header instanceof L2tpDecodeError) return bad(remote, header.message);
         const session = sessions.get(header.tunnelId, header.sessionId);
-        if (!session || session.peerAddress !== remote.address || session.peerPort !== remote.port) {
+        if (!session || session.peer.address !== remote.address || session.peer.port !== remote.port) {
           dataPath.drops['no-route']++;
           return;
+        }
+        const mark = remote.mark ?? 0;
+        if (session.peer.mark !== mark) {
+          const tunnel = tunnels.get(session.localTunnelId);
+          if (tunnel) tunnels.followMark(tunnel, mark);
         }
         dataPath.fromClient(session, data, header);
         return;
       }
       const route = routeDatagram(data);
       if (route instanceof L2tpDecodeError) return bad(remote, route.message);
+      // The socket's buffer is reused after we return; engines keep parts of control messages
+      // (out-of-order ones are held, AVP values decoded into state), so they get their own copy.
+      const bytes = Buffer.from(data);
       // While stopping, existing tunnels still get their acknowledgements (CDN, StopCCN); new ones are ignored.
-      if (route.kind === 'tunnel') tunnels.onTunnelMessage(data, remote, route.tunnelId);
-      else if (route.kind === 'new-tunnel' && !stopping && !revoked) admitConnectRequest(data, remote, route.peerAssignedTunnelId);
+      if (route.kind === 'tunnel') tunnels.onTunnelMessage(bytes, remote, route.tunnelId);
+      else if (route.kind === 'new-tunnel' && !stopping && !revoked) admitConnectRequest(bytes, remote, route.peerAssignedTunnelId);
     } catch (error) {
       // Engines return errors as values; anything thrown is a bug, and must not take the socket down.
       malformed++;
@@ -390,19 +397,20 @@ export function createAgent(deps: AgentDeps): Agent {
 
   function admitConnectRequest(data: Buffer, remote: RemoteInfo, peerTunnelId: number): void {
     const ipsec = deps.ipsec;
-    if (!ipsec || !options.requireIpsec || ipsec.peerProtection(remote.address, remote.port) === 'protected') {
+    const mark = remote.mark ?? 0;
+    if (!ipsec || !options.requireIpsec || ipsec.peerProtection(remote.address, remote.port, mark) === 'protected') {
       tunnels.onConnectRequest(data, remote, peerTunnelId);
       return;
     }
     // charon's SA-up event can trail the client's first L2TP packet: wait briefly before refusing.
-    void ipsec.waitForProtection(remote.address, remote.port, options.ipsecWaitMs ?? 2000).then(
+    void ipsec.waitForProtection(remote.address, remote.port, options.ipsecWaitMs ?? 2000, mark).then(
       (protection) => {
         if (protection === 'protected') {
           if (!stopping) tunnels.onConnectRequest(data, remote, peerTunnelId);
           return;
         }
         const suppressed = throttle.allow(`plain|${remote.address}`, timers.now());
-        if (suppressed >= 0) log.warn({ peer: `${remote.address}:${remote.port}`, protection, suppressed }, 'L2TP outside IPsec refused');
+        if (suppressed >= 0) log.warn({ peer: `${remote.address}:${remote.port}`, ...(mark !== 0 ? { mark } : {}), protection, suppressed }, 'L2TP outside IPsec refused');
       },
       (error) => log.warn({ err: String(error) }, 'IPsec protection check failed'),
     );
@@ -415,7 +423,7 @@ export function createAgent(deps: AgentDeps): Agent {
     if (sessions.anyOnTunnel(session.localTunnelId)) return;
     // Give the CDN and LCP Terminate a moment to leave through the SA before it is deleted.
     timers.set(1000, () => {
-      ipsec.terminateForPeer(session.peerAddress, session.peerPort).then(
+      ipsec.terminateForPeer(session.peer.address, session.peer.port, session.peer.mark).then(
         (result) => session.log.info({ ipsec: result.outcome }, 'IPsec SA cleared after admin disconnect'),
         (error) => session.log.warn({ err: String(error) }, 'IPsec SA terminate failed'),
       );

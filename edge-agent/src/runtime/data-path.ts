@@ -5,13 +5,15 @@
  *   client -> agent: L2TP data header (RFC 2661 §3.1) -> PPP header (ACFC/PFC forms, RFC 1661 §6.5/6.6)
  *     -> IPv4 (0x0021) -> source must be the session's address -> MSS clamp -> TUN write
  *   agent -> client: TUN read -> IPv4 destination -> session (route table) -> MSS clamp
- *     -> PPP + L2TP headers prepended -> UDP send to the client's address and port
+ *     -> PPP + L2TP headers prepended -> UDP send to the client's address and port, with the packet
+ *     mark of the IPsec SA the tunnel's latest datagram came through (its reply path)
  *
  * Non-IPv4 PPP protocols (LCP, IPCP, authentication, CCP...) go to the session's PPP engine.
  */
 import { checkClientPacket, checkIpv4Packet, clampTcpMss, ipv4TotalLength, RouteTable, SessionCounters, type DropReason } from '../datapath';
 import type { DatagramSocket } from '../io/udp';
 import type { TunDevice } from '../io/tun';
+import type { PeerPath } from './tunnels';
 import { encodeDataHeaderInto, type DataHeaderView } from '../l2tp';
 
 const PPP_IPV4 = 0x0021;
@@ -22,8 +24,8 @@ export interface DataSession {
   readonly localSessionId: number;
   peerTunnelId: number;
   peerSessionId: number;
-  readonly peerAddress: string;
-  readonly peerPort: number;
+  /** The tunnel's peer: address, port and the IPsec SA mark replies carry (shared with the tunnel). */
+  readonly peer: PeerPath;
   /** Assigned client address as uint32; 0 until the link is up. */
   address: number;
   readonly counterSlot: number;
@@ -138,7 +140,8 @@ export class DataPath<S extends DataSession = DataSession> {
     out.set(total === packet.length ? packet : packet.subarray(0, total), ipAt);
     clampTcpMss(out.subarray(ipAt), session.mss);
     this.writeHeaders(session, out, PPP_IPV4, pppHeader, total);
-    this.socket.send(out, session.peerPort, session.peerAddress);
+    const peer = session.peer;
+    this.socket.send(out, peer.port, peer.address, peer.mark);
     this.counters.addOut(session.counterSlot, total);
   }
 
@@ -148,7 +151,8 @@ export class DataPath<S extends DataSession = DataSession> {
     const out = Buffer.allocUnsafe(l2tpHeader + 4 + payload.length);
     out.set(payload, l2tpHeader + 4);
     this.writeHeaders(session, out, protocol, 4, payload.length);
-    this.socket.send(out, session.peerPort, session.peerAddress);
+    const peer = session.peer;
+    this.socket.send(out, peer.port, peer.address, peer.mark);
   }
 
   private writeHeaders(session: DataSession, out: Uint8Array, protocol: number, pppHeader: number, payloadLength: number): void {

@@ -14,7 +14,7 @@ import { interfaceNetworks } from '../io/host-networks';
 import { createLinkConfig, type LinkConfig } from '../io/link-config';
 import { createIpsecController } from '../ipsec';
 import { openTun, type TunDevice } from '../io/tun';
-import { openUdp, type DatagramSocket } from '../io/udp';
+import { openUdp, type DatagramSocket, type OpenedUdp } from '../io/udp';
 import { createAgentMetrics, instrumentBroker, serveMetrics, type MetricsServer } from '../metrics';
 import { createAgent, type Agent, type AgentOptions } from './agent';
 import { systemTimers } from '../clock';
@@ -49,7 +49,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
   }
   const link = overrides.link ?? createLinkConfig();
   const cloudNatHost = overrides.cloudNat ?? createCloudNatHost({ iptables: config.cloudNatIptables });
-  let socket: DatagramSocket | undefined;
+  let socket: OpenedUdp | undefined;
   let nudgeSocket: DatagramSocket | undefined;
   let cloudNat: CloudNatPlan | undefined;
   try {
@@ -64,7 +64,13 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       cloudNatHost,
       logger.child({ component: 'cloud-nat' }),
     );
-    socket = await openUdp({ address: l2tpBindAddress(config, cloudNat), port: config.l2tpListen.port, receiveBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    socket = await openUdp({
+      address: l2tpBindAddress(config, cloudNat),
+      port: config.l2tpListen.port,
+      receiveBufferSize: 4 << 20,
+      sendBufferSize: 4 << 20,
+      marks: config.l2tpMarks,
+    });
     // On the listen address, not the cloud NAT's public one: nudges come in through the VPC's NAT,
     // to the private address, like any traffic the agent does not DNAT.
     if (config.commandNudgePort > 0) nudgeSocket = await openUdp({ address: config.l2tpListen.address, port: config.commandNudgePort });
@@ -83,6 +89,15 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
   }
   // One timer service for the whole agent: protocol timers, broker deadlines and backoffs, VICI.
   const timers = systemTimers();
+  if (socket.marksUnavailable !== undefined) {
+    // Said once: the agent works as before, but clients behind one NAT need distinct L2TP ports.
+    logger.warn(
+      { reason: socket.marksUnavailable },
+      'L2TP socket without packet marks: IPsec clients behind one NAT that share an L2TP port (Windows: 1701) cannot be told apart; see docs/ipsec.md',
+    );
+  } else if (socket.marks) {
+    logger.info({ listen: `${socket.address}:${socket.port}` }, 'L2TP socket reads and sets packet marks (SO_RCVMARK/SO_MARK): clients behind one NAT are told apart by their IPsec SA');
+  }
   // charon may start after us: the controller connects (and loads the PSK) in the background.
   const ipsec =
     config.ipsec === 'strongswan'
@@ -90,6 +105,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
           viciSocket: config.viciSocket,
           timers,
           logger: logger.child({ component: 'ipsec' }),
+          socketMarks: socket.marks,
           // Cloud NAT: IKE arrives at the public address (DNAT), so charon answers and hashes from it.
           ...(cloudNat ? { localAddrs: [cloudNat.publicAddress] } : {}),
         })

@@ -12,6 +12,7 @@ import type { AuthMethod, EndReason } from '../../../contract/src/values';
 import { formatCidr } from '../../../contract/src/ipv4';
 import type { DataSession } from './data-path';
 import { poolRouteOf, type PoolRoute } from './pool-route';
+import type { PeerPath } from './tunnels';
 import type { TimerHandle, TimerService } from '../clock';
 
 /** What a runner needs from the agent. */
@@ -53,8 +54,8 @@ export interface SessionIds {
   readonly peerTunnelId: number;
   readonly localSessionId: number;
   readonly peerSessionId: number;
-  readonly peerAddress: string;
-  readonly peerPort: number;
+  /** The tunnel's peer path (shared: the tunnel updates its mark). */
+  readonly peer: PeerPath;
   readonly sequencingRequired: boolean;
 }
 
@@ -76,8 +77,7 @@ export class SessionRunner implements DataSession {
   readonly localSessionId: number;
   peerTunnelId: number;
   peerSessionId: number;
-  readonly peerAddress: string;
-  readonly peerPort: number;
+  readonly peer: PeerPath;
   address = 0;
   forwarding = false;
   acfc = false;
@@ -111,8 +111,7 @@ export class SessionRunner implements DataSession {
     this.localSessionId = ids.localSessionId;
     this.peerTunnelId = ids.peerTunnelId;
     this.peerSessionId = ids.peerSessionId;
-    this.peerAddress = ids.peerAddress;
-    this.peerPort = ids.peerPort;
+    this.peer = ids.peer;
     this.dataNs = ids.sequencingRequired ? 0 : -1;
     this.mss = mssForMtu(host.mtu);
     this.agentSessionRef = host.uuid();
@@ -128,7 +127,8 @@ export class SessionRunner implements DataSession {
     return this.baseLog.child({
       tunnel: this.localTunnelId,
       peerTunnel: this.peerTunnelId,
-      peer: `${this.peerAddress}:${this.peerPort}`,
+      peer: `${this.peer.address}:${this.peer.port}`,
+      ...(this.peer.mark !== 0 ? { mark: this.peer.mark } : {}),
       session: this.localSessionId,
       peerSession: this.peerSessionId,
       ...(this.claimedUser !== undefined ? { user: this.claimedUser } : {}),
@@ -227,7 +227,7 @@ export class SessionRunner implements DataSession {
     const username = action.username;
     // The session's ref binds the broker's grant to this session's start; the client's address is
     // what the broker counts failures against (with the user).
-    const common = { username, agentSessionRef: this.agentSessionRef, peerAddress: this.peerAddress };
+    const common = { username, agentSessionRef: this.agentSessionRef, peerAddress: this.peer.address };
     const request: AuthenticateRequest =
       m.method === 'pap'
         ? { method: 'pap', ...common, password: m.password }
@@ -280,7 +280,7 @@ export class SessionRunner implements DataSession {
         agentSessionRef: this.agentSessionRef,
         tunnelId: this.localTunnelId,
         l2tpSessionId: this.localSessionId,
-        peerAddress: this.peerAddress,
+        peerAddress: this.peer.address,
         tenantId: principal.tenantId,
         username: principal.username,
         authMethod: method,

@@ -4,9 +4,12 @@
  * established tunnels: SCCRQ rate per peer address, tunnels per peer address, half-open tunnels
  * (no SCCCN yet) that expire, and a per-tunnel control message rate.
  *
- * New tunnels are keyed by (peer address, peer port, the peer's Assigned Tunnel ID) so that several
- * clients behind one NAT, even all from port 1701, each get their own tunnel, and a retransmitted
- * SCCRQ reaches the engine the first one created (RFC 2661 §5.1, §7.2).
+ * New tunnels are keyed by (peer address, peer port, packet mark, the peer's Assigned Tunnel ID) so
+ * that several clients behind one NAT, even all from port 1701 and with the same Assigned Tunnel
+ * ID, each get their own tunnel, and a retransmitted SCCRQ reaches the engine the first one
+ * created (RFC 2661 §5.1, §7.2). The mark is the IPsec SA's (docs/ipsec.md, "Several clients
+ * behind one NAT"); once the tunnel exists our Tunnel ID finds it, and the tunnel follows the mark
+ * of the latest datagram it received, so its replies leave through the SA the client uses now.
  */
 import type { Logger } from 'pino';
 import type { RemoteInfo } from '../io/udp';
@@ -42,10 +45,31 @@ export const DEFAULT_TUNNEL_LIMITS: TunnelLimits = {
   lingerMs: 31_000,
 };
 
+/**
+ * Where a tunnel's datagrams go: the peer's address and port, and the packet mark of the IPsec SA
+ * its latest datagram came through (0: none). Shared by the tunnel and its sessions.
+ */
+export interface PeerPath {
+  readonly address: string;
+  readonly port: number;
+  mark: number;
+}
+
+/**
+ * Record the mark a peer's datagram arrived with; true when it changed. The latest one wins: a
+ * rekey within an IKE_SA keeps the SA's marks, but a new IKE_SA (the client re-authenticating, or
+ * reconnecting IPsec under a live L2TP tunnel) brings new ones, and replies must follow it.
+ */
+export function followMark(peer: PeerPath, mark: number): boolean {
+  if (peer.mark === mark) return false;
+  peer.mark = mark;
+  return true;
+}
+
 export interface TunnelEntry {
   state: TunnelState;
   readonly localTunnelId: number;
-  readonly peer: RemoteInfo;
+  readonly peer: PeerPath;
   readonly peerKey: string;
   /** The peer's Assigned Tunnel ID from its SCCRQ. */
   readonly peerAssignedTunnelId: number;
@@ -70,7 +94,7 @@ class LiveTunnel implements TunnelEntry {
   constructor(
     public state: TunnelState,
     readonly localTunnelId: number,
-    readonly peer: RemoteInfo,
+    readonly peer: PeerPath,
     readonly peerKey: string,
     readonly peerAssignedTunnelId: number,
     private readonly baseLog: Logger,
@@ -78,7 +102,7 @@ class LiveTunnel implements TunnelEntry {
   ) {}
 
   get log(): Logger {
-    return this.baseLog.child({ tunnel: this.localTunnelId, peerTunnel: this.peerAssignedTunnelId, peer: `${this.peer.address}:${this.peer.port}` });
+    return this.baseLog.child({ tunnel: this.localTunnelId, peerTunnel: this.peerAssignedTunnelId, peer: `${this.peer.address}:${this.peer.port}`, ...(this.peer.mark !== 0 ? { mark: this.peer.mark } : {}) });
   }
 }
 
@@ -96,7 +120,7 @@ export interface TunnelManagerOptions {
   readonly limits?: Partial<TunnelLimits>;
   readonly random: (n: number) => Uint8Array;
   readonly timers: TimerService;
-  readonly send: (bytes: Uint8Array, peer: RemoteInfo) => void;
+  readonly send: (bytes: Uint8Array, peer: PeerPath) => void;
   readonly log: Logger;
   readonly listener: TunnelListener;
 }
@@ -136,12 +160,14 @@ export class TunnelManager {
     // The tunnel id is 16 random bits: bind it to the peer that created it so it cannot be hijacked.
     if (entry.peer.address !== remote.address || entry.peer.port !== remote.port) return this.drop('wrong-peer', remote, { tunnel: tunnelId });
     if (!entry.bucket.take(this.o.timers.now())) return this.drop('rate', remote, { tunnel: tunnelId });
+    this.followMark(entry, remote.mark ?? 0);
     this.step(entry, { kind: 'received', bytes });
   }
 
   /** An SCCRQ (Tunnel ID 0). */
   onConnectRequest(bytes: Uint8Array, remote: RemoteInfo, peerAssignedTunnelId: number): void {
-    const peerKey = `${remote.address}|${remote.port}|${peerAssignedTunnelId}`;
+    const mark = remote.mark ?? 0;
+    const peerKey = `${remote.address}|${remote.port}|${mark}|${peerAssignedTunnelId}`;
     const existing = this.byPeerKey.get(peerKey);
     if (existing) {
       // A retransmitted SCCRQ: the engine that answered the first one acknowledges it.
@@ -162,7 +188,7 @@ export class TunnelManager {
       ...(this.o.secret ? { secret: this.o.secret } : {}),
       ...(this.o.helloIntervalMs !== undefined ? { helloIntervalMs: this.o.helloIntervalMs } : {}),
     });
-    const entry = new LiveTunnel(state, localTunnelId, { address: remote.address, port: remote.port }, peerKey, peerAssignedTunnelId, this.o.log, new TokenBucket(this.limits.controlBurst, this.limits.controlPerSecond, now));
+    const entry = new LiveTunnel(state, localTunnelId, { address: remote.address, port: remote.port, mark }, peerKey, peerAssignedTunnelId, this.o.log, new TokenBucket(this.limits.controlBurst, this.limits.controlPerSecond, now));
     this.tunnels.set(localTunnelId, entry);
     this.byPeerKey.set(peerKey, entry);
     this.perAddress.set(remote.address, (this.perAddress.get(remote.address) ?? 0) + 1);
@@ -175,6 +201,12 @@ export class TunnelManager {
     });
     if (this.o.log.isLevelEnabled('debug')) entry.log.debug('tunnel requested');
     this.step(entry, { kind: 'received', bytes });
+  }
+
+  /** A datagram of this tunnel (control, or data of one of its sessions) arrived with `mark`. */
+  followMark(entry: TunnelEntry, mark: number): void {
+    const before = entry.peer.mark;
+    if (followMark(entry.peer, mark) && this.o.log.isLevelEnabled('info')) entry.log.info({ previousMark: before }, 'tunnel follows a new IPsec SA mark');
   }
 
   acceptSession(entry: TunnelEntry, localSessionId: number): void {
@@ -304,7 +336,7 @@ export class TunnelManager {
     this.dropped[reason]++;
     const suppressed = this.throttle.allow(`${reason}|${remote.address}`, this.o.timers.now());
     if (suppressed >= 0) {
-      this.o.log.warn({ ...detail, peer: `${remote.address}:${remote.port}`, reason, suppressed }, 'control message dropped');
+      this.o.log.warn({ ...detail, peer: `${remote.address}:${remote.port}`, ...(remote.mark ? { mark: remote.mark } : {}), reason, suppressed }, 'control message dropped');
     }
   }
 }

@@ -65,6 +65,14 @@ describe('l2tpConnMessage', () => {
     assert.ok(encodeMessage(m).length > 0);
   });
 
+  test('marks read by the agent\'s socket: the kernel marks decrypted packets with the SA\'s inbound mark (set_mark_in = %same)', () => {
+    const child = (m: ReturnType<typeof l2tpConnMessage>) => ((m['l2tp-psk'] as Record<string, unknown>).children as Record<string, Record<string, unknown>>).l2tp!;
+    const marked = child(l2tpConnMessage({ allowLegacyProposals: false, uniqueMarks: true, setMarkIn: true }));
+    assert.deepEqual([marked.mark_in, marked.mark_out, marked.set_mark_in], ['%unique', '%unique', '%same']);
+    // set_mark_in alone would mark packets that no marked policy expects: only together with marks.
+    assert.equal(child(l2tpConnMessage({ allowLegacyProposals: false, uniqueMarks: false, setMarkIn: true })).set_mark_in, undefined);
+  });
+
   test('without marks: no mark keys and any remote address family', () => {
     const m = l2tpConnMessage({ allowLegacyProposals: true, uniqueMarks: false, localId: '198.51.100.1', forceEncap: true });
     const conn = m['l2tp-psk'] as Record<string, unknown>;

@@ -92,7 +92,7 @@ describe('IpsecController: applying settings', () => {
     const sent = commands(charon.server);
     assert.deepEqual(sent.find(([n]) => n === 'load-shared')?.[1], { id: PSK_SECRET_ID, type: 'IKE', data: 'fleet-psk', owners: [] });
     assert.deepEqual(sent.find(([n]) => n === 'load-conn')?.[1], l2tpConnMessage({ allowLegacyProposals: true, uniqueMarks: true }));
-    assert.deepEqual(c.status(), { connected: true, synced: true, uniqueMarks: true, appliedRevision: 3, childSas: 0 });
+    assert.deepEqual(c.status(), { connected: true, synced: true, uniqueMarks: true, marks: 'connmark', appliedRevision: 3, childSas: 0 });
   });
 
   test('same settings again send nothing; a new revision with other values reloads; ipsec null unloads', async () => {
@@ -144,6 +144,25 @@ describe('IpsecController: applying settings', () => {
     const conn = commands(charon.server).find(([n]) => n === 'load-conn')?.[1];
     assert.deepEqual(conn, l2tpConnMessage({ allowLegacyProposals: true, uniqueMarks: false }));
     assert.equal(c.status().uniqueMarks, false);
+  });
+
+  test('a socket that reads marks: %unique marks and set_mark_in = %same, without needing the connmark plugin', async () => {
+    const charon = await fakeCharon({ plugins: ['charon', 'vici'] });
+    const c = controller({ viciSocket: charon.server.path, socketMarks: true });
+    await c.apply(SETTINGS);
+    const conn = commands(charon.server).find(([n]) => n === 'load-conn')?.[1];
+    assert.deepEqual(conn, l2tpConnMessage({ allowLegacyProposals: true, uniqueMarks: true, setMarkIn: true }));
+    const child = ((conn?.['l2tp-psk'] as ViciMessage).children as ViciMessage).l2tp as ViciMessage;
+    assert.deepEqual([child.mark_in, child.mark_out, child.set_mark_in], ['%unique', '%unique', '%same']);
+    assert.equal(c.status().marks, 'socket');
+  });
+
+  test('a socket that reads marks, but the forecast plugin is loaded (its MARK rules would override ours): no marks', async () => {
+    const charon = await fakeCharon({ plugins: ['charon', 'vici', 'forecast'] });
+    const c = controller({ viciSocket: charon.server.path, socketMarks: true });
+    await c.apply(SETTINGS);
+    assert.deepEqual(commands(charon.server).find(([n]) => n === 'load-conn')?.[1], l2tpConnMessage({ allowLegacyProposals: true, uniqueMarks: false }));
+    assert.equal(c.status().marks, 'none');
   });
 
   test('charon refusing load-conn rejects apply with IpsecConfigError carrying errmsg', async () => {
@@ -215,6 +234,50 @@ describe('IpsecController: SA tracking', () => {
     await c.apply(SETTINGS);
     assert.deepEqual(await c.terminateForPeer(NAT, 1701), { outcome: 'ambiguous', ikeIds: ['5', '6'] });
     assert.equal(commands(charon.server).filter(([n]) => n === 'terminate').length, 0);
+  });
+});
+
+describe('IpsecController: SAs told apart by their marks (clients behind one NAT, all on udp/1701)', () => {
+  const pc1: IkeFixture = { ikeId: '7', remoteHost: NAT, remotePort: '4500', children: [{ childId: '71', remoteTs: `${NAT}/32[udp/l2f]`, mark: '00000007' }] };
+  const pc2: IkeFixture = { ikeId: '8', remoteHost: NAT, remotePort: '1025', children: [{ childId: '81', remoteTs: `${NAT}/32[udp/l2f]`, mark: '00000008' }] };
+
+  test('a datagram is protected by the SA its mark names; unmarked or unknown marks are not', async () => {
+    const charon = await fakeCharon({ sas: [listSaMessage(pc1), listSaMessage(pc2)] });
+    const c = controller({ viciSocket: charon.server.path, socketMarks: true });
+    await c.apply(SETTINGS);
+    assert.equal(c.peerProtection(NAT, 1701, 7), 'protected');
+    assert.equal(c.peerProtection(NAT, 1701, 8), 'protected');
+    assert.equal(c.peerProtection(NAT, 1701, 9), 'unprotected');
+    assert.equal(c.peerProtection(NAT, 1701, 0), 'unprotected', 'plaintext from the NAT address (no SA marked it)');
+    assert.equal(c.peerProtection('192.0.2.1', 1701, 7), 'unprotected', 'another address with that mark');
+    assert.equal(c.saForPeer?.(NAT, 1701, 8)?.ikeId, '8');
+  });
+
+  test('waitForProtection waits for the SA with that mark', async () => {
+    const charon = await fakeCharon({ sas: [listSaMessage(pc1)] });
+    const c = controller({ viciSocket: charon.server.path, socketMarks: true });
+    await c.apply(SETTINGS);
+    const waiting = c.waitForProtection(NAT, 1701, 2_000, 8);
+    setTimeout(() => charon.server.emit('child-updown', childUpdownMessage(true, pc2)), 30);
+    assert.equal(await waiting, 'protected');
+  });
+
+  test('an operator disconnect terminates exactly the IKE_SA of that mark, not every SA on the port', async () => {
+    const charon = await fakeCharon({ sas: [listSaMessage(pc1), listSaMessage(pc2)] });
+    const c = controller({ viciSocket: charon.server.path, socketMarks: true });
+    await c.apply(SETTINGS);
+    assert.deepEqual(await c.terminateForPeer(NAT, 1701, 8), { outcome: 'terminated', ikeIds: ['8'] });
+    assert.deepEqual(commands(charon.server).filter(([n]) => n === 'terminate'), [['terminate', { 'ike-id': '8', timeout: '2000', force: 'yes' }]]);
+    assert.equal(c.peerProtection(NAT, 1701, 7), 'protected', 'the other PC keeps its SA');
+    assert.equal(c.peerProtection(NAT, 1701, 8), 'unprotected');
+    assert.deepEqual(await c.terminateForPeer(NAT, 1701, 8), { outcome: 'no-sa' });
+  });
+
+  test('negative control: without the mark, address and port match both PCs and both IKE_SAs would go', async () => {
+    const charon = await fakeCharon({ sas: [listSaMessage(pc1), listSaMessage(pc2)] });
+    const c = controller({ viciSocket: charon.server.path });
+    await c.apply(SETTINGS);
+    assert.deepEqual(await c.terminateForPeer(NAT, 1701), { outcome: 'terminated', ikeIds: ['7', '8'] });
   });
 });
 

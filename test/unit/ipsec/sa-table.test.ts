@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_SA_TABLE, matchPeer, stepSaTable, type SaFilter, type SaTable, type SaTableEvent } from '../../../edge-agent/src/ipsec';
+import { EMPTY_SA_TABLE, matchMark, matchPeer, stepSaTable, type SaFilter, type SaTable, type SaTableEvent } from '../../../edge-agent/src/ipsec';
 import {
   childRekeyMessage,
   childUpdownMessage,
@@ -42,8 +42,8 @@ describe('stepSaTable', () => {
       remoteId: '192.168.1.10',
       l2tpPort: 1701,
       encap: true,
-      markIn: '00000001',
-      markOut: '00000001',
+      markIn: 1,
+      markOut: 1,
       remoteTs: [`${NAT}/32[udp/l2f]`],
     });
     assert.equal(table.get('31')?.l2tpPort, undefined);
@@ -123,5 +123,47 @@ describe('matchPeer: linking an L2TP peer (address, port as the socket saw it) t
 
   test('unknown address does not match', () => {
     assert.equal(matchPeer(table, '192.0.2.99', 1701), undefined);
+  });
+});
+
+describe('matchMark: clients behind one NAT on the same L2TP port, told apart by their SA mark', () => {
+  // Two Windows PCs behind one NAT: same public address, both pin udp/1701; charon gave each
+  // CHILD_SA its own %unique mark, which the kernel puts on what that SA decrypts.
+  const pc1: IkeFixture = { ikeId: '7', remoteHost: NAT, remotePort: '4500', children: [{ childId: '71', remoteTs: `${NAT}/32[udp/l2f]`, mark: '00000007' }] };
+  const pc2: IkeFixture = { ikeId: '8', remoteHost: NAT, remotePort: '1025', children: [{ childId: '81', remoteTs: `${NAT}/32[udp/l2f]`, mark: '00000008' }] };
+  const { table } = run([
+    { kind: 'child-updown', message: childUpdownMessage(true, pc1) },
+    { kind: 'child-updown', message: childUpdownMessage(true, pc2) },
+    { kind: 'child-updown', message: childUpdownMessage(true, anyPort) },
+  ]);
+
+  test('address and port cannot tell them apart; the mark can', () => {
+    assert.deepEqual(matchPeer(table, NAT, 1701)?.sas.map((s) => s.ikeId), ['7', '8']);
+    assert.equal(matchMark(table, NAT, 7)?.ikeId, '7');
+    assert.equal(matchMark(table, `::ffff:${NAT}`, 8)?.childId, '81');
+  });
+
+  test('no mark, an unknown mark, or a mark of another address matches nothing', () => {
+    assert.equal(matchMark(table, NAT, 0), undefined);
+    assert.equal(matchMark(table, NAT, 9), undefined);
+    assert.equal(matchMark(table, '192.0.2.7', 7), undefined);
+  });
+
+  test('an unmarked datagram on a socket that reads marks matches only unmarked SAs', () => {
+    assert.equal(matchPeer(table, NAT, 1701, { unmarkedOnly: true }), undefined);
+    assert.equal(matchPeer(table, '192.0.2.7', 1701, { unmarkedOnly: true })?.sas[0]?.ikeId, '3');
+  });
+
+  test('a CHILD_SA rekey within the IKE_SA keeps the mark: the new child matches it', () => {
+    const rekeyed = run([{ kind: 'child-rekey', message: childRekeyMessage(pc1, { childId: '71' }, { childId: '72', remoteTs: `${NAT}/32[udp/l2f]`, mark: '00000007' }) }], table).table;
+    assert.equal(matchMark(rekeyed, NAT, 7)?.childId, '72');
+    assert.equal(matchMark(rekeyed, NAT, 8)?.childId, '81');
+  });
+
+  test('a mark VICI reports as 0 or not as hex is no mark', () => {
+    const odd: IkeFixture = { ikeId: '9', remoteHost: '192.0.2.20', children: [{ childId: '91', mark: '00000000' }, { childId: '92', mark: 'zz' }] };
+    const t = run([{ kind: 'child-updown', message: childUpdownMessage(true, odd) }]).table;
+    assert.equal(t.get('91')?.markIn, undefined);
+    assert.equal(t.get('92')?.markIn, undefined);
   });
 });

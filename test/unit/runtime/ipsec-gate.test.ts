@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { IpsecController, IpsecSettingsInput, PeerProtection, TerminateResult } from '../../../edge-agent/src/ipsec';
 import { startHarness, waitFor } from './testing/agent-harness';
 
-/** Records what the agent asks of strongSwan; `protectedPeers` holds "address:port" with an SA. */
+/** Records what the agent asks of strongSwan; `protectedPeers` holds "address:port" (any mark) or "address:port#mark" with an SA. */
 class FakeIpsec implements IpsecController {
   readonly protectedPeers = new Set<string>();
   readonly applied: IpsecSettingsInput[] = [];
@@ -15,14 +15,14 @@ class FakeIpsec implements IpsecController {
   onSaEvent() {
     return () => {};
   }
-  peerProtection(address: string, port: number): PeerProtection {
-    return this.protectedPeers.has(`${address}:${port}`) ? 'protected' : 'unprotected';
+  peerProtection(address: string, port: number, mark = 0): PeerProtection {
+    return this.protectedPeers.has(`${address}:${port}`) || this.protectedPeers.has(`${address}:${port}#${mark}`) ? 'protected' : 'unprotected';
   }
-  async waitForProtection(address: string, port: number): Promise<PeerProtection> {
-    return this.peerProtection(address, port);
+  async waitForProtection(address: string, port: number, _timeoutMs: number, mark = 0): Promise<PeerProtection> {
+    return this.peerProtection(address, port, mark);
   }
-  async terminateForPeer(address: string, port: number): Promise<TerminateResult> {
-    this.terminated.push(`${address}:${port}`);
+  async terminateForPeer(address: string, port: number, mark = 0): Promise<TerminateResult> {
+    this.terminated.push(`${address}:${port}#${mark}`);
     return { outcome: 'terminated', ikeIds: ['1'] };
   }
   status() {
@@ -77,6 +77,29 @@ test('an operator disconnect also clears the client\'s IPsec SA', async () => {
   assert.deepEqual(ipsec.terminated, [], 'the SA stays until the CDN has left');
   await h.tick(1100);
   await waitFor(() => ipsec.terminated.length === 1, 'SA terminated');
-  assert.deepEqual(ipsec.terminated, ['198.51.100.7:1701']);
+  assert.deepEqual(ipsec.terminated, ['198.51.100.7:1701#0']);
+  await h.agent.shutdown();
+});
+
+test('behind one NAT on one port, the SA is known by its mark: only the marked datagram is let in, and a disconnect clears that SA only', async () => {
+  const ipsec = new FakeIpsec();
+  ipsec.protectedPeers.add('198.51.100.100:1701#1');
+  ipsec.protectedPeers.add('198.51.100.100:1701#2');
+  const h = startHarness({ requireIpsec: true, ipsecWaitMs: 10 }, { ipsec });
+  const plain = h.client('198.51.100.100', 1701, { mark: 9 }).lac(300, (n) => new Uint8Array(n));
+  plain.open();
+  await waitFor(() => h.logs.some((l) => l.msg === 'L2TP outside IPsec refused' && l.mark === 9), 'a mark of no SA refused');
+  const a = await h.connect(h.client('198.51.100.100', 1701, { mark: 1 }), 100, { user: 'alice@acme' });
+  const b = await h.connect(h.client('198.51.100.100', 1701, { mark: 2 }), 100, { user: 'bob@acme' });
+  assert.ok(a.call.up && b.call.up);
+  const second = h.agent.sessions().find((s) => s.peer.mark === 2)!;
+  h.broker.commands.push({ commandId: 'cmd-2', type: 'disconnect-session', sessionId: second.brokerSessionId!, createdAt: new Date().toISOString() });
+  h.timers.advance(1);
+  await waitFor(() => b.call.cleared !== undefined, 'CDN to the second client');
+  await h.tick(1100);
+  await waitFor(() => ipsec.terminated.length === 1, 'SA terminated');
+  assert.deepEqual(ipsec.terminated, ['198.51.100.100:1701#2']);
+  assert.equal(a.call.cleared, undefined, 'the first client keeps its call');
+  plain.dispose();
   await h.agent.shutdown();
 });

@@ -47,8 +47,11 @@ export interface Harness {
   readonly agent: Agent;
   /** Parsed JSON log lines. */
   readonly logs: Record<string, unknown>[];
-  /** A client "host" (one UDP socket) at address:port. */
-  client(address: string, port?: number): LacHost;
+  /**
+   * A client "host" (one UDP socket) at address:port; `mark` puts it behind an IPsec SA with that
+   * mark (several may share address and port, like clients behind one NAT: FakeUdpNetwork).
+   */
+  client(address: string, port?: number, options?: { mark?: number }): LacHost;
   /** Open a tunnel from `host` and place one call; resolves when PPP is up or the call ends. */
   connect(host: LacHost, localTunnelId: number, options?: { user?: string; password?: string; methods?: AuthMethod[] }): Promise<{ lac: TestLac; call: TestCall }>;
   /** Advance the fake clock in steps, letting datagrams and broker calls run in between. */
@@ -57,7 +60,7 @@ export interface Harness {
   call(lac: TestLac, options?: { user?: string; password?: string; methods?: AuthMethod[] }): Promise<TestCall>;
 }
 
-export function startHarness(options: Partial<AgentOptions> = {}, extra: { ipsec?: IpsecController; nudges?: boolean } = {}): Harness {
+export function startHarness(options: Partial<AgentOptions> = {}, extra: { ipsec?: IpsecController; nudges?: boolean; socketMarks?: boolean } = {}): Harness {
   const net = new FakeUdpNetwork();
   const timers = new FakeTimers();
   const broker = new FakeBroker();
@@ -66,7 +69,7 @@ export function startHarness(options: Partial<AgentOptions> = {}, extra: { ipsec
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const agent = createAgent({
-    socket: net.bind(SERVER.address, SERVER.port),
+    socket: net.bind(SERVER.address, SERVER.port, { marks: extra.socketMarks ?? true }),
     tun: device,
     link,
     broker,
@@ -109,7 +112,7 @@ export function startHarness(options: Partial<AgentOptions> = {}, extra: { ipsec
         for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
       }
     },
-    client: (address, port = 1701) => new LacHost(net.bind(address, port), SERVER, timers),
+    client: (address, port = 1701, o = {}) => new LacHost(net.bind(address, port, { mark: o.mark ?? 0 }), SERVER, timers),
     async connect(host, localTunnelId, o = {}) {
       const lac = host.lac(localTunnelId, (n) => randomBytes(n));
       lac.open();
