@@ -28,6 +28,22 @@ export const END_REASONS = [
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
+/**
+ * The IPsec SA that carried a session's L2TP when it started, as the agent's charon knows it
+ * (docs/ipsec.md, "Several clients behind one NAT"): the agent reports it at the start, the broker
+ * keeps it with the session. A client that sets up a new SA later is served through that one.
+ */
+export interface SessionIpsecSa {
+  /** IKE_SA unique id (`swanctl --list-sas` shows it as `#<id>`). */
+  readonly ikeSaId: string;
+  /** CHILD_SA unique id. */
+  readonly childSaId: string;
+  /** The CHILD_SA's packet mark, which told this client apart from others behind its NAT. */
+  readonly mark?: number;
+  /** The client's IKE address and port as the server sees them (its NAT's, behind one). */
+  readonly ikePeer: string;
+}
+
 /** A session as the broker records it: active until stopped. */
 export const SESSION_STATES = ['active', 'stopped'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];

@@ -30,6 +30,8 @@ export interface AgentBootScriptOptions {
 export const AGENT_ENV_FILE = '/run/edge-agent/agent.env';
 
 const CREDENTIALS_SCRIPT = '/usr/local/libexec/edge-agent-credentials';
+/** strongSwan settings of ours, included after the packages' (strongswan.conf: `include strongswan.d/*.conf`). */
+export const STRONGSWAN_OVERRIDES = '/etc/strongswan.d/zz-tunnel-broker.conf';
 
 /** Lines of a bash script for Ubuntu 24.04: strongSwan, Node.js, the agent bundle, a systemd unit. */
 export function agentBootScript(o: AgentBootScriptOptions): string[] {
@@ -43,6 +45,18 @@ export function agentBootScript(o: AgentBootScriptOptions): string[] {
     'apt-get update -q',
     // iptables: the agent's cloud 1:1 NAT mode (CLOUD_NAT below) writes its DNAT/SNAT rules with it.
     'apt-get install -y -q strongswan-swanctl charon-systemd iptables curl unzip xz-utils ca-certificates',
+    // The forecast plugin (if a package brings it) would overwrite the packet mark the agent puts on
+    // each client's datagrams with the newest SA's: clients behind one NAT need it off
+    // (docs/ipsec.md, "Several clients behind one NAT"). Read after the packages' own files.
+    `cat > ${STRONGSWAN_OVERRIDES} <<'SWAN'`,
+    'charon {',
+    '    plugins {',
+    '        forecast {',
+    '            load = no',
+    '        }',
+    '    }',
+    '}',
+    'SWAN',
     'snap install aws-cli --classic || snap refresh aws-cli',
     // Node.js from the official tarball, checked against the release's SHASUMS256.
     `cd /tmp && curl -fsSLO https://nodejs.org/dist/${o.nodeVersion}/${nodeDist}.tar.xz`,

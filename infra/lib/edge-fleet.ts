@@ -227,6 +227,10 @@ export class EdgeFleet extends Construct {
       }),
     );
     // Canonical's public SSM parameter: resolved by CloudFormation at deploy, so synth needs no AWS call.
+    // Ubuntu 24.04 LTS ships kernel 6.8 or newer (linux-aws): it has SO_RCVMARK (Linux >= 5.19),
+    // which the agent's marked L2TP socket needs to tell clients behind one NAT apart by their
+    // IPsec SA (docs/ipsec.md, "Several clients behind one NAT"). An older image would make the
+    // agent fall back to node:dgram, and say so in its log.
     const ubuntuArch = architecture === 'arm64' ? 'arm64' : 'amd64';
     const machineImage = ec2.MachineImage.fromSsmParameter(
       props.imageParameter ?? `/aws/service/canonical/ubuntu/server/24.04/stable/current/${ubuntuArch}/hvm/ebs-gp3/ami-id`,

@@ -116,6 +116,22 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
     ]),
   );
 
+  /** values.ts SessionIpsecSa: the SA that carried a session's L2TP at its start. */
+  const IpsecSaSchema = name(
+    'SessionIpsecSa',
+    z
+      .object({
+        ikeSaId: z.string().min(1).max(32),
+        childSaId: z.string().min(1).max(32),
+        mark: z.number().int().min(1).max(0xffffffff).optional(),
+        ikePeer: z.string().min(1).max(64),
+      })
+      .meta({
+        description:
+          'the IPsec SA that carried the session\'s L2TP when it started: charon\'s IKE_SA and CHILD_SA ids (as `swanctl --list-sas` numbers them), the CHILD_SA\'s packet mark (what tells clients behind one NAT apart) and the client\'s IKE address:port',
+      }),
+  );
+
   const StartSessionBody = name(
     'AgentStartSession',
     z.object({
@@ -123,6 +139,7 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
       tunnelId: z.number().int().min(1).max(65535),
       l2tpSessionId: z.number().int().min(1).max(65535),
       peerAddress: z.string().min(1).max(64).optional(),
+      ipsecSa: IpsecSaSchema.optional(),
       tenantId: TenantIdSchema,
       username: UsernameSchema,
       authMethod: z.enum(AUTH_METHODS),
@@ -246,6 +263,7 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
     RegisterBody,
     HeartbeatBody,
     AuthenticateBody,
+    IpsecSaSchema,
     StartSessionBody,
     InterimBody,
     StopBody,

@@ -205,6 +205,16 @@ export function createAgent(deps: AgentDeps): Agent {
     },
     interim: (session) => reports.interim(session, counters.read(session.counterSlot)),
     startedAfterEnd: (session) => reports.startedAfterEnd(session),
+    ipsecSaOf(session) {
+      const sa = deps.ipsec?.saForPeer?.(session.peer.address, session.peer.port, session.peer.mark);
+      if (!sa) return undefined;
+      return {
+        ikeSaId: sa.ikeId,
+        childSaId: sa.childId,
+        ...(sa.markIn !== undefined ? { mark: sa.markIn } : {}),
+        ikePeer: sa.remoteIkePort !== undefined ? `${sa.remoteHost}:${sa.remoteIkePort}` : sa.remoteHost,
+      };
+    },
   };
 
   const tunnels: TunnelManager = new TunnelManager({

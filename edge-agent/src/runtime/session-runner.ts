@@ -4,7 +4,7 @@
  * reason. The runner never touches sockets directly: it goes through its `SessionHost`.
  */
 import type { Logger } from 'pino';
-import type { AuthenticateRequest, Broker, StartedSession } from '../broker/broker-client';
+import type { AuthenticateRequest, Broker, StartedSession, StartSessionRequest } from '../broker/broker-client';
 import { BrokerCallAbandonedError, BrokerRejectedError, BrokerUnavailableError } from '../broker/http-transport';
 import { formatIpv4, mssForMtu, parseIpv4, type CounterSnapshot } from '../datapath';
 import type { AuthenticatedPeer, PppAction, PppServerEvent, PppServerSession, PppServerState, PppTimer } from '../ppp';
@@ -47,6 +47,8 @@ export interface SessionHost {
   interim(session: SessionRunner): void;
   /** The broker started the session after it had already ended here: report its stop. */
   startedAfterEnd(session: SessionRunner): void;
+  /** The IPsec SA the session's L2TP came through, for the broker's record (none without IPsec). */
+  ipsecSaOf?(session: SessionRunner): StartSessionRequest['ipsecSa'];
 }
 
 export interface SessionIds {
@@ -62,6 +64,8 @@ export interface SessionIds {
 const PPP_TIMER_SLOT: Readonly<Record<PppTimer, number>> = { lcp: 0, ipcp: 1, auth: 2, echo: 3 };
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+const ipsecSaField = (sa: StartSessionRequest['ipsecSa']) => (sa ? { ipsecSa: sa } : {});
 
 /** Broker refusal codes of POST /v1/agent/sessions mapped to the reason the session ends with. */
 function refusalReason(error: unknown): EndReason {
@@ -281,6 +285,7 @@ export class SessionRunner implements DataSession {
         tunnelId: this.localTunnelId,
         l2tpSessionId: this.localSessionId,
         peerAddress: this.peer.address,
+        ...ipsecSaField(this.host.ipsecSaOf?.(this)),
         tenantId: principal.tenantId,
         username: principal.username,
         authMethod: method,

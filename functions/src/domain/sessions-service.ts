@@ -11,7 +11,7 @@ import { admit, type AdmissionDecision } from './placement/admission';
 import { findSessionStartedBy } from './session-id';
 import { nudgeAgent, type NudgeContext } from './command-nudge';
 import type { ServiceContext } from './service-context';
-import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Session, User } from './types';
+import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Session, SessionIpsecSa, User } from './types';
 
 /** What a start needs to know of its user. */
 type GrantedUser = Pick<User, 'username' | 'staticIp'>;
@@ -21,6 +21,7 @@ export interface StartSessionInput {
   readonly tunnelId: number;
   readonly l2tpSessionId: number;
   readonly peerAddress?: string;
+  readonly ipsecSa?: SessionIpsecSa;
   readonly tenantId: string;
   readonly username: string;
   readonly authMethod: AuthMethod;
@@ -113,6 +114,7 @@ async function startNew(ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' |
     tunnelId: input.tunnelId,
     l2tpSessionId: input.l2tpSessionId,
     ...(input.peerAddress !== undefined ? { peerAddress: input.peerAddress } : {}),
+    ...(input.ipsecSa !== undefined ? { ipsecSa: input.ipsecSa } : {}),
     authMethod: input.authMethod,
     ...(ctx.leaseHints ? { hints: ctx.leaseHints } : {}),
     ...(agent.networks ? { agentNetworks: agent.networks } : {}),

@@ -4,7 +4,7 @@
  * milliseconds (numbers) so that they sort and compare without parsing.
  */
 
-import type { AgentCounters, AuthMethod, EndReason, SessionState } from '../../../contract/src/values';
+import type { AgentCounters, AuthMethod, EndReason, SessionIpsecSa, SessionState } from '../../../contract/src/values';
 
 // The values the agent shares (auth methods, end reasons, session states, counters) are the
 // contract's; the records below hold them, so they are handed on with the records.
@@ -15,6 +15,7 @@ export {
   type AgentCounters,
   type AuthMethod,
   type EndReason,
+  type SessionIpsecSa,
   type SessionState,
 } from '../../../contract/src/values';
 
@@ -214,6 +215,7 @@ export interface Session {
   readonly tunnelId: number;
   readonly l2tpSessionId: number;
   readonly peerAddress?: string;
+  readonly ipsecSa?: SessionIpsecSa;
   readonly authMethod: AuthMethod;
   readonly poolId: string;
   readonly assignedIp: string;

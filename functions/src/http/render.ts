@@ -71,6 +71,7 @@ export function renderSession(s: Session) {
     tunnelId: s.tunnelId,
     l2tpSessionId: s.l2tpSessionId,
     ...(s.peerAddress !== undefined ? { peerAddress: s.peerAddress } : {}),
+    ...(s.ipsecSa !== undefined ? { ipsecSa: s.ipsecSa } : {}),
     authMethod: s.authMethod,
     poolId: s.poolId,
     assignedIp: s.assignedIp,

@@ -298,6 +298,28 @@ describe('sessions', () => {
     await asAgent('POST', `/v1/agent/sessions/${started.body.sessionId}/stop`, { reason: 'user-request' });
   });
 
+  test('the session records the IPsec SA that carried it (clients behind one NAT told apart by its mark), and GET /v1/sessions shows it', async () => {
+    const ipsecSa = { ikeSaId: '7', childSaId: '12', mark: 2, ikePeer: '198.51.100.100:4500' };
+    const withSa = async (ref: string, sa: object | undefined) => {
+      const body = startBody(ref);
+      const grant = await grantFor(h, agent.token, body);
+      return asAgent('POST', '/v1/agent/sessions', { ...body, peerAddress: '198.51.100.100', ...(sa ? { ipsecSa: sa } : {}), grant });
+    };
+    const started = await withSa('ref-sa', ipsecSa);
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const shown = await h.admin('GET', `/v1/sessions/${started.body.sessionId}`);
+    assert.equal(shown.status, 200);
+    assert.deepEqual(shown.body.ipsecSa, ipsecSa);
+    const listed = await h.admin('GET', '/v1/sessions?tenantId=acme&username=alice&limit=100');
+    assert.deepEqual(listed.body.items.find((x: { sessionId: string }) => x.sessionId === started.body.sessionId)?.ipsecSa, ipsecSa);
+    const plain = await withSa('ref-no-sa', undefined);
+    assert.equal((await h.admin('GET', `/v1/sessions/${plain.body.sessionId}`)).body.ipsecSa, undefined, 'absent without IPsec');
+    const bad = await withSa('ref-bad-sa', { ...ipsecSa, mark: 0 });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, 'ipsecSa.mark');
+    for (const id of [started.body.sessionId, plain.body.sessionId]) await asAgent('POST', `/v1/agent/sessions/${id}/stop`, { reason: 'user-request' });
+  });
+
   test('bad start body is 400', async () => {
     const bad = await asAgent('POST', '/v1/agent/sessions', { ...startBody('u2'), tunnelId: 0, grant: 'x' });
     assert.equal(bad.status, 400);

@@ -237,6 +237,13 @@ describe('agent boot script', () => {
     assert.match(script, /systemctl enable --now edge-agent\.service/);
   });
 
+  test('strongSwan\'s forecast plugin is off (it would overwrite the packet marks that tell clients behind one NAT apart)', () => {
+    const at = lines.indexOf("cat > /etc/strongswan.d/zz-tunnel-broker.conf <<'SWAN'");
+    assert.ok(at > 0 && at > lines.findIndex((l) => l.startsWith('apt-get install')), 'written after the packages are installed');
+    assert.deepEqual(lines.slice(at + 1, lines.indexOf('SWAN', at)).map((l) => l.trim()), ['charon {', 'plugins {', 'forecast {', 'load = no', '}', '}', '}']);
+    assert.ok(lines.indexOf('systemctl enable --now strongswan.service') > at, 'before charon starts');
+  });
+
   test('the credential is fetched at service start from SSM, never embedded', () => {
     assert.match(script, /ssm get-parameter .*--with-decryption --name "\$PARAM"/);
     assert.match(script, /PARAM='\/tb\/agents\/'"\$INSTANCE_ID"/);

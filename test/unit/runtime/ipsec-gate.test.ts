@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IpsecController, IpsecSettingsInput, PeerProtection, TerminateResult } from '../../../edge-agent/src/ipsec';
+import type { ChildSa, IpsecController, IpsecSettingsInput, PeerProtection, TerminateResult } from '../../../edge-agent/src/ipsec';
 import { startHarness, waitFor } from './testing/agent-harness';
 
 /** Records what the agent asks of strongSwan; `protectedPeers` holds "address:port" (any mark) or "address:port#mark" with an SA. */
@@ -20,6 +20,10 @@ class FakeIpsec implements IpsecController {
   }
   async waitForProtection(address: string, port: number, _timeoutMs: number, mark = 0): Promise<PeerProtection> {
     return this.peerProtection(address, port, mark);
+  }
+  saForPeer(address: string, port: number, mark = 0): ChildSa | undefined {
+    if (mark === 0 || !this.protectedPeers.has(`${address}:${port}#${mark}`)) return undefined;
+    return { ikeName: 'l2tp-psk', ikeId: `${10 + mark}`, childId: `${20 + mark}`, childName: 'l2tp', remoteHost: address, remoteIkePort: 4500 + mark, encap: true, markIn: mark, markOut: mark, remoteTs: [] };
   }
   async terminateForPeer(address: string, port: number, mark = 0): Promise<TerminateResult> {
     this.terminated.push(`${address}:${port}#${mark}`);
@@ -92,6 +96,14 @@ test('behind one NAT on one port, the SA is known by its mark: only the marked d
   const a = await h.connect(h.client('198.51.100.100', 1701, { mark: 1 }), 100, { user: 'alice@acme' });
   const b = await h.connect(h.client('198.51.100.100', 1701, { mark: 2 }), 100, { user: 'bob@acme' });
   assert.ok(a.call.up && b.call.up);
+  // The broker records which SA carried each session.
+  assert.deepEqual(
+    h.broker.starts.map((s) => s.ipsecSa),
+    [
+      { ikeSaId: '11', childSaId: '21', mark: 1, ikePeer: '198.51.100.100:4501' },
+      { ikeSaId: '12', childSaId: '22', mark: 2, ikePeer: '198.51.100.100:4502' },
+    ],
+  );
   const second = h.agent.sessions().find((s) => s.peer.mark === 2)!;
   h.broker.commands.push({ commandId: 'cmd-2', type: 'disconnect-session', sessionId: second.brokerSessionId!, createdAt: new Date().toISOString() });
   h.timers.advance(1);

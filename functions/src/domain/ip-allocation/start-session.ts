@@ -7,7 +7,7 @@
  */
 import type { Store } from '../store';
 import { sessionIdFor } from '../session-id';
-import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Session, Tenant, User } from '../types';
+import type { AgentCounters, AuthMethod, Clock, EndReason, Lease, Session, SessionIpsecSa, Tenant, User } from '../types';
 import { poolBlockedOnAgent } from '../../../../contract/src/address-policy';
 import { PoolExhaustedError, PoolNotAllowedError, StaticAddressUnavailableError } from './errors';
 import { formatIpv4, parseIpv4 } from '../../../../contract/src/ipv4';
@@ -26,6 +26,7 @@ export interface StartSessionInput {
   readonly tunnelId: number;
   readonly l2tpSessionId: number;
   readonly peerAddress?: string;
+  readonly ipsecSa?: SessionIpsecSa;
   readonly authMethod: AuthMethod;
   /** Addresses this process saw leased: skipped by the random probes (lease-hints.ts). */
   readonly hints?: LeaseHints;
@@ -147,6 +148,7 @@ function buildSession(input: StartSessionInput, sessionId: string, poolId: strin
     tunnelId: input.tunnelId,
     l2tpSessionId: input.l2tpSessionId,
     ...(input.peerAddress !== undefined ? { peerAddress: input.peerAddress } : {}),
+    ...(input.ipsecSa !== undefined ? { ipsecSa: { ...input.ipsecSa } } : {}),
     authMethod: input.authMethod,
     poolId,
     assignedIp: ip,
