@@ -26,7 +26,7 @@ import { formatResult, runScenarios, type ScenarioResult } from './lib/runner';
 import { startServer, stopAgent, type IpsecMode } from './lib/server';
 import { createTap, type HostTap } from './lib/tap';
 import { POOL_CIDR, POOL_GATEWAY, type GuestNamespace } from './lib/topology';
-import { cloudNatScenarios, connectScenarios, failureScenarios, natScenarios, type E2eContext } from './scenarios';
+import { cloudNatScenarios, connectScenarios, failureScenarios, nat1701Scenarios, natScenarios, type E2eContext } from './scenarios';
 
 interface Options {
   readonly ipsec: IpsecMode;
@@ -34,13 +34,13 @@ interface Options {
   readonly keep: boolean;
 }
 
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
-const ALL = [...connectScenarios, ...failureScenarios, ...natScenarios, ...cloudNatScenarios];
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina'];
+const ALL = [...connectScenarios, ...failureScenarios, ...natScenarios, ...nat1701Scenarios, ...cloudNatScenarios];
 /** Whole-run budget at time scale 1 (UML; QEMU with KVM): scenarios not started by then are reported SKIP. */
 const RUN_BUDGET_MS = 15 * 60_000;
 /** Upper bound for one scenario attempt at time scale 1. */
 const SCENARIO_TIMEOUT_MS = 100_000;
-const NAMESPACES: GuestNamespace[] = ['server', 'c1', 'c2', 'c3', 'nat', 'n1', 'n2', 'igw', 'cloud'];
+const NAMESPACES: GuestNamespace[] = ['server', 'c1', 'c2', 'c3', 'nat', 'n1', 'n2', 'n3', 'igw', 'cloud'];
 
 function parseOptions(argv: readonly string[]): Options {
   let ipsec: IpsecMode = 'agent';
@@ -168,7 +168,15 @@ async function main(): Promise<number> {
         `${cloudMs === undefined ? '' : `, cloud agent (CLOUD_NAT=on, ${cloud?.iptables}) in ${(cloudMs / 1000).toFixed(1)}s`}; running scenarios`,
     );
 
-    const ctx: E2eContext = { guest, broker, tenantId, psk, ipsec: options.ipsec, ...(cloud ? { cloud } : {}) };
+    const serverAgent = {
+      async restart(env: Readonly<Record<string, string>>) {
+        await stopAgent(g);
+        const restarted = await startServer(g, { ...launch, env });
+        if (restarted.crashedAtStart) say(`e2e: server agent: ${restarted.crashedAtStart}`);
+        return restarted.agentReadyMs;
+      },
+    };
+    const ctx: E2eContext = { guest, broker, tenantId, psk, ipsec: options.ipsec, server: serverAgent, ...(cloud ? { cloud } : {}) };
     const budget = { deadline: t0 + RUN_BUDGET_MS * scale, perScenarioTimeoutMs: SCENARIO_TIMEOUT_MS * scale, retries: 1, stopped: () => signals > 0 };
     // Plain-L2TP scenarios need the agent with ALLOW_PLAIN_L2TP=true: they run last, after a restart.
     const needRestart = options.ipsec !== 'off' && options.ipsec !== 'harness';

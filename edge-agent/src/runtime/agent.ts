@@ -28,7 +28,7 @@ import { LogThrottle } from './rate-limit';
 import { SessionReports } from './session-reports';
 import { SessionRunner, type SessionHost } from './session-runner';
 import { SessionTable } from './session-table';
-import { TunnelManager, type TunnelEntry, type TunnelLimits } from './tunnels';
+import { markAllowed, TunnelManager, type TunnelEntry, type TunnelLimits } from './tunnels';
 import { TunRoutes } from './tun-routes';
 
 export interface AgentOptions {
@@ -222,6 +222,7 @@ export function createAgent(deps: AgentDeps): Agent {
     ...(options.tunnelSecret ? { secret: new TextEncoder().encode(options.tunnelSecret) } : {}),
     ...(options.helloIntervalMs !== undefined ? { helloIntervalMs: options.helloIntervalMs } : {}),
     ...(options.tunnelLimits ? { limits: options.tunnelLimits } : {}),
+    refuseUnmarked: options.requireIpsec === true,
     random: deps.random,
     timers,
     send: (bytes, peer) => socket.send(bytes, peer.port, peer.address, peer.mark),
@@ -365,6 +366,10 @@ export function createAgent(deps: AgentDeps): Agent {
         }
         const mark = remote.mark ?? 0;
         if (session.peer.mark !== mark) {
+          if (options.requireIpsec && !markAllowed(session.peer, mark)) {
+            dataPath.drops.unprotected++;
+            return;
+          }
           const tunnel = tunnels.get(session.localTunnelId);
           if (tunnel) tunnels.followMark(tunnel, mark);
         }

@@ -43,7 +43,8 @@ export interface DataSession {
 }
 
 /** Counters of packets the data path dropped, by reason (process totals). */
-export type DropCounts = Record<DropReason | 'not-forwarding' | 'bad-ppp' | 'tun-write', number>;
+/** `unprotected`: a datagram without a mark for a tunnel whose datagrams came through a marked SA. */
+export type DropCounts = Record<DropReason | 'not-forwarding' | 'bad-ppp' | 'tun-write' | 'unprotected', number>;
 
 export class DataPath<S extends DataSession = DataSession> {
   readonly routes = new RouteTable<S>();
@@ -58,6 +59,7 @@ export class DataPath<S extends DataSession = DataSession> {
     'not-forwarding': 0,
     'bad-ppp': 0,
     'tun-write': 0,
+    unprotected: 0,
   };
   /** Per-session spoofing drops (keyed by counter slot), for logs and tests. */
   readonly spoofDrops = new Map<number, number>();

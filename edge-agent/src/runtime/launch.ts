@@ -89,10 +89,11 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
   }
   // One timer service for the whole agent: protocol timers, broker deadlines and backoffs, VICI.
   const timers = systemTimers();
-  if (socket.marksUnavailable !== undefined) {
+  const noMarks = socket.marksUnavailable ?? (socket.marks ? undefined : 'L2TP_MARKS=off');
+  if (noMarks !== undefined) {
     // Said once: the agent works as before, but clients behind one NAT need distinct L2TP ports.
     logger.warn(
-      { reason: socket.marksUnavailable },
+      { reason: noMarks },
       'L2TP socket without packet marks: IPsec clients behind one NAT that share an L2TP port (Windows: 1701) cannot be told apart; see docs/ipsec.md',
     );
   } else if (socket.marks) {

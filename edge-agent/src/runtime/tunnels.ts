@@ -66,6 +66,11 @@ export function followMark(peer: PeerPath, mark: number): boolean {
   return true;
 }
 
+/** Whether a datagram with `mark` may be taken for this peer: no downgrade from a marked SA to plaintext. */
+export function markAllowed(peer: PeerPath, mark: number): boolean {
+  return mark !== 0 || peer.mark === 0;
+}
+
 export interface TunnelEntry {
   state: TunnelState;
   readonly localTunnelId: number;
@@ -123,6 +128,11 @@ export interface TunnelManagerOptions {
   readonly send: (bytes: Uint8Array, peer: PeerPath) => void;
   readonly log: Logger;
   readonly listener: TunnelListener;
+  /**
+   * IPsec is required: a tunnel whose datagrams came through a marked SA takes no unmarked one
+   * (it bypassed IPsec, e.g. sent while the client's SAs were down). @default false
+   */
+  readonly refuseUnmarked?: boolean;
 }
 
 export class TunnelManager {
@@ -134,7 +144,7 @@ export class TunnelManager {
   private readonly sccrqBuckets: KeyedBuckets;
   private readonly throttle = new LogThrottle();
   /** Control datagrams dropped by a limit, by reason. */
-  readonly dropped = { rate: 0, 'per-peer': 0, 'half-open': 0, 'unknown-tunnel': 0, 'wrong-peer': 0, 'no-tunnel-id': 0 };
+  readonly dropped = { rate: 0, 'per-peer': 0, 'half-open': 0, 'unknown-tunnel': 0, 'wrong-peer': 0, 'no-tunnel-id': 0, unprotected: 0 };
 
   constructor(private readonly o: TunnelManagerOptions) {
     this.limits = { ...DEFAULT_TUNNEL_LIMITS, ...o.limits };
@@ -159,8 +169,10 @@ export class TunnelManager {
     if (!entry) return this.drop('unknown-tunnel', remote, { tunnel: tunnelId });
     // The tunnel id is 16 random bits: bind it to the peer that created it so it cannot be hijacked.
     if (entry.peer.address !== remote.address || entry.peer.port !== remote.port) return this.drop('wrong-peer', remote, { tunnel: tunnelId });
+    const mark = remote.mark ?? 0;
+    if (this.o.refuseUnmarked && !markAllowed(entry.peer, mark)) return this.drop('unprotected', remote, { tunnel: tunnelId });
     if (!entry.bucket.take(this.o.timers.now())) return this.drop('rate', remote, { tunnel: tunnelId });
-    this.followMark(entry, remote.mark ?? 0);
+    this.followMark(entry, mark);
     this.step(entry, { kind: 'received', bytes });
   }
 

@@ -62,7 +62,7 @@ log "init: modules loaded"
 #   server   198.51.100.1 on br-wan, E2E_ADDR on vec0 (host TAP: broker)
 #   c1..c3   198.51.100.11..13 on br-wan (clients with a public address)
 #   nat      198.51.100.100 on br-wan, 10.77.0.1 on br-lan, masquerades the LAN
-#   n1, n2   10.77.0.11, 10.77.0.12 on br-lan behind nat
+#   n1..n3   10.77.0.11..13 on br-lan behind nat
 #   igw      a cloud's internet gateway: 198.51.100.2 on br-wan, 10.99.0.1 on br-cloud (the VPC
 #            subnet); 1:1 NAT 198.51.100.2 <-> 10.99.0.10 and, like a VPC, drops what the
 #            instance sends from any other source address
@@ -78,6 +78,7 @@ nat br-wan wan0 198.51.100.100/24 -
 nat br-lan lan0 10.77.0.1/24 -
 n1 br-lan eth0 10.77.0.11/24 10.77.0.1
 n2 br-lan eth0 10.77.0.12/24 10.77.0.1
+n3 br-lan eth0 10.77.0.13/24 10.77.0.1
 igw br-wan wan0 198.51.100.2/24 198.51.100.1
 igw br-cloud vpc0 10.99.0.1/24 -
 cloud br-cloud eth0 10.99.0.10/24 10.99.0.1
@@ -86,7 +87,7 @@ T
 # QEMU's NIC is eth0 (no udev in the guest); UML's is vec0. One name for both from here on.
 ip link show vec0 >/dev/null 2>&1 || ip link set eth0 name vec0 || die "no guest NIC (vec0/eth0)"
 # A few `ip -batch` processes build it all (every exec costs 25-60 ms under UML).
-NSS="server c1 c2 c3 nat n1 n2 igw cloud"
+NSS="server c1 c2 c3 nat n1 n2 n3 igw cloud"
 {
   echo "link set lo up"
   for ns in $NSS; do echo "netns add $ns"; done

@@ -34,6 +34,8 @@ export interface AgentLaunch {
   readonly cloudNat?: 'on' | 'off';
   /** `cloud` site: CLOUD_NAT_IPTABLES (UML's kernel has no nftables NAT: iptables-legacy there). */
   readonly iptables?: string;
+  /** More agent settings (e.g. L2TP_MARKS=off for a negative control). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -60,6 +62,7 @@ function agentEnv(launch: AgentLaunch): Record<string, string> {
     STATE_DIR: '/run/edge-agent',
     LOG_LEVEL: 'debug',
     INTERIM_INTERVAL_SECONDS: String(INTERIM_INTERVAL_SECONDS),
+    ...launch.env,
   };
 }
 

@@ -18,6 +18,8 @@ export interface E2eContext {
   readonly ipsec: IpsecMode;
   /** The agent behind the 1:1 NAT (cloud NAT mode); present when a selected scenario needs it. */
   readonly cloud?: CloudAgent;
+  /** Restarts the server's agent with more settings (`{}`: as the run started it); resolves with its start time. */
+  readonly server?: { restart(env: Readonly<Record<string, string>>): Promise<number> };
 }
 
 /** Session as the API renders it (times as ISO strings). */

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildSa, IpsecController, IpsecSettingsInput, PeerProtection, TerminateResult } from '../../../edge-agent/src/ipsec';
+import { encodeIcmpEcho, parseIpv4 } from '../../../edge-agent/src/datapath';
+import type { FakeDatagramSocket } from '../../../edge-agent/src/io/fake-udp';
 import { startHarness, waitFor } from './testing/agent-harness';
 
 /** Records what the agent asks of strongSwan; `protectedPeers` holds "address:port" (any mark) or "address:port#mark" with an SA. */
@@ -114,4 +116,30 @@ test('behind one NAT on one port, the SA is known by its mark: only the marked d
   assert.equal(a.call.cleared, undefined, 'the first client keeps its call');
   plain.dispose();
   await h.agent.shutdown();
+});
+
+test('with IPsec required, a tunnel that came through a marked SA takes no unmarked datagram (it bypassed IPsec), but follows a new SA', async () => {
+  const ipsec = new FakeIpsec();
+  ipsec.protectedPeers.add('198.51.100.100:1701#1');
+  const h = startHarness({ requireIpsec: true, helloIntervalMs: 1000 }, { ipsec });
+  const host = h.client('198.51.100.100', 1701, { mark: 1 });
+  const { lac, call } = await h.connect(host, 100);
+  const socket = host.socket as FakeDatagramSocket;
+  const address = call.up!.address;
+  const echo = () => encodeIcmpEcho({ source: parseIpv4(address)!, destination: parseIpv4('10.8.0.1')!, identifier: 1, sequence: 1, payload: Buffer.from('x') });
+
+  socket.setMark(0); // the client's SAs are gone and it sends in plaintext from the same address and port
+  const written = h.kernel.written.length;
+  call.sendIpv4(echo());
+  lac.feed({ kind: 'timer', name: 'hello' });
+  await waitFor(() => h.agent.stats().drops.unprotected === 1 && h.agent.stats().controlDrops.unprotected === 1, 'plaintext data and control dropped');
+  assert.equal(h.kernel.written.length, written);
+  assert.equal(h.agent.sessions()[0]!.peer.mark, 1, 'the tunnel keeps its SA');
+
+  socket.setMark(5); // a new SA (new IKE_SA): taken, and followed
+  call.sendIpv4(echo());
+  await waitFor(() => h.kernel.written.length === written + 1, 'data through the new SA on the TUN');
+  assert.equal(h.agent.sessions()[0]!.peer.mark, 5);
+  await h.agent.shutdown();
+  lac.dispose();
 });
