@@ -7,7 +7,12 @@
  * it matches that SA's marked outbound policy. node:dgram exposes no control messages, hence this
  * thin native part: libc's recvmmsg/sendmmsg through koffi (prebuilt for x64 and arm64, already
  * used for the TUN ioctl), woken by a libuv poll handle on Node's own event loop
- * (`koffi.node.poll`), so nothing blocks and no threadpool thread is parked.
+ * (`koffi.node.poll`), so nothing blocks and no threadpool thread is parked. The poll callback
+ * only schedules the reading: koffi calls it outside any Node callback scope (executionAsyncId()
+ * is 0 there: no async context for what the handlers start, and their ticks and promise jobs
+ * run only by V8's own checkpoint). A setImmediate runs in the same loop iteration, right after
+ * the poll phase, in a proper scope, as node:dgram's 'message' listeners run; a handler that
+ * throws then surfaces as an uncaught exception, as from a 'message' listener.
  *
  * Batching: each wake-up reads up to RECEIVE_BATCH datagrams per recvmmsg (a few calls per
  * wake-up, bounded so the TUN gets its turn); sends are copied into a send arena and leave in one
@@ -220,6 +225,9 @@ class MarkedUdpSocket implements DatagramSocket {
   /** Buffers of oversize sends, referenced until their batch has left. */
   private readonly pinned: Uint8Array[] = [];
   private flushQueued = false;
+  private readScheduled = false;
+  /** Receive slots the last recvmmsg filled: their lengths are reset before the next one. */
+  private usedSlots = 0;
   private closed = false;
   /** Datagrams the kernel would not take (send buffer full) and oversize ones we could not take. */
   readonly dropped = { sendBufferFull: 0, truncated: 0 };
@@ -236,8 +244,17 @@ class MarkedUdpSocket implements DatagramSocket {
     this.received = new Arena(sys, RECEIVE_BATCH, RECEIVE_SLOT);
     this.outgoing = new Arena(sys, SEND_BATCH, SEND_SLOT);
     this.receiveViews = this.received.slots.map((slot) => this.received.bytes.subarray(slot.data, slot.data + RECEIVE_SLOT));
-    this.poller = sys.poll(fd, () => this.onReadable());
+    this.poller = sys.poll(fd, () => {
+      if (this.readScheduled || this.closed) return;
+      this.readScheduled = true;
+      setImmediate(this.readTask);
+    });
   }
+
+  private readonly readTask = () => {
+    this.readScheduled = false;
+    this.onReadable();
+  };
 
   send(data: Uint8Array, port: number, address: string, mark = 0): void {
     if (this.closed) return;
@@ -296,42 +313,33 @@ class MarkedUdpSocket implements DatagramSocket {
     this.pinned.length = 0;
   }
 
+  /** Reads what is queued (a bounded number of batches: epoll is level-triggered, the rest wakes us again). */
   private onReadable(): void {
-    if (this.closed) return;
     const { view, slots } = this.received;
-    try {
-      for (let round = 0; round < RECEIVE_ROUNDS && !this.closed; round++) {
-        const n = this.sys.recvmmsg(this.fd, this.received.bytes, RECEIVE_BATCH, MSG_DONTWAIT, null);
-        if (n <= 0) {
-          const errno = n < 0 ? this.sys.errno() : 0;
-          if (errno !== 0 && errno !== Errno.EAGAIN && errno !== Errno.EINTR) {
-            this.report(new UdpError(`UDP ${this.address}:${this.port}: receive failed: ${errnoError(errno, 'recvmmsg').code}`, this.address, this.port, { cause: errnoError(errno, 'recvmmsg') }));
-          }
-          return;
+    for (let round = 0; round < RECEIVE_ROUNDS && !this.closed; round++) {
+      for (let i = 0; i < this.usedSlots; i++) resetReceiveSlot(view, slots[i]!);
+      const n = this.sys.recvmmsg(this.fd, this.received.bytes, RECEIVE_BATCH, MSG_DONTWAIT, null);
+      this.usedSlots = Math.max(n, 0);
+      if (n <= 0) {
+        const errno = n < 0 ? this.sys.errno() : 0;
+        if (errno !== 0 && errno !== Errno.EAGAIN && errno !== Errno.EINTR) {
+          this.report(new UdpError(`UDP ${this.address}:${this.port}: receive failed: ${errnoError(errno, 'recvmmsg').code}`, this.address, this.port, { cause: errnoError(errno, 'recvmmsg') }));
         }
-        for (let i = 0; i < n; i++) {
-          const slot = slots[i]!;
-          const length = receivedLength(view, slot);
-          const truncated = (receivedFlags(view, slot) & MSG_TRUNC) !== 0;
-          const from = readSockaddr(view, slot.name);
-          const mark = receivedMark(view, slot);
-          resetReceiveSlot(view, slot);
-          if (truncated) {
-            this.dropped.truncated++;
-            continue;
-          }
-          if (!from) continue;
-          const remote: RemoteInfo = { address: from.family === AF_INET ? this.ipv4Name(view, from.at) : formatIpv6At(view, from.at), port: from.port, mark };
-          this.handler(this.receiveViews[i]!.subarray(0, length), remote);
-        }
-        if (n < RECEIVE_BATCH) return;
+        return;
       }
-    } catch (error) {
-      // A handler threw. Thrown inside koffi's native callback it would surface later, somewhere
-      // unrelated: rethrow it from a macrotask, where Node reports it as uncaught.
-      setImmediate(() => {
-        throw error;
-      });
+      for (let i = 0; i < n && !this.closed; i++) {
+        const slot = slots[i]!;
+        if ((receivedFlags(view, slot) & MSG_TRUNC) !== 0) {
+          this.dropped.truncated++;
+          continue;
+        }
+        const from = readSockaddr(view, slot.name);
+        if (!from) continue;
+        const remote: RemoteInfo = { address: from.family === AF_INET ? this.ipv4Name(view, from.at) : formatIpv6At(view, from.at), port: from.port, mark: receivedMark(view, slot) };
+        // A handler that throws ends this read (the slots are reset before the next one).
+        this.handler(this.receiveViews[i]!.subarray(0, receivedLength(view, slot)), remote);
+      }
+      if (n < RECEIVE_BATCH) return;
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { executionAsyncId } from 'node:async_hooks';
 import { openUdp, type OpenedUdp, type RemoteInfo } from '../../../edge-agent/src/io/udp';
 
 const probe = process.getuid?.() === 0 ? await openUdp({ address: '127.0.0.1', port: 0, marks: 'auto' }) : undefined;
@@ -58,6 +59,34 @@ describe('marked UDP socket (real)', { skip: why }, () => {
       assert.equal(got.length, 300);
       assert.deepEqual(got.map((g) => Number(g.data)), [...Array(300).keys()]);
       assert.ok(got.every((g) => g.remote.mark === 11 && g.remote.port === server.port));
+    } finally {
+      await server.close();
+      await client.close();
+    }
+  });
+
+  // The poll callback comes from koffi outside any Node callback scope (executionAsyncId() 0):
+  // handlers must not run there, but in a scope of their own, as node:dgram 'message' listeners do.
+  test('handlers run in a Node callback scope, and their promise jobs before the next callback', async () => {
+    const server = await openUdp({ address: '127.0.0.1', port: 0, marks: 'auto' });
+    const client = await openUdp({ address: '127.0.0.1', port: 0, marks: 'auto' });
+    try {
+      const order: string[] = [];
+      let asyncId = -1;
+      const done = new Promise<void>((resolve) =>
+        server.onMessage(() => {
+          asyncId = executionAsyncId();
+          setImmediate(() => {
+            order.push('next callback');
+            resolve();
+          });
+          void Promise.resolve().then(() => order.push('promise job'));
+        }),
+      );
+      client.send(Buffer.from('x'), server.port, '127.0.0.1');
+      await done;
+      assert.notEqual(asyncId, 0, 'the handler ran outside any callback scope');
+      assert.deepEqual(order, ['promise job', 'next callback']);
     } finally {
       await server.close();
       await client.close();

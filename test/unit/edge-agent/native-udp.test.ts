@@ -72,9 +72,10 @@ class ScriptedKernel implements SocketCalls {
     this.onReadable = onReadable;
     return { close: () => void (this.pollClosed = true) };
   }
-  /** Let the socket read what is queued in `incoming`. */
-  readable(): void {
+  /** Let the socket read what is queued in `incoming` (it reads from a setImmediate: wait for it). */
+  async readable(): Promise<void> {
     this.onReadable?.();
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   sendmmsg(_fd: number, vector: Uint8Array, count: number): number {
@@ -252,7 +253,7 @@ describe('marked socket: receiving', () => {
       { from: '198.51.100.100', port: 1701, mark: 2, data: Buffer.alloc(5000) },
       { from: '203.0.113.9', port: 50123, mark: 0, data: Buffer.from('plain') },
     );
-    kernel.readable();
+    await kernel.readable();
     assert.deepEqual(got, [
       { data: 'first', remote: { address: '198.51.100.100', port: 1701, mark: 1 } },
       { data: 'second', remote: { address: '198.51.100.100', port: 1701, mark: 2 } },
@@ -268,7 +269,7 @@ describe('marked socket: receiving', () => {
     let count = 0;
     socket.onMessage(() => count++);
     for (let i = 0; i < 150; i++) kernel.incoming.push({ from: '198.51.100.1', port: 1701, mark: i, data: Buffer.from('x') });
-    kernel.readable();
+    await kernel.readable();
     assert.equal(count, 150);
     await socket.close();
   });
