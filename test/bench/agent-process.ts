@@ -17,6 +17,8 @@ export interface AgentProcess {
   rss(): number;
   /** User + system CPU seconds consumed so far. */
   cpuSeconds(): number;
+  /** The reason the agent logged for an L2TP socket without packet marks (node:dgram), if it did. */
+  l2tpWithoutMarks(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,8 @@ export async function startAgentProcess(options: {
   nodeArgs?: readonly string[];
   /** COMMAND_NUDGE_PORT; 0 (off) unless a figure measures nudges. */
   nudgePort?: number;
+  /** More agent settings (e.g. L2TP_MARKS). */
+  env?: Readonly<Record<string, string>>;
 }): Promise<AgentProcess> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
@@ -49,8 +53,25 @@ export async function startAgentProcess(options: {
       COMMAND_NUDGE_PORT: String(options.nudgePort ?? 0),
       LOG_LEVEL: 'warn',
       METRICS_LISTEN: 'off',
+      ...options.env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // The log (pino JSON lines on stdout, warnings and up) is read only for the start-up warning of
+  // an L2TP socket without marks, so a comparison of the two sockets cannot silently measure one.
+  let withoutMarks: string | undefined;
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line.includes('L2TP socket without packet marks')) continue;
+      try {
+        withoutMarks = String((JSON.parse(line) as { reason?: unknown }).reason);
+      } catch {
+        withoutMarks = line;
+      }
+    }
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const pid = child.pid!;
@@ -68,6 +89,7 @@ export async function startAgentProcess(options: {
     port,
     tunName: options.tunName,
     rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    l2tpWithoutMarks: () => withoutMarks,
     cpuSeconds: () => {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       return (Number(fields[11]) + Number(fields[12])) / ticks; // utime, stime (fields 14, 15)

@@ -3,6 +3,10 @@
  * packets with 1 and then 1,000 established sessions, against a bare relay (bare-relay.ts: the same
  * UDP and TUN adapters, no L2TP/PPP work) measured in the same run, rounds alternating.
  *
+ * `marks` runs one agent per L2TP_MARKS setting at once (each with its own simulator, tenant,
+ * pool and TUN) and measures them in the same rounds as the relay, the order rotating per round:
+ * `['off', 'auto']` compares node:dgram with the marked socket (recvmmsg/sendmmsg through koffi).
+ *
  *   to TUN:   simulator process blasts pre-built frames (UDP from the client's address to the pool
  *             gateway's discard port); counted by the TUN's rx_packets (what the kernel accepted).
  *   from TUN: this process sends UDP datagrams to the client addresses; the kernel routes them into
@@ -17,7 +21,11 @@ import { median, sleep } from './stats';
 import { execFileSync } from 'node:child_process';
 import { fixturePassword } from '../support/fixture-password';
 
+/** The agent's L2TP_MARKS: `auto` = the marked socket where the host can (the default), `off` = node:dgram. */
+export type MarksSetting = 'off' | 'auto';
+
 export interface DataPathCase {
+  readonly marks: MarksSetting;
   readonly sessions: number;
   readonly size: number;
   readonly direction: 'to-tun' | 'from-tun';
@@ -33,10 +41,14 @@ export interface DataPathOptions {
   readonly seconds: number;
   readonly sizes: readonly number[];
   readonly sessionCounts: readonly number[];
+  /** One agent per setting, measured in the same rounds (default: one agent, L2TP_MARKS=auto). */
+  readonly marks?: readonly MarksSetting[];
 }
 
 const AGENT_NET = 201;
 const RELAY_NET = 202;
+/** Pools of the further agents of a `marks` comparison (density uses 10.203). */
+const OTHER_AGENT_NETS = [204, 205];
 const rel = (address: string) => address.replace(/^10\.201\./, `10.${RELAY_NET}.`);
 
 /** UDP datagrams to `destinations`, round-robin, as fast as the loop allows, for `seconds`. */
@@ -62,96 +74,131 @@ async function inject(destinations: readonly string[], ipSize: number, seconds: 
   return { sent, seconds: elapsed };
 }
 
+interface AgentUnderTest {
+  readonly marks: MarksSetting;
+  readonly net: number;
+  readonly tunName: string;
+  readonly tenantId: string;
+  agent?: AgentProcess;
+  sim?: ChildRpc;
+  gateway?: string;
+  established: number;
+  addresses: string[];
+}
+
 export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, log: (line: string) => void): Promise<DataPathCase[]> {
   const info = await broker.call<{ url: string }>('info');
-  const tenantId = `dp${Date.now().toString(36)}`;
-  await broker.call('seed', { tenantId, cidr: `10.${AGENT_NET}.0.0/16`, users: ['bench'] });
-  const { agentId, token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: 'bench-dp' });
-  const tunName = `tbbd${process.pid % 10000}`;
+  const settings = options.marks ?? ['auto'];
   const relayTun = `tbbr${process.pid % 10000}`;
-  let agent: AgentProcess | undefined;
-  let sim: ChildRpc | undefined;
+  const under: AgentUnderTest[] = settings.map((marks, i) => ({
+    marks,
+    net: i === 0 ? AGENT_NET : OTHER_AGENT_NETS[i - 1]!,
+    tunName: i === 0 ? `tbbd${process.pid % 10000}` : `tbb${'mn'[i - 1]}${process.pid % 10000}`,
+    tenantId: `dp${i}${Date.now().toString(36)}`,
+    established: 0,
+    addresses: [],
+  }));
+  if (under.length > OTHER_AGENT_NETS.length + 1) throw new Error('data path: at most 3 agents');
   let relay: ChildRpc | undefined;
   const cases: DataPathCase[] = [];
   try {
-    agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName });
-    sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname);
-    relay = await forkChild(new URL('./bare-relay.ts', import.meta.url).pathname);
-    const server = { address: '127.0.0.1', port: agent.port };
-    const common = { server, username: `bench@${tenantId}`, password: fixturePassword('bench') };
-    const first = await sim.call<{ ok: number; failed: number; gateway: string }>('open', { ...common, sessions: 1, sessionsPerTunnel: 1, tunnelsPerSource: 1, firstSource: 0 });
-    if (first.ok !== 1) throw new Error(`data path: the first session did not come up (${JSON.stringify(first)})`);
-    const gateway = first.gateway;
-    const deadline = Date.now() + 15_000;
-    while (!execFileSync('ip', ['route', 'show', 'dev', tunName]).toString().includes(`10.${AGENT_NET}.0.0/16`)) {
-      if (Date.now() > deadline) throw new Error('the agent did not install its pool route');
-      await sleep(100);
+    for (const u of under) {
+      await broker.call('seed', { tenantId: u.tenantId, cidr: `10.${u.net}.0.0/16`, users: ['bench'] });
+      const { agentId, token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: `bench-dp-${u.marks}` });
+      u.agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: u.tunName, env: { L2TP_MARKS: u.marks } });
+      if (u.marks === 'auto' && u.agent.l2tpWithoutMarks()) throw new Error(`data path: the agent asked for L2TP_MARKS=auto has no marked socket: ${u.agent.l2tpWithoutMarks()}`);
+      u.sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname);
+      const first = await u.sim.call<{ ok: number; failed: number; gateway: string }>('open', { ...common(u), sessions: 1, sessionsPerTunnel: 1, tunnelsPerSource: 1, firstSource: 0 });
+      if (first.ok !== 1) throw new Error(`data path: the first session did not come up (${JSON.stringify(first)})`);
+      u.gateway = first.gateway;
+      u.established = 1;
+      const deadline = Date.now() + 15_000;
+      while (!execFileSync('ip', ['route', 'show', 'dev', u.tunName]).toString().includes(`10.${u.net}.0.0/16`)) {
+        if (Date.now() > deadline) throw new Error('the agent did not install its pool route');
+        await sleep(100);
+      }
     }
-    await sim.call('prepare', { size: 64, sessions: 1, destination: gateway });
-    const client = await sim.call<{ address: string; port: number }>('client0');
+    // The relay mirrors the first agent's session 0 (its frames, rewritten to the relay's pool).
+    const a0 = under[0]!;
+    await a0.sim!.call('prepare', { size: 64, sessions: 1, destination: a0.gateway });
+    const client = await a0.sim!.call<{ address: string; port: number }>('client0');
+    relay = await forkChild(new URL('./bare-relay.ts', import.meta.url).pathname);
     await relay.call('start', {
       tunName: relayTun,
       cidr: `10.${RELAY_NET}.0.0/16`,
-      gateway: rel(gateway),
-      listen: { address: '127.0.0.2', port: agent.port },
+      gateway: rel(a0.gateway!),
+      listen: { address: '127.0.0.2', port: a0.agent!.port },
       client,
-      headerHex: await sim.call<string>('header'),
+      headerHex: await a0.sim!.call<string>('header'),
     });
 
-    let established = 1;
     for (const sessions of options.sessionCounts) {
-      if (sessions > established) {
-        const more = await sim.call<{ ok: number; failed: number; seconds: number }>('open', { ...common, sessions: sessions - established, sessionsPerTunnel: 25, tunnelsPerSource: 20, firstSource: 1, pendingBudget: 400 });
-        log(`data path: ${more.ok} more sessions up in ${more.seconds.toFixed(1)} s (${more.failed} failed)`);
-        established += more.ok;
+      for (const u of under) {
+        if (sessions > u.established) {
+          const more = await u.sim!.call<{ ok: number; failed: number; seconds: number }>('open', { ...common(u), sessions: sessions - u.established, sessionsPerTunnel: 25, tunnelsPerSource: 20, firstSource: 1, pendingBudget: 400 });
+          log(`data path (L2TP_MARKS=${u.marks}): ${more.ok} more sessions up in ${more.seconds.toFixed(1)} s (${more.failed} failed)`);
+          u.established += more.ok;
+        }
+        u.addresses = await u.sim!.call<string[]>('addresses', { count: sessions });
       }
-      const addresses = await sim.call<string[]>('addresses', { count: sessions });
       for (const size of options.sizes) {
         for (const direction of ['to-tun', 'from-tun'] as const) {
-          const agentRounds: number[] = [];
-          const relayRounds: number[] = [];
+          // Targets: each agent, then the relay; the order rotates every round.
+          const targets = [...under, 'relay' as const];
+          const rounds = new Map<AgentUnderTest | 'relay', number[]>(targets.map((t) => [t, []]));
           for (let round = 0; round < options.rounds; round++) {
-            for (const target of round % 2 === 0 ? ['agent', 'relay'] : ['relay', 'agent']) {
+            for (let k = 0; k < targets.length; k++) {
+              const target = targets[(round + k) % targets.length]!;
+              const u = target === 'relay' ? a0 : target;
               const toRelay = target === 'relay';
               let pps: number;
               if (direction === 'to-tun') {
-                await sim.call('prepare', { size, sessions, destination: toRelay ? rel(gateway) : gateway, ...(toRelay ? { rewriteSecondOctet: RELAY_NET } : {}) });
-                const tun = toRelay ? relayTun : tunName;
+                await u.sim!.call('prepare', { size, sessions, destination: toRelay ? rel(u.gateway!) : u.gateway, ...(toRelay ? { rewriteSecondOctet: RELAY_NET } : {}) });
+                const tun = toRelay ? relayTun : u.tunName;
                 const before = tunCounter(tun, 'rx_packets');
-                const blast = await sim.call<{ sent: number; seconds: number }>('blast', { seconds: options.seconds, ...(toRelay ? { relay: { address: '127.0.0.2', port: agent.port } } : {}) });
+                const blast = await u.sim!.call<{ sent: number; seconds: number }>('blast', { seconds: options.seconds, ...(toRelay ? { relay: { address: '127.0.0.2', port: a0.agent!.port } } : {}) });
                 await sleep(50);
                 pps = (tunCounter(tun, 'rx_packets') - before) / blast.seconds;
               } else {
-                await sim.call('countStart');
-                const sent = await inject(toRelay ? addresses.map(rel) : addresses, size, options.seconds);
+                await u.sim!.call('countStart');
+                const sent = await inject(toRelay ? u.addresses.map(rel) : u.addresses, size, options.seconds);
                 await sleep(50);
-                const counted = await sim.call<{ received: number }>('countStop');
+                const counted = await u.sim!.call<{ received: number }>('countStop');
                 pps = counted.received / sent.seconds;
               }
-              (toRelay ? relayRounds : agentRounds).push(pps);
+              rounds.get(target)!.push(pps);
             }
           }
-          const agentPps = median(agentRounds);
-          const relayPps = median(relayRounds);
-          const c: DataPathCase = {
-            sessions,
-            size,
-            direction,
-            agentPps,
-            relayPps,
-            ratio: agentPps / relayPps,
-            agentMbps: (agentPps * size * 8) / 1e6,
-            relayMbps: (relayPps * size * 8) / 1e6,
-          };
-          log(`data path ${direction} ${size} B, ${sessions} sessions: agent ${Math.round(agentPps)} pps, relay ${Math.round(relayPps)} pps (x${c.ratio.toFixed(2)})`);
-          cases.push(c);
+          const relayPps = median(rounds.get('relay')!);
+          for (const u of under) {
+            const agentPps = median(rounds.get(u)!);
+            const c: DataPathCase = {
+              marks: u.marks,
+              sessions,
+              size,
+              direction,
+              agentPps,
+              relayPps,
+              ratio: agentPps / relayPps,
+              agentMbps: (agentPps * size * 8) / 1e6,
+              relayMbps: (relayPps * size * 8) / 1e6,
+            };
+            log(`data path ${direction} ${size} B, ${sessions} sessions, L2TP_MARKS=${u.marks}: agent ${Math.round(agentPps)} pps, relay ${Math.round(relayPps)} pps (x${c.ratio.toFixed(2)})`);
+            cases.push(c);
+          }
         }
       }
     }
   } finally {
     await relay?.close();
-    await sim?.close();
-    await agent?.stop();
+    for (const u of under) {
+      await u.sim?.close();
+      await u.agent?.stop();
+    }
   }
   return cases;
+
+  function common(u: AgentUnderTest) {
+    return { server: { address: '127.0.0.1', port: u.agent!.port }, username: `bench@${u.tenantId}`, password: fixturePassword('bench') };
+  }
 }

@@ -7,7 +7,7 @@
 import { startDynamoDbLocal } from '../../scripts/lib/dynamodb-local';
 import { forkChild, type ChildRpc } from './child-rpc';
 import { benchAuthFailures, benchControlPlane, type ConcurrencyFigures } from './control-plane';
-import { benchDataPath } from './data-path';
+import { benchDataPath, type DataPathCase, type MarksSetting } from './data-path';
 import { benchDensity } from './density';
 import { benchDisconnect } from './disconnect';
 import { formatTable, median, round } from './stats';
@@ -25,6 +25,16 @@ const nodeArgs = profileArg ? ['--cpu-prof', `--cpu-prof-dir=${profileArg.slice(
 const heapArg = args.find((a) => a.startsWith('--heap-snapshot='));
 const heapSnapshotDir = heapArg?.slice('--heap-snapshot='.length);
 const wants = (section: string) => !only || only.has(section);
+/**
+ * `--marks=off,auto`: the data path with one agent per L2TP_MARKS setting, measured in the same
+ * rounds: node:dgram (off) against the marked socket (auto). Default: one agent, L2TP_MARKS=auto.
+ */
+const marksArg = args.find((a) => a.startsWith('--marks='));
+const marks = marksArg ? [...new Set(marksArg.slice('--marks='.length).split(','))] : undefined;
+if (marks && (marks.length === 0 || marks.some((m) => m !== 'off' && m !== 'auto'))) {
+  process.stderr.write(`--marks: expected off, auto or off,auto, got ${marksArg}\n`);
+  process.exit(2);
+}
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 const dynamo = await startDynamoDbLocal();
@@ -89,24 +99,61 @@ try {
     if (process.getuid?.() !== 0) {
       log('data path: skipped (needs root for the TUN devices)');
     } else {
-      const cases = await benchDataPath(broker, { rounds: quick ? 3 : 5, seconds: quick ? 1 : 3, sizes: [64, 512, 1400], sessionCounts: [1, quick ? 300 : 1000] }, log);
+      const all = await benchDataPath(
+        broker,
+        { rounds: quick ? 3 : 5, seconds: quick ? 1 : 3, sizes: [64, 512, 1400], sessionCounts: [1, quick ? 300 : 1000], ...(marks ? { marks: marks as MarksSetting[] } : {}) },
+        log,
+      );
+      const compared = new Set(all.map((c) => c.marks)).size > 1;
       tables.push(
         formatTable(
           'Data path: agent vs bare relay (same UDP/TUN adapters, no L2TP/PPP), median of rounds',
-          ['sessions', 'IP bytes', 'direction', 'agent pps', 'relay pps', 'ratio', 'agent Mbit/s', 'relay Mbit/s'],
-          cases.map((c) => [String(c.sessions), String(c.size), c.direction, c.agentPps, c.relayPps, c.ratio, c.agentMbps, c.relayMbps]),
+          ['sessions', 'IP bytes', 'direction', ...(compared ? ['L2TP_MARKS'] : []), 'agent pps', 'relay pps', 'ratio', 'agent Mbit/s', 'relay Mbit/s'],
+          all.map((c) => [String(c.sessions), String(c.size), c.direction, ...(compared ? [c.marks] : []), c.agentPps, c.relayPps, c.ratio, c.agentMbps, c.relayMbps]),
         ),
       );
-      const worst = (d: string) => Math.min(...cases.filter((c) => c.direction === d).map((c) => c.ratio));
-      const at1400 = (d: string) => cases.filter((c) => c.direction === d && c.size === 1400).reduce((m, c) => Math.min(m, c.agentMbps), Infinity);
-      result.dataPath = {
-        mbps1400: round(Math.min(at1400('to-tun'), at1400('from-tun')), 1),
-        mbps1400ToTun: round(at1400('to-tun'), 1),
-        mbps1400FromTun: round(at1400('from-tun'), 1),
-        ratioToTun: round(worst('to-tun')),
-        ratioFromTun: round(worst('from-tun')),
-        cases: cases.map((c) => ({ sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio) })),
+      const summary = (cases: DataPathCase[]) => {
+        const worst = (d: string) => Math.min(...cases.filter((c) => c.direction === d).map((c) => c.ratio));
+        const at1400 = (d: string) => cases.filter((c) => c.direction === d && c.size === 1400).reduce((m, c) => Math.min(m, c.agentMbps), Infinity);
+        return {
+          mbps1400: round(Math.min(at1400('to-tun'), at1400('from-tun')), 1),
+          mbps1400ToTun: round(at1400('to-tun'), 1),
+          mbps1400FromTun: round(at1400('from-tun'), 1),
+          ratioToTun: round(worst('to-tun')),
+          ratioFromTun: round(worst('from-tun')),
+        };
       };
+      // The headline is the agent as deployed (L2TP_MARKS=auto) when it ran.
+      const headline = all.some((c) => c.marks === 'auto') ? 'auto' : all[0]!.marks;
+      const cases = all.filter((c) => c.marks === headline);
+      result.dataPath = {
+        ...summary(cases),
+        cases: all.map((c) => ({ ...(compared ? { marks: c.marks } : {}), sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio) })),
+      };
+      if (compared) {
+        // The marked socket against node:dgram, case by case: both against the same relay rounds,
+        // so the ratio of their ratios to the relay is the ratio of their packet rates.
+        const off = all.filter((c) => c.marks === 'off');
+        const pairs = cases.map((c) => {
+          const o = off.find((x) => x.sessions === c.sessions && x.size === c.size && x.direction === c.direction)!;
+          return { c, o, markedVsDgram: c.agentPps / o.agentPps };
+        });
+        tables.push(
+          formatTable(
+            'Data path: the marked socket (L2TP_MARKS=auto) vs node:dgram (L2TP_MARKS=off), same rounds',
+            ['sessions', 'IP bytes', 'direction', 'off: ratio to relay', 'auto: ratio to relay', 'auto / off'],
+            pairs.map(({ c, o, markedVsDgram }) => [String(c.sessions), String(c.size), c.direction, o.ratio, c.ratio, markedVsDgram]),
+          ),
+        );
+        const byDirection = (d: string) => pairs.filter((p) => p.c.direction === d).map((p) => p.markedVsDgram);
+        (result.dataPath as Record<string, unknown>).marks = {
+          off: summary(off),
+          auto: summary(cases),
+          autoVsOffWorst: round(Math.min(...pairs.map((p) => p.markedVsDgram))),
+          autoVsOffMedianToTun: round(median(byDirection('to-tun'))),
+          autoVsOffMedianFromTun: round(median(byDirection('from-tun'))),
+        };
+      }
     }
   }
   if (wants('density')) {
