@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --only=control,auth,datapath,density,disconnect]`: the performance figures of
- * docs/benchmarks.md. Prints a readable table per figure and, as the LAST line, one JSON object.
+ * `npm run bench [-- --quick] [-- --only=control,auth,datapath,density,disconnect] [-- --marks=off,auto]`:
+ * the performance figures of docs/benchmarks.md. Prints a readable table per figure and, as the
+ * LAST line, one JSON object.
  * Every figure has a baseline measured in the same run (the machine is shared and noisy): read
  * the ratios. Not part of `npm test`. Needs root for the TUN-based figures (2-4).
  */
