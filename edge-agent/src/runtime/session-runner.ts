@@ -157,8 +157,10 @@ export class SessionRunner implements DataSession {
   }
 
   onPppFrame(protocol: number, payload: Uint8Array): void {
-    // The datagram buffer is ours, but engines may keep payloads across events: give them a copy.
-    this.step({ kind: 'frame', protocol, payload: payload.slice() });
+    // The datagram buffer is the socket's and reused after this returns, and engines may keep
+    // payloads across events (a frame that arrives while the pool route is installed): a copy.
+    // Not `payload.slice()`: on a Buffer that is a view.
+    this.step({ kind: 'frame', protocol, payload: new Uint8Array(payload) });
   }
 
   /** Agent-initiated end (admin-disconnect, agent-shutdown): LCP Terminate-Request, then CDN. */
