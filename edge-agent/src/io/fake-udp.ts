@@ -10,7 +10,7 @@
  * only marked sockets are bound reaches none of them (counted as undeliverable).
  */
 import { UdpError } from './errors';
-import type { DatagramSocket, RemoteInfo } from './udp';
+import type { DatagramSocket, RemoteInfo } from './datagram';
 
 interface Endpoint {
   deliver(data: Buffer, from: RemoteInfo): void;

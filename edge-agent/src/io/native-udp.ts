@@ -53,7 +53,7 @@ import {
   type RawAddress,
   type SlotLayout,
 } from './msghdr';
-import type { DatagramSocket, OpenUdpOptions, RemoteInfo } from './udp';
+import type { DatagramSocket, OpenUdpOptions, RemoteInfo } from './datagram';
 
 /** The system calls the socket makes: libc through koffi, or a test double. */
 export interface SocketCalls {

@@ -1,0 +1,49 @@
+/**
+ * The UDP socket interface the agent is written against, shared by its implementations (udp.ts:
+ * node:dgram; native-udp.ts: the marked socket; fake-udp.ts: in memory). Types only, so the
+ * implementations need not import each other.
+ */
+import type { UdpError } from './errors';
+
+export interface RemoteInfo {
+  readonly address: string;
+  readonly port: number;
+  /**
+   * The datagram's packet mark: with charon's `set_mark_in = %same`, the mark of the IPsec SA that
+   * decrypted it. 0 for none, and always 0 on a socket without `marks`.
+   */
+  readonly mark?: number;
+}
+
+export interface DatagramSocket {
+  /** The bound local address and port (port resolved when 0 was asked). */
+  readonly address: string;
+  readonly port: number;
+  /** Received datagrams carry their mark and sends can set one (the marked socket). */
+  readonly marks: boolean;
+  /**
+   * Send one datagram, with packet mark `mark` when not 0 (ignored without `marks`); errors go to
+   * the error handler (UDP has no delivery guarantee anyway). The data is copied before return.
+   */
+  send(data: Uint8Array, port: number, address: string, mark?: number): void;
+  /**
+   * Set the handler for received datagrams (replaces any previous one). `data` may be a view of a
+   * reused buffer, valid only until the handler returns: copy what you keep.
+   */
+  onMessage(handler: (data: Buffer, remote: RemoteInfo) => void): void;
+  onError(handler: (error: UdpError) => void): void;
+  close(): Promise<void>;
+}
+
+export interface OpenUdpOptions {
+  readonly address: string;
+  readonly port: number;
+  /** SO_RCVBUF / SO_SNDBUF in bytes; larger buffers absorb bursts from many sessions. */
+  readonly receiveBufferSize?: number;
+  readonly sendBufferSize?: number;
+  /**
+   * `auto`: the marked socket when this host can do marks, else node:dgram (see `marksUnavailable`
+   * on the result). `off` (default): node:dgram.
+   */
+  readonly marks?: 'auto' | 'off';
+}
