@@ -60,7 +60,9 @@ export function assertTotal<T>(check: TotalDecoderCheck<T>, bytes: Uint8Array): 
     assert.fail(`${check.name} threw on ${Buffer.from(bytes).toString('hex')}: ${String(error)}`);
   }
   const ms = performance.now() - started;
-  assert.ok(ms < (check.maxMs ?? 250), `${check.name} took ${ms.toFixed(1)} ms on ${bytes.length} bytes`);
+  // A hang guard (a decoder looping or going quadratic on hostile lengths), not a speed figure: loose
+  // enough that a loaded CI machine never trips it; speed is the benchmarks' job.
+  assert.ok(ms < (check.maxMs ?? 2000), `${check.name} took ${ms.toFixed(1)} ms on ${bytes.length} bytes`);
   const size = retainedSize(result, bytes);
   const bound = (check.sizeFactor ?? 24) * bytes.length + (check.sizeSlack ?? 2048);
   assert.ok(size <= bound, `${check.name} retained ~${size} bytes for a ${bytes.length}-byte input (bound ${bound})`);

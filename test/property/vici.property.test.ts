@@ -164,7 +164,7 @@ describe('VICI stream framer', () => {
         for (const c of chunks) {
           const started = performance.now();
           const r = framer.push(c);
-          assert.ok(performance.now() - started < 250);
+          assert.ok(performance.now() - started < 2000, 'hang guard, not a speed figure');
           if (isError(r)) {
             assert.equal(r.code, 'frame-too-large');
             assert.equal(framer.bufferedBytes, 0);

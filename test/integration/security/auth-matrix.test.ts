@@ -159,6 +159,13 @@ const ROUTES: Record<string, RouteEntry> = {
       return { path: `/v1/agents/${res.body.agentId}` };
     },
   },
+  'POST /v1/agents/{agentId}/drain': {
+    access: 'fleet',
+    prepare: async () => {
+      const res = await ok(h.admin('POST', '/v1/agents', { name: 'to-drain' }), 201);
+      return { path: `/v1/agents/${res.body.agentId}/drain`, body: { deadlineSeconds: 60 } };
+    },
+  },
   'POST /v1/agents/{agentId}/rotate-credential': {
     access: 'fleet',
     prepare: async () => {
