@@ -47,7 +47,7 @@ const concurrency = Number(process.env.TEST_CONCURRENCY ?? 3);
 const child = spawn(
   process.execPath,
   // No --test-force-exit: on Node 20 (with tsx) it ended files before all their tests had run, at
-  // random points (test/unit/ppp/fsm.test.ts ran 145-164 of its 164 tests), and reported success.
+  // random points (test/unit/edge-agent/ppp/fsm.test.ts ran 145-164 of its 164 tests), and reported success.
   // A file that leaks a handle now hangs until --test-timeout and fails as cancelled instead.
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files],
   {

@@ -1,7 +1,7 @@
 /**
  * The broker's error codes, each with the hint every error answer carries (`error.hint`): what the
  * caller can do about it. One owner: BrokerError takes only these codes (errors.ts), the error
- * handler adds the hint, and docs/api.md lists every one of them (test/unit/http/error-codes.test.ts
+ * handler adds the hint, and docs/api.md lists every one of them (test/unit/functions/http/error-codes.test.ts
  * holds the two together).
  */
 export const ERROR_HINTS = {

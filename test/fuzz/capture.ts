@@ -11,7 +11,7 @@ import { openUdp, type DatagramSocket } from '../../edge-agent/src/io/udp';
 import { createPppClientCrypto, decodeFrame, isPppDecodeError, type PppClientConfig } from '../../edge-agent/src/ppp';
 import { systemTimers } from '../../edge-agent/src/clock';
 import type { AuthMethod } from '../../functions/src/domain/types';
-import { LacHost, type TestCall, type TestLac } from '../unit/runtime/testing/lac';
+import { LacHost, type TestCall, type TestLac } from '../support/agent/lac';
 import type { CorpusPacket, Direction } from './corpus';
 import { startLiveTarget } from './live-target';
 import { until } from './victim';

@@ -14,7 +14,7 @@ import { openUdp, type DatagramSocket } from '../../edge-agent/src/io/udp';
 import { createAgent, type Agent, type AgentOptions } from '../../edge-agent/src/runtime/agent';
 import { systemTimers } from '../../edge-agent/src/clock';
 import type { TunnelLimits } from '../../edge-agent/src/runtime/tunnels';
-import { FakeBroker } from '../unit/runtime/testing/fake-broker';
+import { FakeBroker } from '../support/agent/fake-broker';
 
 export interface LiveTargetOptions {
   readonly address?: string;

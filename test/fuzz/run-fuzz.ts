@@ -15,7 +15,7 @@ import { createPppClientCrypto, type PppClientConfig } from '../../edge-agent/sr
 import type { AgentStats } from '../../edge-agent/src/runtime/agent';
 import { systemTimers } from '../../edge-agent/src/clock';
 import type { TunnelLimits } from '../../edge-agent/src/runtime/tunnels';
-import { LacHost, type TestCall, type TestLac } from '../unit/runtime/testing/lac';
+import { LacHost, type TestCall, type TestLac } from '../support/agent/lac';
 import { loadCorpus, type CorpusPacket } from './corpus';
 import { startLiveTarget } from './live-target';
 import { MutationStream, retarget, type MutationName, type StreamOp } from './mutate';

@@ -8,7 +8,7 @@ import { decodeIcmpEcho, encodeIcmpEcho, ICMP_ECHO_REPLY, parseIpv4 } from '../.
 import { openUdp, type DatagramSocket } from '../../edge-agent/src/io/udp';
 import { createPppClientCrypto } from '../../edge-agent/src/ppp';
 import { systemTimers } from '../../edge-agent/src/clock';
-import { LacHost, type TestCall, type TestLac } from '../unit/runtime/testing/lac';
+import { LacHost, type TestCall, type TestLac } from '../support/agent/lac';
 import type { LiveTarget } from './live-target';
 
 /** Resolve when `condition()` holds; reject after `ms` of real time. */

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { openTunnels } from './index';
-import { startMiniLns, type MiniLns } from './testing/mini-lns';
+import { startMiniLns, type MiniLns } from '../support/simulator/mini-lns';
 import type { AuthMethod } from '../../functions/src/domain/types';
 
 const METHODS: AuthMethod[] = ['pap', 'chap-md5', 'mschapv2'];

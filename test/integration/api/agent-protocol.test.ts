@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { checkAuthenticatorResponse, computeChapMd5, computeMsChapV2Response } from '../../../contract/src/ppp-auth';
-import { createHarness, grantFor, heartbeatBody, seedAgent, seedTenant, startBody, startGranted, type Harness } from './harness';
+import { createHarness, grantFor, heartbeatBody, seedAgent, seedTenant, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 let agent: { agentId: string; token: string };

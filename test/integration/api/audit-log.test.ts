@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { createHarness, seedTenant, type Harness } from './harness';
+import { createHarness, seedTenant, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 const SECRETS = ['first-user-pw-ZX81', 'changed-pw-C64!', 'fleet-psk-Amiga500', 'chap-secret-BBC-B'];

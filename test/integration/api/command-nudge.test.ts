@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { NudgeError, verifyNudge } from '../../../contract/src/command-nudge';
 import type { NudgeSender } from '../../../functions/src/domain/command-nudge';
 import { createUdpNudgeSender } from '../../../functions/src/io/udp-nudge-sender';
-import { createHarness, heartbeatBody, seedTenant, startBody, startGranted, type Harness } from './harness';
+import { createHarness, heartbeatBody, seedTenant, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 interface Sent {
   readonly datagram: Uint8Array;

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_HINTS } from '../../../functions/src/error-codes';
-import { ADMIN_TOKEN, createHarness, type ApiResponse, type Harness } from './harness';
+import { ADMIN_TOKEN, createHarness, type ApiResponse, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 before(async () => {

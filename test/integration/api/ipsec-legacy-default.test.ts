@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_ALLOW_LEGACY_PROPOSALS } from '../../../functions/src/domain/ipsec-settings';
-import { createHarness, seedAgent, type Harness } from './harness';
+import { createHarness, seedAgent, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 let agentToken: string;

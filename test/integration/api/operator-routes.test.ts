@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ADMIN_TOKEN, createHarness, seedAgent, seedTenant, type Harness } from './harness';
+import { ADMIN_TOKEN, createHarness, seedAgent, seedTenant, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 before(async () => {

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, seedTenant, type Harness } from './harness';
+import { createHarness, seedTenant, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 before(async () => {

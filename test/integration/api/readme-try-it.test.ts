@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ADMIN_TOKEN, createHarness, seedAgent, startBody, startGranted, type Harness } from './harness';
+import { ADMIN_TOKEN, createHarness, seedAgent, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 interface Curl {
   readonly text: string;

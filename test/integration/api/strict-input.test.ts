@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, heartbeatBody, seedAgent, seedTenant, type Harness } from './harness';
+import { createHarness, heartbeatBody, seedAgent, seedTenant, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 before(async () => {

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, seedAgent, seedTenant, startBody, startGranted, type Harness } from './harness';
+import { createHarness, seedAgent, seedTenant, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 let acmeKey: string;

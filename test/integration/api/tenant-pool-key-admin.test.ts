@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, heartbeatBody, seedAgent, seedTenant, startBody, startGranted, type Harness } from './harness';
+import { createHarness, heartbeatBody, seedAgent, seedTenant, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 let agent: { agentId: string; token: string };

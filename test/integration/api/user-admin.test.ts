@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, heartbeatBody, mschapv2Body, seedAgent, seedTenant, startBody, startGranted, type Harness } from './harness';
+import { createHarness, heartbeatBody, mschapv2Body, seedAgent, seedTenant, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 let agent: { agentId: string; token: string };

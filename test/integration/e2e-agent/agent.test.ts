@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
 import type { AuthMethod } from '../../../functions/src/domain/types';
-import { eventually, startE2e, type BrokerSession, type E2e } from './harness';
+import { eventually, startE2e, type BrokerSession, type E2e } from '../../support/agent-process-harness';
 import type { SimSession } from '../../simulator';
 import { fixturePassword } from '../../support/fixture-password';
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_NUDGE_PORT, encodeNudge } from '../../../contract/src/command-nudge';
 import { createNudgeKeys } from '../../../functions/src/domain/command-nudge';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
-import { eventually, startE2e, type E2e } from './harness';
+import { eventually, startE2e, type E2e } from '../../support/agent-process-harness';
 import { fixturePassword } from '../../support/fixture-password';
 
 const skip = netnsSkipReason();

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
-import { startE2e, type E2e } from './harness';
+import { startE2e, type E2e } from '../../support/agent-process-harness';
 import { fixturePassword } from '../../support/fixture-password';
 
 const skip = netnsSkipReason();

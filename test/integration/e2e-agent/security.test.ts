@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { netnsSkipReason } from '../../../scripts/lib/netns';
 import type { Pool } from '../../../functions/src/domain/types';
-import { eventually, startE2e, type E2e } from './harness';
+import { eventually, startE2e, type E2e } from '../../support/agent-process-harness';
 import type { SimSession } from '../../simulator';
 import { fixturePassword } from '../../support/fixture-password';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { reap } from '../../../functions/src/domain/reaper';
-import { createHarness, heartbeatBody, seedAgent, startBody, startGranted, type Harness } from '../api/harness';
+import { createHarness, heartbeatBody, seedAgent, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 const counters = (n: number) => ({ bytesIn: n * 100, bytesOut: n * 50, packetsIn: n, packetsOut: n });
 

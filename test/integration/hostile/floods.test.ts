@@ -11,7 +11,7 @@ import { systemTimers } from '../../../edge-agent/src/clock';
 import type { TunnelLimits } from '../../../edge-agent/src/runtime/tunnels';
 import { startLiveTarget, type LiveTarget } from '../../fuzz/live-target';
 import { openVictim, until, type Victim } from '../../fuzz/victim';
-import { LacHost } from '../../unit/runtime/testing/lac';
+import { LacHost } from '../../support/agent/lac';
 import { randomBytes } from 'node:crypto';
 import { control, openSockets, pause, ratio, sampleMax, sccrq } from './flood-tools';
 

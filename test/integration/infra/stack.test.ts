@@ -14,7 +14,7 @@ import { API_ROUTES } from '../../../infra/lib/broker-api';
 import { TABLE_ACTIONS } from '../../../infra/lib/broker-function';
 import { AUTOSCALER_GROUP_ACTIONS, FLEET_EVENT_DETAIL_TYPES, type TunnelBrokerStack } from '../../../infra/lib/tunnel-broker-stack';
 import { FLEET_DETAIL_TYPES } from '../../../functions/src/entry/autoscaler';
-import { stubBundles } from '../../../infra/testing/stub-bundles';
+import { stubBundles } from '../../support/infra/stub-bundles';
 
 type Json = Record<string, any>;
 const ZONE = 'Z0123456789ABCDEFGHIJ';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { applyScalingActions, RecordingScalingProvider } from '../../../functions/src/domain/autoscaling';
 import { startDrain } from '../../../functions/src/domain/agents-service';
-import { createHarness, heartbeatBody, seedTenant, startBody, startGranted, type Harness } from '../api/harness';
+import { createHarness, heartbeatBody, seedTenant, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 

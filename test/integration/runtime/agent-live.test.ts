@@ -20,7 +20,7 @@ import { launchAgent } from '../../../edge-agent/src/runtime/launch';
 import { systemTimers } from '../../../edge-agent/src/clock';
 import { freePort } from '../../../scripts/lib/dynamodb-local';
 import { startLiveBroker } from '../../support/live-broker';
-import { LacHost } from '../../unit/runtime/testing/lac';
+import { LacHost } from '../../support/agent/lac';
 import { fixturePassword } from '../../support/fixture-password';
 
 const isRoot = process.getuid?.() === 0;

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, heartbeatBody, seedAgent, type Harness } from '../api/harness';
+import { createHarness, heartbeatBody, seedAgent, type Harness } from '../../support/api-harness';
 
 /** The secret of a `tbk_<keyId>_<secret>` / `tba_<agentId>_<secret>` token (base64url: may itself contain `_`). */
 const secretPart = (token: string): string => token.split('_').slice(2).join('_');

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, heartbeatBody, seedTenant, startBody, startGranted, type Harness } from '../api/harness';
+import { createHarness, heartbeatBody, seedTenant, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 before(async () => {

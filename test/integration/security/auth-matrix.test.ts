@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_TOKEN, createHarness, seedAgent, grantFor, startBody, startGranted, type ApiResponse, type Harness } from '../api/harness';
+import { ADMIN_TOKEN, createHarness, seedAgent, grantFor, startBody, startGranted, type ApiResponse, type Harness } from '../../support/api-harness';
 
 type Caller =
   | 'none'

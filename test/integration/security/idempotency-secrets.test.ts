@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SECRET_RESPONSE_FIELDS } from '../../../functions/src/domain/idempotency';
-import { ADMIN_TOKEN, createHarness, mschapv2Body, seedAgent, seedTenant, type Harness } from '../api/harness';
+import { ADMIN_TOKEN, createHarness, mschapv2Body, seedAgent, seedTenant, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 before(async () => {

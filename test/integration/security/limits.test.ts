@@ -10,7 +10,7 @@ import { createApp } from '../../../functions/src/app';
 import { parseBrokerConfig } from '../../../functions/src/config';
 import type { Store } from '../../../functions/src/domain/store';
 import { createTestStore, type TestStore } from '../../support/test-store';
-import { ADMIN_TOKEN, createHarness, seedAgent, type Harness } from '../api/harness';
+import { ADMIN_TOKEN, createHarness, seedAgent, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 let agentToken: string;

@@ -11,7 +11,7 @@ import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { sessionIdFor } from '../../../functions/src/domain/session-id';
 import type { Session } from '../../../functions/src/domain/types';
 import { sessionItem } from '../../../functions/src/store/dynamo/session-items';
-import { createHarness, seedAgent, seedTenant, startBody, startGranted, type Harness } from '../api/harness';
+import { createHarness, seedAgent, seedTenant, startBody, startGranted, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 let acmeKey: string;

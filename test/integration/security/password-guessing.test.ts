@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, mschapv2Body, seedAgent, type Harness } from '../api/harness';
+import { createHarness, mschapv2Body, seedAgent, type Harness } from '../../support/api-harness';
 
 const ATTACKER = '203.0.113.66';
 const HOME = '198.51.100.10';

@@ -12,7 +12,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, seedAgent, startBody, startGranted, type ApiResponse, type Harness } from '../api/harness';
+import { createHarness, seedAgent, startBody, startGranted, type ApiResponse, type Harness } from '../../support/api-harness';
 import type { Pool } from '../../../functions/src/domain/types';
 
 let h: Harness;

@@ -12,7 +12,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { computeChapMd5, ntPasswordHash } from '../../../contract/src/ppp-auth';
 import type { IpsecSettings, User } from '../../../functions/src/domain/types';
-import { createHarness, mschapv2Body, seedAgent, seedTenant, type Harness } from '../api/harness';
+import { createHarness, mschapv2Body, seedAgent, seedTenant, type Harness } from '../../support/api-harness';
 import { user as userRecord } from '../../support/store-fixtures';
 
 let h: Harness;

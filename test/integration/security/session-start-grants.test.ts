@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHarness, grantFor, seedAgent, seedTenant, startBody, type Harness } from '../api/harness';
+import { createHarness, grantFor, seedAgent, seedTenant, startBody, type Harness } from '../../support/api-harness';
 
 let h: Harness;
 let a: { agentId: string; token: string };

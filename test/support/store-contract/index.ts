@@ -2,7 +2,7 @@
  * The one Store contract suite (STYLE.md habit 5; hono's common.case.test.ts): every Store
  * implementation runs these cases, the DynamoDB store on DynamoDB Local
  * (test/integration/store/dynamo-store.test.ts) and the in-memory one of the domain's unit tests
- * (test/unit/store/in-memory-store.test.ts), so the two cannot drift.
+ * (test/unit/functions/store/memory/in-memory-store.test.ts), so the two cannot drift.
  */
 import { describe } from 'node:test';
 import { directoryCases } from './directory-cases';

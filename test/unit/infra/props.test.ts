@@ -12,7 +12,7 @@ import { BrokerTable } from '../../../infra/lib/broker-table';
 import { EdgeFleet } from '../../../infra/lib/edge-fleet';
 import { InfraConfigError } from '../../../infra/lib/errors';
 import { TunnelBrokerStack } from '../../../infra/lib/tunnel-broker-stack';
-import { stubBundles } from '../../../infra/testing/stub-bundles';
+import { stubBundles } from '../../support/infra/stub-bundles';
 
 function problemsOf(fn: () => unknown): readonly string[] {
   try {

@@ -1,0 +1,276 @@
+/**
+ * The marked socket's decisions and batching against a scripted kernel (no root, no real socket):
+ * when it falls back to node:dgram, what errors it reports, how sends are batched into sendmmsg
+ * and what each message header says. test/integration/io/marked-udp.test.ts runs it for real.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { UdpError } from '../../../../edge-agent/src/io/errors';
+import { Errno, SO_MARK, SO_RCVMARK, formatIpv4At, readSockaddr, writeSockaddr, parseAddress } from '../../../../edge-agent/src/io/msghdr';
+import { MarksUnavailable, openMarkedUdp, type SocketCalls } from '../../../../edge-agent/src/io/native-udp';
+import type { DatagramSocket, RemoteInfo } from '../../../../edge-agent/src/io/udp';
+
+interface Sent {
+  readonly to: string;
+  readonly port: number;
+  readonly mark: number;
+  readonly data: string;
+}
+
+interface Incoming {
+  readonly from: string;
+  readonly port: number;
+  readonly mark: number;
+  readonly data: Buffer;
+}
+
+/** A scripted kernel: pointers are fake addresses that map back to the buffers they came from. */
+class ScriptedKernel implements SocketCalls {
+  readonly closed: number[] = [];
+  readonly options = new Map<number, number>();
+  readonly sent: Sent[] = [];
+  readonly sendCalls: number[] = [];
+  /** Per sendmmsg call: how many to accept, or -errno. Beyond the script: all. */
+  sendScript: number[] = [];
+  optionErrno = new Map<number, number>();
+  bindErrno = 0;
+  readonly incoming: Incoming[] = [];
+  private lastErrno = 0;
+  private readonly regions: { base: number; buffer: Uint8Array }[] = [];
+  private onReadable: (() => void) | undefined;
+  pollClosed = false;
+
+  socket(): number {
+    return 9;
+  }
+  setsockopt(_fd: number, _level: number, name: number, value: Uint8Array): number {
+    const errno = this.optionErrno.get(name);
+    if (errno) return this.fail(errno);
+    this.options.set(name, Buffer.from(value).readInt32LE(0));
+    return 0;
+  }
+  bind(): number {
+    return this.bindErrno ? this.fail(this.bindErrno) : 0;
+  }
+  getsockname(_fd: number, address: Uint8Array): number {
+    writeSockaddr(new DataView(address.buffer, address.byteOffset, address.byteLength), 0, parseAddress('192.0.2.1')!, 41701);
+    return 0;
+  }
+  close(fd: number): number {
+    this.closed.push(fd);
+    return 0;
+  }
+  errno(): number {
+    return this.lastErrno;
+  }
+  address(buffer: Uint8Array): number {
+    const base = 0x7f00_0000_0000 + this.regions.length * 0x100_0000;
+    this.regions.push({ base, buffer });
+    return base;
+  }
+  poll(_fd: number, onReadable: () => void) {
+    this.onReadable = onReadable;
+    return { close: () => void (this.pollClosed = true) };
+  }
+  /** Let the socket read what is queued in `incoming` (it reads from a setImmediate: wait for it). */
+  async readable(): Promise<void> {
+    this.onReadable?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  sendmmsg(_fd: number, vector: Uint8Array, count: number): number {
+    this.sendCalls.push(count);
+    const scripted = this.sendScript.shift();
+    if (scripted !== undefined && scripted < 0) return this.fail(-scripted);
+    const take = Math.min(count, scripted ?? count);
+    const v = view(vector);
+    for (let i = 0; i < take; i++) {
+      const h = i * 64;
+      const name = this.resolve(u64(v, h));
+      const iov = this.resolve(u64(v, h + 16));
+      const data = this.resolve(u64(iov.view, iov.at));
+      const length = u64(iov.view, iov.at + 8);
+      const control = u64(v, h + 32);
+      const from = readSockaddr(name.view, name.at)!;
+      let mark = 0;
+      if (control !== 0) {
+        const c = this.resolve(control);
+        assert.equal(u64(v, h + 40), 24);
+        assert.equal(c.view.getInt32(c.at + 12, true), SO_MARK);
+        mark = c.view.getUint32(c.at + 16, true);
+      }
+      this.sent.push({ to: formatIpv4At(name.view, from.at), port: from.port, mark, data: Buffer.from(data.buffer.subarray(data.at, data.at + length)).toString() });
+    }
+    return take;
+  }
+
+  recvmmsg(_fd: number, vector: Uint8Array, count: number): number {
+    if (this.incoming.length === 0) return this.fail(Errno.EAGAIN);
+    const v = view(vector);
+    let n = 0;
+    for (; n < count && this.incoming.length > 0; n++) {
+      const d = this.incoming.shift()!;
+      const h = n * 64;
+      const name = this.resolve(u64(v, h));
+      writeSockaddr(name.view, name.at, parseAddress(d.from)!, d.port);
+      const iov = this.resolve(u64(v, h + 16));
+      const data = this.resolve(u64(iov.view, iov.at));
+      const room = u64(iov.view, iov.at + 8);
+      data.buffer.set(d.data.subarray(0, room), data.at);
+      v.setUint32(h + 56, Math.min(d.data.length, room), true);
+      v.setInt32(h + 48, d.data.length > room ? 0x20 : 0, true); // MSG_TRUNC
+      const control = this.resolve(u64(v, h + 32));
+      control.view.setBigUint64(control.at, 20n, true);
+      control.view.setInt32(control.at + 8, 1, true);
+      control.view.setInt32(control.at + 12, SO_MARK, true);
+      control.view.setUint32(control.at + 16, d.mark, true);
+      v.setBigUint64(h + 40, 24n, true);
+    }
+    return n;
+  }
+
+  private fail(errno: number): number {
+    this.lastErrno = errno;
+    return -1;
+  }
+
+  private resolve(pointer: number): { buffer: Uint8Array; view: DataView; at: number } {
+    const region = this.regions.find((r) => pointer >= r.base && pointer < r.base + r.buffer.length);
+    assert.ok(region, `pointer ${pointer.toString(16)} outside every buffer the socket registered`);
+    return { buffer: region.buffer, view: view(region.buffer), at: pointer - region.base };
+  }
+}
+
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+const u64 = (v: DataView, at: number) => Number(v.getBigUint64(at, true));
+const OPTIONS = { address: '192.0.2.1', port: 1701 };
+
+async function open(kernel: ScriptedKernel): Promise<DatagramSocket> {
+  const socket = await openMarkedUdp(OPTIONS, kernel);
+  assert.ok(!(socket instanceof MarksUnavailable), 'opened');
+  return socket;
+}
+
+describe('marked socket: when it is not used', () => {
+  test('a kernel without SO_RCVMARK (< 5.19): unavailable, the reason says why, the fd is closed', async () => {
+    const kernel = new ScriptedKernel();
+    kernel.optionErrno.set(SO_RCVMARK, Errno.ENOPROTOOPT);
+    const result = await openMarkedUdp(OPTIONS, kernel);
+    assert.ok(result instanceof MarksUnavailable);
+    assert.match(result.reason, /SO_RCVMARK.*5\.19/);
+    assert.deepEqual(kernel.closed, [9]);
+  });
+
+  test('no CAP_NET_ADMIN to set marks: unavailable', async () => {
+    const kernel = new ScriptedKernel();
+    kernel.optionErrno.set(SO_MARK, Errno.EPERM);
+    const result = await openMarkedUdp(OPTIONS, kernel);
+    assert.ok(result instanceof MarksUnavailable);
+    assert.match(result.reason, /CAP_NET_ADMIN/);
+    assert.deepEqual(kernel.closed, [9]);
+  });
+
+  test('a port in use is an error, not a fallback (node:dgram could not bind it either)', async () => {
+    const kernel = new ScriptedKernel();
+    kernel.bindErrno = Errno.EADDRINUSE;
+    await assert.rejects(openMarkedUdp(OPTIONS, kernel), (error: unknown) => {
+      assert.ok(error instanceof UdpError);
+      assert.equal((error.cause as NodeJS.ErrnoException).code, 'EADDRINUSE');
+      return true;
+    });
+    assert.deepEqual(kernel.closed, [9]);
+  });
+
+  test('opened: SO_RCVMARK on, the kernel-chosen port reported', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await openMarkedUdp({ ...OPTIONS, port: 0, receiveBufferSize: 1 << 20 }, kernel);
+    assert.ok(!(socket instanceof MarksUnavailable));
+    assert.equal(socket.marks, true);
+    assert.equal(socket.port, 41701);
+    assert.equal(kernel.options.get(SO_RCVMARK), 1);
+    assert.equal(kernel.options.get(8), 1 << 20, 'SO_RCVBUF');
+    await socket.close();
+    assert.equal(kernel.pollClosed, true);
+  });
+});
+
+describe('marked socket: sending', () => {
+  test('sends of one task leave in sendmmsg batches of 64, each with its destination and mark', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel);
+    for (let i = 0; i < 100; i++) socket.send(Buffer.from(`d${i}`), 1701, `198.51.100.${i % 3}`, i % 2 === 0 ? 0 : 1000 + i);
+    assert.deepEqual(kernel.sendCalls, [64], 'a full batch leaves at once');
+    await Promise.resolve();
+    assert.deepEqual(kernel.sendCalls, [64, 36], 'the rest at the end of the task');
+    assert.equal(kernel.sent.length, 100);
+    assert.deepEqual(kernel.sent[0], { to: '198.51.100.0', port: 1701, mark: 0, data: 'd0' });
+    assert.deepEqual(kernel.sent[65], { to: '198.51.100.2', port: 1701, mark: 1065, data: 'd65' });
+    await socket.close();
+  });
+
+  test('a full send buffer drops the rest like a wire; a failing datagram is reported and the others still go', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel);
+    const errors: UdpError[] = [];
+    socket.onError((e) => errors.push(e));
+    kernel.sendScript = [1, -Errno.EAGAIN];
+    for (let i = 0; i < 4; i++) socket.send(Buffer.from(`x${i}`), 1701, '198.51.100.1');
+    await Promise.resolve();
+    assert.deepEqual(kernel.sent.map((s) => s.data), ['x0']);
+    assert.equal((socket as unknown as { dropped: { sendBufferFull: number } }).dropped.sendBufferFull, 3);
+    assert.equal(errors.length, 0);
+
+    kernel.sendScript = [-Errno.EINVAL];
+    for (let i = 0; i < 3; i++) socket.send(Buffer.from(`y${i}`), 1701, '198.51.100.1');
+    await Promise.resolve();
+    assert.deepEqual(kernel.sent.map((s) => s.data).slice(1), ['y1', 'y2']);
+    assert.equal(errors.length, 1);
+    assert.equal((errors[0]!.cause as NodeJS.ErrnoException).code, 'EINVAL');
+    await socket.close();
+  });
+
+  test('close sends what is queued first', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel);
+    socket.send(Buffer.from('StopCCN'), 1701, '198.51.100.1', 7);
+    await socket.close();
+    assert.deepEqual(kernel.sent, [{ to: '198.51.100.1', port: 1701, mark: 7, data: 'StopCCN' }]);
+    socket.send(Buffer.from('late'), 1701, '198.51.100.1');
+    await Promise.resolve();
+    assert.equal(kernel.sent.length, 1, 'nothing after close');
+  });
+});
+
+describe('marked socket: receiving', () => {
+  test('each datagram comes with its source and mark; an oversize one is counted and dropped', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel);
+    const got: { data: string; remote: RemoteInfo }[] = [];
+    socket.onMessage((data, remote) => got.push({ data: data.toString(), remote }));
+    kernel.incoming.push(
+      { from: '198.51.100.100', port: 1701, mark: 1, data: Buffer.from('first') },
+      { from: '198.51.100.100', port: 1701, mark: 2, data: Buffer.from('second') },
+      { from: '198.51.100.100', port: 1701, mark: 2, data: Buffer.alloc(5000) },
+      { from: '203.0.113.9', port: 50123, mark: 0, data: Buffer.from('plain') },
+    );
+    await kernel.readable();
+    assert.deepEqual(got, [
+      { data: 'first', remote: { address: '198.51.100.100', port: 1701, mark: 1 } },
+      { data: 'second', remote: { address: '198.51.100.100', port: 1701, mark: 2 } },
+      { data: 'plain', remote: { address: '203.0.113.9', port: 50123, mark: 0 } },
+    ]);
+    assert.equal((socket as unknown as { dropped: { truncated: number } }).dropped.truncated, 1);
+    await socket.close();
+  });
+
+  test('more than one batch waiting: read in several recvmmsg calls per wake-up', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel);
+    let count = 0;
+    socket.onMessage(() => count++);
+    for (let i = 0; i < 150; i++) kernel.incoming.push({ from: '198.51.100.1', port: 1701, mark: i, data: Buffer.from('x') });
+    await kernel.readable();
+    assert.equal(count, 150);
+    await socket.close();
+  });
+});
