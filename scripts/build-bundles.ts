@@ -5,7 +5,7 @@
  *   npx tsx scripts/build-bundles.ts [--out dist]
  *
  * Writes dist/functions/<name>/index.mjs and dist/edge-agent/edge-agent.mjs (see
- * infra/lib/bundle-layout.ts). Optional entries whose source does not exist yet are skipped.
+ * infra/lib/bundle-layout.ts), and the web console into dist/functions/api/console/. Optional entries whose source does not exist yet are skipped.
  * Native modules (koffi) cannot be bundled: they stay external and are listed in a package.json
  * next to the agent bundle, which the VM's boot script installs for its own CPU.
  */
@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { BUNDLE_ENTRIES, type BundleEntry } from '../infra/lib/bundle-layout';
+import { buildConsole } from './build-console';
 
 /** Packages with native addons: never bundled, installed on the target instead. */
 export const NATIVE_EXTERNALS: readonly string[] = ['koffi'];
@@ -86,6 +87,9 @@ export async function buildBundles(options: BuildOptions = {}): Promise<BuildRep
       metafile: true,
       logLevel: 'warning',
     });
+    // The console is built into the function's own folder: Lambda cannot run esbuild (a
+    // devDependency), and files in the asset change its hash, so a console change redeploys.
+    if (entry.consoleDir) await buildConsole({ outDir: join(dir, entry.consoleDir), minify: options.minify ?? true });
     const natives = nativeImports(result.metafile);
     if (natives.length > 0) writeNativePackageJson(root, dir, entry, natives);
     built.push({ name: entry.name, file, bytes: readFileSync(file).length, nativeExternals: natives });

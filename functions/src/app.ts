@@ -21,6 +21,8 @@ import { BrokerError } from './errors';
 import { auditLog } from './http/audit-log';
 import { agentAuth, operatorAuth } from './http/auth';
 import type { AppEnv } from './http/context';
+import type { ConsoleAssets } from './http/console-files';
+import { registerConsoleRoutes } from './http/console-routes';
 import { renderDocsPage } from './http/docs-page';
 import { notFoundHandler, onError } from './http/error-handler';
 import { idempotencyMiddleware } from './http/idempotency-middleware';
@@ -52,6 +54,8 @@ export interface AppDeps {
   readonly nudgeSender?: NudgeSender;
   /** Request, authentication and session counts (the local stack's /metrics); none on Lambda. */
   readonly metrics?: BrokerMetrics;
+  /** The built web console (io/console-assets.ts); without it /console answers 404 saying so. */
+  readonly consoleAssets?: ConsoleAssets;
 }
 
 const OPENAPI_INFO = {
@@ -146,6 +150,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     docsHtml ??= renderDocsPage(app.getOpenAPIDocument(OPENAPI_INFO) as unknown as Parameters<typeof renderDocsPage>[0]);
     return c.html(docsHtml);
   });
+  registerConsoleRoutes(app, deps.consoleAssets);
 
   app.onError(onError);
   app.notFound(notFoundHandler(() => app.routes));

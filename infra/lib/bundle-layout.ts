@@ -13,10 +13,12 @@ export interface BundleEntry {
   readonly outDir: string;
   readonly outFile: string;
   readonly required: boolean;
+  /** Subfolder that receives the web console's built files (scripts/build-console.ts), served by this function. */
+  readonly consoleDir?: string;
 }
 
 export const BUNDLE_ENTRIES: readonly BundleEntry[] = [
-  { name: 'api', source: 'functions/src/entry/lambda.ts', outDir: 'functions/api', outFile: 'index.mjs', required: true },
+  { name: 'api', source: 'functions/src/entry/lambda.ts', outDir: 'functions/api', outFile: 'index.mjs', required: true, consoleDir: 'console' },
   { name: 'reaper', source: 'functions/src/entry/reaper.ts', outDir: 'functions/reaper', outFile: 'index.mjs', required: true },
   { name: 'autoscaler', source: 'functions/src/entry/autoscaler.ts', outDir: 'functions/autoscaler', outFile: 'index.mjs', required: false },
   { name: 'agent', source: 'edge-agent/src/cli.ts', outDir: 'edge-agent', outFile: 'edge-agent.mjs', required: false },

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { startLiveBroker, type LiveBroker } from './live-broker';
+import { startLiveBroker, type LiveBroker, type LiveBrokerOptions } from './live-broker';
 import { createNetns, type Netns } from '../../scripts/lib/netns';
 import { openTunnels, type OpenTunnelsOptions, type SimulatorRun } from '../simulator';
 
@@ -64,6 +64,8 @@ export interface StartE2eOptions {
   readonly brokerEnv?: Record<string, string>;
   /** Agent settings on top of the harness's (e.g. COMMAND_NUDGE_PORT). */
   readonly agentEnv?: Record<string, string>;
+  /** The web console for the broker to serve (test/integration/console). */
+  readonly consoleAssets?: LiveBrokerOptions['consoleAssets'];
 }
 
 /** Everything up: namespace, broker, seeded tenant, enrolled agent, agent listening and registered. */
@@ -84,7 +86,11 @@ export async function startE2e(options: StartE2eOptions): Promise<E2e> {
   try {
     const ns = await createNetns(options.label);
     cleanups.push(() => ns.delete());
-    const broker = await startLiveBroker({ host: ns.hostAddress, ...(options.brokerEnv ? { env: options.brokerEnv } : {}) });
+    const broker = await startLiveBroker({
+      host: ns.hostAddress,
+      ...(options.brokerEnv ? { env: options.brokerEnv } : {}),
+      ...(options.consoleAssets ? { consoleAssets: options.consoleAssets } : {}),
+    });
     cleanups.push(() => broker.close());
     await broker.seedTenant(options.tenantId, {
       cidr: options.cidr ?? '10.8.0.0/24',

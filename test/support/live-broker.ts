@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp } from '../../functions/src/app';
+import type { ConsoleAssets } from '../../functions/src/http/console-files';
 import { parseBrokerConfig } from '../../functions/src/config';
 import { systemClock } from '../../functions/src/domain/types';
 import { startLocalServer } from '../../functions/src/entry/local-server';
@@ -27,7 +28,14 @@ export interface LiveBroker {
   close(): Promise<void>;
 }
 
-export async function startLiveBroker(options: { host?: string; env?: Record<string, string> } = {}): Promise<LiveBroker> {
+export interface LiveBrokerOptions {
+  readonly host?: string;
+  readonly env?: Record<string, string>;
+  /** The web console to serve under /console (scripts/build-console.ts bundleConsole()). */
+  readonly consoleAssets?: ConsoleAssets;
+}
+
+export async function startLiveBroker(options: LiveBrokerOptions = {}): Promise<LiveBroker> {
   const testStore = await createTestStore();
   const adminToken = `admin-${randomBytes(12).toString('hex')}`;
   const config = parseBrokerConfig({
@@ -37,7 +45,13 @@ export async function startLiveBroker(options: { host?: string; env?: Record<str
     HEARTBEAT_INTERVAL_SECONDS: '1',
     ...options.env,
   });
-  const app = createApp({ store: testStore.store, clock: systemClock, logger: pino({ level: 'silent' }), config });
+  const app = createApp({
+    store: testStore.store,
+    clock: systemClock,
+    logger: pino({ level: 'silent' }),
+    config,
+    ...(options.consoleAssets ? { consoleAssets: options.consoleAssets } : {}),
+  });
   const host = options.host ?? '127.0.0.1';
   const port = await freePort();
   let close: (() => Promise<void>) | undefined;

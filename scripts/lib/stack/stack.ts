@@ -22,6 +22,7 @@ import { startLocalServer, startLocalSocketServer } from '../../../functions/src
 import { createPrometheusBrokerMetrics, mountMetricsRoute } from '../../../functions/src/entry/local-metrics';
 import { createReaperHandler } from '../../../functions/src/entry/reaper';
 import { createDynamoClient, createDynamoStore, ensureTable } from '../../../functions/src/store/dynamo';
+import { bundleConsole } from '../../build-console';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local';
 import { startLocalAgent, type LocalAgent } from '../local-agent';
 import { adminClient } from './admin-client';
@@ -156,7 +157,9 @@ async function startPieces(
   const tableOutcome = await ensureTable(client, tableName);
   const store = createDynamoStore({ client, tableName });
   const metrics = createPrometheusBrokerMetrics();
-  const app = createApp({ store, clock: systemClock, logger: brokerLog.logger, config, metrics });
+  // Built at each start (esbuild, well under a second), so the console always matches the checkout.
+  const consoleAssets = await bundleConsole();
+  const app = createApp({ store, clock: systemClock, logger: brokerLog.logger, config, metrics, consoleAssets });
   mountMetricsRoute(app, metrics);
 
   let closeTcp: () => Promise<void>;
@@ -250,6 +253,7 @@ async function startPieces(
     'tunnel-broker local stack is running',
     `  DynamoDB Local   ${dynamoWhere}`,
     `  Broker API       ${apiUrl}  (docs ${localUrl}/docs; agents in namespaces use ${brokerSocket}); log ${brokerLog.file}`,
+    `  Web console      ${localUrl}/console/  (sign in with the admin token or an API key; docs/console.md)`,
     `  Admin token      ${adminLine}`,
     `  Metrics          ${localUrl}/metrics (broker, this host only)${agent && settings.agentMetricsListen !== 'off' ? `; built-in agent http://${settings.agentMetricsListen}/metrics` : ''}  (docs/metrics.md)`,
     `  Edge agent       ${agent ? agent.describe() : agentNote}`,
