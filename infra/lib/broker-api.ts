@@ -27,6 +27,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: apigw.HttpMethod.GET, path: '/healthz', audience: 'public' },
   { method: apigw.HttpMethod.GET, path: '/openapi.json', audience: 'public' },
   { method: apigw.HttpMethod.GET, path: '/docs', audience: 'public' },
+  // The web console's static files (docs/console.md); its API calls go to /v1 with the operator's key.
+  { method: apigw.HttpMethod.GET, path: '/console', audience: 'public' },
+  { method: apigw.HttpMethod.GET, path: '/console/{proxy+}', audience: 'public' },
 ];
 
 export interface BrokerApiProps {

@@ -39,7 +39,8 @@ export function registerConsoleRoutes(app: OpenAPIHono<AppEnv>, assets: ConsoleA
     const file = CONSOLE_FILES.find((f) => f.name === name)!;
     return c.body(assets[name] as Uint8Array<ArrayBuffer>, 200, { ...CONSOLE_HEADERS, 'content-type': file.contentType });
   };
-  app.get('/console', (c) => c.redirect('/console/', 301));
+  // Both forms serve the page (its links are absolute): API Gateway routes `/console` and `/console/{proxy+}`.
+  app.get('/console', (c) => serve(c, 'index.html'));
   app.get('/console/', (c) => serve(c, 'index.html'));
   for (const file of CONSOLE_FILES) app.get(`/console/${file.name}`, (c) => serve(c, file.name));
 }

@@ -69,6 +69,14 @@ describe('bundles and synth', () => {
       const unrouted = operations.filter(([m, p]) => !routed(m, p));
       assert.deepEqual(unrouted, [], 'every documented route is reachable through API Gateway');
       assert.ok(routed('GET', '/openapi.json') && routed('GET', '/docs'));
+      // The web console, served by the same bundle from the files beside it (console/).
+      assert.ok(routed('GET', '/console') && routed('GET', '/console/app.js') && routed('GET', '/console/app.css'));
+      for (const [path, type] of [['/console', /text\/html/], ['/console/app.js', /javascript/], ['/console/app.css', /text\/css/]] as const) {
+        const page = await mod.handler({ ...event, routeKey: `GET ${path}`, rawPath: path, requestContext: { ...event.requestContext, http: { ...event.requestContext.http, path } } }, {});
+        assert.equal(page.statusCode, 200, path);
+        assert.match(String((page as unknown as { headers: Record<string, string> }).headers['content-type']), type, path);
+        assert.match(String((page as unknown as { headers: Record<string, string> }).headers['content-security-policy']), /script-src 'self'/, path);
+      }
     } finally {
       for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
       Object.assign(process.env, saved);
@@ -84,6 +92,7 @@ describe('bundles and synth', () => {
     const staged = readdirSync(outdir).filter((d) => d.startsWith('asset.'));
     const withApi = staged.filter((d) => existsSync(join(outdir, d, 'index.mjs')));
     assert.ok(withApi.length >= 2, 'api and reaper bundles staged');
+    assert.equal(staged.filter((d) => ['index.html', 'app.js', 'app.css'].every((f) => existsSync(join(outdir, d, 'console', f)))).length, 1, 'the console ships in the API asset');
     const agentBuilt = report.built.some((b) => b.name === 'agent');
     assert.equal(stack.fleet !== undefined, agentBuilt, 'the fleet is deployed exactly when the agent bundle exists');
     const template = readFileSync(join(outdir, artifact.templateFile), 'utf8');
