@@ -3,7 +3,12 @@
  * sent by the browser on its own the way a cookie is), or only memory when the operator asks.
  */
 
-export type KeyStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+/** The part of the Web Storage API used (window.sessionStorage has it). */
+export interface KeyStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
 
 export const STORAGE_KEY = 'tunnel-broker.console.api-key';
 

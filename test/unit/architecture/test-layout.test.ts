@@ -12,7 +12,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const UNIT = join(ROOT, 'test/unit');
 /** Unit-test folders about the project as a whole or about the test harness itself. */
 const NOT_MIRRORS = new Set(['architecture', 'e2e-harness']);
-const WITH_SRC = new Set(['edge-agent', 'functions', 'contract', 'cli']);
+const WITH_SRC = new Set(['edge-agent', 'functions', 'contract', 'cli', 'console']);
 
 /** The source folder a test/unit folder stands for, e.g. edge-agent/l2tp -> edge-agent/src/l2tp. */
 export function sourceFolderOf(unitFolder: string): string {
@@ -35,7 +35,7 @@ test('every folder of test/unit mirrors a source folder', () => {
 
 test('no testing/ helper folders outside test/support', () => {
   const skip = (name: string) => ['node_modules', '.git', 'cdk.out', 'support'].includes(name);
-  const strays = ['test', 'edge-agent', 'functions', 'contract', 'infra', 'cli']
+  const strays = ['test', 'edge-agent', 'functions', 'contract', 'infra', 'cli', 'console']
     .filter((top) => existsSync(join(ROOT, top)))
     .flatMap((top) => folders(join(ROOT, top), skip))
     .filter((dir) => dir.endsWith('/testing'))
