@@ -220,6 +220,7 @@ describe('the web console in Chromium, with a real agent and real sessions', { s
       const alert = page.locator('#banner [role=alert]');
       await alert.waitFor();
       assert.match(await alert.innerText(), message, hash);
+      if (hash.startsWith('#/usage')) await shot('error-other-tenant');
     }
     await page.waitForTimeout(500); // let the last response bodies be read
     page.removeAllListeners('response');

@@ -74,6 +74,19 @@ describe('npm start: reachable from this host only', { skip: skip ? `skipped: ${
     assert.equal(local.status, 0, 'the agent answers the L2TP probe on loopback');
   });
 
+  test('it serves the web console at the address its banner prints (issue 19)', async () => {
+    const printed = /Web console\s+(http:\/\/\S+\/console\/)/.exec(stack.output());
+    assert.ok(printed, stack.output());
+    assert.equal(printed[1], `${stack.url}/console/`);
+    const page = await fetch(printed[1]);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.match(await page.text(), /<script type="module" src="\/console\/app\.js">/);
+    const script = await fetch(`${stack.url}/console/app.js`);
+    assert.equal(script.status, 200);
+    assert.ok((await script.text()).length > 1000, 'the bundled console script');
+  });
+
   test('negative control: DynamoDB Local without isolation is reachable from the namespace', async () => {
     let exposed: DynamoDbLocal | undefined;
     try {
