@@ -131,15 +131,21 @@ describe('the web console in Chromium, with a real agent and real sessions', { s
     assert.match(await page.locator('[data-testid=broker-health]').innerText(), /Broker: ok/);
     assert.match(await page.locator('[data-testid=who]').innerText(), /operator key/);
     // The key is in this tab's sessionStorage, and the browser holds no cookie for the console.
+    assert.equal(await page.evaluate('sessionStorage.length'), 1, 'the key, in this tab only');
     assert.equal(await page.evaluate('document.cookie'), '');
     assert.deepEqual(await context.cookies(), []);
     await shot('fleet');
   });
 
-  test('tenants and usage pages list both tenants for the operator', async () => {
+  test('tenants and usage pages list both tenants for the operator; markup in a name stays text', async () => {
+    const markup = '<img src=x onerror="window.pwned=1">Globex';
+    assert.equal((await e2e.broker.admin('PATCH', `/v1/tenants/${OTHER}`, { name: markup })).status, 200);
     await page.click('nav >> text=Tenants');
     await page.locator(`tr[data-tenant-id="${OTHER}"]`).waitFor();
     assert.equal(await page.locator('tr[data-tenant-id]').count(), 2);
+    assert.match(await page.locator(`tr[data-tenant-id="${OTHER}"]`).innerText(), /<img src=x onerror="window\.pwned=1">Globex/);
+    assert.equal(await page.locator('main img').count(), 0);
+    assert.equal(await page.evaluate('window.pwned'), undefined);
     await shot('tenants');
     await page.goto(`${consoleUrl}#/usage?tenantId=${TENANT}`);
     const totals = page.locator('[data-testid=usage-totals]');
