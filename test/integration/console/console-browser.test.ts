@@ -236,6 +236,27 @@ describe('the web console in Chromium, with a real agent and real sessions', { s
     assert.deepEqual(leaks.map((a) => a.url), [], 'no API answer to the tenant key carried the other tenant\'s data');
   });
 
+  test('a broker that cannot be reached is reported as such, and the page recovers when it is back', async () => {
+    // The page is loaded; then the broker goes away and the operator moves to another page.
+    await page.goto(`${consoleUrl}#/usage?tenantId=${TENANT}`);
+    await page.locator('[data-testid=usage-totals]').waitFor();
+    await e2e.broker.stop();
+    try {
+      await page.evaluate("location.hash = '#/tenants'");
+      const alert = page.locator('[role=alert]');
+      await alert.waitFor();
+      assert.match(await alert.innerText(), /Cannot reach the broker/);
+    } finally {
+      await e2e.broker.start();
+    }
+    await page.reload(); // still signed in: the key is in this tab's sessionStorage
+    await page.locator(`tr[data-tenant-id="${TENANT}"]`).waitFor();
+    // Chromium's own note on the refused connection is expected here, nothing else.
+    const refused = pageProblems.filter((p) => /ERR_CONNECTION_REFUSED/.test(p));
+    assert.ok(refused.length > 0);
+    pageProblems.splice(0, pageProblems.length, ...pageProblems.filter((p) => !refused.includes(p)));
+  });
+
   test('no script error and no Content-Security-Policy violation on any page', () => {
     assert.deepEqual(pageProblems, []);
   });
