@@ -5,7 +5,8 @@
  *   npx tsx scripts/build-bundles.ts [--out dist]
  *
  * Writes dist/functions/<name>/index.mjs and dist/edge-agent/edge-agent.mjs (see
- * infra/lib/bundle-layout.ts), and the web console into dist/functions/api/console/. Optional entries whose source does not exist yet are skipped.
+ * infra/lib/bundle-layout.ts), and the web console into dist/functions/api/console/ (served by the
+ * API function, docs/console.md). Optional entries whose source does not exist yet are skipped.
  * Native modules (koffi) cannot be bundled: they stay external and are listed in a package.json
  * next to the agent bundle, which the VM's boot script installs for its own CPU.
  */

@@ -90,8 +90,8 @@ export async function renderSessions(ctx: PageContext): Promise<void> {
   };
 
   const load = async () => {
-    const { q: _q, ...filters } = currentQueryFromRoute();
-    const page = await session.api.get<Page<Session>>('/v1/sessions', { ...filters, limit: LIMIT });
+    const { tenantId, state, username: user } = currentQueryFromRoute();
+    const page = await session.api.get<Page<Session>>('/v1/sessions', { tenantId, state, username: user, limit: LIMIT });
     loaded = page.items;
     more = page.cursor !== undefined;
     draw();
