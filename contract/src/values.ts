@@ -25,6 +25,8 @@ export const END_REASONS = [
   'user-deleted',
   'user-disabled',
   'tenant-deleted',
+  // RADIUS Session-Timeout (RFC 2865 §5.27) reached: the agent ends the session.
+  'session-timeout',
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
@@ -60,6 +62,14 @@ export const AUTH_FAILURE_REASONS = [
   'bad-credentials',
   'malformed-request',
   'chap-secret-unavailable',
+  // A RADIUS tenant (docs/radius.md): no server answered (an outage, never counted towards a lock).
+  'radius-unavailable',
+  // Servers answered, but no answer passed the checks (Message-Authenticator, authenticators): not counted.
+  'radius-refused',
+  // An Access-Accept the broker cannot use (e.g. MS-CHAPv2 without MS-CHAP2-Success): not counted.
+  'radius-bad-answer',
+  // Access-Accept with a Framed-IP-Address outside every pool of the tenant.
+  'framed-address-outside-pool',
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 

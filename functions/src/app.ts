@@ -38,6 +38,8 @@ import { registerSessionRoutes } from './http/routes/sessions';
 import { registerTenantRoutes } from './http/routes/tenants';
 import { validationHook } from './http/validation-hook';
 import { createUdpNudgeSender } from './io/udp-nudge-sender';
+import { RadiusClient } from './radius/client';
+import type { RadiusExchange } from './domain/radius-auth/radius-verify';
 import { withSettingsCache } from './store/settings-cache';
 import type { Store } from './domain/store';
 
@@ -52,6 +54,8 @@ export interface AppDeps {
   readonly secretBox?: SecretBox;
   /** Sends command nudges to agents; plain UDP (io/udp-nudge-sender.ts) by default. */
   readonly nudgeSender?: NudgeSender;
+  /** Talks to tenants' RADIUS servers; a UDP RadiusClient (radius/client.ts) by default. */
+  readonly radius?: RadiusExchange;
   /** Request, authentication and session counts (the local stack's /metrics); none on Lambda. */
   readonly metrics?: BrokerMetrics;
   /** The built web console (io/console-assets.ts); without it /console answers 404 saying so. */
@@ -95,6 +99,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     leaseHints: new LeaseHints(() => deps.clock.now()),
     nudgeKeys: createNudgeKeys(config.dataKeys),
     nudgeSender: deps.nudgeSender ?? createUdpNudgeSender({ logger: deps.logger }),
+    radius: deps.radius ?? new RadiusClient(),
   };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

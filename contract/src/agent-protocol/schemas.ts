@@ -109,6 +109,7 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
       z.object({
         method: z.literal('mschapv2'),
         ...AuthCommonFields,
+        id: z.number().int().min(0).max(255).optional().meta({ description: 'the Identifier of the Challenge (RFC 2759 §3); a RADIUS tenant\'s MS-CHAP2-Response carries it (0 when absent)' }),
         authenticatorChallenge: Hex(16),
         peerChallenge: Hex(16),
         ntResponse: Hex(24),
@@ -212,6 +213,8 @@ export function agentProtocolSchemas(name: SchemaNamer = unnamed) {
         tenantId: z.string(),
         username: z.string(),
         authenticatorResponse: z.string().optional().meta({ description: 'MS-CHAPv2 only: the S=<40 hex> string for the Success packet' }),
+        sessionTimeoutSeconds: z.number().int().min(1).optional().meta({ description: 'RADIUS Session-Timeout: the agent ends the session (session-timeout) this long after it is up' }),
+        idleTimeoutSeconds: z.number().int().min(1).optional().meta({ description: 'RADIUS Idle-Timeout: the agent ends the session (idle-timeout) after this long without a packet from the client' }),
         grant: z.string().meta({ description: 'required by the start of this session (agentSessionRef), valid 60 s, for this agent only' }),
       }),
       z.object({

@@ -73,6 +73,9 @@ const envSchema = z.object({
   SETTINGS_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   VPN_DNS_DOMAIN: vpnDnsDomain,
+  // What the broker calls itself in Access-Requests to tenants' RADIUS servers (docs/radius.md).
+  RADIUS_NAS_IDENTIFIER: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').default('tunnel-broker'),
+  RADIUS_NAS_IP_ADDRESS: z.ipv4().optional(),
 });
 
 /**
@@ -102,6 +105,7 @@ export function parseBrokerConfig(env: Env): BrokerConfig {
       settingsCacheMs: e.SETTINGS_CACHE_SECONDS * 1000,
       logLevel: e.LOG_LEVEL,
       ...(e.VPN_DNS_DOMAIN ? { vpnDnsDomain: e.VPN_DNS_DOMAIN } : {}),
+      radiusNas: { identifier: e.RADIUS_NAS_IDENTIFIER, ...(e.RADIUS_NAS_IP_ADDRESS ? { ipAddress: e.RADIUS_NAS_IP_ADDRESS } : {}) },
     };
   });
 }

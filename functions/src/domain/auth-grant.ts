@@ -24,6 +24,8 @@ export interface GrantClaims {
   readonly agentSessionRef: string;
   /** The user's fixed address, if any, as read at authentication. */
   readonly staticIp?: string;
+  /** RADIUS Class attributes (base64) from the Access-Accept, kept with the session for accounting. */
+  readonly radiusClass?: readonly string[];
   /** Milliseconds since the epoch. */
   readonly expiresAt: number;
 }
@@ -73,6 +75,7 @@ function parseClaims(payload: string): GrantClaims | undefined {
     const c = value as Record<string, unknown>;
     const strings = [c.agentId, c.tenantId, c.username, c.method, c.agentSessionRef].every((v) => typeof v === 'string');
     if (!strings || typeof c.expiresAt !== 'number' || (c.staticIp !== undefined && typeof c.staticIp !== 'string')) return undefined;
+    if (c.radiusClass !== undefined && !(Array.isArray(c.radiusClass) && c.radiusClass.every((v) => typeof v === 'string'))) return undefined;
     return value as GrantClaims;
   } catch {
     return undefined; // only our own MAC-checked payloads get here; belt and braces

@@ -29,6 +29,9 @@ import { verifyChapMd5, verifyMsChapV2 } from '../../../contract/src/ppp-auth';
 import type { AuthFailureReason } from '../../../contract/src/values';
 import type { ServiceContext } from './service-context';
 import type { AuthMethod, AuthThrottle, Tenant, User } from './types';
+import { isInPool } from './ip-allocation/pool-addresses';
+import { authSourceOf } from './radius-auth/auth-source';
+import { verifyWithRadius } from './radius-auth/radius-verify';
 
 /** What every authentication names besides the method's own fields. */
 interface AuthCommon {
@@ -43,7 +46,7 @@ export type AuthRequest = AuthCommon &
   (
     | { readonly method: 'pap'; readonly password: string }
     | { readonly method: 'chap-md5'; readonly id: number; readonly challenge: string; readonly response: string }
-    | { readonly method: 'mschapv2'; readonly authenticatorChallenge: string; readonly peerChallenge: string; readonly ntResponse: string }
+    | { readonly method: 'mschapv2'; readonly id?: number; readonly authenticatorChallenge: string; readonly peerChallenge: string; readonly ntResponse: string }
   );
 
 export type AuthResult =
@@ -52,6 +55,9 @@ export type AuthResult =
       readonly tenantId: string;
       readonly username: string;
       readonly authenticatorResponse?: string;
+      /** RADIUS Session-Timeout / Idle-Timeout, enforced by the agent. */
+      readonly sessionTimeoutSeconds?: number;
+      readonly idleTimeoutSeconds?: number;
       /** Present it when starting this session (see auth-grant.ts). */
       readonly grant: string;
     }
@@ -154,6 +160,11 @@ export async function authenticate(ctx: ServiceContext, agentId: string, request
     return failure('locked', subject.lockedUntil);
   }
 
+  const source = tenant ? authSourceOf(tenant) : undefined;
+  if (source?.kind === 'radius') {
+    return authenticateWithRadius(ctx, { agentId, request, plan: p, tenant: tenant!, source, user: subject, pair, now, failure });
+  }
+
   let verdict: Verdict;
   try {
     verdict = await verify(ctx, subject, request);
@@ -180,6 +191,92 @@ export async function authenticate(ctx: ServiceContext, agentId: string, request
     username: subject.username,
     ...(verdict.authenticatorResponse !== undefined ? { authenticatorResponse: verdict.authenticatorResponse } : {}),
     grant: ctx.grants.issue(claims, now),
+  };
+}
+
+interface RadiusAuth {
+  readonly agentId: string;
+  readonly request: AuthRequest;
+  readonly plan: Plan;
+  readonly tenant: Tenant;
+  readonly source: Extract<ReturnType<typeof authSourceOf>, { kind: 'radius' }>;
+  /** A local user of that name, if any: its disabled flag and lock still apply. */
+  readonly user: User | undefined;
+  readonly pair: AuthThrottle | undefined;
+  readonly now: number;
+  readonly failure: (reason: AuthFailureReason, lockedUntil?: number) => Promise<AuthResult>;
+}
+
+/**
+ * A RADIUS tenant's authentication (docs/radius.md). Access-Reject counts like a wrong local
+ * password (pair, agent, and the local user's item when there is one); a server that does not
+ * answer, or answers falsely, is an outage: shown in auth-events as `outage`, never counted.
+ */
+async function authenticateWithRadius(ctx: ServiceContext, a: RadiusAuth): Promise<AuthResult> {
+  const { request, plan: p } = a;
+  const userName = a.source.userName === 'without-realm' ? parsePppUsername(request.username).username : request.username;
+  const outage = async (reason: 'radius-unavailable' | 'radius-refused' | 'radius-bad-answer'): Promise<AuthResult> => {
+    await ctx.store.recordAuthEvent({
+      tenantId: p.tenantId,
+      username: a.user?.username ?? p.names[0]!,
+      at: a.now,
+      kind: 'outage',
+      method: request.method,
+      reason,
+      agentId: a.agentId,
+      source: p.source,
+      expiresAt: a.now + ctx.config.authEventTtlMs,
+    });
+    return { ok: false, reason, retryable: reason === 'radius-unavailable' };
+  };
+  if (!ctx.radius) return outage('radius-unavailable');
+  const verdict = await verifyWithRadius(
+    { radius: ctx.radius, secretBox: ctx.secretBox, random: ctx.random, nas: ctx.config.radiusNas ?? { identifier: 'tunnel-broker' } },
+    a.tenant.tenantId,
+    a.source,
+    request,
+    userName,
+  );
+  switch (verdict.kind) {
+    case 'malformed':
+      return fail('malformed-request');
+    case 'unavailable':
+      return outage('radius-unavailable');
+    case 'refused':
+      return outage('radius-refused');
+    case 'bad-answer':
+      return outage('radius-bad-answer');
+    case 'reject':
+      return a.failure('bad-credentials');
+    case 'accept':
+      break;
+  }
+  const { grant } = verdict;
+  if (grant.framedIp !== undefined) {
+    const pools = await ctx.store.listPools(a.tenant.tenantId);
+    if (!pools.some((pool) => isInPool(pool, grant.framedIp!))) return fail('framed-address-outside-pool');
+  }
+  if (a.user) await afterSuccess(ctx, a.user, p, a.pair);
+  else if (a.pair) await ctx.store.deleteAuthThrottle(p.pairKey);
+  const username = a.user?.username ?? p.names[0]!;
+  const staticIp = grant.framedIp ?? a.user?.staticIp;
+  const claims = {
+    agentId: a.agentId,
+    tenantId: a.tenant.tenantId,
+    username,
+    method: request.method,
+    agentSessionRef: request.agentSessionRef,
+    ...(staticIp !== undefined ? { staticIp } : {}),
+    ...(grant.classes !== undefined ? { radiusClass: grant.classes } : {}),
+  };
+  return {
+    ok: true,
+    tenantId: a.tenant.tenantId,
+    username,
+    ...(grant.authenticatorResponse !== undefined ? { authenticatorResponse: grant.authenticatorResponse } : {}),
+    ...(grant.sessionTimeoutSeconds !== undefined ? { sessionTimeoutSeconds: grant.sessionTimeoutSeconds } : {}),
+    ...(grant.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: grant.idleTimeoutSeconds } : {}),
+    grant: ctx.grants.issue(claims, a.now),
   };
 }
 

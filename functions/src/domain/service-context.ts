@@ -6,6 +6,8 @@ import type { SecretBox } from './ppp-auth';
 import type { RandomBytes } from './bearer-tokens';
 import type { LeaseHints } from './ip-allocation/lease-hints';
 import type { Clock } from './types';
+import type { NasIdentity } from './radius-auth/access-request';
+import type { RadiusExchange } from './radius-auth/radius-verify';
 
 /**
  * The settings domain services read. The broker's config module (functions/src/config) parses
@@ -31,6 +33,8 @@ export interface DomainSettings {
   readonly idempotencyTtlMs: number;
   /** Domain under which per-tenant names `<tenantId>.vpn.<domain>` are published (Route 53 in AWS). */
   readonly vpnDnsDomain?: string;
+  /** NAS-Identifier / NAS-IP-Address in Access-Requests (radius-auth/access-request.ts); identifier `tunnel-broker` by default. */
+  readonly radiusNas?: NasIdentity;
 }
 
 /** What every broker domain service needs; built once per app (container). */
@@ -56,6 +60,8 @@ export interface ServiceContext {
   readonly leaseHints?: LeaseHints;
   /** Derives each agent's command-nudge key (absent: no nudges, commands wait for the heartbeat). */
   readonly nudgeKeys?: NudgeKeys;
+  /** Talks to tenants' RADIUS servers (absent: a RADIUS tenant's logins end as radius-unavailable). */
+  readonly radius?: RadiusExchange;
   /** Sends command nudges to agents (absent: no nudges). */
   readonly nudgeSender?: NudgeSender;
 }

@@ -14,7 +14,7 @@ import type { ServiceContext } from './service-context';
 import type { Agent, AgentCounters, AuthMethod, EndReason, Page, PageRequest, Session, SessionIpsecSa, User } from './types';
 
 /** What a start needs to know of its user. */
-type GrantedUser = Pick<User, 'username' | 'staticIp'>;
+type GrantedUser = Pick<User, 'username' | 'staticIp'> & { readonly radiusClass?: readonly string[] };
 
 export interface StartSessionInput {
   readonly agentSessionRef: string;
@@ -138,7 +138,11 @@ function grantedUser(ctx: Pick<ServiceContext, 'grants' | 'clock'>, agent: Agent
     claims.method === input.authMethod &&
     claims.agentSessionRef === input.agentSessionRef;
   if (!matches) return undefined;
-  return { username: claims.username, ...(claims.staticIp !== undefined ? { staticIp: claims.staticIp } : {}) };
+  return {
+    username: claims.username,
+    ...(claims.staticIp !== undefined ? { staticIp: claims.staticIp } : {}),
+    ...(claims.radiusClass !== undefined ? { radiusClass: claims.radiusClass } : {}),
+  };
 }
 
 /** Turns an admission refusal into the API error the agent switches on (409 with a stable code). */

@@ -20,6 +20,7 @@ import type {
   Session,
   SessionState,
   Tenant,
+  TenantAuthSource,
   User,
   UserCredentials,
   WrappedDataKey,
@@ -70,6 +71,8 @@ export interface Store {
    * start it at 1 with `reset`). All at once, none waits for another.
    */
   recordAuthFailure(failure: AuthFailureWrite): Promise<void>;
+  /** Writes one auth event and counts nothing (a RADIUS outage: shown in auth-events, never a guess). */
+  recordAuthEvent(event: AuthEvent): Promise<void>;
   /** Resets failedAttempts, failureSources, lockedUntil and lockCount after a successful authentication. */
   clearAuthFailures(tenantId: string, username: string): Promise<void>;
   /** A throttle record (domain/auth-throttle.ts); records past expiresAt still count until the domain says not. */
@@ -231,6 +234,7 @@ export interface TenantUpdate {
   readonly maxSessions?: number | null;
   readonly maxSessionsPerUser?: number | null;
   readonly passwordPolicy?: PasswordPolicy;
+  readonly authSource?: TenantAuthSource;
   readonly updatedAt: number;
 }
 

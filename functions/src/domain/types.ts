@@ -30,10 +30,33 @@ export interface Tenant {
   readonly maxSessionsPerUser?: number;
   /** What users' passwords must be (password-policy.ts); absent = the default. */
   readonly passwordPolicy?: PasswordPolicy;
+  /** Where users are checked (radius-auth/auth-source.ts); absent = local. */
+  readonly authSource?: TenantAuthSource;
   readonly createdAt: number;
   /** Last change by an operator (PATCH). */
   readonly updatedAt?: number;
 }
+
+/** How a RADIUS tenant's User-Name is sent: as the peer sent it (with realm), or the user part only. */
+export const RADIUS_USER_NAME_FORMS = ['as-sent', 'without-realm'] as const;
+export type RadiusUserNameForm = (typeof RADIUS_USER_NAME_FORMS)[number];
+
+/** One RADIUS server of a tenant (radius-auth/auth-source.ts). */
+export interface RadiusServerSetting {
+  readonly host: string;
+  readonly port: number;
+  /** The shared secret, sealed (context `radius-secret:<tenantId>`). */
+  readonly secret: EncryptedBlob;
+  /** Wait for an answer to each transmission. */
+  readonly timeoutMs: number;
+  /** Retransmissions after the first. */
+  readonly retries: number;
+}
+
+/** A tenant's authentication source: the broker's users, or RADIUS servers in failover order. */
+export type TenantAuthSource =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'radius'; readonly servers: readonly RadiusServerSetting[]; readonly userName: RadiusUserNameForm };
 
 /** A tenant's password rules (domain/password-policy.ts). */
 export interface PasswordPolicy {
@@ -101,7 +124,8 @@ export interface AuthEvent {
   readonly tenantId: string;
   readonly username: string;
   readonly at: number;
-  readonly kind: 'failure' | 'locked';
+  /** `outage`: a RADIUS server did not answer (or answered falsely); shown, never counted. */
+  readonly kind: 'failure' | 'locked' | 'outage';
   readonly method: AuthMethod;
   readonly reason: string;
   readonly agentId?: string;
@@ -217,6 +241,8 @@ export interface Session {
   readonly peerAddress?: string;
   readonly ipsecSa?: SessionIpsecSa;
   readonly authMethod: AuthMethod;
+  /** RADIUS Class attributes (base64) from the Access-Accept, for this session's accounting (RFC 2865 §5.25). */
+  readonly radiusClass?: readonly string[];
   readonly poolId: string;
   readonly assignedIp: string;
   readonly startedAt: number;

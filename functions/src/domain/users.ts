@@ -177,8 +177,10 @@ export async function listAuthEvents(
   username: string,
   page: PageRequest,
 ): Promise<Page<AuthEvent>> {
-  await requireTenant(ctx, tenantId);
+  const tenant = await requireTenant(ctx, tenantId);
   const user = await findUser(ctx, tenantId, username);
+  // A RADIUS tenant's users may exist only on its servers: their events are kept under the canonical name.
+  if (!user && tenant.authSource?.kind === 'radius') return ctx.store.listAuthEvents(tenantId, lookupNames(username)[0]!, page);
   if (!user) throw new NotFoundError('user', username);
   return ctx.store.listAuthEvents(tenantId, user.username, page);
 }

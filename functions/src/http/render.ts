@@ -15,8 +15,21 @@ export function renderTenant(t: Tenant) {
     ...(t.maxSessions !== undefined ? { maxSessions: t.maxSessions } : {}),
     ...(t.maxSessionsPerUser !== undefined ? { maxSessionsPerUser: t.maxSessionsPerUser } : {}),
     passwordPolicy: { ...effectivePolicy(t.passwordPolicy) },
+    authSource: t.authSource?.kind ?? 'local',
     createdAt: iso(t.createdAt),
     ...optIso('updatedAt', t.updatedAt),
+  };
+}
+
+/** A tenant's authentication source without its secrets (only that one is set). */
+export function renderAuthSource(t: Tenant) {
+  const source = t.authSource ?? { kind: 'local' as const };
+  if (source.kind === 'local') return { tenantId: t.tenantId, kind: 'local' as const };
+  return {
+    tenantId: t.tenantId,
+    kind: 'radius' as const,
+    servers: source.servers.map((s) => ({ host: s.host, port: s.port, timeoutMs: s.timeoutMs, retries: s.retries, secretSet: true as const })),
+    userName: source.userName,
   };
 }
 

@@ -9,7 +9,8 @@ import { IsoTime, TenantIdSchema, UsernameSchema } from '../../../contract/src/a
 import { agentProtocolSchemas } from '../../../contract/src/agent-protocol/schemas';
 import { DEFAULT_DRAIN_SECONDS, MAX_DRAIN_SECONDS } from '../domain/agents-service';
 import { DEFAULT_PASSWORD_POLICY, MIN_LENGTH_BOUNDS } from '../domain/password-policy';
-import { AGENT_STATES, API_KEY_SCOPES, AUTH_METHODS, END_REASONS, SESSION_STATES } from '../domain/types';
+import { AGENT_STATES, API_KEY_SCOPES, AUTH_METHODS, END_REASONS, RADIUS_USER_NAME_FORMS, SESSION_STATES } from '../domain/types';
+import { RADIUS_DEFAULT_PORT, RADIUS_DEFAULT_RETRIES, RADIUS_DEFAULT_TIMEOUT_MS, RADIUS_MAX_SERVERS, RADIUS_MAX_WAIT_MS } from '../domain/radius-auth/auth-source';
 
 export { TenantIdSchema, UsernameSchema } from '../../../contract/src/agent-protocol/fields';
 
@@ -212,9 +213,53 @@ export const TenantSchema = z
     maxSessions: z.number().optional(),
     maxSessionsPerUser: z.number().optional(),
     passwordPolicy: z.object({ minLength: z.number(), rejectUsername: z.boolean() }).openapi({ description: 'the policy in force (the default unless set)' }),
+    authSource: z.enum(['local', 'radius']).openapi({ description: 'where users are checked: GET /v1/tenants/{tenantId}/auth for the details' }),
     createdAt: IsoTime,
     updatedAt: IsoTime.optional(),
   }).openapi('Tenant');
+
+/** A RADIUS server's address: an IPv4 address or a DNS name (resolved at each exchange). */
+const RadiusHost = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(?:(?:\d{1,3}\.){3}\d{1,3}|(?=.*[a-zA-Z])[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*)$/, 'an IPv4 address or a DNS name')
+  .openapi({ example: '10.20.0.5' });
+
+const RadiusServerBody = strict({
+  host: RadiusHost,
+  port: z.number().int().min(1).max(65535).optional().openapi({ description: `default ${RADIUS_DEFAULT_PORT}` }),
+  secret: z.string().min(8).max(128).openapi({ description: 'the shared secret: stored encrypted, never shown again' }),
+  timeoutMs: z.number().int().min(100).max(RADIUS_MAX_WAIT_MS).optional().openapi({ description: `wait per transmission, default ${RADIUS_DEFAULT_TIMEOUT_MS}` }),
+  retries: z.number().int().min(0).max(5).optional().openapi({ description: `retransmissions after the first, default ${RADIUS_DEFAULT_RETRIES}` }),
+});
+
+export const SetAuthSourceBody = z
+  .discriminatedUnion('kind', [
+    strict({ kind: z.literal('local') }),
+    strict({
+      kind: z.literal('radius'),
+      servers: z.array(RadiusServerBody).min(1).max(RADIUS_MAX_SERVERS).openapi({
+        description: `tried in this order (failover); timeouts x (1 + retries), summed over all servers, at most ${RADIUS_MAX_WAIT_MS} ms`,
+      }),
+      userName: z.enum(RADIUS_USER_NAME_FORMS).optional().openapi({
+        description: 'User-Name sent: as-sent (the PPP Name with its realm, default) or without-realm (the user part only; MS-CHAPv2 then works only with the TENANT\\user form)',
+      }),
+    }),
+  ])
+  .openapi('SetAuthSource');
+
+export const AuthSourceSchema = z
+  .object({
+    tenantId: z.string(),
+    kind: z.enum(['local', 'radius']),
+    servers: z
+      .array(z.object({ host: z.string(), port: z.number(), timeoutMs: z.number(), retries: z.number(), secretSet: z.literal(true) }))
+      .optional()
+      .openapi({ description: 'in failover order; secrets are never shown' }),
+    userName: z.enum(RADIUS_USER_NAME_FORMS).optional(),
+  })
+  .openapi('AuthSource');
 
 export const UserSchema = z
   .object({
@@ -239,7 +284,7 @@ export const UserChangeSchema = UserSchema.extend({
 export const AuthEventSchema = z
   .object({
     at: IsoTime,
-    kind: z.enum(['failure', 'locked']),
+    kind: z.enum(['failure', 'locked', 'outage']).openapi({ description: 'outage: no RADIUS server answered (or none answered genuinely); never counted' }),
     method: z.enum(AUTH_METHODS),
     reason: z.string(),
     agentId: z.string().optional(),

@@ -148,6 +148,7 @@ export class RadiusClient {
         socket.bind({ port: 0, ...(family === 4 && this.options.bindAddress4 ? { address: this.options.bindAddress4 } : {}) }, () => {
           socket.off('error', reject);
           socket.on('error', () => undefined); // an ICMP error on one send must not kill the client
+          socket.unref(); // an idle client must not keep the process alive (a pending exchange's timer does)
           resolve(socket);
         });
       });

@@ -158,6 +158,18 @@ export function directoryCases(open: OpenStore): void {
       assert.equal(await t.store.getUser('u-ten', 'nobody'), undefined);
       await assert.rejects(t.store.clearAuthFailures('u-ten', 'nobody'), NotFoundError);
     });
+    test('an outage event is written and listed, and counts nothing (RADIUS, issue 20)', async () => {
+      await t.store.createUser(user({ tenantId: 'u-ten', username: 'olga' }));
+      const outage: AuthEvent = { tenantId: 'u-ten', username: 'olga', at: now, kind: 'outage', method: 'pap', reason: 'radius-unavailable', agentId: 'agent-1', source: '198.51.100.7', expiresAt: now + 86_400_000 };
+      await t.store.recordAuthEvent(outage);
+      await t.store.recordAuthEvent({ ...outage, username: 'only-in-radius', at: now + 1 });
+      assert.deepEqual((await t.store.listAuthEvents('u-ten', 'olga', { limit: 10 })).items, [outage]);
+      assert.equal((await t.store.listAuthEvents('u-ten', 'only-in-radius', { limit: 10 })).items.length, 1);
+      const u = await t.store.getUser('u-ten', 'olga');
+      assert.equal(u?.failedAttempts, 0);
+      assert.equal(u?.lastFailureAt, undefined);
+      assert.equal(await t.store.getUser('u-ten', 'only-in-radius'), undefined, 'no user item is created');
+    });
     test('credentials are replaced only while they are what the caller saw', async () => {
       await t.store.createUser(user({ tenantId: 'u-ten', username: 'erin' }));
       const before = (await t.store.getUser('u-ten', 'erin'))!.credentials;

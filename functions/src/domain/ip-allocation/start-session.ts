@@ -18,7 +18,7 @@ import { candidateAddresses, randomCandidate } from './pool-addresses';
 
 export interface StartSessionInput {
   readonly tenant: Tenant;
-  readonly user: Pick<User, 'username' | 'staticIp'>;
+  readonly user: Pick<User, 'username' | 'staticIp'> & { readonly radiusClass?: readonly string[] };
   /** The tenant's pools, parsed once by the caller (parsePools), tried in this order. */
   readonly pools: readonly ParsedPool[];
   readonly agentId: string;
@@ -150,6 +150,7 @@ function buildSession(input: StartSessionInput, sessionId: string, poolId: strin
     ...(input.peerAddress !== undefined ? { peerAddress: input.peerAddress } : {}),
     ...(input.ipsecSa !== undefined ? { ipsecSa: { ...input.ipsecSa } } : {}),
     authMethod: input.authMethod,
+    ...(input.user.radiusClass !== undefined ? { radiusClass: [...input.user.radiusClass] } : {}),
     poolId,
     assignedIp: ip,
     startedAt: now,

@@ -7,11 +7,14 @@ import type { ServiceContext } from '../../domain/service-context';
 import { assertTenantAccess, requireFleet } from '../auth';
 import type { AppEnv } from '../context';
 import { pageRequest, renderSignedPage } from '../paging';
-import { renderAuthEvent, renderTenant, renderUser } from '../render';
+import { renderAuthEvent, renderAuthSource, renderTenant, renderUser } from '../render';
+import { setAuthSource } from '../../domain/radius-auth/auth-source';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route-helpers';
 import {
   AuthEventSchema,
+  AuthSourceSchema,
   CreateTenantBody,
+  SetAuthSourceBody,
   CreateUserBody,
   DeleteTenantQuery,
   PageQuery,
@@ -116,6 +119,39 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, ctx: ServiceConte
       const { tenantId } = c.req.valid('param');
       assertTenantAccess(c.get('operator'), tenantId);
       return c.json(renderTenant(await requireTenant(ctx, tenantId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tenants/{tenantId}/auth',
+      summary: 'The tenant\'s authentication source: local users or RADIUS servers (never their secrets)',
+      security: bearerSecurity,
+      request: { params: TenantParams },
+      responses: { 200: jsonResponse(AuthSourceSchema, 'the source'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { tenantId } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      return c.json(renderAuthSource(await requireTenant(ctx, tenantId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/v1/tenants/{tenantId}/auth',
+      summary: 'Set the tenant\'s authentication source: local, or RADIUS servers in failover order (docs/radius.md)',
+      description: 'Applies from the next authentication (after the settings cache, SETTINGS_CACHE_SECONDS). Secrets are stored encrypted and never shown.',
+      security: bearerSecurity,
+      request: { params: TenantParams, body: jsonBody(SetAuthSourceBody) },
+      responses: { 200: jsonResponse(AuthSourceSchema, 'set'), ...errorResponses(400, 401, 404, 415) },
+    }),
+    async (c) => {
+      const { tenantId } = c.req.valid('param');
+      assertTenantAccess(c.get('operator'), tenantId);
+      return c.json(renderAuthSource(await setAuthSource(ctx, tenantId, c.req.valid('json'))), 200);
     },
   );
 

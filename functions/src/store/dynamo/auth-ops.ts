@@ -13,7 +13,7 @@ import { keys, ttlSeconds } from './keys';
 import { isConditionFailed, translateSdkError } from './sdk-errors';
 import type { Table } from './table';
 
-export type AuthOps = Pick<Store, 'recordAuthFailure' | 'getAuthThrottle' | 'deleteAuthThrottle' | 'listAuthEvents'>;
+export type AuthOps = Pick<Store, 'recordAuthFailure' | 'recordAuthEvent' | 'getAuthThrottle' | 'deleteAuthThrottle' | 'listAuthEvents'>;
 
 export function authOps(t: Table, clock: Clock): AuthOps {
   return {
@@ -59,6 +59,11 @@ export function authOps(t: Table, clock: Clock): AuthOps {
         }))),
       );
       await Promise.all([counted, logged, ...throttled]);
+    },
+
+    async recordAuthEvent(event) {
+      const eventKey = keys.authEvent(event.tenantId, event.username, event.at, randomBytes(6).toString('hex'));
+      await t.send('PutItem', (c) => c.send(new PutItemCommand({ TableName: t.tableName, Item: toItem(eventKey, 'auth-event', event) })));
     },
 
     getAuthThrottle: (key) => t.get<AuthThrottle>(keys.authThrottle(key)),

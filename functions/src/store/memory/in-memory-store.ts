@@ -145,6 +145,10 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
         throttles.set(th.key, { key: th.key, failures, lastFailureAt: event.at, expiresAt: th.expiresAt });
       }
     },
+    async recordAuthEvent(event) {
+      const key = k(event.tenantId, event.username);
+      events.set(key, [...(events.get(key) ?? []), { event: copy(event), seq: eventSeq++ }]);
+    },
     async clearAuthFailures(tenantId, username) {
       const user = users.get(k(tenantId, username));
       if (!user) throw new NotFoundError('user', `${tenantId}/${username}`);
