@@ -3,7 +3,7 @@
  * called with app.request() (no server), a movable clock and helpers to build fixtures.
  */
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApp } from '../../functions/src/app';
 import { computeMsChapV2Response } from '../../contract/src/ppp-auth';
 import { parseBrokerConfig, type BrokerConfig } from '../../functions/src/config';
@@ -33,7 +33,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(env: Record<string, string> = {}, deps: { nudgeSender?: NudgeSender } = {}): Promise<Harness> {
+export async function createHarness(env: Record<string, string> = {}, deps: { nudgeSender?: NudgeSender; logger?: Logger } = {}): Promise<Harness> {
   let t = Date.parse('2024-05-01T12:00:00Z');
   const clock: MovableClock = { now: () => t, advance: (ms) => void (t += ms) };
   const testStore = await createTestStore({ clock });
@@ -46,7 +46,7 @@ export async function createHarness(env: Record<string, string> = {}, deps: { nu
     MAX_BODY_BYTES: '4096',
     ...env,
   });
-  const app = createApp({ store: testStore.store, clock, logger: pino({ level: 'silent' }), config, ...(deps.nudgeSender ? { nudgeSender: deps.nudgeSender } : {}) });
+  const app = createApp({ store: testStore.store, clock, logger: deps.logger ?? pino({ level: 'silent' }), config, ...(deps.nudgeSender ? { nudgeSender: deps.nudgeSender } : {}) });
   const call: Harness['call'] = async (method, path, options = {}) => {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;

@@ -194,6 +194,7 @@ describe('documents, errors and cross-cutting behaviour', () => {
       '/v1/tenants/{tenantId}',
       '/v1/tenants/{tenantId}/users/{username}',
       '/v1/tenants/{tenantId}/users/{username}/unlock',
+      '/v1/tenants/{tenantId}/auth',
       '/v1/tenants/{tenantId}/pools/{poolId}',
       '/v1/tenants/{tenantId}/audit',
       '/v1/tenants/{tenantId}/usage',

@@ -80,6 +80,8 @@ const ROUTES: Record<string, RouteEntry> = {
     },
   },
   'GET /v1/tenants/{tenantId}': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}` }) },
+  'GET /v1/tenants/{tenantId}/auth': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/auth` }) },
+  'PUT /v1/tenants/{tenantId}/auth': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/auth`, body: { kind: 'local' } }) },
   'POST /v1/tenants/{tenantId}/users': {
     access: 'tenant',
     prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/users`, body: { username: `u${unique()}`, password: 'matrix-password' } }),
