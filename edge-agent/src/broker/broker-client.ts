@@ -25,7 +25,7 @@ export type AgentSettings = z.output<typeof AgentSettingsSchema>;
 export type AgentCommandMessage = z.output<typeof CommandSchema>;
 
 export type AuthVerdict =
-  | { ok: true; tenantId: string; username: string; authenticatorResponse?: string; grant: string }
+  | { ok: true; tenantId: string; username: string; authenticatorResponse?: string; sessionTimeoutSeconds?: number; idleTimeoutSeconds?: number; grant: string }
   | { ok: false; reason: string; retryable: boolean; lockedUntil?: string };
 
 export interface StartedSession {

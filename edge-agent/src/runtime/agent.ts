@@ -204,6 +204,10 @@ export function createAgent(deps: AgentDeps): Agent {
       if (sessions.size === 0) onIdle?.();
     },
     interim: (session) => reports.interim(session, counters.read(session.counterSlot)),
+    packets: (session) => {
+      const c = counters.read(session.counterSlot);
+      return c.packetsIn + c.packetsOut;
+    },
     startedAfterEnd: (session) => reports.startedAfterEnd(session),
     ipsecSaOf(session) {
       const sa = deps.ipsec?.saForPeer?.(session.peer.address, session.peer.port, session.peer.mark);

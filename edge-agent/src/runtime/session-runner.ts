@@ -45,6 +45,8 @@ export interface SessionHost {
   ended(session: SessionRunner, reason: EndReason, clearCall: boolean): void;
   /** The session's interim period is up: report its counters to the broker if they moved. */
   interim(session: SessionRunner): void;
+  /** Packets in + out of the session so far (its RADIUS Idle-Timeout watches them). */
+  packets(session: SessionRunner): number;
   /** The broker started the session after it had already ended here: report its stop. */
   startedAfterEnd(session: SessionRunner): void;
   /** The IPsec SA the session's L2TP came through, for the broker's record (none without IPsec). */
@@ -242,6 +244,7 @@ export class SessionRunner implements DataSession {
           : {
               method: 'mschapv2',
               ...common,
+              id: m.identifier,
               authenticatorChallenge: hex(m.authenticatorChallenge),
               peerChallenge: hex(m.peerChallenge),
               ntResponse: hex(m.ntResponse),
@@ -252,6 +255,9 @@ export class SessionRunner implements DataSession {
       const verdict = await this.host.broker.authenticate(request, { wanted: () => !this.ended });
       if (verdict.ok) {
         this.info({ method: action.method, tenant: verdict.tenantId }, 'authenticated');
+        // RADIUS Session-Timeout / Idle-Timeout (RFC 2865 §5.27, §5.28): armed once the link is up.
+        this.sessionTimeoutMs = verdict.sessionTimeoutSeconds !== undefined ? verdict.sessionTimeoutSeconds * 1000 : undefined;
+        this.idleTimeoutMs = verdict.idleTimeoutSeconds !== undefined ? verdict.idleTimeoutSeconds * 1000 : undefined;
         event = {
           kind: 'auth-result',
           ok: true,
@@ -347,6 +353,51 @@ export class SessionRunner implements DataSession {
     }
     this.info({ address: formatIpv4(this.address), method: info.authMethod }, 'session up');
     this.armInterim();
+    this.armLimits();
+  }
+
+  private sessionTimeoutMs: number | undefined;
+  private idleTimeoutMs: number | undefined;
+  private limitTimer: TimerHandle | undefined;
+  private idleMark: { packets: number; since: number } | undefined;
+
+  /**
+   * The user's own limits from RADIUS: Session-Timeout ends the session that long after it came
+   * up; Idle-Timeout once its packet count has not moved for that long (checked every quarter of
+   * it, at least every second and at most every 30 s, so it ends at most that much late).
+   */
+  private armLimits(): void {
+    const { timers } = this.host;
+    const upAt = timers.now();
+    const idle = this.idleTimeoutMs;
+    const check = () => {
+      this.limitTimer = undefined;
+      if (this.ended) return;
+      const now = timers.now();
+      if (this.sessionTimeoutMs !== undefined && now - upAt >= this.sessionTimeoutMs) {
+        this.info({ sessionTimeoutMs: this.sessionTimeoutMs }, 'RADIUS Session-Timeout reached: ending the session');
+        this.close('session-timeout');
+        return;
+      }
+      if (idle !== undefined) {
+        const packets = this.host.packets(this);
+        if (!this.idleMark || this.idleMark.packets !== packets) this.idleMark = { packets, since: now };
+        else if (now - this.idleMark.since >= idle) {
+          this.info({ idleTimeoutMs: idle }, 'RADIUS Idle-Timeout reached: ending the idle session');
+          this.close('idle-timeout');
+          return;
+        }
+      }
+      arm(now);
+    };
+    const arm = (now: number) => {
+      const untilSessionEnd = this.sessionTimeoutMs !== undefined ? Math.max(0, upAt + this.sessionTimeoutMs - now) : Infinity;
+      const idleStep = idle !== undefined ? Math.max(1000, Math.min(idle / 4, 30_000)) : Infinity;
+      const wait = Math.min(untilSessionEnd, idleStep);
+      if (wait !== Infinity) this.limitTimer = timers.set(wait, check);
+    };
+    if (idle !== undefined) this.idleMark = { packets: this.host.packets(this), since: upAt };
+    arm(upAt);
   }
 
   private armInterim(): void {
@@ -371,6 +422,7 @@ export class SessionRunner implements DataSession {
       this.pppTimers[slot] = undefined;
     }
     this.host.timers.clear(this.interimTimer);
+    this.host.timers.clear(this.limitTimer);
     this.info({ reason }, 'session ended');
     this.host.ended(this, reason, this.callOpen);
     this.callOpen = false;

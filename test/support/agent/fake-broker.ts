@@ -87,8 +87,14 @@ export class FakeBroker implements Broker {
     return this.settingsValue();
   }
 
+  /** Per user: the RADIUS Session-Timeout / Idle-Timeout a RADIUS tenant's Access-Accept would carry. */
+  readonly limits = new Map<string, { sessionTimeoutSeconds?: number; idleTimeoutSeconds?: number }>();
+  /** Every authentication request as relayed (e.g. the MS-CHAPv2 Identifier). */
+  readonly requests: Parameters<Broker['authenticate']>[0][] = [];
+
   async authenticate(request: Parameters<Broker['authenticate']>[0]): Promise<AuthVerdict> {
     this.check();
+    this.requests.push(request);
     this.authentications.push({ method: request.method, username: request.username, agentSessionRef: request.agentSessionRef, peerAddress: request.peerAddress });
     const [user, realm] = request.username.split('@');
     if (realm !== 'acme' || !user) return { ok: false, reason: 'unknown-tenant', retryable: false };
@@ -113,7 +119,7 @@ export class FakeBroker implements Broker {
     if (!ok) return { ok: false, reason: 'bad-credentials', retryable: true };
     const grant = `grant-${this.grants.size + 1}-${user}`;
     this.grants.set(request.agentSessionRef, grant);
-    return { ok: true, tenantId: 'acme', username: user, grant, ...(authenticatorResponse ? { authenticatorResponse } : {}) };
+    return { ok: true, tenantId: 'acme', username: user, grant, ...(authenticatorResponse ? { authenticatorResponse } : {}), ...this.limits.get(user) };
   }
 
   async startSession(request: StartSessionRequest): Promise<StartedSession> {
