@@ -26,6 +26,8 @@ export const CONTEXT_KEYS = {
   vpnHostedZoneId: 'Route 53 hosted zone for <tenant>.vpn.<vpnDomain> A records (default none: nothing published)',
   vpnDomain: 'domain of the tenant VPN names, with vpnHostedZoneId (default none)',
   legacyDataKeysSecretArn: 'the DataKeys secret of a deployment from before KMS, to open what it sealed (default none)',
+  brokerVpcId: 'VPC for the API function, to reach tenants\' RADIUS servers (with brokerSubnetIds; default none: no VPC)',
+  brokerSubnetIds: 'comma-separated subnet ids of brokerVpcId for the API function (routes to DynamoDB/KMS/Secrets Manager and the VPN are the operator\'s)',
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;
@@ -74,6 +76,12 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
   const drainMinutes = int('drainMinutes');
   const upgradeWarmupMinutes = int('upgradeWarmupMinutes');
   const fleetEnabled = bool('fleet');
+  const brokerVpcId = str('brokerVpcId');
+  const brokerSubnetIds = str('brokerSubnetIds')?.split(',').map((s) => s.trim()).filter(Boolean);
+  problems.check((brokerVpcId === undefined) !== (brokerSubnetIds === undefined), 'context brokerVpcId and brokerSubnetIds must be given together');
+  problems.check(brokerVpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(brokerVpcId), `context brokerVpcId="${brokerVpcId}" must look like vpc-0123abcd`);
+  for (const id of brokerSubnetIds ?? []) problems.check(!/^subnet-[0-9a-f]{8,17}$/.test(id), `context brokerSubnetIds: "${id}" must look like subnet-0123abcd`);
+  problems.check(brokerSubnetIds !== undefined && brokerSubnetIds.length === 0, 'context brokerSubnetIds must name at least one subnet');
   const settings: AppSettings = {
     stackName,
     props: {
@@ -89,6 +97,7 @@ export function settingsFromContext(get: (key: ContextKey) => unknown): AppSetti
       vpnHostedZoneId: str('vpnHostedZoneId'),
       vpnDomain: str('vpnDomain'),
       legacyDataKeysSecretArn: str('legacyDataKeysSecretArn'),
+      brokerVpc: brokerVpcId && brokerSubnetIds ? { vpcId: brokerVpcId, subnetIds: brokerSubnetIds } : undefined,
       fleet:
         fleetEnabled === false
           ? false

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -61,7 +62,23 @@ export interface BrokerFunctionProps {
   readonly timeout?: Duration;
   /** Caps concurrent executions (protects the table and the bill); unset = account pool. @default - none */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Runs the function in these subnets of a VPC (e.g. to reach tenants' RADIUS servers over a VPN),
+   * with a security group of its own that allows all outbound traffic. The subnets must route to
+   * DynamoDB, KMS and Secrets Manager (NAT or VPC endpoints): that is the operator's part.
+   * @default - no VPC (AWS's network)
+   */
+  readonly vpc?: { readonly vpc: ec2.IVpc; readonly subnets: ec2.SubnetSelection };
 }
+
+/** What Lambda needs to attach a function to a VPC (its network interfaces); the Describe call has no resource-level permission. */
+export const VPC_ENI_ACTIONS: readonly string[] = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
 
 const RESERVED_ENV = ['TABLE_NAME', 'LOG_LEVEL', 'NODE_OPTIONS'];
 
@@ -130,6 +147,11 @@ export class BrokerFunction extends Construct {
       );
     }
 
+    if (props.vpc) {
+      // Instead of AWSLambdaVPCAccessExecutionRole, which also grants writing to any log group.
+      this.role.addToPolicy(new iam.PolicyStatement({ actions: [...VPC_ENI_ACTIONS], resources: ['*'] }));
+    }
+
     this.function = new lambda.Function(this, 'Function', {
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
@@ -139,6 +161,7 @@ export class BrokerFunction extends Construct {
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(15),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      ...(props.vpc ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets } : {}),
       role: this.role,
       logGroup: this.logGroup,
       environment: {

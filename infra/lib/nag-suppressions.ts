@@ -28,6 +28,12 @@ export function addNagSuppressions(stack: TunnelBrokerStack): void {
       reason: 'Names the indexes of this one table only (the Store queries every GSI).',
     },
   );
+  if (stack.apiFunction.function.isBoundToVpc) {
+    ack([stack.apiFunction], {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Lambda\'s VPC attachment (ec2:*NetworkInterface*, instead of AWSLambdaVPCAccessExecutionRole): ec2:DescribeNetworkInterfaces and CreateNetworkInterface have no resource-level scope here.',
+    });
+  }
   if (stack.autoscalerFunction) {
     if (stack.fleet) {
       const groupLogicalId = stack.getLogicalId(stack.fleet.autoScalingGroup.node.defaultChild as CfnResource);

@@ -1,4 +1,5 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -66,6 +67,14 @@ export interface TunnelBrokerStackProps extends StackProps {
    * re-sealed at their next login. @default - no legacy key
    */
   readonly legacyDataKeysSecretArn?: string;
+  /**
+   * Puts the API function (the one that talks RADIUS) into these existing subnets of an existing
+   * VPC, so it reaches tenants' RADIUS servers over the operator's VPN, Direct Connect, peering or
+   * Transit Gateway (docs/radius.md). The subnets need a route to DynamoDB, KMS and Secrets Manager
+   * (a NAT gateway, or VPC endpoints): the operator's part, like the VPN.
+   * @default - no VPC
+   */
+  readonly brokerVpc?: { readonly vpcId: string; readonly subnetIds: readonly string[] };
 }
 
 /** Auto Scaling events the autoscaler handles (functions/src/entry/autoscaler.ts, FLEET_DETAIL_TYPES). */
@@ -159,6 +168,7 @@ export class TunnelBrokerStack extends Stack {
     }
 
     const common = { table: this.table, logLevel: props.logLevel, logRetention };
+    const brokerVpc = props.brokerVpc ? this.importBrokerVpc(props.brokerVpc) : undefined;
     // One function for every route, not one per API area: the app is a single Hono router with shared
     // middleware (auth, validation, errors), so splitting would deploy the same bundle N times, multiply
     // cold starts (agents heartbeat every few seconds and keep the one function warm for operators too)
@@ -177,6 +187,7 @@ export class TunnelBrokerStack extends Stack {
         ...(props.vpnDomain && props.vpnHostedZoneId ? { VPN_DNS_DOMAIN: props.vpnDomain } : {}),
       },
       reservedConcurrentExecutions: props.apiReservedConcurrency,
+      ...(brokerVpc ? { vpc: brokerVpc } : {}),
     });
     this.reaperFunction = new BrokerFunction(this, 'ReaperFunction', {
       ...common,
@@ -339,5 +350,20 @@ export class TunnelBrokerStack extends Stack {
     if (this.autoscalerFunction && this.vpnDomain) {
       new CfnOutput(this, 'TenantDnsNames', { value: `<tenant-id>.vpn.${this.vpnDomain}`, description: 'A records the autoscaler publishes per tenant' });
     }
+  }
+
+  /** The operator's VPC and subnets, by id (no lookup: the stack stays env-agnostic and synthesizes offline). */
+  private importBrokerVpc(v: { readonly vpcId: string; readonly subnetIds: readonly string[] }): { vpc: ec2.IVpc; subnets: ec2.SubnetSelection } {
+    const problems = new Problems();
+    problems.check(!/^vpc-[0-9a-f]{8,17}$/.test(v.vpcId), `brokerVpc.vpcId "${v.vpcId}" must look like vpc-0123abcd`);
+    problems.check(v.subnetIds.length === 0, 'brokerVpc.subnetIds must name at least one subnet');
+    for (const id of v.subnetIds) problems.check(!/^subnet-[0-9a-f]{8,17}$/.test(id), `brokerVpc subnet "${id}" must look like subnet-0123abcd`);
+    problems.throwIfAny('TunnelBrokerStack brokerVpc');
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'BrokerVpc', {
+      vpcId: v.vpcId,
+      availabilityZones: v.subnetIds.map((_, i) => Fn.select(i, Fn.getAzs())),
+      privateSubnetIds: [...v.subnetIds],
+    });
+    return { vpc, subnets: { subnets: v.subnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `BrokerSubnet${i}`, id)) } };
   }
 }
