@@ -32,6 +32,8 @@ serveRpc(
       return true;
     },
     enrol: (a) => broker.enrolAgent(String(a.name ?? 'bench-agent')),
+    /** An operator call with the admin token (e.g. PUT /v1/tenants/{id}/auth). */
+    admin: (a) => broker.admin(String(a.method), String(a.path), a.body),
     /** Active sessions of a tenant: count and how many addresses are held by more than one. */
     activeSessions: async (a) => {
       const seen = new Map<string, number>();

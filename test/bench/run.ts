@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=control,auth,datapath,density,disconnect] [-- --marks=off,auto]`:
+ * `npm run bench [-- --quick] [-- --only=control,auth,radius,datapath,density,disconnect] [-- --marks=off,auto]`:
  * the performance figures of docs/benchmarks.md. Prints a readable table per figure and, as the
  * LAST line, one JSON object.
  * Every figure has a baseline measured in the same run (the machine is shared and noisy): read
@@ -11,6 +11,8 @@ import { benchAuthFailures, benchControlPlane, type ConcurrencyFigures } from '.
 import { benchDataPath, type DataPathCase, type MarksSetting } from './data-path';
 import { benchDensity } from './density';
 import { benchDisconnect } from './disconnect';
+import { benchRadiusSetups } from './radius-setups';
+import { freeRadiusUnavailable } from '../support/radius/freeradius';
 import { formatTable, median, round } from './stats';
 
 const roundAll = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 1)]));
@@ -95,6 +97,33 @@ try {
       unknownP99Ms: round(af.unknown.p99Ms, 1),
       unknownToKnownP50: round(af.unknown.p50Ms / af.known.p50Ms),
     };
+  }
+  if (wants('control') || wants('radius')) {
+    const unavailable = freeRadiusUnavailable();
+    if (unavailable) {
+      log(`RADIUS setups: skipped (${unavailable})`);
+    } else {
+      const rs = await benchRadiusSetups(broker, { concurrency: 8, rounds: quick ? 3 : 5, setupsPerRound: quick ? 80 : 300 }, log);
+      tables.push(
+        formatTable(
+          'RADIUS tenant beside a local tenant: session setups over HTTP (MS-CHAPv2 authenticate + start), c=8, same rounds (median)',
+          ['tenant', 'setups/s', 'p50 ms', 'p99 ms', 'ratio to local', 'failed'],
+          [
+            ['local', rs.local.perSec, rs.local.p50Ms, rs.local.p99Ms, 1, rs.failures.local],
+            ['RADIUS (FreeRADIUS, loopback)', rs.radius.perSec, rs.radius.p50Ms, rs.radius.p99Ms, rs.radius.perSec / rs.local.perSec, rs.failures.radius],
+          ],
+        ),
+      );
+      result.radiusSetups = {
+        concurrency: rs.concurrency,
+        localPerSec: round(rs.local.perSec, 1),
+        radiusPerSec: round(rs.radius.perSec, 1),
+        ratio: round(rs.radius.perSec / rs.local.perSec),
+        localP99Ms: round(rs.local.p99Ms, 1),
+        radiusP99Ms: round(rs.radius.p99Ms, 1),
+        failed: rs.failures.local + rs.failures.radius,
+      };
+    }
   }
   if (wants('datapath')) {
     if (process.getuid?.() !== 0) {

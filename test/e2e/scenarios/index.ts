@@ -4,3 +4,4 @@ export { natScenarios } from './nat';
 export { nat1701Scenarios } from './nat-1701';
 export type { E2eContext } from './context';
 export { cloudNatScenarios } from './cloud-nat';
+export { radiusScenarios } from './radius';

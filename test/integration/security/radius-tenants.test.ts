@@ -119,6 +119,33 @@ describe('RADIUS tenants: forged answers never log in', () => {
       }
     });
   }
+  test('a disabled local user is refused before any Access-Request', async () => {
+    const server = await startFakeRadiusServer(Buffer.from(SECRET), () => ({ code: RadiusCode.AccessAccept }));
+    try {
+      await h.admin('PUT', '/v1/tenants/ten-a/auth', radiusBody(server.port));
+      assert.equal((await h.admin('PATCH', '/v1/tenants/ten-a/users/alice', { disabled: true })).status, 200);
+      h.clock.advance(10_000);
+      const res = await h.call('POST', '/v1/agent/authenticate', {
+        token: agent.token,
+        body: { method: 'pap', username: 'alice@ten-a', password: 'correct horse', agentSessionRef: 'disabled-1', peerAddress: '198.51.100.9' },
+      });
+      assert.equal(res.body.reason, 'user-disabled');
+      assert.equal(server.received.length, 0, 'the server was not asked');
+      await h.admin('PATCH', '/v1/tenants/ten-a/users/alice', { disabled: false });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a server list whose worst-case wait exceeds 8 s is refused (400, field servers), nothing changes', async () => {
+    const before = (await h.admin('GET', '/v1/tenants/ten-a/auth')).body;
+    const slow = { host: '127.0.0.1', secret: SECRET, timeoutMs: 3000, retries: 1 };
+    const res = await h.admin('PUT', '/v1/tenants/ten-a/auth', { kind: 'radius', servers: [slow, slow] });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.field, 'servers');
+    assert.deepEqual((await h.admin('GET', '/v1/tenants/ten-a/auth')).body, before);
+  });
+
   test('negative control: the same server signing properly logs in', async () => {
     const server = await startFakeRadiusServer(Buffer.from(SECRET), () => ({ code: RadiusCode.AccessAccept }));
     try {
