@@ -27,27 +27,14 @@ import {
 } from './ppp-auth';
 import { verifyChapMd5, verifyMsChapV2 } from '../../../contract/src/ppp-auth';
 import type { AuthFailureReason } from '../../../contract/src/values';
+import type { AuthRequest } from './auth-request';
 import type { ServiceContext } from './service-context';
 import type { AuthMethod, AuthThrottle, Tenant, User } from './types';
 import { isInPool } from './ip-allocation/pool-addresses';
 import { authSourceOf } from './radius-auth/auth-source';
 import { verifyWithRadius } from './radius-auth/radius-verify';
 
-/** What every authentication names besides the method's own fields. */
-interface AuthCommon {
-  readonly username: string;
-  /** The agent's reference of the session being set up: the grant is good for this one only. */
-  readonly agentSessionRef: string;
-  /** The client's address as the agent sees it (the throttle source). */
-  readonly peerAddress: string;
-}
-
-export type AuthRequest = AuthCommon &
-  (
-    | { readonly method: 'pap'; readonly password: string }
-    | { readonly method: 'chap-md5'; readonly id: number; readonly challenge: string; readonly response: string }
-    | { readonly method: 'mschapv2'; readonly id?: number; readonly authenticatorChallenge: string; readonly peerChallenge: string; readonly ntResponse: string }
-  );
+export type { AuthRequest } from './auth-request';
 
 export type AuthResult =
   | {

@@ -6,8 +6,7 @@ import type { SecretBox } from './ppp-auth';
 import type { RandomBytes } from './bearer-tokens';
 import type { LeaseHints } from './ip-allocation/lease-hints';
 import type { Clock } from './types';
-import type { NasIdentity } from './radius-auth/access-request';
-import type { RadiusExchange } from './radius-auth/radius-verify';
+import type { NasIdentity, RadiusExchange } from './radius-auth/types';
 
 /**
  * The settings domain services read. The broker's config module (functions/src/config) parses

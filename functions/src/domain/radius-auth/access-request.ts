@@ -24,14 +24,10 @@ import {
   type RadiusAttribute,
   type RadiusPacket,
 } from '../../radius';
-import type { AuthRequest } from '../auth-service';
+import type { AuthRequest } from '../auth-request';
+import type { NasIdentity } from './types';
 
-/** Who the broker says it is (RFC 2865 §5.4, §5.32). */
-export interface NasIdentity {
-  readonly identifier: string;
-  /** NAS-IP-Address, when the operator set one. */
-  readonly ipAddress?: string;
-}
+export type { NasIdentity } from './types';
 
 /** The parts of an Access-Request; User-Password goes separately (it is hidden per request). */
 export interface AccessRequestParts {

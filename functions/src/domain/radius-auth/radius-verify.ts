@@ -4,18 +4,17 @@
  * functions/src/radius/client.ts: retransmission, failover, Message-Authenticator required), and
  * reads the answer. Never throws for what a server or the peer sent.
  */
-import { encodeAccessRequest, type BuildRequest, type CheckResponseOptions, type ExchangeResult, type RadiusEndpoint } from '../../radius';
-import type { AuthRequest } from '../auth-service';
+import { encodeAccessRequest, type BuildRequest, type RadiusEndpoint } from '../../radius';
+import type { RadiusExchange } from './types';
+
+export type { RadiusExchange } from './types';
+import type { AuthRequest } from '../auth-request';
 import type { RandomBytes } from '../bearer-tokens';
 import type { SecretBox } from '../ppp-auth';
 import type { TenantAuthSource } from '../types';
-import { accessRequestParts, readAnswer, type AcceptGrant, type NasIdentity } from './access-request';
+import { accessRequestParts, readAnswer, type AcceptGrant } from './access-request';
+import type { NasIdentity } from './types';
 import { openRadiusSecret } from './auth-source';
-
-/** The exchange the domain needs; `RadiusClient` is the real one. */
-export interface RadiusExchange {
-  exchange(servers: readonly RadiusEndpoint[], build: BuildRequest, options?: CheckResponseOptions): Promise<ExchangeResult>;
-}
 
 export type RadiusVerdict =
   | { readonly kind: 'accept'; readonly grant: AcceptGrant; readonly serverIndex: number }
