@@ -216,6 +216,8 @@ async function authenticateWithRadius(ctx: ServiceContext, a: RadiusAuth): Promi
     });
     return { ok: false, reason, retryable: reason === 'radius-unavailable' };
   };
+  // A user known only to the servers has no local item: the tenant's methods are checked here too.
+  if (!a.tenant.authMethods.includes(request.method)) return a.failure('method-not-allowed');
   if (!ctx.radius) return outage('radius-unavailable');
   const verdict = await verifyWithRadius(
     { radius: ctx.radius, secretBox: ctx.secretBox, random: ctx.random, nas: ctx.config.radiusNas ?? { identifier: 'tunnel-broker' } },

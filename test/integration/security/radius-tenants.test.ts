@@ -137,6 +137,25 @@ describe('RADIUS tenants: forged answers never log in', () => {
     }
   });
 
+  test('a method the tenant does not allow is refused before any Access-Request, for a user only the server knows', async () => {
+    const server = await startFakeRadiusServer(Buffer.from(SECRET), () => ({ code: RadiusCode.AccessAccept }));
+    try {
+      await h.admin('PUT', '/v1/tenants/ten-a/auth', radiusBody(server.port));
+      assert.equal((await h.admin('PATCH', '/v1/tenants/ten-a', { authMethods: ['mschapv2'] })).status, 200);
+      h.clock.advance(10_000);
+      const res = await h.call('POST', '/v1/agent/authenticate', {
+        token: agent.token,
+        body: { method: 'pap', username: 'only-on-server@ten-a', password: 'pw', agentSessionRef: 'method-1', peerAddress: '198.51.100.9' },
+      });
+      assert.equal(res.body.reason, 'method-not-allowed');
+      assert.equal(server.received.length, 0);
+      await h.admin('PATCH', '/v1/tenants/ten-a', { authMethods: ['mschapv2', 'chap-md5', 'pap'] });
+      h.clock.advance(10_000);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a server list whose worst-case wait exceeds 8 s is refused (400, field servers), nothing changes', async () => {
     const before = (await h.admin('GET', '/v1/tenants/ten-a/auth')).body;
     const slow = { host: '127.0.0.1', secret: SECRET, timeoutMs: 3000, retries: 1 };
