@@ -236,7 +236,7 @@ async function authenticateWithRadius(ctx: ServiceContext, a: RadiusAuth): Promi
     case 'bad-answer':
       return outage('radius-bad-answer');
     case 'reject':
-      return a.failure('bad-credentials');
+      return a.failure(verdict.disabled ? 'user-disabled' : 'bad-credentials');
     case 'accept':
       break;
   }

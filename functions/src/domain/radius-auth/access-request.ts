@@ -18,6 +18,7 @@ import {
   readInteger,
   readIpv4,
   readMsChap2Success,
+  readMsChapError,
   ServiceType,
   textAttribute,
   allValues,
@@ -90,7 +91,8 @@ export interface AcceptGrant {
 
 export type AnswerReading =
   | { readonly kind: 'accept'; readonly grant: AcceptGrant }
-  | { readonly kind: 'reject' }
+  /** `disabled`: MS-CHAP-Error E=647 (RFC 2759 §6, ERROR_ACCOUNT_DISABLED), as NPS answers for a disabled AD account. */
+  | { readonly kind: 'reject'; readonly disabled?: true }
   | { readonly kind: 'bad-answer'; readonly detail: string };
 
 /** 255.255.255.254: the NAS picks; 255.255.255.255: the user may pick (RFC 2865 §5.8): both mean "from the pool". */
@@ -98,7 +100,7 @@ const NAS_CHOOSES = new Set(['255.255.255.254', '255.255.255.255']);
 
 /** Reads an answer that passed the codec's checks. An Access-Challenge is unusable for PPP: a bad answer. */
 export function readAnswer(packet: RadiusPacket, method: AuthRequest['method']): AnswerReading {
-  if (packet.code === RadiusCode.AccessReject) return { kind: 'reject' };
+  if (packet.code === RadiusCode.AccessReject) return /^E=647\b/.test(readMsChapError(packet) ?? '') ? { kind: 'reject', disabled: true } : { kind: 'reject' };
   if (packet.code !== RadiusCode.AccessAccept) return { kind: 'bad-answer', detail: `code ${packet.code} (e.g. Access-Challenge) cannot be relayed over PPP` };
   const success = readMsChap2Success(packet);
   if (isRadiusCodecError(success)) return { kind: 'bad-answer', detail: success.message };

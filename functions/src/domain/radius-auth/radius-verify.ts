@@ -18,7 +18,7 @@ import { openRadiusSecret } from './auth-source';
 
 export type RadiusVerdict =
   | { readonly kind: 'accept'; readonly grant: AcceptGrant; readonly serverIndex: number }
-  | { readonly kind: 'reject' }
+  | { readonly kind: 'reject'; readonly disabled?: true }
   /** No server answered at all: an outage. */
   | { readonly kind: 'unavailable' }
   /** Servers answered, but no answer passed the checks (missing/bad Message-Authenticator, wrong secret). */

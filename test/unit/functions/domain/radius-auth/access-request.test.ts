@@ -99,6 +99,11 @@ describe('reading the answer', () => {
     assert.equal(readAnswer(packet(RadiusCode.AccessAccept, []), 'mschapv2').kind, 'bad-answer');
     assert.equal(readAnswer(packet(RadiusCode.AccessChallenge, []), 'pap').kind, 'bad-answer');
     assert.equal(readAnswer(packet(RadiusCode.AccessAccept, [{ type: Attr.SessionTimeout, value: Buffer.from([1, 2]) }]), 'pap').kind, 'bad-answer');
-    assert.equal(readAnswer(packet(RadiusCode.AccessReject, []), 'pap').kind, 'reject');
+    assert.deepEqual(readAnswer(packet(RadiusCode.AccessReject, []), 'pap'), { kind: 'reject' });
+  });
+  test('Access-Reject with MS-CHAP-Error E=647 (account disabled) is user-disabled; E=691 a plain reject', () => {
+    const error = (text: string) => vendorAttribute(311, MsAttr.ChapError, Buffer.concat([Buffer.from([9]), Buffer.from(text)])) as RadiusAttribute;
+    assert.deepEqual(readAnswer(packet(RadiusCode.AccessReject, [error('E=647 R=0 V=3')]), 'mschapv2'), { kind: 'reject', disabled: true });
+    assert.deepEqual(readAnswer(packet(RadiusCode.AccessReject, [error('E=691 R=0 V=3')]), 'mschapv2'), { kind: 'reject' });
   });
 });
