@@ -43,6 +43,8 @@ export interface DataPathOptions {
   readonly sessionCounts: readonly number[];
   /** One agent per setting, measured in the same rounds (default: one agent, L2TP_MARKS=auto). */
   readonly marks?: readonly MarksSetting[];
+  /** Node flags of the agent children (`--profile=DIR`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 const AGENT_NET = 201;
@@ -105,7 +107,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
     for (const u of under) {
       await broker.call('seed', { tenantId: u.tenantId, cidr: `10.${u.net}.0.0/16`, users: ['bench'] });
       const { agentId, token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: `bench-dp-${u.marks}` });
-      u.agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: u.tunName, env: { L2TP_MARKS: u.marks } });
+      u.agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: u.tunName, env: { L2TP_MARKS: u.marks }, ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) });
       if (u.marks === 'auto' && u.agent.l2tpWithoutMarks()) throw new Error(`data path: the agent asked for L2TP_MARKS=auto has no marked socket: ${u.agent.l2tpWithoutMarks()}`);
       u.sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname);
       const first = await u.sim.call<{ ok: number; failed: number; gateway: string }>('open', { ...common(u), sessions: 1, sessionsPerTunnel: 1, tunnelsPerSource: 1, firstSource: 0 });

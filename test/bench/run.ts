@@ -38,6 +38,13 @@ if (marks && (marks.length === 0 || marks.some((m) => m !== 'off' && m !== 'auto
   process.stderr.write(`--marks: expected off, auto or off,auto, got ${marksArg}\n`);
   process.exit(2);
 }
+/** `--sizes=1400`: the data path at these IP packet sizes only (default 64,512,1400). */
+const sizesArg = args.find((a) => a.startsWith('--sizes='));
+const sizes = sizesArg ? sizesArg.slice('--sizes='.length).split(',').map(Number) : undefined;
+if (sizes && (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 28 || n > 1460))) {
+  process.stderr.write(`--sizes: expected IP packet sizes from 28 to 1460, got ${sizesArg}\n`);
+  process.exit(2);
+}
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 const dynamo = await startDynamoDbLocal();
@@ -131,7 +138,7 @@ try {
     } else {
       const all = await benchDataPath(
         broker,
-        { rounds: quick ? 3 : 5, seconds: quick ? 1 : 3, sizes: [64, 512, 1400], sessionCounts: [1, quick ? 300 : 1000], ...(marks ? { marks: marks as MarksSetting[] } : {}) },
+        { rounds: quick ? 3 : 5, seconds: quick ? 1 : 3, sizes: sizes ?? [64, 512, 1400], sessionCounts: [1, quick ? 300 : 1000], ...(marks ? { marks: marks as MarksSetting[] } : {}), ...(nodeArgs ? { nodeArgs } : {}) },
         log,
       );
       const compared = new Set(all.map((c) => c.marks)).size > 1;
