@@ -20,6 +20,7 @@ import { startAgentProcess, tunCounter, type AgentProcess } from './agent-proces
 import { median, sleep } from './stats';
 import { execFileSync } from 'node:child_process';
 import { fixturePassword } from '../support/fixture-password';
+import { KERNEL_NET, startKernelForward, type KernelForward } from './kernel-forward';
 
 /** The agent's L2TP_MARKS: `auto` = the marked socket where the host can (the default), `off` = node:dgram. */
 export type MarksSetting = 'off' | 'auto';
@@ -34,7 +35,14 @@ export interface DataPathCase {
   readonly ratio: number;
   readonly agentMbps: number;
   readonly relayMbps: number;
+  /** The kernel forwarding the same datagrams between two namespaces (kernel-forward.ts), same rounds. */
+  readonly kernelPps: number;
+  readonly kernelMbps: number;
+  /** agentPps / kernelPps. */
+  readonly ratioToKernel: number;
 }
+
+type MeasuredCase = Omit<DataPathCase, 'kernelPps' | 'kernelMbps' | 'ratioToKernel'>;
 
 export interface DataPathOptions {
   readonly rounds: number;
@@ -52,6 +60,7 @@ const RELAY_NET = 202;
 /** Pools of the further agents of a `marks` comparison (density uses 10.203). */
 const OTHER_AGENT_NETS = [204, 205];
 const rel = (address: string) => address.replace(/^10\.201\./, `10.${RELAY_NET}.`);
+const kern = (address: string) => address.replace(/^10\.201\./, `10.${KERNEL_NET}.`);
 
 /** UDP datagrams to `destinations`, round-robin, as fast as the loop allows, for `seconds`. */
 async function inject(destinations: readonly string[], ipSize: number, seconds: number): Promise<{ sent: number; seconds: number }> {
@@ -102,7 +111,10 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
   }));
   if (under.length > OTHER_AGENT_NETS.length + 1) throw new Error('data path: at most 3 agents');
   let relay: ChildRpc | undefined;
-  const cases: DataPathCase[] = [];
+  let kernel: KernelForward | undefined;
+  const measured: MeasuredCase[] = [];
+  /** Kernel forwarding rate per `${sessions}/${size}`. */
+  const kernelPps = new Map<string, number>();
   try {
     for (const u of under) {
       await broker.call('seed', { tenantId: u.tenantId, cidr: `10.${u.net}.0.0/16`, users: ['bench'] });
@@ -134,6 +146,8 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
       headerHex: await a0.sim!.call<string>('header'),
     });
 
+    kernel = await startKernelForward();
+
     for (const sessions of options.sessionCounts) {
       for (const u of under) {
         if (sessions > u.established) {
@@ -146,15 +160,21 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
       for (const size of options.sizes) {
         for (const direction of ['to-tun', 'from-tun'] as const) {
           // Targets: each agent, then the relay; the order rotates every round.
-          const targets = [...under, 'relay' as const];
-          const rounds = new Map<AgentUnderTest | 'relay', number[]>(targets.map((t) => [t, []]));
+          // The kernel forwards the from-TUN case's datagrams; its figure serves both directions.
+          const targets = [...under, 'relay' as const, ...(direction === 'from-tun' ? ['kernel' as const] : [])];
+          const rounds = new Map<AgentUnderTest | 'relay' | 'kernel', number[]>(targets.map((t) => [t, []]));
           for (let round = 0; round < options.rounds; round++) {
             for (let k = 0; k < targets.length; k++) {
               const target = targets[(round + k) % targets.length]!;
-              const u = target === 'relay' ? a0 : target;
+              const u = target === 'relay' || target === 'kernel' ? a0 : target;
               const toRelay = target === 'relay';
               let pps: number;
-              if (direction === 'to-tun') {
+              if (target === 'kernel') {
+                const before = await kernel.received();
+                const sent = await inject(u.addresses.map(kern), size, options.seconds);
+                await sleep(50);
+                pps = ((await kernel.received()) - before) / sent.seconds;
+              } else if (direction === 'to-tun') {
                 await u.sim!.call('prepare', { size, sessions, destination: toRelay ? rel(u.gateway!) : u.gateway, ...(toRelay ? { rewriteSecondOctet: RELAY_NET } : {}) });
                 const tun = toRelay ? relayTun : u.tunName;
                 const before = tunCounter(tun, 'rx_packets');
@@ -172,9 +192,14 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
             }
           }
           const relayPps = median(rounds.get('relay')!);
+          if (direction === 'from-tun') {
+            const k = median(rounds.get('kernel')!);
+            kernelPps.set(`${sessions}/${size}`, k);
+            log(`data path ${size} B, ${sessions} sessions: kernel forwarding between two namespaces ${Math.round(k)} pps`);
+          }
           for (const u of under) {
             const agentPps = median(rounds.get(u)!);
-            const c: DataPathCase = {
+            const c: MeasuredCase = {
               marks: u.marks,
               sessions,
               size,
@@ -186,19 +211,23 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
               relayMbps: (relayPps * size * 8) / 1e6,
             };
             log(`data path ${direction} ${size} B, ${sessions} sessions, L2TP_MARKS=${u.marks}: agent ${Math.round(agentPps)} pps, relay ${Math.round(relayPps)} pps (x${c.ratio.toFixed(2)})`);
-            cases.push(c);
+            measured.push(c);
           }
         }
       }
     }
   } finally {
+    await kernel?.close();
     await relay?.close();
     for (const u of under) {
       await u.sim?.close();
       await u.agent?.stop();
     }
   }
-  return cases;
+  return measured.map((c) => {
+    const k = kernelPps.get(`${c.sessions}/${c.size}`) ?? NaN;
+    return { ...c, kernelPps: k, kernelMbps: (k * c.size * 8) / 1e6, ratioToKernel: c.agentPps / k };
+  });
 
   function common(u: AgentUnderTest) {
     return { server: { address: '127.0.0.1', port: u.agent!.port }, username: `bench@${u.tenantId}`, password: fixturePassword('bench') };

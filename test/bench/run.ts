@@ -144,13 +144,14 @@ try {
       const compared = new Set(all.map((c) => c.marks)).size > 1;
       tables.push(
         formatTable(
-          'Data path: agent vs bare relay (same UDP/TUN adapters, no L2TP/PPP), median of rounds',
-          ['sessions', 'IP bytes', 'direction', ...(compared ? ['L2TP_MARKS'] : []), 'agent pps', 'relay pps', 'ratio', 'agent Mbit/s', 'relay Mbit/s'],
-          all.map((c) => [String(c.sessions), String(c.size), c.direction, ...(compared ? [c.marks] : []), c.agentPps, c.relayPps, c.ratio, c.agentMbps, c.relayMbps]),
+          'Data path: agent vs bare relay (same UDP/TUN adapters, no L2TP/PPP) and vs kernel forwarding between two namespaces, median of rounds',
+          ['sessions', 'IP bytes', 'direction', ...(compared ? ['L2TP_MARKS'] : []), 'agent pps', 'relay pps', 'ratio', 'agent Mbit/s', 'relay Mbit/s', 'kernel Mbit/s', 'agent / kernel'],
+          all.map((c) => [String(c.sessions), String(c.size), c.direction, ...(compared ? [c.marks] : []), c.agentPps, c.relayPps, c.ratio, c.agentMbps, c.relayMbps, c.kernelMbps, c.ratioToKernel]),
         ),
       );
       const summary = (cases: DataPathCase[]) => {
         const worst = (d: string) => Math.min(...cases.filter((c) => c.direction === d).map((c) => c.ratio));
+        const worstToKernel = (d: string) => Math.min(...cases.filter((c) => c.direction === d).map((c) => c.ratioToKernel));
         const at1400 = (d: string) => cases.filter((c) => c.direction === d && c.size === 1400).reduce((m, c) => Math.min(m, c.agentMbps), Infinity);
         return {
           mbps1400: round(Math.min(at1400('to-tun'), at1400('from-tun')), 1),
@@ -158,6 +159,9 @@ try {
           mbps1400FromTun: round(at1400('from-tun'), 1),
           ratioToTun: round(worst('to-tun')),
           ratioFromTun: round(worst('from-tun')),
+          kernelMbps1400: round(cases.filter((c) => c.size === 1400).reduce((m, c) => Math.min(m, c.kernelMbps), Infinity), 1),
+          ratioToTunVsKernel: round(worstToKernel('to-tun')),
+          ratioFromTunVsKernel: round(worstToKernel('from-tun')),
         };
       };
       // The headline is the agent as deployed (L2TP_MARKS=auto) when it ran.
@@ -165,7 +169,7 @@ try {
       const cases = all.filter((c) => c.marks === headline);
       result.dataPath = {
         ...summary(cases),
-        cases: all.map((c) => ({ ...(compared ? { marks: c.marks } : {}), sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio) })),
+        cases: all.map((c) => ({ ...(compared ? { marks: c.marks } : {}), sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio), kernelPps: Math.round(c.kernelPps), ratioToKernel: round(c.ratioToKernel) })),
       };
       if (compared) {
         // The marked socket against node:dgram, case by case: both against the same relay rounds,
