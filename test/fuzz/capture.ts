@@ -44,6 +44,9 @@ function recording(inner: DatagramSocket, out: CorpusPacket[]): DatagramSocket {
       keep('lac->lns', data);
       inner.send(data, port, address, mark);
     },
+    sendParts(head, headLength, body, port, address, mark) {
+      this.send(Buffer.concat([head.subarray(0, headLength), body]), port, address, mark);
+    },
     onMessage: (handler) =>
       inner.onMessage((data, remote) => {
         keep('lns->lac', data);

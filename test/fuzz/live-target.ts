@@ -92,6 +92,7 @@ export async function startLiveTarget(o: LiveTargetOptions = {}): Promise<LiveTa
     port: inner.port,
     marks: inner.marks,
     send: (data, port, address, mark) => inner.send(data, port, address, mark),
+    sendParts: (head, headLength, body, port, address, mark) => inner.sendParts(head, headLength, body, port, address, mark),
     onMessage: (handler) =>
       inner.onMessage((data, remote) => {
         received++;

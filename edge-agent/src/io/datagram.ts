@@ -27,6 +27,12 @@ export interface DatagramSocket {
    */
   send(data: Uint8Array, port: number, address: string, mark?: number): void;
   /**
+   * Send `head[0..headLength)` followed by `body` as one datagram, like `send` of the two joined:
+   * the data path's frame headers and the IP packet read from the TUN, without building the frame
+   * first (the batched socket copies both straight into its send arena). Both are copied before return.
+   */
+  sendParts(head: Uint8Array, headLength: number, body: Uint8Array, port: number, address: string, mark?: number): void;
+  /**
    * Set the handler for received datagrams (replaces any previous one). `data` may be a view of a
    * reused buffer, valid only until the handler returns: copy what you keep.
    */

@@ -74,6 +74,9 @@ export class FakeUdpNetwork {
           else network.undeliverable++;
         });
       },
+      sendParts(head, headLength, body, toPort, toAddress, sendMark = 0) {
+        this.send(Buffer.concat([head.subarray(0, headLength), body]), toPort, toAddress, sendMark);
+      },
       onMessage(h) {
         handler = h;
       },

@@ -260,12 +260,7 @@ class MarkedUdpSocket implements DatagramSocket {
     if (this.closed) return;
     const to = this.destination(address);
     if (to === undefined) {
-      // Not a literal (our peers always are: they come from received datagrams): resolve, then send.
-      const copy = Buffer.from(data);
-      lookup(address, { family: this.family === AF_INET ? 4 : 0 }, (error, resolved) => {
-        if (error) this.report(new UdpError(`UDP ${this.address}:${this.port}: cannot resolve ${address}: ${error.message}`, this.address, this.port, { cause: error }));
-        else if (isIP(resolved) !== 0) this.send(copy, port, resolved, mark);
-      });
+      this.sendLater(Buffer.from(data), port, address, mark);
       return;
     }
     const a = this.outgoing;
@@ -277,6 +272,40 @@ class MarkedUdpSocket implements DatagramSocket {
       this.pinned.push(data);
       prepareSendSlot(a.view, a.base, slot, to, port, data.length, mark, this.sys.address(data));
     }
+    this.queued();
+  }
+
+  sendParts(head: Uint8Array, headLength: number, body: Uint8Array, port: number, address: string, mark = 0): void {
+    if (this.closed) return;
+    const length = headLength + body.length;
+    const to = this.destination(address);
+    if (to === undefined || length > SEND_SLOT) {
+      const joined = Buffer.allocUnsafe(length);
+      joined.set(headLength === head.length ? head : head.subarray(0, headLength), 0);
+      joined.set(body, headLength);
+      if (to === undefined) this.sendLater(joined, port, address, mark);
+      else this.send(joined, port, address, mark);
+      return;
+    }
+    // The frame is assembled in its arena slot: no buffer of its own, one copy of the packet.
+    const a = this.outgoing;
+    const slot = a.slots[this.pending]!;
+    for (let i = 0; i < headLength; i++) a.bytes[slot.data + i] = head[i]!;
+    a.bytes.set(body, slot.data + headLength);
+    prepareSendSlot(a.view, a.base, slot, to, port, length, mark);
+    this.queued();
+  }
+
+  /** Not a literal (our peers always are: they come from received datagrams): resolve, then send. */
+  private sendLater(copy: Buffer, port: number, address: string, mark: number): void {
+    lookup(address, { family: this.family === AF_INET ? 4 : 0 }, (error, resolved) => {
+      if (error) this.report(new UdpError(`UDP ${this.address}:${this.port}: cannot resolve ${address}: ${error.message}`, this.address, this.port, { cause: error }));
+      else if (isIP(resolved) !== 0) this.send(copy, port, resolved, mark);
+    });
+  }
+
+  /** One more datagram is in the arena: send the batch when full, else at the end of this task. */
+  private queued(): void {
     if (++this.pending === SEND_BATCH) this.flush();
     else if (!this.flushQueued) {
       this.flushQueued = true;

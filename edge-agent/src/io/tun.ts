@@ -35,7 +35,8 @@ export interface TunDevice {
   /**
    * Set the handler for packets the kernel routes out of the interface (replaces any previous
    * one). Reading starts on the first call. The packet is a view of one reused read buffer, valid
-   * only until the handler returns: copy (or encapsulate) it before keeping it.
+   * only until the handler returns: copy (or encapsulate) it before keeping it. The handler may
+   * edit it in place (the data path clamps the TCP MSS there).
    */
   onPacket(handler: (packet: Buffer) => void): void;
   /** Set the handler for read errors after opening (the device is unusable afterwards). */

@@ -77,6 +77,15 @@ class NodeDatagramSocket implements DatagramSocket {
     if (!this.closed) this.socket.send(data, port, address);
   }
 
+  sendParts(head: Uint8Array, headLength: number, body: Uint8Array, port: number, address: string): void {
+    if (this.closed) return;
+    // dgram sends later, from the buffer it is given: join into a buffer of our own.
+    const out = Buffer.allocUnsafe(headLength + body.length);
+    out.set(headLength === head.length ? head : head.subarray(0, headLength), 0);
+    out.set(body, headLength);
+    this.socket.send(out, port, address);
+  }
+
   onMessage(handler: (data: Buffer, remote: RemoteInfo) => void): void {
     this.socket.removeAllListeners('message');
     this.socket.on('message', handler);

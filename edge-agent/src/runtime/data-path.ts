@@ -122,7 +122,14 @@ export class DataPath<S extends DataSession = DataSession> {
     else this.drops['tun-write']++;
   }
 
-  /** A packet the kernel routed into the TUN (the buffer is reused after we return: copy). */
+  /** Frame headers of the packet being sent (L2TP with Ns/Nr: 10, PPP uncompressed: 4). */
+  private readonly head = Buffer.alloc(14);
+
+  /**
+   * A packet the kernel routed into the TUN (the buffer is reused after we return, and ours until
+   * then: the MSS clamp edits it in place). The frame's headers and the packet go to the socket as
+   * two parts, so the batched socket assembles the frame in its send arena: no buffer per packet.
+   */
   fromTun(packet: Uint8Array): void {
     const invalid = checkIpv4Packet(packet);
     if (invalid !== undefined) {
@@ -135,15 +142,13 @@ export class DataPath<S extends DataSession = DataSession> {
       return;
     }
     const total = ipv4TotalLength(packet);
+    const ip = total === packet.length ? packet : packet.subarray(0, total);
+    clampTcpMss(ip, session.mss);
     const pppHeader = (session.acfc ? 0 : 2) + (session.pfc ? 1 : 2);
-    const l2tpHeader = session.dataNs >= 0 ? 10 : 6;
-    const out = Buffer.allocUnsafe(l2tpHeader + pppHeader + total);
-    const ipAt = l2tpHeader + pppHeader;
-    out.set(total === packet.length ? packet : packet.subarray(0, total), ipAt);
-    clampTcpMss(out.subarray(ipAt), session.mss);
-    this.writeHeaders(session, out, PPP_IPV4, pppHeader, total);
+    const headLength = (session.dataNs >= 0 ? 10 : 6) + pppHeader;
+    this.writeHeaders(session, this.head, PPP_IPV4, pppHeader, total);
     const peer = session.peer;
-    this.socket.send(out, peer.port, peer.address, peer.mark);
+    this.socket.sendParts(this.head, headLength, ip, peer.port, peer.address, peer.mark);
     this.counters.addOut(session.counterSlot, total);
   }
 

@@ -229,6 +229,32 @@ describe('marked socket: sending', () => {
     await socket.close();
   });
 
+  test('frames sent in two parts are assembled in the batch like whole ones, in order, with partial sends resumed', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel);
+    const head = Buffer.from('HEAD-and-unused-room');
+    const body = Buffer.from('body');
+    // 70 datagrams: one full batch (64) then 6; whole and two-part sends alternate, as the data
+    // path's frames and the PPP engines' control frames do. The kernel takes 40 of the first batch.
+    kernel.sendScript = [40];
+    for (let i = 0; i < 70; i++) {
+      if (i % 2 === 0) socket.sendParts(head, 4, Buffer.from(`${body}${i}`), 1701, `198.51.100.${i % 5}`, i);
+      else socket.send(Buffer.from(`whole${i}`), 1701, `198.51.100.${i % 5}`, i);
+    }
+    body.fill(0x21); // the socket copied both parts
+    await Promise.resolve();
+    assert.deepEqual(kernel.sendCalls, [64, 24, 6], 'the 24 the kernel left are sent again, then the rest');
+    assert.equal(kernel.sent.length, 70);
+    kernel.sent.forEach((sent, i) => {
+      assert.deepEqual(sent, { to: `198.51.100.${i % 5}`, port: 1701, mark: i, data: i % 2 === 0 ? `HEADbody${i}` : `whole${i}` });
+    });
+    // A frame larger than an arena slot leaves whole too (joined outside the arena).
+    socket.sendParts(head, 4, Buffer.alloc(5000, 0x61), 1701, '198.51.100.9');
+    await Promise.resolve();
+    assert.equal(kernel.sent.at(-1)!.data, `HEAD${'a'.repeat(5000)}`);
+    await socket.close();
+  });
+
   test('close sends what is queued first', async () => {
     const kernel = new ScriptedKernel();
     const socket = await open(kernel);
