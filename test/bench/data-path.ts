@@ -85,7 +85,9 @@ async function inject(destinations: readonly string[], ipSize: number, seconds: 
   }
   const elapsed = (performance.now() - t0) / 1000;
   await socket.close();
-  return { sent, seconds: elapsed };
+  // The native socket drops what the kernel refuses (send buffer full): those were never sent.
+  const refused = (socket as { dropped?: { sendBufferFull: number } }).dropped?.sendBufferFull ?? 0;
+  return { sent: sent - refused, seconds: elapsed };
 }
 
 interface AgentUnderTest {
@@ -185,11 +187,18 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
                 await sleep(50);
                 pps = (tunCounter(tun, 'rx_packets') - before) / blast.seconds;
               } else {
+                const tun = toRelay ? relayTun : u.tunName;
+                const queued = tunCounter(tun, 'tx_packets');
+                const full = tunCounter(tun, 'tx_dropped');
                 await u.sim!.call('countStart');
                 const sent = await inject(toRelay ? u.addresses.map(rel) : u.addresses, size, options.seconds);
                 await sleep(50);
                 const counted = await u.sim!.call<{ received: number }>('countStop');
                 pps = counted.received / sent.seconds;
+                // Where the rest was lost: at the TUN's queue (the reader was behind) or after it
+                // (the relay or agent, the loopback or the simulator's socket).
+                const k = (n: number) => `${Math.round(n / 1000)}k`;
+                log(`  ${toRelay ? 'relay' : `agent ${u.marks}`} round ${round}: sent ${k(sent.sent)}, TUN took ${k(tunCounter(tun, 'tx_packets') - queued)} and dropped ${k(tunCounter(tun, 'tx_dropped') - full)}, simulator counted ${k(counted.received)}`);
               }
               rounds.get(target)!.push(pps);
             }
