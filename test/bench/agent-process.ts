@@ -33,10 +33,12 @@ export async function startAgentProcess(options: {
   nudgePort?: number;
   /** More agent settings (e.g. L2TP_MARKS). */
   env?: Readonly<Record<string, string>>;
+  /** Run the agent of another checkout of this repository (its bin/edge-agent.js); default this one. */
+  checkout?: string;
 }): Promise<AgentProcess> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
-  const bin = new URL('../../bin/edge-agent.js', import.meta.url).pathname;
+  const bin = options.checkout ? join(options.checkout, 'bin/edge-agent.js') : new URL('../../bin/edge-agent.js', import.meta.url).pathname;
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), bin], {
     env: {
       ...process.env,

@@ -27,6 +27,8 @@ export type MarksSetting = 'off' | 'auto';
 
 export interface DataPathCase {
   readonly marks: MarksSetting;
+  /** `current`: this checkout's agent; `before`: the agent of the `before` checkout, same rounds. */
+  readonly agent: 'current' | 'before';
   readonly sessions: number;
   readonly size: number;
   readonly direction: 'to-tun' | 'from-tun';
@@ -51,6 +53,12 @@ export interface DataPathOptions {
   readonly sessionCounts: readonly number[];
   /** One agent per setting, measured in the same rounds (default: one agent, L2TP_MARKS=auto). */
   readonly marks?: readonly MarksSetting[];
+  /**
+   * Another checkout (e.g. a worktree of the commit before a change): its agent runs too, with
+   * L2TP_MARKS=auto, measured in the same rounds as this one's and the relay (the machine's load
+   * swings the figures of separate runs more than most changes move them).
+   */
+  readonly before?: string;
   /** Node flags of the agent children (`--profile=DIR`). */
   readonly nodeArgs?: readonly string[];
 }
@@ -92,6 +100,8 @@ async function inject(destinations: readonly string[], ipSize: number, seconds: 
 
 interface AgentUnderTest {
   readonly marks: MarksSetting;
+  readonly which: 'current' | 'before';
+  readonly checkout?: string;
   readonly net: number;
   readonly tunName: string;
   readonly tenantId: string;
@@ -104,10 +114,13 @@ interface AgentUnderTest {
 
 export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, log: (line: string) => void): Promise<DataPathCase[]> {
   const info = await broker.call<{ url: string }>('info');
-  const settings = options.marks ?? ['auto'];
+  const settings: { marks: MarksSetting; agent: 'current' | 'before'; checkout?: string }[] = (options.marks ?? ['auto']).map((marks) => ({ marks, agent: 'current' }));
+  if (options.before) settings.push({ marks: 'auto', agent: 'before', checkout: options.before });
   const relayTun = `tbbr${process.pid % 10000}`;
-  const under: AgentUnderTest[] = settings.map((marks, i) => ({
+  const under: AgentUnderTest[] = settings.map(({ marks, agent, checkout }, i) => ({
     marks,
+    which: agent,
+    ...(checkout ? { checkout } : {}),
     net: i === 0 ? AGENT_NET : OTHER_AGENT_NETS[i - 1]!,
     tunName: i === 0 ? `tbbd${process.pid % 10000}` : `tbb${'mn'[i - 1]}${process.pid % 10000}`,
     tenantId: `dp${i}${Date.now().toString(36)}`,
@@ -123,8 +136,8 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
   try {
     for (const u of under) {
       await broker.call('seed', { tenantId: u.tenantId, cidr: `10.${u.net}.0.0/16`, users: ['bench'] });
-      const { agentId, token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: `bench-dp-${u.marks}` });
-      u.agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: u.tunName, env: { L2TP_MARKS: u.marks }, ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) });
+      const { agentId, token } = await broker.call<{ agentId: string; token: string }>('enrol', { name: `bench-dp-${u.which}-${u.marks}` });
+      u.agent = await startAgentProcess({ brokerUrl: info.url, agentId, token, tunName: u.tunName, env: { L2TP_MARKS: u.marks }, ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}), ...(u.checkout ? { checkout: u.checkout } : {}) });
       if (u.marks === 'auto' && u.agent.l2tpWithoutMarks()) throw new Error(`data path: the agent asked for L2TP_MARKS=auto has no marked socket: ${u.agent.l2tpWithoutMarks()}`);
       u.sim = await forkChild(new URL('./sim-child.ts', import.meta.url).pathname);
       const first = await u.sim.call<{ ok: number; failed: number; gateway: string }>('open', { ...common(u), sessions: 1, sessionsPerTunnel: 1, tunnelsPerSource: 1, firstSource: 0 });
@@ -157,7 +170,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
       for (const u of under) {
         if (sessions > u.established) {
           const more = await u.sim!.call<{ ok: number; failed: number; seconds: number }>('open', { ...common(u), sessions: sessions - u.established, sessionsPerTunnel: 25, tunnelsPerSource: 20, firstSource: 1, pendingBudget: 400 });
-          log(`data path (L2TP_MARKS=${u.marks}): ${more.ok} more sessions up in ${more.seconds.toFixed(1)} s (${more.failed} failed)`);
+          log(`data path (${u.which}, L2TP_MARKS=${u.marks}): ${more.ok} more sessions up in ${more.seconds.toFixed(1)} s (${more.failed} failed)`);
           u.established += more.ok;
         }
         u.addresses = await u.sim!.call<string[]>('addresses', { count: sessions });
@@ -198,7 +211,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
                 // Where the rest was lost: at the TUN's queue (the reader was behind) or after it
                 // (the relay or agent, the loopback or the simulator's socket).
                 const k = (n: number) => `${Math.round(n / 1000)}k`;
-                log(`  ${toRelay ? 'relay' : `agent ${u.marks}`} round ${round}: sent ${k(sent.sent)}, TUN took ${k(tunCounter(tun, 'tx_packets') - queued)} and dropped ${k(tunCounter(tun, 'tx_dropped') - full)}, simulator counted ${k(counted.received)}`);
+                log(`  ${toRelay ? 'relay' : `agent ${u.which} ${u.marks}`} round ${round}: sent ${k(sent.sent)}, TUN took ${k(tunCounter(tun, 'tx_packets') - queued)} and dropped ${k(tunCounter(tun, 'tx_dropped') - full)}, simulator counted ${k(counted.received)}`);
               }
               rounds.get(target)!.push(pps);
             }
@@ -213,6 +226,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
             const agentPps = median(rounds.get(u)!);
             const c: MeasuredCase = {
               marks: u.marks,
+              agent: u.which,
               sessions,
               size,
               direction,
@@ -222,7 +236,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
               agentMbps: (agentPps * size * 8) / 1e6,
               relayMbps: (relayPps * size * 8) / 1e6,
             };
-            log(`data path ${direction} ${size} B, ${sessions} sessions, L2TP_MARKS=${u.marks}: agent ${Math.round(agentPps)} pps, relay ${Math.round(relayPps)} pps (x${c.ratio.toFixed(2)})`);
+            log(`data path ${direction} ${size} B, ${sessions} sessions, L2TP_MARKS=${u.marks}${u.which === 'before' ? ', before' : ''}: agent ${Math.round(agentPps)} pps, relay ${Math.round(relayPps)} pps (x${c.ratio.toFixed(2)})`);
             measured.push(c);
           }
         }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=control,auth,radius,datapath,density,disconnect] [-- --marks=off,auto]`:
+ * `npm run bench [-- --quick] [-- --only=control,auth,radius,datapath,density,disconnect] [-- --marks=off,auto] [-- --sizes=1400] [-- --before=DIR]`:
  * the performance figures of docs/benchmarks.md. Prints a readable table per figure and, as the
  * LAST line, one JSON object.
  * Every figure has a baseline measured in the same run (the machine is shared and noisy): read
@@ -45,6 +45,8 @@ if (sizes && (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n 
   process.stderr.write(`--sizes: expected IP packet sizes from 28 to 1460, got ${sizesArg}\n`);
   process.exit(2);
 }
+/** `--before=DIR`: also run the agent of the checkout in DIR (e.g. a worktree of the previous commit) in the data path's rounds. */
+const before = args.find((a) => a.startsWith('--before='))?.slice('--before='.length);
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 const dynamo = await startDynamoDbLocal();
@@ -138,15 +140,17 @@ try {
     } else {
       const all = await benchDataPath(
         broker,
-        { rounds: quick ? 3 : 5, seconds: quick ? 1 : 3, sizes: sizes ?? [64, 512, 1400], sessionCounts: [1, quick ? 300 : 1000], ...(marks ? { marks: marks as MarksSetting[] } : {}), ...(nodeArgs ? { nodeArgs } : {}) },
+        { rounds: quick ? 3 : 5, seconds: quick ? 1 : 3, sizes: sizes ?? [64, 512, 1400], sessionCounts: [1, quick ? 300 : 1000], ...(marks ? { marks: marks as MarksSetting[] } : {}), ...(nodeArgs ? { nodeArgs } : {}), ...(before ? { before } : {}) },
         log,
       );
-      const compared = new Set(all.map((c) => c.marks)).size > 1;
+      const beforeCases = all.filter((c) => c.agent === 'before');
+      const current = all.filter((c) => c.agent === 'current');
+      const compared = new Set(current.map((c) => c.marks)).size > 1;
       tables.push(
         formatTable(
           'Data path: agent vs bare relay (same UDP/TUN adapters, no L2TP/PPP) and vs kernel forwarding between two namespaces, median of rounds',
-          ['sessions', 'IP bytes', 'direction', ...(compared ? ['L2TP_MARKS'] : []), 'agent pps', 'relay pps', 'ratio', 'agent Mbit/s', 'relay Mbit/s', 'kernel Mbit/s', 'agent / kernel'],
-          all.map((c) => [String(c.sessions), String(c.size), c.direction, ...(compared ? [c.marks] : []), c.agentPps, c.relayPps, c.ratio, c.agentMbps, c.relayMbps, c.kernelMbps, c.ratioToKernel]),
+          ['sessions', 'IP bytes', 'direction', ...(compared ? ['L2TP_MARKS'] : []), ...(before ? ['agent'] : []), 'agent pps', 'relay pps', 'ratio', 'agent Mbit/s', 'relay Mbit/s', 'kernel Mbit/s', 'agent / kernel'],
+          all.map((c) => [String(c.sessions), String(c.size), c.direction, ...(compared ? [c.marks] : []), ...(before ? [c.agent] : []), c.agentPps, c.relayPps, c.ratio, c.agentMbps, c.relayMbps, c.kernelMbps, c.ratioToKernel]),
         ),
       );
       const summary = (cases: DataPathCase[]) => {
@@ -165,16 +169,16 @@ try {
         };
       };
       // The headline is the agent as deployed (L2TP_MARKS=auto) when it ran.
-      const headline = all.some((c) => c.marks === 'auto') ? 'auto' : all[0]!.marks;
-      const cases = all.filter((c) => c.marks === headline);
+      const headline = current.some((c) => c.marks === 'auto') ? 'auto' : current[0]!.marks;
+      const cases = current.filter((c) => c.marks === headline);
       result.dataPath = {
         ...summary(cases),
-        cases: all.map((c) => ({ ...(compared ? { marks: c.marks } : {}), sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio), kernelPps: Math.round(c.kernelPps), ratioToKernel: round(c.ratioToKernel) })),
+        cases: all.map((c) => ({ ...(compared ? { marks: c.marks } : {}), ...(before ? { agent: c.agent } : {}), sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio), kernelPps: Math.round(c.kernelPps), ratioToKernel: round(c.ratioToKernel) })),
       };
       if (compared) {
         // The marked socket against node:dgram, case by case: both against the same relay rounds,
         // so the ratio of their ratios to the relay is the ratio of their packet rates.
-        const off = all.filter((c) => c.marks === 'off');
+        const off = current.filter((c) => c.marks === 'off');
         const pairs = cases.map((c) => {
           const o = off.find((x) => x.sessions === c.sessions && x.size === c.size && x.direction === c.direction)!;
           return { c, o, markedVsDgram: c.agentPps / o.agentPps };
@@ -196,6 +200,28 @@ try {
         };
       }
     }
+  }
+  if (wants('datapath') && before && result.dataPath) {
+    // This checkout's agent against the `--before` one, case by case, from the same rounds.
+    const { cases: all } = result.dataPath as { cases: { agent: string; sessions: number; size: number; direction: string; agentPps: number; ratio: number }[] };
+    const pairs = all
+      .filter((c) => c.agent === 'current')
+      .map((c) => ({ c, b: all.find((x) => x.agent === 'before' && x.sessions === c.sessions && x.size === c.size && x.direction === c.direction)! }))
+      .filter((p) => p.b);
+    tables.push(
+      formatTable(
+        `Data path: this checkout's agent vs the one in ${before}, same rounds`,
+        ['sessions', 'IP bytes', 'direction', 'before: ratio to relay', 'now: ratio to relay', 'now / before'],
+        pairs.map(({ c, b }) => [String(c.sessions), String(c.size), c.direction, b.ratio, c.ratio, c.agentPps / b.agentPps]),
+      ),
+    );
+    const worst = (who: 'c' | 'b', d: string) => round(Math.min(...pairs.filter((p) => p.c.direction === d).map((p) => p[who].ratio)));
+    (result.dataPath as Record<string, unknown>).before = {
+      checkout: before,
+      ratioToTun: worst('b', 'to-tun'),
+      ratioFromTun: worst('b', 'from-tun'),
+      nowVsBefore: pairs.map(({ c, b }) => ({ sessions: c.sessions, size: c.size, direction: c.direction, ratio: round(c.agentPps / b.agentPps) })),
+    };
   }
   if (wants('density')) {
     if (process.getuid?.() !== 0) {
