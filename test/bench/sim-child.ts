@@ -30,6 +30,8 @@ interface OpenArgs {
   readonly pendingBudget?: number;
   /** Failed sessions redial (from new sockets, like clients set to reconnect) until this deadline; 0 = no redial. */
   readonly redialForMs?: number;
+  /** The batched native socket instead of node:dgram (the data path: the simulator must not be the ceiling). */
+  readonly batchedSocket?: boolean;
 }
 
 const runs: SimulatorRun[] = [];
@@ -64,6 +66,7 @@ async function openPass(a: OpenArgs, sessions: number) {
         credentials: () => ({ username: a.username, password: a.password, method: 'mschapv2' }),
         localAddress: sourceAddress(a.firstSource + s),
         shareSocket: true,
+        ...(a.batchedSocket ? { batchedSocket: true } : {}),
         ...(a.pendingBudget ? { concurrency: Math.max(1, Math.floor(a.pendingBudget / perTunnel / sources)) } : {}),
         timeouts: {
           setupMs: a.setupMs ?? 120_000,
@@ -145,7 +148,8 @@ function prepare(a: { size: number; sessions: number; destination: string; rewri
 
 /** Sends the prepared frames round-robin for `seconds`: to the agent through each session's own tunnel socket, or to the relay. */
 async function blast(a: { seconds: number; relay?: { address: string; port: number } }) {
-  if (a.relay && !relaySocket) relaySocket = await openUdp({ address: '127.0.0.1', port: 0, sendBufferSize: 4 << 20 });
+  // Batched like the sessions' sockets (data-path.ts opens them batched), so both targets get the same generator.
+  if (a.relay && !relaySocket) relaySocket = await openUdp({ address: '127.0.0.1', port: 0, sendBufferSize: 4 << 20, marks: 'auto' });
   const senders = upWithTunnels().slice(0, frames.length).map((x) => x.tunnel);
   const end = performance.now() + a.seconds * 1000;
   let sent = 0;

@@ -46,14 +46,14 @@ export async function openTunnels(options: OpenTunnelsOptions): Promise<Simulato
   };
 
   try {
-    const sharedEndpoint = shared ? await SimEndpoint.open(localAddress, options.localPort ?? 0, options.server) : undefined;
+    const sharedEndpoint = shared ? await SimEndpoint.open(localAddress, options.localPort ?? 0, options.server, options.batchedSocket) : undefined;
     if (sharedEndpoint) endpoints.push(sharedEndpoint);
     const secret = options.tunnelSecret === undefined ? undefined : new TextEncoder().encode(options.tunnelSecret);
 
     // Build everything first (crypto precomputation is async), then start tunnels with bounded concurrency.
     const plans: Array<{ tunnel: SimTunnel; sessions: SimSession[] }> = [];
     for (let t = 0; t < options.tunnels; t++) {
-      const endpoint = sharedEndpoint ?? (await SimEndpoint.open(localAddress, 0, options.server));
+      const endpoint = sharedEndpoint ?? (await SimEndpoint.open(localAddress, 0, options.server, options.batchedSocket));
       if (!sharedEndpoint) endpoints.push(endpoint);
       let tunnel: SimTunnel | undefined;
       endpoint.attach((localTunnelId) => {

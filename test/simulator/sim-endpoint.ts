@@ -21,13 +21,15 @@ export class SimEndpoint {
     private readonly socket: DatagramSocket,
     private readonly server: { readonly address: string; readonly port: number },
   ) {
+    // The batched socket hands out views of buffers it reuses; the engines may keep what they get.
+    const copies = socket.marks;
     socket.onMessage((datagram, remote) => {
       if (remote.port !== server.port) {
         this.dropped++;
         return;
       }
       const tunnel = this.tunnels.get(peekTunnelId(datagram));
-      if (tunnel) tunnel.receive(datagram);
+      if (tunnel) tunnel.receive(copies ? Buffer.from(datagram) : datagram);
       else this.dropped++;
     });
     socket.onError(() => {
@@ -35,8 +37,8 @@ export class SimEndpoint {
     });
   }
 
-  static async open(localAddress: string, localPort: number, server: { address: string; port: number }): Promise<SimEndpoint> {
-    const socket = await openUdp({ address: localAddress, port: localPort, receiveBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  static async open(localAddress: string, localPort: number, server: { address: string; port: number }, batched = false): Promise<SimEndpoint> {
+    const socket = await openUdp({ address: localAddress, port: localPort, receiveBufferSize: 4 << 20, sendBufferSize: 4 << 20, marks: batched ? 'auto' : 'off' });
     return new SimEndpoint(socket, server);
   }
 

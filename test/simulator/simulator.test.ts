@@ -92,6 +92,26 @@ describe('simulator against a loopback LNS', () => {
     }
   });
 
+  test('on the batched native socket (root): sessions come up, ping and hang up as on node:dgram', { skip: process.getuid?.() !== 0 ? 'the batched socket sets SO_MARK: needs root' : false }, async () => {
+    const run = await openTunnels({
+      server: { address: '127.0.0.1', port: lns.port },
+      tunnels: 2,
+      sessionsPerTunnel: 2,
+      localAddress: '127.0.0.1',
+      shareSocket: true,
+      batchedSocket: true,
+      credentials: (i) => ({ username: `b${i}`, password: `pw-b${i}`, method: 'mschapv2' }),
+    });
+    try {
+      const results = run.results();
+      assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+      const pings = await Promise.all(run.sessions.map((s) => s.ping('10.99.0.1', { count: 3, intervalMs: 5 })));
+      assert.deepEqual(pings.map((p) => p.received), [3, 3, 3, 3]);
+    } finally {
+      await run.close();
+    }
+  });
+
   test('a server-side close is seen as link-down with the CDN result; the other session keeps working', async () => {
     const run = await openTunnels({
       server: { address: '127.0.0.1', port: lns.port },

@@ -39,6 +39,12 @@ export interface OpenTunnelsOptions {
   readonly localPort?: number;
   /** One socket for all tunnels even without `localPort` (thousands of tunnels without thousands of fds). */
   readonly shareSocket?: boolean;
+  /**
+   * Receive and send through the agent's batched native socket (recvmmsg/sendmmsg, 64 datagrams per
+   * call; needs root) instead of node:dgram, so that the simulator is not the ceiling of a data-path
+   * benchmark. Each datagram is copied once on arrival (the socket reuses its buffers). @default false
+   */
+  readonly batchedSocket?: boolean;
   readonly timeouts?: SimTimeouts;
   /** L2TP tunnel secret (RFC 2661 §5.1.1). */
   readonly tunnelSecret?: string;
