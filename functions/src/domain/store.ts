@@ -1,4 +1,5 @@
 import type {
+  AccountingRecord,
   Agent,
   AgentCommand,
   AgentCounters,
@@ -21,6 +22,7 @@ import type {
   SessionState,
   Tenant,
   TenantAuthSource,
+  TenantAccounting,
   User,
   UserCredentials,
   WrappedDataKey,
@@ -47,6 +49,11 @@ export interface Store {
   updateTenant(tenantId: string, changes: TenantUpdate): Promise<Tenant>;
   /** Deletes the tenant item only (the domain deletes what it holds first); false when absent. */
   deleteTenant(tenantId: string): Promise<boolean>;
+  /**
+   * Sets a tenant's RADIUS accounting settings, or removes them with null (NotFoundError when
+   * the tenant is absent). Returns the tenant after the change.
+   */
+  setTenantAccounting(tenantId: string, accounting: TenantAccounting | null, updatedAt: number): Promise<Tenant>;
 
   // --- users ---------------------------------------------------------------------------------
   createUser(user: User): Promise<void>;
@@ -117,6 +124,8 @@ export interface Store {
    *  - `{ outcome: 'address-taken' }` when the lease rule says the address is held
    *    (ip-allocation/lease-rule.ts): try another.
    * The agent's activeSessions is not touched (it is what the agent reports in its heartbeats).
+   * A session with `accounting` gets its Start record (radius-accounting/outbox-rules.ts) in the
+   * same transaction.
    */
   startSession(
     session: Session,
@@ -126,7 +135,8 @@ export interface Store {
   /**
    * Interim accounting: counters only ever grow (a late or duplicated report never lowers them),
    * and a stopped session is never changed. Returns the session after the update, or undefined
-   * when it does not exist.
+   * when it does not exist. When an Interim-Update record is due (outbox-rules.ts interimChange),
+   * it is written in the same transaction as the counters.
    */
   updateSessionCounters(sessionId: string, counters: AgentCounters, at: number): Promise<Session | undefined>;
   /**
@@ -134,6 +144,7 @@ export interface Store {
    * lease deleted (only if still held by this session).
    * Idempotent: a second stop returns the already-stopped session unchanged.
    * With `leaseGraceUntil`, the lease is kept with `releaseAfter` instead of being deleted.
+   * A session with `accounting` gets its Stop record (outbox-rules.ts) in the same transaction.
    */
   stopSession(sessionId: string, stop: StopSessionInput): Promise<Session | undefined>;
   /**
@@ -169,6 +180,23 @@ export interface Store {
   /** Conditional put: false when a key of that id exists (another instance made it first). */
   putWrappedDataKey(key: WrappedDataKey): Promise<boolean>;
 
+  // --- RADIUS accounting outbox (domain/radius-accounting/) ---------------------------------
+  /**
+   * Up to `limit` records that may be sent at `now` (nextAttemptAt <= now, not claimed past now),
+   * oldest event first. May lag a moment behind writes (an eventually consistent index): the
+   * sender finds a record on a later pass.
+   */
+  listDueAccountingRecords(now: number, limit: number): Promise<AccountingRecord[]>;
+  /**
+   * Claims a record for sending until `until`, only if it is due at `now` and nobody holds it:
+   * the record as claimed, or undefined (absent, not due, or another sender holds it).
+   */
+  claimAccountingRecord(recordId: string, now: number, until: number): Promise<AccountingRecord | undefined>;
+  /** After a failed attempt: records it and releases the claim. Does nothing when the record is gone. */
+  deferAccountingRecord(recordId: string, retry: AccountingRetry): Promise<void>;
+  /** After an accounting server acknowledged it. */
+  deleteAccountingRecord(recordId: string): Promise<void>;
+
   // --- audit log ---------------------------------------------------------------------------
   /** Appends one operator action (never changed afterwards). */
   putAuditEvent(event: AuditEvent): Promise<void>;
@@ -182,6 +210,12 @@ export interface Store {
   getIdempotencyRecord(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Conditional put: false when a record for (scope, key) already exists. */
   putIdempotencyRecord(record: IdempotencyRecord): Promise<boolean>;
+}
+
+export interface AccountingRetry {
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly lastError: string;
 }
 
 export interface AuthFailureWrite {

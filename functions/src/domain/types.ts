@@ -35,6 +35,28 @@ export interface Tenant {
   readonly createdAt: number;
   /** Last change by an operator (PATCH). */
   readonly updatedAt?: number;
+  /**
+   * RADIUS accounting (RFC 2866) of this tenant's sessions, absent = off
+   * (domain/radius-accounting/). Never rendered: it holds the sealed shared secrets.
+   */
+  readonly accounting?: TenantAccounting;
+}
+
+/** Where and how often a tenant's sessions are accounted (docs/radius-accounting.md). */
+export interface TenantAccounting {
+  /** Tried in order: the next one only when the one before did not answer (failover). */
+  readonly servers: readonly AccountingServer[];
+  /** Seconds between Interim-Update records of a session (RFC 2869 §5.16's Acct-Interim-Interval). */
+  readonly interimIntervalSeconds: number;
+  readonly updatedAt: number;
+}
+
+export interface AccountingServer {
+  /** IPv4 address or host name of the accounting server. */
+  readonly host: string;
+  readonly port: number;
+  /** The RADIUS shared secret, sealed (secret box, context naming the tenant). */
+  readonly secret: EncryptedBlob;
 }
 
 /** How a RADIUS tenant's User-Name is sent: as the peer sent it (with realm), or the user part only. */
@@ -265,6 +287,60 @@ export interface Session {
    * the session records this reason instead.
    */
   readonly disconnectReason?: EndReason;
+  /**
+   * Set at the start when the tenant had RADIUS accounting on: the store then writes this
+   * session's Start, Interim-Update and Stop records to the accounting outbox in the same
+   * transaction as the change (domain/radius-accounting/outbox-rules.ts).
+   */
+  readonly accounting?: SessionAccounting;
+}
+
+export interface SessionAccounting {
+  readonly interimIntervalSeconds: number;
+  /** When the last Interim-Update record was written (epoch ms); absent = none yet. */
+  readonly lastInterimAt?: number;
+}
+
+/** The accounting requests of a session, as RFC 2866 §5.1's Acct-Status-Type names them. */
+export const ACCOUNTING_STATUSES = ['start', 'interim', 'stop'] as const;
+export type AccountingStatus = (typeof ACCOUNTING_STATUSES)[number];
+
+/**
+ * One accounting request waiting in the outbox until an accounting server acknowledged it
+ * (an Accounting-Response). Written with the session change it reports, deleted only after the
+ * acknowledgement (domain/radius-accounting/).
+ */
+export interface AccountingRecord {
+  /** `<sessionId>#<eventAt, padded>#<1 start | 2 interim | 3 stop>`: one per event, in event order. */
+  readonly recordId: string;
+  readonly tenantId: string;
+  readonly sessionId: string;
+  readonly status: AccountingStatus;
+  /** When the event happened: Acct-Delay-Time is the time since (RFC 2866 §5.2). */
+  readonly eventAt: number;
+  readonly startedAt: number;
+  readonly username: string;
+  readonly agentId: string;
+  readonly assignedIp: string;
+  readonly peerAddress?: string;
+  readonly authMethod: AuthMethod;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+  /** Stop records only. */
+  readonly endReason?: EndReason;
+  /** The session's Class attributes (base64), echoed in order (RFC 2865 §5.25). */
+  readonly radiusClass?: readonly string[];
+  readonly interimIntervalSeconds: number;
+  /** Send attempts that got no valid Accounting-Response. */
+  readonly attempts: number;
+  /** Not sent again before this time (epoch ms). */
+  readonly nextAttemptAt: number;
+  /** A sender holds it until this time (so two senders never send it at once). */
+  readonly claimedUntil?: number;
+  /** Why the last attempt failed (no secret, no address: safe to show operators). */
+  readonly lastError?: string;
 }
 
 /**

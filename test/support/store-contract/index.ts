@@ -5,6 +5,7 @@
  * (test/unit/functions/store/memory/in-memory-store.test.ts), so the two cannot drift.
  */
 import { describe } from 'node:test';
+import { accountingCases } from './accounting-cases';
 import { directoryCases } from './directory-cases';
 import type { OpenStore } from './open-store';
 import { sessionCases } from './session-cases';
@@ -15,4 +16,5 @@ export type { OpenStore, StoreUnderTest } from './open-store';
 export function storeContract(name: string, open: OpenStore): void {
   describe(`Store contract (${name}): directory`, () => directoryCases(open));
   describe(`Store contract (${name}): sessions`, () => sessionCases(open));
+  describe(`Store contract (${name}): RADIUS accounting`, () => accountingCases(open));
 }

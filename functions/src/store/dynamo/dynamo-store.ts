@@ -1,13 +1,14 @@
 /**
  * The broker's Store on one DynamoDB table (key layout: docs/data-model.md), put together from one
  * module per entity (tenant-ops.ts, user-ops.ts, auth-ops.ts, pool-ops.ts, session-ops.ts,
- * session-list.ts, agent-ops.ts, fleet-ops.ts, idempotency-ops.ts, audit-ops.ts). The SDK client is injected;
+ * session-list.ts, agent-ops.ts, fleet-ops.ts, idempotency-ops.ts, audit-ops.ts, accounting-ops.ts). The SDK client is injected;
  * invariants are condition expressions; failed conditions become the domain's store errors
  * (domain/store-errors.ts) or outcome values, never SDK exceptions.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Store } from '../../domain/store';
 import { systemClock, type Clock } from '../../domain/types';
+import { accountingOps } from './accounting-ops';
 import { agentOps } from './agent-ops';
 import { auditOps } from './audit-ops';
 import { authOps } from './auth-ops';
@@ -59,6 +60,7 @@ export function createDynamoStore(options: DynamoStoreOptions): DynamoStore {
     ...fleetOps(table),
     ...idempotencyOps(table, clock),
     ...auditOps(table),
+    ...accountingOps(table),
   };
 }
 

@@ -53,6 +53,8 @@ export const keys = {
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEMP#${e(scope)}#${e(key)}`, SK: META }),
   authThrottle: (key: string): Key => ({ PK: `THROTTLE#${e(key)}`, SK: META }),
   ping: (): Key => ({ PK: 'PING', SK: META }),
+  /** One accounting outbox record per item (domain/radius-accounting/), listed through ByKind. */
+  accountingRecord: (recordId: string): Key => ({ PK: `ACCTREC#${e(recordId)}`, SK: META }),
 };
 
 /** GSI partition keys, by index. */
@@ -81,7 +83,8 @@ export type ItemKind =
   | 'idempotency'
   | 'auth-throttle'
   | 'data-key'
-  | 'audit-event';
+  | 'audit-event'
+  | 'accounting-record';
 
 const [byTenant, byAgent, byUser, byState, byKind] = TABLE_DEFINITION.globalSecondaryIndexes;
 

@@ -14,6 +14,8 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { afterInterim, stoppedSession } from '../../domain/session-accounting';
+import { interimChange, startRecord, stopRecord } from '../../domain/radius-accounting/outbox-rules';
+import { putAccountingRecord } from './accounting-ops';
 import type { AgentCounters, EndReason, Session } from '../../domain/types';
 import { AlreadyExistsError, StoreUnavailableError } from '../../domain/store-errors';
 import type { Store } from '../../domain/store';
@@ -63,6 +65,9 @@ export function sessionOps(t: Table): SessionOps {
           },
         },
       ];
+      // The Start record, if its tenant accounts (radius-accounting/outbox-rules.ts): with the session or not at all.
+      const start = startRecord(session);
+      if (start) items.push(putAccountingRecord(TableName, start));
       for (let attempt = 0; ; attempt++) {
         try {
           await t.transact(items);
@@ -95,19 +100,30 @@ export function sessionOps(t: Table): SessionOps {
         if (!s || s.state === 'stopped') return s;
         const next = afterInterim(s, reported, at);
         if (!next) return s;
+        // An Interim-Update record, when one is due, is written with the counters it reports.
+        const change = interimChange(s, next, at);
+        const update = {
+          TableName: t.tableName,
+          Key: toAttributes(keys.session(sessionId)),
+          UpdateExpression: `SET ${COUNTERS_SET}, updatedAt = :upd${change.record ? ', accounting = :acct' : ''}`,
+          ConditionExpression: `#state = :active AND ${COUNTERS_NEVER_DECREASE}`,
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: toAttributes({
+            ':active': 'active',
+            ':upd': next.updatedAt,
+            ...counterValues(next),
+            ...(change.record ? { ':acct': change.session.accounting } : {}),
+          }),
+        };
         try {
-          const out = (await t.send('UpdateItem', (c) => c.send(new UpdateItemCommand({
-              TableName: t.tableName,
-              Key: toAttributes(keys.session(sessionId)),
-              UpdateExpression: `SET ${COUNTERS_SET}, updatedAt = :upd`,
-              ConditionExpression: `#state = :active AND ${COUNTERS_NEVER_DECREASE}`,
-              ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: toAttributes({ ':active': 'active', ':upd': next.updatedAt, ...counterValues(next) }),
-              ReturnValues: 'ALL_NEW',
-            }))));
+          if (change.record) {
+            await t.transact([{ Update: update }, putAccountingRecord(t.tableName, change.record)]);
+            return change.session;
+          }
+          const out = await t.send('UpdateItem', (c) => c.send(new UpdateItemCommand({ ...update, ReturnValues: 'ALL_NEW' })));
           return out.Attributes ? fromItem<Session>(out.Attributes) : undefined;
         } catch (error) {
-          if (!isConditionFailed(error)) throw translateSdkError(error, 'UpdateItem');
+          if (!isConditionFailed(error) && !cancellationCodes(error)) throw translateSdkError(error, 'UpdateItem');
           // A concurrent report or the stop won the race: re-read and decide again.
         }
       }
@@ -168,13 +184,17 @@ export function sessionOps(t: Table): SessionOps {
             });
           }
         }
+        // The Stop record (outbox-rules.ts), last: a stop and its record are stored together or not at all.
+        const record = stopRecord(stopped);
+        if (record) items.push(putAccountingRecord(TableName, record));
         try {
           await t.transact(items);
           return stopped;
         } catch (error) {
           const codes = cancellationCodes(error);
           if (!codes) throw translateSdkError(error, 'TransactWriteItems');
-          const [sessionCode, leaseCode] = codes;
+          const [sessionCode] = codes;
+          const leaseCode = releaseLease ? codes[1] : undefined;
           if (leaseCode === CCF && (sessionCode === undefined || sessionCode === 'None')) {
             releaseLease = false; // not this session's lease: stop the session alone, snapshot still good
             continue;

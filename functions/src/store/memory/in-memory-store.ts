@@ -9,10 +9,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { holdsAddress, leaseAfterStop } from '../../domain/ip-allocation/lease-rule';
 import { afterInterim, stoppedSession } from '../../domain/session-accounting';
+import { interimChange, startRecord, stopRecord } from '../../domain/radius-accounting/outbox-rules';
 import type { Store } from '../../domain/store';
 import { AlreadyExistsError, NotFoundError, PoolRegistryChangedError } from '../../domain/store-errors';
 import {
   systemClock,
+  type AccountingRecord,
   type Agent,
   type AgentCommand,
   type ApiKey,
@@ -59,6 +61,10 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
   const dataKeys = new Map<string, WrappedDataKey>();
   const idempotency = new Map<string, IdempotencyRecord>();
   const audit = new Map<string, AuditEvent>();
+  const outbox = new Map<string, AccountingRecord>();
+  const enqueue = (record: AccountingRecord | undefined) => {
+    if (record) outbox.set(record.recordId, copy(record));
+  };
   let eventSeq = 0;
 
   const get = <T>(map: Map<string, T>, key: string): T | undefined => {
@@ -101,6 +107,14 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
       return copy(updated);
     },
     deleteTenant: async (tenantId) => tenants.delete(tenantId),
+    async setTenantAccounting(tenantId, accounting, updatedAt) {
+      const tenant = tenants.get(tenantId);
+      if (!tenant) throw new NotFoundError('tenant', tenantId);
+      const { accounting: _old, ...rest } = tenant;
+      const updated: Tenant = { ...rest, ...(accounting ? { accounting: copy(accounting) } : {}), updatedAt };
+      tenants.set(tenantId, updated);
+      return copy(updated);
+    },
 
     // --- users ---------------------------------------------------------------------------------
     async createUser(user) {
@@ -206,6 +220,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
       if (held && holdsAddress(held, lease.leasedAt)) return { outcome: 'address-taken' };
       sessions.set(session.sessionId, copy(session));
       leases.set(leaseKey(lease), copy(lease));
+      enqueue(startRecord(session));
       return { outcome: 'created' };
     },
     getSession: async (sessionId) => get(sessions, sessionId),
@@ -213,14 +228,18 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
       const s = sessions.get(sessionId);
       if (!s || s.state === 'stopped') return copy(s);
       const next = afterInterim(s, counters, at);
-      if (next) sessions.set(sessionId, next);
-      return copy(next ?? s);
+      if (!next) return copy(s);
+      const change = interimChange(s, next, at);
+      sessions.set(sessionId, change.session);
+      enqueue(change.record);
+      return copy(change.session);
     },
     async stopSession(sessionId, stop) {
       const s = sessions.get(sessionId);
       if (!s || s.state === 'stopped') return copy(s);
       const stopped = stoppedSession(s, stop);
       sessions.set(sessionId, stopped);
+      enqueue(stopRecord(stopped));
       const key = leaseKey({ tenantId: s.tenantId, poolId: s.poolId, ip: s.assignedIp });
       const lease = leases.get(key);
       if (lease) {
@@ -297,6 +316,29 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
       if (dataKeys.has(key.keyId)) return false;
       dataKeys.set(key.keyId, copy(key));
       return true;
+    },
+
+    // --- RADIUS accounting outbox --------------------------------------------------------------
+    async listDueAccountingRecords(now, limit) {
+      const due = [...outbox.values()].filter((r) => r.nextAttemptAt <= now && (r.claimedUntil === undefined || r.claimedUntil <= now));
+      due.sort((a, b) => a.eventAt - b.eventAt || (a.recordId < b.recordId ? -1 : 1));
+      return due.slice(0, Math.max(0, limit)).map(copy);
+    },
+    async claimAccountingRecord(recordId, now, until) {
+      const r = outbox.get(recordId);
+      if (!r || r.nextAttemptAt > now || (r.claimedUntil !== undefined && r.claimedUntil > now)) return undefined;
+      const claimed = { ...r, claimedUntil: until };
+      outbox.set(recordId, claimed);
+      return copy(claimed);
+    },
+    async deferAccountingRecord(recordId, retry) {
+      const r = outbox.get(recordId);
+      if (!r) return;
+      const { claimedUntil: _c, ...rest } = r;
+      outbox.set(recordId, { ...rest, ...copy(retry) });
+    },
+    async deleteAccountingRecord(recordId) {
+      outbox.delete(recordId);
     },
 
     // --- audit log ---------------------------------------------------------------------------
