@@ -27,6 +27,7 @@ import { renderDocsPage } from './http/docs-page';
 import { notFoundHandler, onError } from './http/error-handler';
 import { idempotencyMiddleware } from './http/idempotency-middleware';
 import { requestMetrics, type BrokerMetrics } from './http/metrics';
+import { registerAccountingRoutes } from './http/routes/accounting';
 import { registerAuditRoutes } from './http/routes/audit';
 import { registerUsageRoutes } from './http/routes/usage';
 import { authenticateReadAhead, registerAgentProtocolRoutes } from './http/routes/agent-protocol';
@@ -60,6 +61,8 @@ export interface AppDeps {
   readonly metrics?: BrokerMetrics;
   /** The built web console (io/console-assets.ts); without it /console answers 404 saying so. */
   readonly consoleAssets?: ConsoleAssets;
+  /** Wakes the RADIUS accounting sender after a session change (entry/radius-accounting.ts); none on Lambda. */
+  readonly accountingKick?: () => void;
 }
 
 const OPENAPI_INFO = {
@@ -100,6 +103,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     nudgeKeys: createNudgeKeys(config.dataKeys),
     nudgeSender: deps.nudgeSender ?? createUdpNudgeSender({ logger: deps.logger }),
     radius: deps.radius ?? new RadiusClient(),
+    ...(deps.accountingKick ? { accountingKick: deps.accountingKick } : {}),
   };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -141,6 +145,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   registerHealthRoute(app, ctx);
   registerTenantRoutes(app, ctx);
+  registerAccountingRoutes(app, ctx);
   registerPoolRoutes(app, ctx);
   registerEndpointRoutes(app, ctx);
   registerSessionRoutes(app, ctx);

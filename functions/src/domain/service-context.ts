@@ -63,4 +63,10 @@ export interface ServiceContext {
   readonly radius?: RadiusExchange;
   /** Sends command nudges to agents (absent: no nudges). */
   readonly nudgeSender?: NudgeSender;
+  /**
+   * Asks the accounting sender to drain the outbox soon, without waiting for it (the local stack;
+   * absent in Lambda, where the schedule drains it): a session change that wrote an accounting
+   * record is never slowed by its delivery.
+   */
+  readonly accountingKick?: () => void;
 }

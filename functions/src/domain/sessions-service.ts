@@ -44,7 +44,7 @@ export interface StartedSession {
  * without counting against the quota again, even once its grant has expired.
  */
 export async function startSession(
-  ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' | 'leaseHints'>,
+  ctx: Pick<ServiceContext, 'store' | 'clock' | 'grants' | 'leaseHints' | 'accountingKick'>,
   agent: Agent,
   input: StartSessionInput,
 ): Promise<StartedSession> {
@@ -63,7 +63,13 @@ export async function startSession(
     started = { session: existing, pool: await poolOf(ctx, existing), created: false };
   }
   refuseIfEnded(started);
+  if (started.created) kickAccounting(ctx, started.session);
   return started;
+}
+
+/** Wakes the accounting sender when the change wrote a record (never awaited: the sender is not on this path). */
+function kickAccounting(ctx: Pick<ServiceContext, 'accountingKick'>, session: Session): void {
+  if (session.accounting) ctx.accountingKick?.();
 }
 
 /**
@@ -191,20 +197,21 @@ async function agentSession(ctx: Pick<ServiceContext, 'store'>, agent: Agent, se
 
 /** Interim accounting: cumulative counters; lower or repeated values never move them back. */
 export async function reportInterim(
-  ctx: Pick<ServiceContext, 'store' | 'clock'>,
+  ctx: Pick<ServiceContext, 'store' | 'clock' | 'accountingKick'>,
   agent: Agent,
   sessionId: string,
   counters: AgentCounters,
 ): Promise<Session> {
-  await agentSession(ctx, agent, sessionId);
+  const before = await agentSession(ctx, agent, sessionId);
   const updated = await ctx.store.updateSessionCounters(sessionId, counters, ctx.clock.now());
   if (!updated) throw new NotFoundError('session', sessionId);
+  if (updated.accounting?.lastInterimAt !== before.accounting?.lastInterimAt) kickAccounting(ctx, updated);
   return updated;
 }
 
 /** Stops a session once; a repeated stop returns the stopped session unchanged. */
 export async function stopSession(
-  ctx: Pick<ServiceContext, 'store' | 'clock' | 'leaseHints'>,
+  ctx: Pick<ServiceContext, 'store' | 'clock' | 'leaseHints' | 'accountingKick'>,
   agent: Agent,
   sessionId: string,
   stop: { reason: EndReason; counters?: AgentCounters },
@@ -217,6 +224,7 @@ export async function stopSession(
     current,
   });
   if (!stopped) throw new NotFoundError('session', sessionId);
+  if (current.state === 'active') kickAccounting(ctx, stopped);
   const address = parseIpv4(stopped.assignedIp);
   if (address !== undefined) ctx.leaseHints?.released(stopped, address);
   return stopped;

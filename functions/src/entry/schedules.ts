@@ -13,4 +13,5 @@ export interface ScheduledJob {
 export const SCHEDULED_JOBS = {
   reaper: { entry: 'functions/src/entry/reaper.ts', intervalMs: 60_000, what: 'dead agents, their sessions, expired leases' },
   autoscaler: { entry: 'functions/src/entry/autoscaler.ts', intervalMs: 60_000, what: 'fleet size, drains and releases, tenant DNS records' },
+  radiusAccounting: { entry: 'functions/src/entry/radius-accounting.ts', intervalMs: 60_000, what: 'RADIUS accounting records waiting in the outbox' },
 } as const satisfies Record<string, ScheduledJob>;

@@ -160,6 +160,8 @@ function buildSession(input: StartSessionInput, sessionId: string, poolId: strin
     bytesOut: 0,
     packetsIn: 0,
     packetsOut: 0,
+    // The tenant's accounting at the start decides the session's records (radius-accounting/outbox-rules.ts).
+    ...(input.tenant.accounting ? { accounting: { interimIntervalSeconds: input.tenant.accounting.interimIntervalSeconds } } : {}),
   };
 }
 
