@@ -71,6 +71,13 @@ export function withSettingsCache(store: Store, options: SettingsCacheOptions): 
         tenants.delete(tenantId);
       }
     },
+    setTenantAccounting: async (tenantId, accounting, updatedAt) => {
+      try {
+        return await store.setTenantAccounting(tenantId, accounting, updatedAt);
+      } finally {
+        tenants.delete(tenantId);
+      }
+    },
     deleteTenant: async (tenantId) => {
       try {
         return await store.deleteTenant(tenantId);
