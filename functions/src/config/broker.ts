@@ -29,7 +29,8 @@ export interface BrokerConfig extends DomainSettings {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-const dataKeysSchema = z.string().transform((raw, ctx): DataKey[] => {
+/** DATA_KEYS: `keyId:base64,...` (32-byte keys), the first one seals. */
+export const dataKeysSchema = z.string().transform((raw, ctx): DataKey[] => {
   const keys: DataKey[] = [];
   for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
     const colon = entry.indexOf(':');

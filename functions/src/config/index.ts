@@ -3,4 +3,4 @@ export type { TableLocation } from './shared-keys';
 export { parseBrokerConfig, type BrokerConfig } from './broker';
 export { parseReaperConfig, type ReaperConfig } from './reaper';
 export { parseAutoscalerConfig, parseScalingPolicy, type AutoscalerConfig } from './autoscaler';
-export { parseAccountingSenderConfig, type AccountingSenderConfig } from './radius-accounting';
+export { parseAccountingFunctionConfig, parseAccountingSenderConfig, type AccountingFunctionConfig, type AccountingSenderConfig } from './radius-accounting';

@@ -6,7 +6,7 @@
  */
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import pino from 'pino';
-import { parseAccountingSenderConfig, parseBrokerConfig, type AccountingSenderConfig } from '../config';
+import { parseAccountingFunctionConfig, type AccountingSenderConfig } from '../config';
 import { createSecretBox, staticKeyRing, type SecretBox } from '../domain/ppp-auth';
 import { drainAccountingOutbox, type AccountingTransport, type DrainSummary } from '../domain/radius-accounting/sender';
 import type { Store } from '../domain/store';
@@ -14,7 +14,7 @@ import { systemClock, type Clock, type DataKey } from '../domain/types';
 import { RadiusAccountingClient } from '../radius/accounting/accounting-client';
 import { connectDynamoStore } from '../store/dynamo';
 import { resolveSecretEnv } from './aws-secrets';
-import { loadKmsDataKeys } from './kms-data-keys';
+import { loadKmsDataKeys, type DataKeyKms } from './kms-data-keys';
 
 export interface AccountingSender {
   /** One pass over the due records. */
@@ -104,22 +104,19 @@ export const handler = async (): Promise<DrainSummary> => {
 };
 
 async function senderFromEnv(): Promise<AccountingSender> {
-  const env = await resolveSecretEnv(process.env);
-  const broker = parseBrokerConfig(env);
-  const config = parseAccountingSenderConfig(env);
-  const store = connectDynamoStore(broker.table);
-  const dataKeys: readonly DataKey[] = broker.kmsKeyId
-    ? await loadKmsDataKeys({
-        kms: (() => {
-          const kms = new KMSClient(broker.table.region ? { region: broker.table.region } : {});
-          return { generateDataKey: (input) => kms.send(new GenerateDataKeyCommand(input)), decrypt: (input) => kms.send(new DecryptCommand(input)) };
-        })(),
-        store,
-        kmsKeyId: broker.kmsKeyId,
-        clock: systemClock,
-        legacy: broker.dataKeys,
-      })
-    : broker.dataKeys;
+  // DATA_KEYS may arrive as a Secrets Manager ARN (a deployment from before KMS): ./aws-secrets.
+  const config = parseAccountingFunctionConfig(await resolveSecretEnv(process.env));
+  const store = connectDynamoStore(config.table);
+  const dataKeys: readonly DataKey[] = config.kmsKeyId
+    ? await loadKmsDataKeys({ kms: kmsAdapter(new KMSClient(config.table.region ? { region: config.table.region } : {})), store, kmsKeyId: config.kmsKeyId, clock: systemClock, legacy: config.dataKeys })
+    : config.dataKeys;
   const secretBox = createSecretBox(staticKeyRing({ currentKeyId: dataKeys[0]!.keyId, keys: Object.fromEntries(dataKeys.map((k) => [k.keyId, k.keyBase64])) }));
-  return createAccountingSender({ store, clock: systemClock, secretBox, config, log: pino({ name: 'radius-accounting', level: broker.logLevel }) });
+  return createAccountingSender({ store, clock: systemClock, secretBox, config: config.sender, log: pino({ name: 'radius-accounting', level: config.logLevel }) });
+}
+
+function kmsAdapter(kms: KMSClient): DataKeyKms {
+  return {
+    generateDataKey: (input) => kms.send(new GenerateDataKeyCommand(input)),
+    decrypt: (input) => kms.send(new DecryptCommand(input)),
+  };
 }

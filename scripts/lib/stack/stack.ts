@@ -15,7 +15,10 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createApp } from '../../../functions/src/app';
-import { parseBrokerConfig, parseReaperConfig, parseScalingPolicy } from '../../../functions/src/config';
+import { parseAccountingSenderConfig, parseBrokerConfig, parseReaperConfig, parseScalingPolicy } from '../../../functions/src/config';
+import { createSecretBox, staticKeyRing } from '../../../functions/src/domain/ppp-auth';
+import { createAccountingSender, startAccountingPump } from '../../../functions/src/entry/radius-accounting';
+import { SCHEDULED_JOBS } from '../../../functions/src/entry/schedules';
 import { declareAgentDead, type ReapSummary } from '../../../functions/src/domain/reaper';
 import { systemClock } from '../../../functions/src/domain/types';
 import { startLocalServer, startLocalSocketServer } from '../../../functions/src/entry/local-server';
@@ -159,7 +162,20 @@ async function startPieces(
   const metrics = createPrometheusBrokerMetrics();
   // Built at each start (esbuild, well under a second), so the console always matches the checkout.
   const consoleAssets = await bundleConsole();
-  const app = createApp({ store, clock: systemClock, logger: brokerLog.logger, config, metrics, consoleAssets });
+  // RADIUS accounting: drained on the schedule AWS uses, and right after each session change that wrote a record.
+  const accountingSender = createAccountingSender({
+    store,
+    clock: systemClock,
+    secretBox: createSecretBox(staticKeyRing({ currentKeyId: config.dataKeys[0]!.keyId, keys: Object.fromEntries(config.dataKeys.map((k) => [k.keyId, k.keyBase64])) })),
+    config: parseAccountingSenderConfig(env),
+    log: brokerLog.logger.child({ job: 'radius-accounting' }),
+  });
+  const accounting = startAccountingPump(accountingSender, { intervalMs: SCHEDULED_JOBS.radiusAccounting.intervalMs, log: brokerLog.logger.child({ job: 'radius-accounting' }) });
+  onStop('RADIUS accounting', async () => {
+    await accounting.stop();
+    await accountingSender.close();
+  });
+  const app = createApp({ store, clock: systemClock, logger: brokerLog.logger, config, metrics, consoleAssets, accountingKick: accounting.kick });
   mountMetricsRoute(app, metrics);
 
   let closeTcp: () => Promise<void>;
