@@ -7,7 +7,7 @@ import type { BrokerBundles } from './tunnel-broker-stack';
  * the repository root. Optional entries are built (and deployed) only when their source exists.
  */
 export interface BundleEntry {
-  readonly name: 'api' | 'reaper' | 'autoscaler' | 'agent';
+  readonly name: 'api' | 'reaper' | 'autoscaler' | 'radiusAccounting' | 'agent';
   readonly source: string;
   /** Output folder under the dist directory. */
   readonly outDir: string;
@@ -21,6 +21,7 @@ export const BUNDLE_ENTRIES: readonly BundleEntry[] = [
   { name: 'api', source: 'functions/src/entry/lambda.ts', outDir: 'functions/api', outFile: 'index.mjs', required: true, consoleDir: 'console' },
   { name: 'reaper', source: 'functions/src/entry/reaper.ts', outDir: 'functions/reaper', outFile: 'index.mjs', required: true },
   { name: 'autoscaler', source: 'functions/src/entry/autoscaler.ts', outDir: 'functions/autoscaler', outFile: 'index.mjs', required: false },
+  { name: 'radiusAccounting', source: 'functions/src/entry/radius-accounting.ts', outDir: 'functions/radius-accounting', outFile: 'index.mjs', required: false },
   { name: 'agent', source: 'edge-agent/src/cli.ts', outDir: 'edge-agent', outFile: 'edge-agent.mjs', required: false },
 ];
 
@@ -36,5 +37,5 @@ export function bundlesIn(distDir: string): BrokerBundles {
   if (missing.length > 0 || !found.api || !found.reaper) {
     throw new Error(`missing bundles ${missing.join(', ')}: run \`npx tsx scripts/build-bundles.ts\` first`);
   }
-  return { api: found.api, reaper: found.reaper, autoscaler: found.autoscaler, agent: found.agent };
+  return { api: found.api, reaper: found.reaper, autoscaler: found.autoscaler, radiusAccounting: found.radiusAccounting, agent: found.agent };
 }

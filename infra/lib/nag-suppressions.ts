@@ -18,7 +18,12 @@ function ack(scopes: readonly IConstruct[], ...acks: Ack[]): void {
  * wildcard anywhere still fails the synth.
  */
 export function addNagSuppressions(stack: TunnelBrokerStack): void {
-  const functions = [stack.apiFunction, stack.reaperFunction, ...(stack.autoscalerFunction ? [stack.autoscalerFunction] : [])];
+  const functions = [
+    stack.apiFunction,
+    stack.reaperFunction,
+    ...(stack.autoscalerFunction ? [stack.autoscalerFunction] : []),
+    ...(stack.radiusAccountingFunction ? [stack.radiusAccountingFunction] : []),
+  ];
   const tableLogicalId = stack.getLogicalId(stack.table.table.node.defaultChild as CfnResource);
   ack(
     functions,

@@ -25,6 +25,8 @@ export interface BrokerBundles {
   readonly reaper: string;
   /** functions/src/entry/autoscaler.ts. @default - no autoscaler function, schedule or lifecycle rule */
   readonly autoscaler?: string;
+  /** functions/src/entry/radius-accounting.ts. @default - no RADIUS accounting sender (records wait in the outbox) */
+  readonly radiusAccounting?: string;
   /** edge-agent/src/cli.ts. @default - no edge fleet */
   readonly agent?: string;
 }
@@ -104,6 +106,8 @@ export class TunnelBrokerStack extends Stack {
   readonly legacyDataKeysSecret?: secretsmanager.ISecret;
   readonly apiFunction: BrokerFunction;
   readonly reaperFunction: BrokerFunction;
+  /** Present when the RADIUS accounting bundle was built. */
+  readonly radiusAccountingFunction?: BrokerFunction;
   readonly autoscalerFunction?: BrokerFunction;
   readonly api: BrokerApi;
   readonly fleet?: EdgeFleet;
@@ -223,6 +227,9 @@ export class TunnelBrokerStack extends Stack {
     if (props.bundles.autoscaler) {
       this.autoscalerFunction = this.buildAutoscaler(props.bundles.autoscaler, common, props);
     }
+    if (props.bundles.radiusAccounting) {
+      this.radiusAccountingFunction = this.buildRadiusAccounting(props.bundles.radiusAccounting, common);
+    }
 
     this.alarms = new BrokerAlarms(this, 'Alarms', {
       api: this.api.api,
@@ -230,12 +237,40 @@ export class TunnelBrokerStack extends Stack {
         Api: this.apiFunction.function,
         Reaper: this.reaperFunction.function,
         ...(this.autoscalerFunction ? { Autoscaler: this.autoscalerFunction.function } : {}),
+        ...(this.radiusAccountingFunction ? { RadiusAccounting: this.radiusAccountingFunction.function } : {}),
       },
       fleet: this.fleet?.autoScalingGroup,
       alarmTopicArn: props.alarmTopicArn,
     });
 
     this.outputs();
+  }
+
+  /**
+   * The RADIUS accounting sender (docs/radius-accounting.md): drains the outbox on a schedule. It
+   * opens tenants' sealed secrets, so it gets the data key, and no admin token (it serves no
+   * request). It reaches the tenants' accounting servers through the function's default egress.
+   */
+  private buildRadiusAccounting(bundleDir: string, common: { table: BrokerTable; logLevel?: LogLevel; logRetention?: logs.RetentionDays }): BrokerFunction {
+    const fn = new BrokerFunction(this, 'RadiusAccountingFunction', {
+      ...common,
+      bundleDir,
+      description: 'tunnel-broker RADIUS accounting: sends the accounting outbox to tenants\' servers',
+      timeout: Duration.seconds(55),
+      reservedConcurrentExecutions: 1, // claims keep two senders apart anyway; one keeps the load even
+      dataKey: this.dataKey,
+      secrets: this.legacyDataKeysSecret ? [this.legacyDataKeysSecret] : [],
+      environment: {
+        DATA_KEY_KMS_KEY_ID: this.dataKey.keyArn,
+        ...(this.legacyDataKeysSecret ? { DATA_KEYS_SECRET_ARN: this.legacyDataKeysSecret.secretArn } : {}),
+      },
+    });
+    new events.Rule(this, 'RadiusAccountingSchedule', {
+      description: 'sends waiting RADIUS accounting records',
+      schedule: events.Schedule.rate(Duration.millis(SCHEDULED_JOBS.radiusAccounting.intervalMs)),
+      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
+    });
+    return fn;
   }
 
   /**

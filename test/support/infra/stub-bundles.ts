@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrokerBundles } from '../../../infra/lib/tunnel-broker-stack';
 
-export function stubBundles(which: { autoscaler?: boolean; agent?: boolean } = {}): BrokerBundles {
+export function stubBundles(which: { autoscaler?: boolean; agent?: boolean; radiusAccounting?: boolean } = {}): BrokerBundles {
   const root = mkdtempSync(join(tmpdir(), 'tb-bundles-'));
   const fn = (name: string): string => {
     const dir = join(root, name);
@@ -24,6 +24,8 @@ export function stubBundles(which: { autoscaler?: boolean; agent?: boolean } = {
     api: fn('api'),
     reaper: fn('reaper'),
     ...(which.autoscaler !== false ? { autoscaler: fn('autoscaler') } : {}),
+    // Off unless asked for (test/integration/infra/radius-accounting-stack.test.ts).
+    ...(which.radiusAccounting === true ? { radiusAccounting: fn('radius-accounting') } : {}),
     ...(which.agent !== false ? { agent: agentDir } : {}),
   };
 }
