@@ -4,7 +4,7 @@ import { accountingRecordId, interimChange, startRecord, stopRecord } from '../.
 import { afterInterim, stoppedSession } from '../../../../../functions/src/domain/session-accounting';
 import { session } from '../../../../support/store-fixtures';
 
-const accounted = session({ startedAt: 100_000, updatedAt: 100_000, accounting: { interimIntervalSeconds: 60 }, radiusClass: 'QUJD', peerAddress: '198.51.100.4:1701' });
+const accounted = session({ startedAt: 100_000, updatedAt: 100_000, accounting: { interimIntervalSeconds: 60 }, radiusClass: ['QUJD'], peerAddress: '198.51.100.4:1701' });
 
 test('a session without accounting gets no record, whatever happens to it', () => {
   const plain = session();
@@ -18,7 +18,7 @@ test('Start: at the start time, zero counters, the Class, nothing to wait for', 
   const r = startRecord(accounted)!;
   assert.deepEqual(
     [r.status, r.eventAt, r.nextAttemptAt, r.attempts, r.bytesIn, r.radiusClass, r.peerAddress, r.endReason],
-    ['start', 100_000, 100_000, 0, 0, 'QUJD', '198.51.100.4:1701', undefined],
+    ['start', 100_000, 100_000, 0, 0, ['QUJD'], '198.51.100.4:1701', undefined],
   );
   assert.equal(r.recordId, accountingRecordId(accounted.sessionId, 100_000, 'start'));
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { accountingRequestAttributes, splitOctets } from '../../../../../functions/src/radius/accounting/request-attributes';
-import { Attr, encodeAccountingRequest, checkRequest, isRadiusCodecError, readInteger, readText, readIpv4, firstValue, type RadiusPacket } from '../../../../../functions/src/radius';
+import { Attr, encodeAccountingRequest, checkRequest, isRadiusCodecError, readInteger, readText, readIpv4, firstValue, allValues, type RadiusPacket } from '../../../../../functions/src/radius';
 import type { AccountingRecord } from '../../../../../functions/src/domain/types';
 
 const base: AccountingRecord = {
@@ -67,9 +67,10 @@ test('Interim-Update: counters with Gigawords above 4 GiB, packets, session time
   assert.equal(firstValue(p, Attr.AcctTerminateCause), undefined);
 });
 
-test('Stop: the terminate cause of its end reason; the Class echoed as it came', () => {
-  const p = onTheWire({ ...base, status: 'stop', eventAt: base.startedAt + 10_000, endReason: 'idle-timeout', radiusClass: Buffer.from([0, 1, 2, 255]).toString('base64') }, 0);
+test('Stop: the terminate cause of its end reason; each Class echoed as it came, in order', () => {
+  const classes = [Buffer.from([0, 1, 2, 255]), Buffer.from('acct-class-2')];
+  const p = onTheWire({ ...base, status: 'stop', eventAt: base.startedAt + 10_000, endReason: 'idle-timeout', radiusClass: classes.map((c) => c.toString('base64')) }, 0);
   assert.equal(readInteger(p, Attr.AcctStatusType), 2);
   assert.equal(readInteger(p, Attr.AcctTerminateCause), 4);
-  assert.deepEqual(firstValue(p, Attr.Class), Buffer.from([0, 1, 2, 255]));
+  assert.deepEqual(allValues(p, Attr.Class), classes);
 });
