@@ -11,7 +11,7 @@
  */
 import type { SecretBox } from '../ppp-auth';
 import type { Store } from '../store';
-import type { AccountingRecord, Clock } from '../types';
+import type { AccountingRecord, Clock, Tenant } from '../types';
 import { openAccountingServers } from './settings';
 
 /** One accounting server as the transport uses it (secret unsealed). */
@@ -23,9 +23,17 @@ export interface AccountingServerEndpoint {
 
 export type DeliveryResult = { readonly delivered: true; readonly server: string } | { readonly delivered: false; readonly reason: string };
 
+/** How one attempt presents a record. */
+export interface DeliveryOptions {
+  /** Acct-Delay-Time: the record's age now (RFC 2866 §5.2). */
+  readonly delaySeconds: number;
+  /** User-Name, in the form the tenant's RADIUS authentication sends it (accountingUserName). */
+  readonly userName: string;
+}
+
 /** Sends one record to the servers in order until one acknowledges it (radius/accounting/accounting-client.ts). */
 export interface AccountingTransport {
-  deliver(servers: readonly AccountingServerEndpoint[], record: AccountingRecord, delaySeconds: number): Promise<DeliveryResult>;
+  deliver(servers: readonly AccountingServerEndpoint[], record: AccountingRecord, options: DeliveryOptions): Promise<DeliveryResult>;
 }
 
 export interface DrainOptions {
@@ -76,6 +84,16 @@ export function delaySeconds(record: Pick<AccountingRecord, 'eventAt'>, now: num
   return Math.max(0, Math.floor((now - record.eventAt) / 1000));
 }
 
+/**
+ * The User-Name of a tenant's accounting requests: the name as its users log in (`user@tenant`), or
+ * the user part alone when the tenant's RADIUS authentication sends it so (auth source
+ * `userName: without-realm`), so the accounting server sees the name it authenticated.
+ */
+export function accountingUserName(tenant: Pick<Tenant, 'authSource'>, record: Pick<AccountingRecord, 'username' | 'tenantId'>): string {
+  const source = tenant.authSource;
+  return source?.kind === 'radius' && source.userName === 'without-realm' ? record.username : `${record.username}@${record.tenantId}`;
+}
+
 /** One pass over the due records. */
 export async function drainAccountingOutbox(ctx: DrainContext, transport: AccountingTransport, options: DrainOptions = {}): Promise<DrainSummary> {
   const due = await ctx.store.listDueAccountingRecords(ctx.clock.now(), options.batchSize ?? 100);
@@ -114,7 +132,7 @@ async function sendOne(
   let result: DeliveryResult;
   try {
     const servers = openAccountingServers(ctx, record.tenantId, tenant.accounting);
-    result = await transport.deliver(servers, record, delaySeconds(record, ctx.clock.now()));
+    result = await transport.deliver(servers, record, { delaySeconds: delaySeconds(record, ctx.clock.now()), userName: accountingUserName(tenant, record) });
   } catch (error) {
     result = { delivered: false, reason: error instanceof Error ? error.name : 'error' };
   }

@@ -8,7 +8,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { AccountingServerEndpoint, AccountingTransport, DeliveryResult } from '../../domain/radius-accounting/sender';
+import type { AccountingServerEndpoint, AccountingTransport, DeliveryOptions, DeliveryResult } from '../../domain/radius-accounting/sender';
 import type { AccountingRecord } from '../../domain/types';
 import { RadiusCodecError } from '../errors';
 import { IdentifierPool } from '../identifiers';
@@ -43,8 +43,8 @@ export class RadiusAccountingClient implements AccountingTransport {
     this.retries = options.retries ?? 2;
   }
 
-  async deliver(servers: readonly AccountingServerEndpoint[], record: AccountingRecord, delaySeconds: number): Promise<DeliveryResult> {
-    const attributes = accountingRequestAttributes(record, delaySeconds);
+  async deliver(servers: readonly AccountingServerEndpoint[], record: AccountingRecord, options: DeliveryOptions): Promise<DeliveryResult> {
+    const attributes = accountingRequestAttributes(record, options);
     const failures: string[] = [];
     for (const server of servers) {
       const outcome = await this.tryServer(server, (identifier) =>

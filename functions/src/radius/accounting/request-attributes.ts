@@ -4,6 +4,7 @@
  * octet counter wrapped past 2^32); packet counters have no such attribute and stop at 2^32 - 1.
  */
 import type { AccountingRecord } from '../../domain/types';
+import type { DeliveryOptions } from '../../domain/radius-accounting/sender';
 import { terminateCause } from '../../domain/radius-accounting/terminate-cause';
 import { integerAttribute, ipv4Attribute, octetsAttribute, textAttribute } from '../attributes';
 import { AcctStatusType, Attr, FramedProtocol, NasPortType, ServiceType } from '../constants';
@@ -27,23 +28,16 @@ export function splitOctets(octets: number): { low: number; gigawords: number } 
 const u32 = (n: number) => Math.min(MAX_U32, Math.max(0, Math.floor(n)));
 
 /**
- * The User-Name the accounting server sees: the PPP name the user logged in with, `user@tenant`
- * (the tenant is the realm, docs/credentials.md).
- */
-export function accountingUserName(record: Pick<AccountingRecord, 'username' | 'tenantId'>): string {
-  return `${record.username}@${record.tenantId}`;
-}
-
-/**
  * Everything but Message-Authenticator (the encoder adds it). `delaySeconds` is the record's age
- * at this transmission (RFC 2866 §5.2 Acct-Delay-Time).
+ * at this transmission (RFC 2866 §5.2 Acct-Delay-Time); `userName` comes from the sender
+ * (sender.ts accountingUserName).
  */
-export function accountingRequestAttributes(record: AccountingRecord, delaySeconds: number): RadiusAttribute[] {
+export function accountingRequestAttributes(record: AccountingRecord, { delaySeconds, userName }: DeliveryOptions): RadiusAttribute[] {
   const attrs: RadiusAttribute[] = [
     integerAttribute(Attr.AcctStatusType, STATUS[record.status]),
     // One id for every record of the session (RFC 2866 §5.5): Start, Interim-Updates and Stop match up.
     textAttribute(Attr.AcctSessionId, record.sessionId),
-    textAttribute(Attr.UserName, accountingUserName(record)),
+    textAttribute(Attr.UserName, userName),
     // The agent that carried the session is the NAS (RFC 2866 §4.1: NAS-IP-Address or NAS-Identifier is required).
     textAttribute(Attr.NasIdentifier, record.agentId),
     integerAttribute(Attr.NasPortType, NasPortType.Virtual),

@@ -10,6 +10,7 @@ import { putTenantAccounting, deleteTenantAccounting } from '../../../../../func
 import {
   drainAccountingOutbox,
   retryDelayMs,
+  accountingUserName,
   type AccountingServerEndpoint,
   type AccountingTransport,
   type DeliveryResult,
@@ -25,11 +26,11 @@ function setup() {
   const clock = { now: () => now, advance: (ms: number) => void (now += ms) };
   const store = createInMemoryStore({ clock });
   const secretBox = createSecretBox(staticKeyRing({ currentKeyId: 'k1', keys: { k1: Buffer.alloc(32, 3).toString('base64') } }));
-  const sent: { record: AccountingRecord; delay: number; servers: readonly AccountingServerEndpoint[] }[] = [];
+  const sent: { record: AccountingRecord; delay: number; userName: string; servers: readonly AccountingServerEndpoint[] }[] = [];
   let answer: (r: AccountingRecord) => DeliveryResult = () => ({ delivered: true, server: 'x' });
   const transport: AccountingTransport = {
-    async deliver(servers, record, delay) {
-      sent.push({ record, delay, servers });
+    async deliver(servers, record, options) {
+      sent.push({ record, delay: options.delaySeconds, userName: options.userName, servers });
       return answer(record);
     },
   };
@@ -143,4 +144,17 @@ test('the secrets are sealed for their tenant: a blob copied to another tenant d
   const stolen = (await t.store.getTenant('acme'))!.accounting!;
   assert.doesNotThrow(() => t.ctx.secretBox.decrypt(stolen.servers[0]!.secret, 'radius-accounting:acme'));
   assert.throws(() => t.ctx.secretBox.decrypt(stolen.servers[0]!.secret, 'radius-accounting:other'));
+});
+
+test('User-Name: user@tenant, or the user part alone where the tenant\'s RADIUS authentication sends it so', async () => {
+  const t = setup();
+  await accountedTenant(t);
+  await startAccounted(t, '10.8.0.8');
+  await drainAccountingOutbox(t.ctx, t.transport);
+  assert.equal(t.sent[0]?.userName, 'alice@acme');
+  const blob = t.ctx.secretBox.encrypt('x', 'unused');
+  const server = { host: '192.0.2.9', port: 1812, secret: blob, timeoutMs: 1000, retries: 1 };
+  assert.equal(accountingUserName({ authSource: { kind: 'radius', servers: [server], userName: 'without-realm' } }, { username: 'alice', tenantId: 'acme' }), 'alice');
+  assert.equal(accountingUserName({ authSource: { kind: 'radius', servers: [server], userName: 'as-sent' } }, { username: 'alice', tenantId: 'acme' }), 'alice@acme');
+  assert.equal(accountingUserName({}, { username: 'alice', tenantId: 'acme' }), 'alice@acme');
 });

@@ -28,7 +28,7 @@ const base: AccountingRecord = {
 /** Encodes and decodes, so the test reads what a server reads. */
 function onTheWire(record: AccountingRecord, delay: number): RadiusPacket {
   const secret = Buffer.from('s3cret-shared');
-  const req = encodeAccountingRequest({ identifier: 1, secret, attributes: accountingRequestAttributes(record, delay), messageAuthenticator: true });
+  const req = encodeAccountingRequest({ identifier: 1, secret, attributes: accountingRequestAttributes(record, { delaySeconds: delay, userName: 'alice@acme' }), messageAuthenticator: true });
   assert.ok(!isRadiusCodecError(req));
   const packet = checkRequest(req.bytes, secret, { requireMessageAuthenticator: true });
   assert.ok(!isRadiusCodecError(packet));
