@@ -196,6 +196,8 @@ export interface Store {
   deferAccountingRecord(recordId: string, retry: AccountingRetry): Promise<void>;
   /** After an accounting server acknowledged it. */
   deleteAccountingRecord(recordId: string): Promise<void>;
+  /** A session's earliest record still waiting (strongly consistent): only it may be sent. */
+  oldestAccountingRecord(sessionId: string): Promise<AccountingRecord | undefined>;
 
   // --- audit log ---------------------------------------------------------------------------
   /** Appends one operator action (never changed afterwards). */

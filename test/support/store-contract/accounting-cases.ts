@@ -123,6 +123,20 @@ export function accountingCases(open: OpenStore): void {
       assert.equal((await t.store.listDueAccountingRecords(950, 1000)).some((r) => r.sessionId === a.sessionId), false, 'not due before its event');
       assert.equal((await t.store.listDueAccountingRecords(FAR, 1)).length, 1);
     });
+    test("oldestAccountingRecord: a session's earliest waiting record, whether due or backed off", async () => {
+      const s = accounted({ assignedIp: '10.9.0.40', startedAt: 3_000, updatedAt: 3_000 });
+      await t.store.startSession(s, leaseFor(s));
+      await t.store.updateSessionCounters(s.sessionId, { bytesIn: 1, bytesOut: 1, packetsIn: 1, packetsOut: 1 }, 63_000);
+      await t.store.stopSession(s.sessionId, { reason: 'error', at: 64_000 });
+      const [start, interim, stop] = await recordsOf(s.sessionId);
+      assert.deepEqual([start?.status, interim?.status, stop?.status], ['start', 'interim', 'stop']);
+      assert.equal((await t.store.oldestAccountingRecord(s.sessionId))?.recordId, start!.recordId);
+      await t.store.deferAccountingRecord(start!.recordId, { attempts: 1, nextAttemptAt: FAR - 1, lastError: 'x' });
+      assert.equal((await t.store.oldestAccountingRecord(s.sessionId))?.recordId, start!.recordId, 'backed off, still the oldest');
+      await t.store.deleteAccountingRecord(start!.recordId);
+      assert.equal((await t.store.oldestAccountingRecord(s.sessionId))?.recordId, interim!.recordId);
+      assert.equal(await t.store.oldestAccountingRecord('no-such-session'), undefined);
+    });
     test('a claim is exclusive until it runs out; defer counts the attempt and releases it; delete removes it for good', async () => {
       const s = accounted({ assignedIp: '10.9.0.30', startedAt: 2_000, updatedAt: 2_000 });
       await t.store.startSession(s, leaseFor(s));
@@ -143,6 +157,7 @@ export function accountingCases(open: OpenStore): void {
       assert.deepEqual(await recordsOf(s.sessionId), []);
       await t.store.deferAccountingRecord(id, { attempts: 2, nextAttemptAt: 1, lastError: 'late' });
       assert.deepEqual(await recordsOf(s.sessionId), [], 'a late defer never brings a delivered record back');
+      assert.equal(await t.store.oldestAccountingRecord(s.sessionId), undefined);
       assert.equal(await t.store.claimAccountingRecord(id, FAR, FAR), undefined);
       await t.store.deleteAccountingRecord(id);
     });

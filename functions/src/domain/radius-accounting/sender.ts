@@ -120,6 +120,10 @@ async function sendOne(
   listed: AccountingRecord,
   options: DrainOptions,
 ): Promise<'delivered' | 'deferred' | 'dropped' | 'skipped'> {
+  // In order: an earlier record of the session still waiting (backed off, or not listed in this
+  // pass) holds the later ones back, so a Stop never overtakes its Start.
+  const oldest = await ctx.store.oldestAccountingRecord(listed.sessionId);
+  if (oldest?.recordId !== listed.recordId) return 'skipped';
   const now = ctx.clock.now();
   const record = await ctx.store.claimAccountingRecord(listed.recordId, now, now + (options.claimMs ?? 120_000));
   if (!record) return 'skipped'; // another sender has it, or it was delivered meanwhile

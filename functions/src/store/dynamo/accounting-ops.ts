@@ -1,9 +1,10 @@
 /**
  * RADIUS accounting: the tenant's settings (an attribute of the tenant item) and the outbox
- * (`ACCTREC#<recordId>` / `META`, listed oldest event first through ByKind). The outbox records
+ * (`ACCTREC#<sessionId>` / `<padded time>#<status>`: a session's records in order; listed oldest
+ * event first through ByKind). The outbox records
  * themselves are written by session-ops.ts, in the transactions of the session changes.
  */
-import { DeleteItemCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, QueryCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { Store } from '../../domain/store';
 import type { AccountingRecord, Tenant } from '../../domain/types';
 import { fromItem, toAttributes, toItem, type Item } from './item-codec';
@@ -14,7 +15,7 @@ import type { Table } from './table';
 
 export type AccountingOps = Pick<
   Store,
-  'setTenantAccounting' | 'listDueAccountingRecords' | 'claimAccountingRecord' | 'deferAccountingRecord' | 'deleteAccountingRecord'
+  'setTenantAccounting' | 'listDueAccountingRecords' | 'claimAccountingRecord' | 'deferAccountingRecord' | 'deleteAccountingRecord' | 'oldestAccountingRecord'
 >;
 
 /** Due at `now`: its time has come and no sender holds it. */
@@ -101,6 +102,22 @@ export function accountingOps(t: Table): AccountingOps {
 
     async deleteAccountingRecord(recordId) {
       await t.send('DeleteItem', (c) => c.send(new DeleteItemCommand({ TableName: t.tableName, Key: toAttributes(keys.accountingRecord(recordId)) })));
+    },
+
+    async oldestAccountingRecord(sessionId) {
+      const out = await t.send('Query', (c) =>
+        c.send(
+          new QueryCommand({
+            TableName: t.tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: toAttributes({ ':pk': keys.accountingSessionPk(sessionId) }),
+            ConsistentRead: true,
+            Limit: 1,
+          }),
+        ),
+      );
+      const first = out.Items?.[0];
+      return first ? fromItem<AccountingRecord>(first) : undefined;
     },
   };
 }

@@ -53,8 +53,15 @@ export const keys = {
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEMP#${e(scope)}#${e(key)}`, SK: META }),
   authThrottle: (key: string): Key => ({ PK: `THROTTLE#${e(key)}`, SK: META }),
   ping: (): Key => ({ PK: 'PING', SK: META }),
-  /** One accounting outbox record per item (domain/radius-accounting/), listed through ByKind. */
-  accountingRecord: (recordId: string): Key => ({ PK: `ACCTREC#${e(recordId)}`, SK: META }),
+  /**
+   * Accounting outbox records (domain/radius-accounting/): one partition per session, its records
+   * in event order (the record id is `<sessionId>#<padded time>#<status>`), listed through ByKind.
+   */
+  accountingRecord: (recordId: string): Key => {
+    const cut = recordId.lastIndexOf('#', recordId.lastIndexOf('#') - 1);
+    return { PK: `ACCTREC#${e(recordId.slice(0, Math.max(0, cut)))}`, SK: recordId.slice(cut + 1) };
+  },
+  accountingSessionPk: (sessionId: string): string => `ACCTREC#${e(sessionId)}`,
 };
 
 /** GSI partition keys, by index. */

@@ -340,6 +340,10 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Store {
     async deleteAccountingRecord(recordId) {
       outbox.delete(recordId);
     },
+    async oldestAccountingRecord(sessionId) {
+      const mine = [...outbox.values()].filter((r) => r.sessionId === sessionId).sort((a, b) => (a.recordId < b.recordId ? -1 : 1));
+      return copy(mine[0]);
+    },
 
     // --- audit log ---------------------------------------------------------------------------
     async putAuditEvent(event) {

@@ -106,6 +106,23 @@ test("a session's Stop is not sent while its Start is still unacknowledged", asy
   assert.deepEqual(t.sent.map((x) => x.record.status), ['start', 'start', 'stop']);
 });
 
+test("a Stop never overtakes its backed-off Start, even when only the Stop is due", async () => {
+  const t = setup();
+  await accountedTenant(t);
+  const s = await startAccounted(t, '10.8.0.9');
+  t.answer(() => ({ delivered: false, reason: 'timeout' }));
+  await drainAccountingOutbox(t.ctx, t.transport); // the Start: backed off for 5 s
+  t.clock.advance(1_000);
+  await t.store.stopSession(s.sessionId, { reason: 'user-request', at: t.clock.now() });
+  t.answer(() => ({ delivered: true, server: 'x' }));
+  assert.deepEqual((await t.store.listDueAccountingRecords(t.clock.now(), 100)).map((r) => r.status), ['stop'], 'only the Stop is due');
+  assert.deepEqual(await drainAccountingOutbox(t.ctx, t.transport), { delivered: 0, deferred: 0, dropped: 0 });
+  assert.deepEqual(t.sent.map((x) => x.record.status), ['start']);
+  t.clock.advance(retryDelayMs(1));
+  assert.deepEqual(await drainAccountingOutbox(t.ctx, t.transport), { delivered: 2, deferred: 0, dropped: 0 });
+  assert.deepEqual(t.sent.map((x) => x.record.status), ['start', 'start', 'stop']);
+});
+
 test('a record another sender holds is left alone', async () => {
   const t = setup();
   await accountedTenant(t);
