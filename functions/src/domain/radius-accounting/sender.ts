@@ -12,14 +12,9 @@
 import type { SecretBox } from '../ppp-auth';
 import type { Store } from '../store';
 import type { AccountingRecord, Clock, Tenant } from '../types';
-import { openAccountingServers } from './settings';
+import { openAccountingServers, type AccountingServerEndpoint } from './settings';
 
-/** One accounting server as the transport uses it (secret unsealed). */
-export interface AccountingServerEndpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly secret: Uint8Array;
-}
+export type { AccountingServerEndpoint } from './settings';
 
 export type DeliveryResult = { readonly delivered: true; readonly server: string } | { readonly delivered: false; readonly reason: string };
 

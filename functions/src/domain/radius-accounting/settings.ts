@@ -7,7 +7,6 @@ import { PADDED_SECRET_BYTES } from '../ppp-auth';
 import type { ServiceContext } from '../service-context';
 import { requireTenant } from '../tenants';
 import type { AccountingServer, Tenant, TenantAccounting } from '../types';
-import type { AccountingServerEndpoint } from './sender';
 
 /** RFC 2869 §5.16: an interim interval SHOULD NOT be below 60 s. */
 export const MIN_INTERIM_INTERVAL_SECONDS = 60;
@@ -16,6 +15,13 @@ export const DEFAULT_INTERIM_INTERVAL_SECONDS = 300;
 /** The RADIUS accounting port (RFC 2866 §3). */
 export const DEFAULT_ACCOUNTING_PORT = 1813;
 export const MAX_ACCOUNTING_SERVERS = 4;
+
+/** One accounting server as the sender's transport uses it (secret unsealed). */
+export interface AccountingServerEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly secret: Uint8Array;
+}
 
 const secretContext = (tenantId: string) => `radius-accounting:${tenantId}`;
 

@@ -7,6 +7,7 @@ import { terminateCause } from '../../../../../functions/src/domain/radius-accou
 const EXPECTED: Record<EndReason, [number, string]> = {
   'user-request': [1, 'User Request'],
   'idle-timeout': [4, 'Idle Timeout'],
+  'session-timeout': [5, 'Session Timeout'],
   'lcp-timeout': [2, 'Lost Carrier'],
   'admin-disconnect': [6, 'Admin Reset'],
   'auth-failure': [17, 'User Error'],
