@@ -82,6 +82,12 @@ const ROUTES: Record<string, RouteEntry> = {
   'GET /v1/tenants/{tenantId}': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}` }) },
   'GET /v1/tenants/{tenantId}/auth': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/auth` }) },
   'PUT /v1/tenants/{tenantId}/auth': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/auth`, body: { kind: 'local' } }) },
+  'GET /v1/tenants/{tenantId}/accounting': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/accounting` }) },
+  'PUT /v1/tenants/{tenantId}/accounting': {
+    access: 'tenant',
+    prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/accounting`, body: { servers: [{ host: '192.0.2.50', secret: 'matrix-acct-secret' }] } }),
+  },
+  'DELETE /v1/tenants/{tenantId}/accounting': { access: 'tenant', prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/accounting` }) },
   'POST /v1/tenants/{tenantId}/users': {
     access: 'tenant',
     prepare: async () => ({ path: `/v1/tenants/${A.tenantId}/users`, body: { username: `u${unique()}`, password: 'matrix-password' } }),
