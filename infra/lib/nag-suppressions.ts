@@ -33,8 +33,9 @@ export function addNagSuppressions(stack: TunnelBrokerStack): void {
       reason: 'Names the indexes of this one table only (the Store queries every GSI).',
     },
   );
-  if (stack.apiFunction.function.isBoundToVpc) {
-    ack([stack.apiFunction], {
+  const inVpc = [stack.apiFunction, ...(stack.radiusAccountingFunction ? [stack.radiusAccountingFunction] : [])].filter((f) => f.function.isBoundToVpc);
+  if (inVpc.length > 0) {
+    ack(inVpc, {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Lambda\'s VPC attachment (ec2:*NetworkInterface*, instead of AWSLambdaVPCAccessExecutionRole): ec2:DescribeNetworkInterfaces and CreateNetworkInterface have no resource-level scope here.',
     });

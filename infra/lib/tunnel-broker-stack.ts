@@ -228,7 +228,7 @@ export class TunnelBrokerStack extends Stack {
       this.autoscalerFunction = this.buildAutoscaler(props.bundles.autoscaler, common, props);
     }
     if (props.bundles.radiusAccounting) {
-      this.radiusAccountingFunction = this.buildRadiusAccounting(props.bundles.radiusAccounting, common);
+      this.radiusAccountingFunction = this.buildRadiusAccounting(props.bundles.radiusAccounting, common, brokerVpc);
     }
 
     this.alarms = new BrokerAlarms(this, 'Alarms', {
@@ -249,9 +249,14 @@ export class TunnelBrokerStack extends Stack {
   /**
    * The RADIUS accounting sender (docs/radius-accounting.md): drains the outbox on a schedule. It
    * opens tenants' sealed secrets, so it gets the data key, and no admin token (it serves no
-   * request). It reaches the tenants' accounting servers through the function's default egress.
+   * request). Like the API function it runs in the broker VPC when one is given (-c brokerVpcId), so
+   * it reaches the same servers the authentication does.
    */
-  private buildRadiusAccounting(bundleDir: string, common: { table: BrokerTable; logLevel?: LogLevel; logRetention?: logs.RetentionDays }): BrokerFunction {
+  private buildRadiusAccounting(
+    bundleDir: string,
+    common: { table: BrokerTable; logLevel?: LogLevel; logRetention?: logs.RetentionDays },
+    brokerVpc: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection } | undefined,
+  ): BrokerFunction {
     const fn = new BrokerFunction(this, 'RadiusAccountingFunction', {
       ...common,
       bundleDir,
@@ -264,6 +269,7 @@ export class TunnelBrokerStack extends Stack {
         DATA_KEY_KMS_KEY_ID: this.dataKey.keyArn,
         ...(this.legacyDataKeysSecret ? { DATA_KEYS_SECRET_ARN: this.legacyDataKeysSecret.secretArn } : {}),
       },
+      ...(brokerVpc ? { vpc: brokerVpc } : {}),
     });
     new events.Rule(this, 'RadiusAccountingSchedule', {
       description: 'sends waiting RADIUS accounting records',

@@ -60,6 +60,22 @@ test('cdk-nag finds nothing unacknowledged', () => {
   assert.equal(failures.length, 0, JSON.stringify(report).slice(0, 3000));
 });
 
+test('with -c brokerVpcId it runs in the broker VPC like the API function; cdk-nag still passes', () => {
+  const out = mkdtempSync(join(tmpdir(), 'tb-cdk-acctvpc-'));
+  const built = createBrokerApp({
+    distDir: '/nonexistent',
+    bundles: stubBundles({ radiusAccounting: true, agent: false }),
+    outdir: out,
+    context: { brokerVpcId: 'vpc-0123456789abcdef0', brokerSubnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1' },
+  });
+  const vpcTemplate = Template.fromJSON(built.app.synth().getStackByName(built.stack.stackName).template);
+  const fnId = built.stack.getLogicalId(built.stack.radiusAccountingFunction!.function.node.defaultChild as never);
+  const props = (vpcTemplate.toJSON().Resources as Record<string, Json>)[fnId]!.Properties as Json;
+  assert.deepEqual(props.VpcConfig.SubnetIds, ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1']);
+  const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8')) as Json;
+  assert.equal(JSON.stringify(report).includes('"status":"failure"'), false);
+});
+
 test('without the bundle there is no such function (an optional part)', () => {
   const built = createBrokerApp({ distDir: '/nonexistent', bundles: stubBundles({ agent: false }), outdir: mkdtempSync(join(tmpdir(), 'tb-cdk-acct0-')), context: {} });
   assert.equal(built.stack.radiusAccountingFunction, undefined);
