@@ -10,6 +10,7 @@ import { agentProtocolSchemas } from '../../../contract/src/agent-protocol/schem
 import { DEFAULT_DRAIN_SECONDS, MAX_DRAIN_SECONDS } from '../domain/agents-service';
 import { DEFAULT_PASSWORD_POLICY, MIN_LENGTH_BOUNDS } from '../domain/password-policy';
 import { AGENT_STATES, API_KEY_SCOPES, AUTH_METHODS, END_REASONS, RADIUS_USER_NAME_FORMS, SESSION_STATES } from '../domain/types';
+import { refusedRadiusAddress } from '../radius/destination';
 import { RADIUS_DEFAULT_PORT, RADIUS_DEFAULT_RETRIES, RADIUS_DEFAULT_TIMEOUT_MS, RADIUS_MAX_SERVERS, RADIUS_MAX_WAIT_MS } from '../domain/radius-auth/auth-source';
 
 export { TenantIdSchema, UsernameSchema } from '../../../contract/src/agent-protocol/fields';
@@ -218,12 +219,19 @@ export const TenantSchema = z
     updatedAt: IsoTime.optional(),
   }).openapi('Tenant');
 
+/** Refuses a literal address no RADIUS server may have (link-local, multicast...: radius/destination.ts). */
+export function refuseForbiddenRadiusAddress(host: string, ctx: z.RefinementCtx): void {
+  const why = refusedRadiusAddress(host);
+  if (why) ctx.addIssue({ code: 'custom', message: `${host} is ${why}: never a RADIUS server` });
+}
+
 /** A RADIUS server's address: an IPv4 address or a DNS name (resolved at each exchange). */
 const RadiusHost = z
   .string()
   .min(1)
   .max(253)
   .regex(/^(?:(?:\d{1,3}\.){3}\d{1,3}|(?=.*[a-zA-Z])[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*)$/, 'an IPv4 address or a DNS name')
+  .superRefine(refuseForbiddenRadiusAddress)
   .openapi({ example: '10.20.0.5' });
 
 const RadiusServerBody = strict({

@@ -7,8 +7,8 @@
  * wait goes on; the refusal is kept so a caller can tell "forged or misconfigured" from "down".
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { resolveRadiusHost } from './destination';
 import { RadiusCodecError, type RadiusCodecErrorCode } from './errors';
 import { IdentifierPool } from './identifiers';
 import type { RadiusPacket } from './packet';
@@ -32,7 +32,8 @@ export type BuildRequest = (server: RadiusEndpoint, identifier: number) => Encod
 export interface ExchangeAttempt {
   readonly host: string;
   readonly port: number;
-  readonly outcome: 'answered' | 'timeout' | 'busy' | 'unreachable' | 'encode-error';
+  /** `unreachable`: the name does not resolve; `forbidden`: it is an address no RADIUS server may have (destination.ts). */
+  readonly outcome: 'answered' | 'timeout' | 'busy' | 'unreachable' | 'forbidden' | 'encode-error';
   readonly transmissions: number;
   /** Why answers from this server were dropped (e.g. missing-message-authenticator). */
   readonly refusals: readonly RadiusCodecErrorCode[];
@@ -92,12 +93,12 @@ export class RadiusClient {
     options: CheckResponseOptions,
   ): Promise<{ attempt: ExchangeAttempt; packet?: RadiusPacket; error?: RadiusCodecError }> {
     const base = { host: server.host, port: server.port };
-    let address: string;
-    try {
-      address = isIP(server.host) ? server.host : (await lookup(server.host)).address;
-    } catch {
-      return { attempt: { ...base, outcome: 'unreachable', transmissions: 0, refusals: [] } };
+    const destination = await resolveRadiusHost(server.host);
+    if (!destination.ok) {
+      const outcome = destination.outcome === 'forbidden' ? 'forbidden' : 'unreachable';
+      return { attempt: { ...base, outcome, transmissions: 0, refusals: [] } };
     }
+    const address = destination.address;
     const family = isIP(address) === 6 ? 6 : 4;
     const poolKey = `${address}|${server.port}`;
     let pool = this.pools.get(poolKey);

@@ -65,6 +65,22 @@ describe('RADIUS tenants: isolation and secrets', () => {
     assert.ok(table.includes('radius') && !table.includes(SECRET), 'sealed at rest');
   });
 
+  test('a tenant key cannot aim the broker at the metadata service, multicast or broadcast (400 on auth and accounting, nothing changes)', async () => {
+    await h.admin('PUT', '/v1/tenants/ten-a/auth', radiusBody(1812));
+    const before = (await h.call('GET', '/v1/tenants/ten-a/auth', { token: keyA })).body;
+    for (const host of ['169.254.169.254', '224.0.0.1', '255.255.255.255', '0.0.0.0']) {
+      const auth = await h.call('PUT', '/v1/tenants/ten-a/auth', { token: keyA, body: { kind: 'radius', servers: [{ host, port: 80, secret: SECRET }] } });
+      assert.equal(auth.status, 400, host);
+      assert.match(auth.body.error.message, /never a RADIUS server/);
+      const acct = await h.call('PUT', '/v1/tenants/ten-a/accounting', { token: keyA, body: { servers: [{ host, port: 80, secret: SECRET }] } });
+      assert.equal(acct.status, 400, `${host} (accounting)`);
+    }
+    assert.deepEqual((await h.call('GET', '/v1/tenants/ten-a/auth', { token: keyA })).body, before, 'unchanged');
+    const accounting = await h.call('GET', '/v1/tenants/ten-a/accounting', { token: keyA });
+    assert.equal(accounting.status, 200);
+    assert.ok(!/169\.254|224\.0|255\.255|0\.0\.0\.0/.test(JSON.stringify(accounting.body)), JSON.stringify(accounting.body));
+  });
+
   test('a sealed secret copied onto another tenant does not open there', async () => {
     await h.admin('PUT', '/v1/tenants/ten-a/auth', radiusBody(1812));
     const a = await h.testStore.store.getTenant('ten-a');

@@ -19,12 +19,12 @@ import type { TenantAccounting } from '../../domain/types';
 import { assertTenantAccess } from '../auth';
 import type { AppEnv } from '../context';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../route-helpers';
-import { TenantIdSchema } from '../schemas';
+import { refuseForbiddenRadiusAddress, TenantIdSchema } from '../schemas';
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const AccountingServerBody = z.strictObject({
-  host: z.union([z.ipv4(), z.ipv6(), z.string().regex(HOSTNAME, 'an IPv4/IPv6 address or a host name')]),
+  host: z.union([z.ipv4(), z.ipv6(), z.string().regex(HOSTNAME, 'an IPv4/IPv6 address or a host name')]).superRefine(refuseForbiddenRadiusAddress),
   port: z.number().int().min(1).max(65_535).optional().openapi({ description: `default ${DEFAULT_ACCOUNTING_PORT}` }),
   // RFC 2865 §3 prefers secrets of at least 16 octets; 8 is the floor we accept.
   secret: z.string().min(8).max(128).openapi({ description: 'the RADIUS shared secret; stored sealed, never shown' }),

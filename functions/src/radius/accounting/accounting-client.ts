@@ -6,8 +6,8 @@
  * carries a larger Acct-Delay-Time and so gets a new Identifier (RFC 2866 §5.2).
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { resolveRadiusHost } from '../destination';
 import type { AccountingServerEndpoint, AccountingTransport, DeliveryOptions, DeliveryResult } from '../../domain/radius-accounting/sender';
 import type { AccountingRecord } from '../../domain/types';
 import { RadiusCodecError } from '../errors';
@@ -56,14 +56,11 @@ export class RadiusAccountingClient implements AccountingTransport {
     return { delivered: false, reason: failures.join('; ') || 'no accounting server' };
   }
 
-  /** 'answered', or why not: timeout, refused (answers that failed the checks), unresolvable, busy, or an encode error. */
+  /** 'answered', or why not: timeout, refused (answers that failed the checks), unresolvable, forbidden (destination.ts), busy, or an encode error. */
   private async tryServer(server: AccountingServerEndpoint, build: (identifier: number) => EncodedRequest | RadiusCodecError): Promise<string> {
-    let address: string;
-    try {
-      address = isIP(server.host) ? server.host : (await lookup(server.host)).address;
-    } catch {
-      return 'unresolvable';
-    }
+    const destination = await resolveRadiusHost(server.host);
+    if (!destination.ok) return destination.outcome === 'forbidden' ? `forbidden (${destination.detail})` : 'unresolvable';
+    const address = destination.address;
     const poolKey = `${address}|${server.port}`;
     let pool = this.pools.get(poolKey);
     if (!pool) this.pools.set(poolKey, (pool = new IdentifierPool(Math.floor(Math.random() * 256))));
