@@ -34,8 +34,8 @@ interface Source {
 }
 
 const sources: Source[] = [];
-/** Tunnels whose SCCCN the LNS acknowledged, by server port. */
-const confirmedBy = new Map<number, number>();
+/** Tunnels whose SCCCN the LNS acknowledged, by `${server port}|${our Assigned Tunnel ID}`. */
+const confirmedBy = new Map<string, number>();
 let confirmed = 0;
 let acksSent = 0;
 let unexpected = 0;
@@ -91,7 +91,7 @@ function onDatagram(source: Source, data: Buffer, port: number): void {
   if (!tunnel.confirmed && header.nr !== undefined && header.nr >= 2) {
     tunnel.confirmed = true;
     confirmed++;
-    confirmedBy.set(port, (confirmedBy.get(port) ?? 0) + 1);
+    confirmedBy.set(key, (confirmedBy.get(key) ?? 0) + 1);
   }
   if (payload.length === 0) return; // a ZLB: nothing to acknowledge
   if (header.ns === tunnel.nr) tunnel.nr = (tunnel.nr + 1) & 0xffff;
@@ -154,11 +154,12 @@ async function run(a: { server: Server; first: number; count: number; ourTunnelI
   return { seconds: (performance.now() - t0) / 1000, ok: a.count - failed, failed };
 }
 
-/** Tunnels `port` has confirmed so far, after waiting up to `timeoutMs` for `atLeast` of them. */
-async function confirmedOf(a: { port: number; atLeast: number; timeoutMs: number }): Promise<number> {
+/** Tunnels with our ids `ourTunnelIds` that `port` has confirmed so far, after waiting up to `timeoutMs` for `atLeast` of them. */
+async function confirmedOf(a: { port: number; ourTunnelIds: number[]; atLeast: number; timeoutMs: number }): Promise<number> {
+  const count = () => a.ourTunnelIds.reduce((n, id) => n + (confirmedBy.get(`${a.port}|${id}`) ?? 0), 0);
   const deadline = performance.now() + a.timeoutMs;
-  while ((confirmedBy.get(a.port) ?? 0) < a.atLeast && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return confirmedBy.get(a.port) ?? 0;
+  while (count() < a.atLeast && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return count();
 }
 
 serveRpc(

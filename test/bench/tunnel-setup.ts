@@ -121,7 +121,7 @@ export async function benchTunnelSetup(broker: ChildRpc, options: TunnelSetupOpt
       }
       // Every SCCCN acknowledged (the agent's ZLB waits up to 100 ms for a piggy-back, §5.8), then settle.
       const confirmed: number[] = [];
-      for (const [i, server] of servers.entries()) confirmed.push(await client.call<number>('confirmed', { port: server.port, atLeast: warmup + spent[i]!.ok, timeoutMs: 5000 }));
+      for (const [i, server] of servers.entries()) confirmed.push(await client.call<number>('confirmed', { port: server.port, ourTunnelIds: [1 + 2 * round, 2 + 2 * round], atLeast: warmup + spent[i]!.ok, timeoutMs: 5000 }));
       const cpu = servers.map((s, i) => s.cpuSeconds() - cpuBefore[i]!);
       await sleep(2000);
       for (const [i, server] of servers.entries()) {
