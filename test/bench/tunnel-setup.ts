@@ -83,7 +83,7 @@ export async function benchTunnelSetup(broker: ChildRpc, options: TunnelSetupOpt
     log(`tunnels: ${sources} client sockets bound`);
     for (let round = 0; round < options.rounds; round++) {
       // Fresh servers each round: every round sets up `tunnels` tunnels from none (xl2tpd, for one,
-      // gets slower the more tunnels it holds: a list walk per message).
+      // gets slower the more tunnels it holds: it walks its tunnel list on every pass of its select loop).
       [agent, xl2tpd] = await Promise.all([
         startAgentProcess({
           brokerUrl: info.url,
