@@ -99,4 +99,15 @@ describe('tunnel log lines (issue 21)', () => {
     assert.equal(closed[0]!.tunnel, id);
     assert.equal(closed[0]!.level, 30);
   });
+
+  test('shutdown writes the pending activity at once, and leaves no timer behind', () => {
+    const s = setup('info');
+    establish(s, '192.0.2.9');
+    s.tunnels.closeAll({ resultCode: 6 });
+    s.tunnels.dispose();
+    const activity = infoAndUp(s).filter((l) => l.msg === 'tunnel activity');
+    assert.equal(activity.length, 1);
+    assert.equal(activity[0]!.established, 1);
+    assert.equal(s.timers.size, 0);
+  });
 });
