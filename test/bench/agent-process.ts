@@ -3,7 +3,7 @@
  * benchmark reads from outside: RSS and CPU time from /proc, TUN counters from sysfs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/lib/dynamodb-local';
@@ -31,14 +31,17 @@ export async function startAgentProcess(options: {
   nodeArgs?: readonly string[];
   /** COMMAND_NUDGE_PORT; 0 (off) unless a figure measures nudges. */
   nudgePort?: number;
-  /** More agent settings (e.g. L2TP_MARKS). */
+  /** More agent settings (e.g. L2TP_MARKS, LOG_LEVEL). */
   env?: Readonly<Record<string, string>>;
   /** Run the agent of another checkout of this repository (its bin/edge-agent.js); default this one. */
   checkout?: string;
+  /** Write the agent's log (stdout) into this file instead of a pipe the bench reads (cheaper when it logs per tunnel). */
+  logFile?: string;
 }): Promise<AgentProcess> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
   const bin = options.checkout ? join(options.checkout, 'bin/edge-agent.js') : new URL('../../bin/edge-agent.js', import.meta.url).pathname;
+  const logFd = options.logFile ? openSync(options.logFile, 'a') : undefined;
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), bin], {
     env: {
       ...process.env,
@@ -57,15 +60,14 @@ export async function startAgentProcess(options: {
       METRICS_LISTEN: 'off',
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', logFd ?? 'pipe', 'inherit'],
   });
+  if (logFd !== undefined) closeSync(logFd);
   // The log (pino JSON lines on stdout, warnings and up) is read only for the start-up warning of
   // an L2TP socket without marks, so a comparison of the two sockets cannot silently measure one.
   let withoutMarks: string | undefined;
   let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop()!;
+  const readLines = (lines: string[]) => {
     for (const line of lines) {
       if (!line.includes('L2TP socket without packet marks')) continue;
       try {
@@ -74,6 +76,11 @@ export async function startAgentProcess(options: {
         withoutMarks = line;
       }
     }
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop()!;
+    readLines(lines);
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const pid = child.pid!;
@@ -91,7 +98,10 @@ export async function startAgentProcess(options: {
     port,
     tunName: options.tunName,
     rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
-    l2tpWithoutMarks: () => withoutMarks,
+    l2tpWithoutMarks: () => {
+      if (options.logFile) readLines(readFileSync(options.logFile, 'utf8').split('\n'));
+      return withoutMarks;
+    },
     cpuSeconds: () => {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       return (Number(fields[11]) + Number(fields[12])) / ticks; // utime, stime (fields 14, 15)

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=control,auth,radius,datapath,density,disconnect] [-- --marks=off,auto] [-- --sizes=1400] [-- --before=DIR]`:
+ * `npm run bench [-- --quick] [-- --only=control,auth,radius,tunnels,datapath,density,disconnect] [-- --marks=off,auto] [-- --sizes=1400] [-- --before=DIR]`:
  * the performance figures of docs/benchmarks.md. Prints a readable table per figure and, as the
  * LAST line, one JSON object.
  * Every figure has a baseline measured in the same run (the machine is shared and noisy): read
@@ -14,6 +14,8 @@ import { benchDisconnect } from './disconnect';
 import { benchRadiusSetups } from './radius-setups';
 import { freeRadiusUnavailable } from '../support/radius/freeradius';
 import { formatTable, median, round } from './stats';
+import { benchTunnelSetup } from './tunnel-setup';
+import { xl2tpdInstalled } from './xl2tpd-process';
 
 const roundAll = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 1)]));
 
@@ -131,6 +133,33 @@ try {
         localP99Ms: round(rs.local.p99Ms, 1),
         radiusP99Ms: round(rs.radius.p99Ms, 1),
         failed: rs.failures.local + rs.failures.radius,
+      };
+    }
+  }
+  if (wants('tunnels')) {
+    if (process.getuid?.() !== 0) log('tunnel setup: skipped (needs root for the agent\'s TUN device)');
+    else if (!xl2tpdInstalled()) log('tunnel setup: skipped (no /usr/sbin/xl2tpd for the baseline: apt-get install xl2tpd)');
+    else {
+      const t = await benchTunnelSetup(broker, { tunnels: quick ? 1000 : 3000, rounds: 3, ...(nodeArgs ? { nodeArgs } : {}) }, log);
+      tables.push(
+        formatTable(
+          `Tunnel setup: SCCRQ -> SCCRP -> SCCCN (no sessions, IPsec off), one sequential client, ${t.tunnels} tunnels per round from distinct source addresses, agent vs stock xl2tpd (median of ${t.rounds} rounds)`,
+          ['server', 'tunnels/s', 'by round', 'bytes/tunnel', 'CPU ms/tunnel', 'failed', 'unconfirmed'],
+          (['agent', 'xl2tpd'] as const).map((k) => [k, t[k].perSec, t[k].perSecByRound.map((r) => r.toFixed(0)).join(' '), t[k].bytesPerTunnel, t[k].cpuMsPerTunnel, String(t[k].failed), String(t[k].unconfirmed)]),
+        ),
+      );
+      result.tunnels = {
+        tunnels: t.tunnels,
+        rounds: t.rounds,
+        agentPerSec: round(t.agent.perSec, 0),
+        xl2tpdPerSec: round(t.xl2tpd.perSec, 0),
+        ratio: round(t.agent.perSec / t.xl2tpd.perSec),
+        agentBytesPerTunnel: Math.round(t.agent.bytesPerTunnel),
+        xl2tpdBytesPerTunnel: Math.round(t.xl2tpd.bytesPerTunnel),
+        agentCpuMsPerTunnel: round(t.agent.cpuMsPerTunnel, 3),
+        xl2tpdCpuMsPerTunnel: round(t.xl2tpd.cpuMsPerTunnel, 3),
+        failed: t.agent.failed + t.xl2tpd.failed,
+        unconfirmed: t.agent.unconfirmed + t.xl2tpd.unconfirmed,
       };
     }
   }

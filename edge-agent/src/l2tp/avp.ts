@@ -86,10 +86,12 @@ export interface AvpEncodeOptions {
  * so the caller places a Random Vector first (the message encoder does).
  */
 export function encodeAvps(avps: readonly RawAvp[], options: AvpEncodeOptions = {}): Uint8Array {
-  const parts: Uint8Array[] = [];
+  // Values first (hiding needs the Random Vector before it), then one buffer for the whole body.
+  const values: Uint8Array[] = new Array(avps.length);
   let randomVector: Uint8Array | undefined;
   let total = 0;
-  for (const avp of avps) {
+  for (let i = 0; i < avps.length; i++) {
+    const avp = avps[i]!;
     let value = avp.value;
     if (avp.hidden) {
       if (!options.secret || !randomVector) {
@@ -101,23 +103,24 @@ export function encodeAvps(avps: readonly RawAvp[], options: AvpEncodeOptions = 
     }
     const length = AVP_HEADER_LENGTH + value.length;
     if (length > 0x3ff) throw new L2tpError('AVP value too long for the 10-bit length', { length });
-    const out = new Uint8Array(length);
-    out[0] = (avp.mandatory ? FLAG_M : 0) | (avp.hidden ? FLAG_H : 0) | (length >>> 8);
-    out[1] = length & 0xff;
-    out[2] = avp.vendorId >>> 8;
-    out[3] = avp.vendorId & 0xff;
-    out[4] = avp.attributeType >>> 8;
-    out[5] = avp.attributeType & 0xff;
-    out.set(value, AVP_HEADER_LENGTH);
     if (avp.vendorId === 0 && avp.attributeType === ATTR_RANDOM_VECTOR && !avp.hidden) randomVector = avp.value;
-    parts.push(out);
+    values[i] = value;
     total += length;
   }
   const body = new Uint8Array(total);
   let at = 0;
-  for (const p of parts) {
-    body.set(p, at);
-    at += p.length;
+  for (let i = 0; i < avps.length; i++) {
+    const avp = avps[i]!;
+    const value = values[i]!;
+    const length = AVP_HEADER_LENGTH + value.length;
+    body[at] = (avp.mandatory ? FLAG_M : 0) | (avp.hidden ? FLAG_H : 0) | (length >>> 8);
+    body[at + 1] = length & 0xff;
+    body[at + 2] = avp.vendorId >>> 8;
+    body[at + 3] = avp.vendorId & 0xff;
+    body[at + 4] = avp.attributeType >>> 8;
+    body[at + 5] = avp.attributeType & 0xff;
+    body.set(value, at + AVP_HEADER_LENGTH);
+    at += length;
   }
   return body;
 }

@@ -196,14 +196,14 @@ export function stepReliable(state: ReliableState, event: ReliableEvent): Reliab
     case 'ack-now':
       if (s.ackPending) sendZlb(s, actions);
       break;
-    case 'configure':
-      s.config = {
-        ...s.config,
-        ...(event.peerTunnelId !== undefined ? { peerTunnelId: event.peerTunnelId } : {}),
-        ...(event.peerReceiveWindow !== undefined ? { peerReceiveWindow: Math.max(1, event.peerReceiveWindow) } : {}),
-      };
+    case 'configure': {
+      const config = { ...s.config };
+      if (event.peerTunnelId !== undefined) config.peerTunnelId = event.peerTunnelId;
+      if (event.peerReceiveWindow !== undefined) config.peerReceiveWindow = Math.max(1, event.peerReceiveWindow);
+      s.config = config;
       flush(s, actions);
       break;
+    }
     case 'timer':
       if (event.name === 'ack') {
         if (s.ackPending) sendZlb(s, actions);

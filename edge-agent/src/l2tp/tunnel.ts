@@ -11,7 +11,7 @@ import { decodeControlMessage, type ControlMessage } from './message';
 import { createReliable, isReliableIdle } from './reliable';
 import { random, runChannel, sendMessage, warn, type Ctx } from './tunnel-context';
 import { acceptSession, closeSession, dropAllSessions, onSessionMessage, placeCall, sendIcrq } from './tunnel-sessions';
-import type { CloseReason, TunnelAction, TunnelConfig, TunnelEvent, TunnelState, TunnelStep } from './tunnel-types';
+import type { CloseReason, PeerInfo, TunnelAction, TunnelConfig, TunnelEvent, TunnelState, TunnelStep } from './tunnel-types';
 
 const DEFAULT_HELLO_MS = 60_000;
 const DEFAULT_WINDOW = 8;
@@ -74,14 +74,15 @@ function closeTunnel(ctx: Ctx, reason: TunnelClosedReason, why: CloseReason, sen
 
 function learnPeer(ctx: Ctx, msg: ControlMessage): void {
   ctx.s.peerTunnelId = msg.assignedTunnelId as number;
-  ctx.s.peer = {
-    ...(msg.hostName !== undefined ? { hostName: msg.hostName } : {}),
-    ...(msg.vendorName !== undefined ? { vendorName: msg.vendorName } : {}),
-    ...(msg.firmwareRevision !== undefined ? { firmwareRevision: msg.firmwareRevision } : {}),
-    ...(msg.framingCapabilities !== undefined ? { framingCapabilities: msg.framingCapabilities } : {}),
-    ...(msg.bearerCapabilities !== undefined ? { bearerCapabilities: msg.bearerCapabilities } : {}),
-    ...(msg.receiveWindowSize !== undefined ? { receiveWindowSize: msg.receiveWindowSize } : {}),
-  };
+  // Only the facts the peer sent (no undefined-valued keys), set one by one: every tunnel setup runs this.
+  const peer: { -readonly [K in keyof PeerInfo]: PeerInfo[K] } = {};
+  if (msg.hostName !== undefined) peer.hostName = msg.hostName;
+  if (msg.vendorName !== undefined) peer.vendorName = msg.vendorName;
+  if (msg.firmwareRevision !== undefined) peer.firmwareRevision = msg.firmwareRevision;
+  if (msg.framingCapabilities !== undefined) peer.framingCapabilities = msg.framingCapabilities;
+  if (msg.bearerCapabilities !== undefined) peer.bearerCapabilities = msg.bearerCapabilities;
+  if (msg.receiveWindowSize !== undefined) peer.receiveWindowSize = msg.receiveWindowSize;
+  ctx.s.peer = peer;
   runChannel(ctx, { kind: 'configure', peerTunnelId: ctx.s.peerTunnelId, peerReceiveWindow: msg.receiveWindowSize ?? 4 });
 }
 

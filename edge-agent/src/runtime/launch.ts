@@ -3,7 +3,7 @@
  * configurator, the UDP socket, the broker client with its on-disk outbox, system timers. Setup
  * failures the operator must fix become a `LaunchError` with a one-line reason for the CLI.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { BrokerClient } from '../broker/broker-client';
@@ -16,6 +16,7 @@ import { createIpsecController } from '../ipsec';
 import { openTun, type TunDevice } from '../io/tun';
 import { openUdp, type DatagramSocket, type OpenedUdp } from '../io/udp';
 import { createAgentMetrics, instrumentBroker, serveMetrics, type MetricsServer } from '../metrics';
+import { randomPool } from './random-pool';
 import { createAgent, type Agent, type AgentOptions } from './agent';
 import { systemTimers } from '../clock';
 
@@ -152,7 +153,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
     link,
     broker,
     timers,
-    random: (n) => randomBytes(n),
+    random: randomPool(),
     uuid: () => randomUUID(),
     logger: logger.child({ agentId: config.agentId }),
     ...(ipsec ? { ipsec } : {}),

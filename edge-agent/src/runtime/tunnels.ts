@@ -16,6 +16,7 @@ import type { RemoteInfo } from '../io/udp';
 import { createTunnel, isTunnelDone, stepTunnel, type CloseReason, type TunnelAction, type TunnelEvent, type TunnelState, type TunnelTimer } from '../l2tp';
 import { KeyedBuckets, LogThrottle, TokenBucket } from './rate-limit';
 import type { TimerHandle, TimerService } from '../clock';
+import { TunnelActivity } from './tunnel-activity';
 
 export interface TunnelLimits {
   /** Tunnels (established or not) from one peer address; NATs put many clients behind one. @default 256 */
@@ -133,6 +134,8 @@ export interface TunnelManagerOptions {
    * (it bypassed IPsec, e.g. sent while the client's SAs were down). @default false
    */
   readonly refuseUnmarked?: boolean;
+  /** Period of the info-level 'tunnel activity' line. @default 60000 */
+  readonly activityLogMs?: number;
 }
 
 export class TunnelManager {
@@ -146,9 +149,12 @@ export class TunnelManager {
   /** Control datagrams dropped by a limit, by reason. */
   readonly dropped = { rate: 0, 'per-peer': 0, 'half-open': 0, 'unknown-tunnel': 0, 'wrong-peer': 0, 'no-tunnel-id': 0, unprotected: 0 };
 
+  private readonly activity: TunnelActivity;
+
   constructor(private readonly o: TunnelManagerOptions) {
     this.limits = { ...DEFAULT_TUNNEL_LIMITS, ...o.limits };
     this.sccrqBuckets = new KeyedBuckets(this.limits.sccrqBurst, this.limits.sccrqPerSecond);
+    this.activity = new TunnelActivity(o.timers, o.log, () => this.tunnels.size, o.activityLogMs);
   }
 
   get size(): number {
@@ -242,6 +248,7 @@ export class TunnelManager {
   /** Forget everything and cancel every timer (after closeAll, at the very end). */
   dispose(): void {
     for (const entry of [...this.tunnels.values()]) this.remove(entry);
+    this.activity.flush();
   }
 
   private step(entry: TunnelEntry, event: TunnelEvent): void {
@@ -278,7 +285,8 @@ export class TunnelManager {
         this.halfOpen--;
         timers.clear(entry.halfOpenTimer);
         entry.halfOpenTimer = undefined;
-        if (this.o.log.isLevelEnabled('info')) entry.log.info({ peerHost: action.peer.hostName, vendor: action.peer.vendorName }, 'tunnel established');
+        this.activity.tunnelEstablished();
+        if (this.o.log.isLevelEnabled('debug')) entry.log.debug({ peerHost: action.peer.hostName, vendor: action.peer.vendorName }, 'tunnel established');
         return;
       case 'session-requested':
         this.o.listener.sessionRequested(entry, action);
@@ -289,9 +297,13 @@ export class TunnelManager {
       case 'session-closed':
         this.o.listener.sessionClosed(entry, action);
         return;
-      case 'tunnel-closed':
-        if (this.o.log.isLevelEnabled('info')) entry.log.info({ reason: action.reason, result: action.resultCode }, 'tunnel closed');
+      case 'tunnel-closed': {
+        this.activity.tunnelClosed(action.reason);
+        // A clean StopCCN either way is routine (counted in the activity line); trouble gets its own line.
+        const routine = action.reason === 'peer-stopped' || action.reason === 'local';
+        if (this.o.log.isLevelEnabled(routine ? 'debug' : 'info')) entry.log[routine ? 'debug' : 'info']({ reason: action.reason, result: action.resultCode }, 'tunnel closed');
         return;
+      }
       case 'warning':
         entry.log.warn(action.detail ?? {}, action.message);
         return;
