@@ -49,10 +49,13 @@ export type ExchangeResult =
       readonly error?: RadiusCodecError;
     };
 
+/** Decides whether `bytes` answer `request`: checkResponse by default; accounting brings its own. */
+export type AnswerCheck = (request: EncodedRequest, bytes: Uint8Array, secret: Uint8Array) => RadiusPacket | RadiusCodecError;
+
 interface Pending {
   readonly request: EncodedRequest;
   readonly secret: Uint8Array;
-  readonly options: CheckResponseOptions;
+  readonly check: AnswerCheck;
   readonly refusals: RadiusCodecErrorCode[];
   resolve(packet: RadiusPacket | undefined): void;
 }
@@ -74,11 +77,12 @@ export class RadiusClient {
   constructor(private readonly options: RadiusClientOptions = {}) {}
 
   /** Sends to `servers` in order until one answers with a packet that passes the checks. */
-  async exchange(servers: readonly RadiusEndpoint[], build: BuildRequest, options: CheckResponseOptions = {}): Promise<ExchangeResult> {
+  async exchange(servers: readonly RadiusEndpoint[], build: BuildRequest, checking: CheckResponseOptions | AnswerCheck = {}): Promise<ExchangeResult> {
+    const check: AnswerCheck = typeof checking === 'function' ? checking : (request, bytes, secret) => checkResponse(request, bytes, secret, checking);
     const attempts: ExchangeAttempt[] = [];
     for (let i = 0; i < servers.length; i++) {
       const server = servers[i]!;
-      const answer = await this.tryServer(server, build, options);
+      const answer = await this.tryServer(server, build, check);
       attempts.push(answer.attempt);
       if (answer.error) return { ok: false, reason: 'encode-error', attempts, error: answer.error };
       if (answer.packet) return { ok: true, packet: answer.packet, serverIndex: i, attempts };
@@ -90,7 +94,7 @@ export class RadiusClient {
   private async tryServer(
     server: RadiusEndpoint,
     build: BuildRequest,
-    options: CheckResponseOptions,
+    check: AnswerCheck,
   ): Promise<{ attempt: ExchangeAttempt; packet?: RadiusPacket; error?: RadiusCodecError }> {
     const base = { host: server.host, port: server.port };
     const destination = await resolveRadiusHost(server.host);
@@ -124,7 +128,7 @@ export class RadiusClient {
           this.pending.delete(key);
           resolve(p);
         };
-        this.pending.set(key, { request, secret: server.secret, options, refusals, resolve: finish });
+        this.pending.set(key, { request, secret: server.secret, check, refusals, resolve: finish });
         const transmit = () => {
           if (transmissions > server.retries || this.closed) return finish(undefined);
           transmissions++;
@@ -162,7 +166,7 @@ export class RadiusClient {
     if (msg.length < 2) return;
     const pending = this.pending.get(`${address}|${port}|${msg[1]}`);
     if (!pending) return; // not an answer to anything outstanding: dropped (RFC 2865 §3)
-    const checked = checkResponse(pending.request, msg, pending.secret, pending.options);
+    const checked = pending.check(pending.request, msg, pending.secret);
     if (checked instanceof RadiusCodecError) {
       pending.refusals.push(checked.code);
       return;
