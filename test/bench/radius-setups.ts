@@ -48,7 +48,8 @@ export async function benchRadiusSetups(
     const newTenant = async (kind: 'local' | 'radius') => {
       const n = seq++;
       const tenantId = `rs${Date.now().toString(36)}${n}`;
-      await broker.call('seed', { tenantId, cidr: `10.${200 + (n % 50)}.0.0/16`, users: ['bench'] });
+      // 10.230-249: the other figures seed 10.0-229 and 10.250 on the same broker, and pools may not overlap (at most 12 tenants here).
+      await broker.call('seed', { tenantId, cidr: `10.${230 + (n % 20)}.0.0/16`, users: ['bench'] });
       if (kind === 'radius') {
         const res = await broker.call<{ status: number }>('admin', {
           method: 'PUT',
