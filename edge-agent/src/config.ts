@@ -46,6 +46,8 @@ export interface AgentConfig {
   readonly metricsListen: { readonly address: string; readonly port: number } | 'off';
   /** Per-datagram packet marks on the L2TP socket (several clients behind one NAT on one port): auto or off. */
   readonly l2tpMarks: 'auto' | 'off';
+  /** TUN offloads (TCP/UDP super-packets the agent segments itself): auto (what the kernel takes) or off. */
+  readonly tunOffload: 'auto' | 'off';
 }
 
 interface SettingSpec {
@@ -138,6 +140,12 @@ export const AGENT_SETTINGS = {
     help: 'Tell IPsec clients behind one NAT apart by their SA\'s packet mark (needs Linux >= 5.19 and CAP_NET_ADMIN): auto (when the host can) or off',
     defaultValue: 'auto',
   },
+  tunOffload: {
+    flag: 'tun-offload',
+    env: 'TUN_OFFLOAD',
+    help: 'Let the kernel hand the TUN reader TCP and UDP super-packets (TSO/USO, as a NIC\'s GRO merged them) that the agent cuts into packets itself, one read for dozens of packets: auto (what the kernel supports) or off',
+    defaultValue: 'auto',
+  },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
 type SettingName = keyof typeof AGENT_SETTINGS;
@@ -184,6 +192,7 @@ const schema = z.object({
   commandNudgePort: z.coerce.number().int().min(0).max(65535),
   metricsListen: z.union([z.literal('off'), hostPort]),
   l2tpMarks: z.enum(['auto', 'off']),
+  tunOffload: z.enum(['auto', 'off']),
 });
 
 export class ConfigError extends Error {

@@ -4,12 +4,13 @@
  * buffer after each handler returns, so a consumer that keeps the view instead of copying fails
  * its tests instead of corrupting packets in production.
  */
-import type { TunDevice } from './tun';
+import type { TunOffload } from '../datapath/gso';
+import type { TunDevice, TunOffloads } from './tun';
 import type { TunError } from './errors';
 
 export interface FakeTunPeer {
-  /** Deliver a packet to the device's packet handler, as if the kernel routed it into the TUN. */
-  inject(packet: Uint8Array): void;
+  /** Deliver a packet to the device's packet handler, as if the kernel routed it into the TUN (with a virtio_net_hdr's request when given). */
+  inject(packet: Uint8Array, offload?: TunOffload): void;
   /** Copies of the packets the device wrote (sent to the "kernel"), oldest first. */
   readonly written: Uint8Array[];
   /** Called with each packet the device writes (after it is appended to `written`). */
@@ -24,9 +25,9 @@ export interface FakeTunPeer {
 const POISON = 0xee;
 
 /** A connected device/peer pair. */
-export function createFakeTun(name = 'faketun0'): { device: TunDevice; peer: FakeTunPeer } {
+export function createFakeTun(name = 'faketun0', offloads: TunOffloads = 'none'): { device: TunDevice; peer: FakeTunPeer } {
   let closed = false;
-  let packetHandler: ((packet: Buffer) => void) | undefined;
+  let packetHandler: ((packet: Buffer, offload: TunOffload | undefined) => void) | undefined;
   let writeHandler: (packet: Uint8Array) => void = () => {};
   const scratch = Buffer.alloc(65536);
   const written: Uint8Array[] = [];
@@ -39,10 +40,10 @@ export function createFakeTun(name = 'faketun0'): { device: TunDevice; peer: Fak
     get closed() {
       return closed;
     },
-    inject(packet) {
+    inject(packet, offload) {
       if (closed || !packetHandler) return; // the kernel drops while nobody reads
       scratch.set(packet);
-      packetHandler(scratch.subarray(0, packet.length));
+      packetHandler(scratch.subarray(0, packet.length), offload);
       scratch.fill(POISON, 0, packet.length);
     },
     onWrite(handler) {
@@ -60,6 +61,7 @@ export function createFakeTun(name = 'faketun0'): { device: TunDevice; peer: Fak
 
   const device: TunDevice = {
     name,
+    offloads,
     write(packet) {
       if (closed || peer.failWrites) return false;
       const copy = Uint8Array.from(packet);

@@ -22,12 +22,15 @@
  */
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { readVirtioNetHeader, VIRTIO_NET_HDR_SIZE, type TunOffload } from '../datapath/gso';
 import { TunError } from './errors';
 
 /** One TUN interface. Packets are raw IP datagrams (IFF_NO_PI: no 4-byte packet-info prefix). */
 export interface TunDevice {
   /** The kernel's name for the interface (resolves templates like `tb%d`). */
   readonly name: string;
+  /** The offloads the kernel took (`openTun`'s `offloads`): what kind of super-packets reads may bring. */
+  readonly offloads: TunOffloads;
   /** Inject one packet into the kernel. Returns false when the kernel rejected or dropped it. */
   write(packet: Uint8Array): boolean;
   /** Inject packets[0..count); returns how many the kernel accepted. */
@@ -36,9 +39,11 @@ export interface TunDevice {
    * Set the handler for packets the kernel routes out of the interface (replaces any previous
    * one). Reading starts on the first call. The packet is a view of one reused read buffer, valid
    * only until the handler returns: copy (or encapsulate) it before keeping it. The handler may
-   * edit it in place (the data path clamps the TCP MSS there).
+   * edit it in place (the data path clamps the TCP MSS there). With offloads on, `offload` says
+   * when the packet is a GSO super-packet or has a partial checksum (one reused object, valid
+   * until the handler returns); it is undefined for an ordinary packet.
    */
-  onPacket(handler: (packet: Buffer) => void): void;
+  onPacket(handler: (packet: Buffer, offload: TunOffload | undefined) => void): void;
   /** Set the handler for read errors after opening (the device is unusable afterwards). */
   onError(handler: (error: TunError) => void): void;
   /** Close the fd; the kernel deletes a non-persistent interface. Idempotent. */
@@ -50,12 +55,28 @@ export interface OpenTunOptions {
   readonly name: string;
   /** Path of the clone device; only tests change it. */
   readonly devicePath?: string;
+  /**
+   * Ask the kernel for TCP (TSO) and UDP (USO) super-packets and partial checksums (IFF_VNET_HDR +
+   * TUNSETOFFLOAD), as a NIC would: the reader must then segment them (datapath/gso.ts). Default off.
+   */
+  readonly offloads?: boolean;
 }
+
+/** `none`: plain packets only; `tso`: TCP super-packets; `tso+uso`: TCP and UDP ones (Linux >= 6.2). */
+export type TunOffloads = 'none' | 'tso' | 'tso+uso';
 
 // <linux/if_tun.h>, <linux/if.h>
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+const TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int); the flags travel as the argument itself
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+// USO is accepted only for IPv4 and IPv6 together (drivers/net/tun.c set_offload); IPv6 super-packets
+// are dropped like any IPv6 packet on this IPv4 data path.
+const TUN_F_USO4 = 0x20;
+const TUN_F_USO6 = 0x40;
 const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40;
 const EPERM = 1;
@@ -147,7 +168,8 @@ export async function openTun(options: OpenTunOptions): Promise<TunDevice> {
   }
   const ifreq = Buffer.alloc(IFREQ_SIZE);
   ifreq.write(options.name, 0, IFNAMSIZ - 1, 'utf8');
-  ifreq.writeUInt16LE(IFF_TUN | IFF_NO_PI, IFNAMSIZ); // ifr_flags is a host-order short (x86/arm LE)
+  const flags = IFF_TUN | IFF_NO_PI | (options.offloads ? IFF_VNET_HDR : 0);
+  ifreq.writeUInt16LE(flags, IFNAMSIZ); // ifr_flags is a host-order short (x86/arm LE)
   if (ioctl(fd, TUNSETIFF, 'void *', ifreq) < 0) {
     const err = errno();
     closeSync(fd);
@@ -155,7 +177,14 @@ export async function openTun(options: OpenTunOptions): Promise<TunDevice> {
   }
   const end = ifreq.indexOf(0);
   const name = ifreq.toString('utf8', 0, end < 0 || end > IFNAMSIZ ? IFNAMSIZ : end);
-  return new LinuxTun(name, fd, ffi, pipes);
+  let offloads: TunOffloads = 'none';
+  if (options.offloads) {
+    const offload = (bits: number) => ioctl(fd, TUNSETOFFLOAD, 'unsigned long', bits) === 0;
+    // Kernels before 6.2 refuse USO (EINVAL): TCP alone is the bulk of downloads.
+    if (offload(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_USO4 | TUN_F_USO6)) offloads = 'tso+uso';
+    else if (offload(TUN_F_CSUM | TUN_F_TSO4)) offloads = 'tso';
+  }
+  return new LinuxTun(name, fd, ffi, pipes, options.offloads === true, offloads);
 }
 
 function openError(cause: unknown, path: string, name: string): TunError {
@@ -183,8 +212,8 @@ function ioctlError(err: number, name: string): TunError {
   }
 }
 
-/** Largest IPv4 packet; the read buffer must hold any packet the kernel may hand us. */
-const READ_BUFFER_SIZE = 65536;
+/** Largest IPv4 packet and its virtio_net_hdr; the read buffer must hold any packet the kernel may hand us. */
+const READ_BUFFER_SIZE = 65536 + VIRTIO_NET_HDR_SIZE;
 /** Packets read per wake-up beyond the one libuv read. */
 const DRAIN_BURST = 256;
 
@@ -192,7 +221,10 @@ class LinuxTun implements TunDevice {
   private closed = false;
   private stream: Socket | undefined;
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
-  private packetHandler: (packet: Buffer) => void = () => {};
+  /** With a virtio_net_hdr: writes go out of this buffer behind a zero header ("nothing to do"). */
+  private readonly writeBuffer: Buffer | undefined;
+  private readonly offload: TunOffload = { gsoType: 0, gsoSize: 0, needsChecksum: false, checksumStart: 0, checksumOffset: 0 };
+  private packetHandler: (packet: Buffer, offload: TunOffload | undefined) => void = () => {};
   private errorHandler: (error: TunError) => void = () => {};
 
   constructor(
@@ -200,13 +232,23 @@ class LinuxTun implements TunDevice {
     private readonly fd: number,
     private readonly ffi: Ffi,
     private readonly pipes: PipeBinding,
-  ) {}
+    private readonly vnetHeader: boolean,
+    readonly offloads: TunOffloads,
+  ) {
+    if (vnetHeader) this.writeBuffer = Buffer.alloc(READ_BUFFER_SIZE);
+  }
 
   write(packet: Uint8Array): boolean {
     if (this.closed) return false;
     // -1 with EAGAIN/ENOBUFS (queue full), EINVAL (not an IP packet), EIO (link down): the packet
     // is dropped like on a wire; callers count drops from the return value.
-    return this.ffi.write(this.fd, packet, packet.length) === packet.length;
+    const out = this.writeBuffer;
+    if (!out) return this.ffi.write(this.fd, packet, packet.length) === packet.length;
+    // One copy of the packet behind the header costs less than a writev's iovec per packet.
+    if (packet.length > out.length - VIRTIO_NET_HDR_SIZE) return false;
+    out.set(packet, VIRTIO_NET_HDR_SIZE);
+    const length = VIRTIO_NET_HDR_SIZE + packet.length;
+    return this.ffi.write(this.fd, out, length) === length;
   }
 
   writeMany(packets: readonly Uint8Array[], count = packets.length): number {
@@ -218,22 +260,29 @@ class LinuxTun implements TunDevice {
     return ok;
   }
 
-  onPacket(handler: (packet: Buffer) => void): void {
+  onPacket(handler: (packet: Buffer, offload: TunOffload | undefined) => void): void {
     this.packetHandler = handler;
     if (this.stream || this.closed) return;
     // Creating the stream starts libuv reading, so it waits for the first handler.
     const buffer = this.readBuffer;
     const { read } = this.ffi;
     const fd = this.fd;
+    const deliver = this.vnetHeader
+      ? (n: number) => {
+          if (n <= VIRTIO_NET_HDR_SIZE) return;
+          const offload = readVirtioNetHeader(buffer, this.offload) ? this.offload : undefined;
+          this.packetHandler(buffer.subarray(VIRTIO_NET_HDR_SIZE, n), offload);
+        }
+      : (n: number) => this.packetHandler(buffer.subarray(0, n), undefined);
     const stream = streamForFd(this.pipes, this.fd, buffer, (nread) => {
-      this.packetHandler(buffer.subarray(0, nread));
+      deliver(nread);
       // libuv woke us for one packet; drain more with direct read(2) calls, which cost ~1 us each
       // instead of a ~4 us C++ -> JS callback per packet. Bounded so UDP sockets get their turn;
       // epoll is level-triggered, so anything left wakes us again on the next loop iteration.
       for (let i = 0; i < DRAIN_BURST && !this.closed; i++) {
         const n = read(fd, buffer, READ_BUFFER_SIZE);
         if (n <= 0) break; // EAGAIN: queue empty (other errors surface through libuv's next read)
-        this.packetHandler(buffer.subarray(0, n));
+        deliver(n);
       }
     });
     stream.on('error', (cause) => {

@@ -468,9 +468,9 @@ export function createAgent(deps: AgentDeps): Agent {
     start() {
       socket.onMessage(onDatagram);
       socket.onError((error) => log.error({ err: error.message }, 'UDP socket error'));
-      tun.onPacket((packet) => {
+      tun.onPacket((packet, offload) => {
         try {
-          dataPath.fromTun(packet);
+          dataPath.fromTun(packet, offload);
         } catch (error) {
           if (throttle.allow('tun-bug', timers.now()) >= 0) log.error({ err: String(error) }, 'TUN packet handler failed');
         }
@@ -483,7 +483,7 @@ export function createAgent(deps: AgentDeps): Agent {
       brokerLoop.start();
       idle?.start();
       log.info(
-        { listen: `${socket.address}:${socket.port}`, tun: tun.name, capacity: options.capacity, commandNudges: deps.nudgeSocket ? `${deps.nudgeSocket.address}:${deps.nudgeSocket.port}` : 'off' },
+        { listen: `${socket.address}:${socket.port}`, tun: tun.name, tunOffloads: tun.offloads, capacity: options.capacity, commandNudges: deps.nudgeSocket ? `${deps.nudgeSocket.address}:${deps.nudgeSocket.port}` : 'off' },
         'edge agent listening',
       );
     },

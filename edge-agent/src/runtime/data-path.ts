@@ -7,10 +7,13 @@
  *   agent -> client: TUN read -> IPv4 destination -> session (route table) -> MSS clamp
  *     -> PPP + L2TP headers prepended -> UDP send to the client's address and port, with the packet
  *     mark of the IPsec SA the tunnel's latest datagram came through (its reply path)
+ *   With TUN offloads a read may be a GSO super-packet: it is cut into MSS-sized segments
+ *     (datapath/gso.ts), each framed and counted as its own packet; a partial checksum is completed.
  *
  * Non-IPv4 PPP protocols (LCP, IPCP, authentication, CCP...) go to the session's PPP engine.
  */
 import { checkClientPacket, checkIpv4Packet, clampTcpMss, ipv4TotalLength, RouteTable, SessionCounters, type DropReason } from '../datapath';
+import { completeChecksum, GSO_NONE, GsoSegmenter, type TunOffload } from '../datapath/gso';
 import type { DatagramSocket } from '../io/udp';
 import type { TunDevice } from '../io/tun';
 import type { PeerPath } from './tunnels';
@@ -44,7 +47,8 @@ export interface DataSession {
 
 /** Counters of packets the data path dropped, by reason (process totals). */
 /** `unprotected`: a datagram without a mark for a tunnel whose datagrams came through a marked SA. */
-export type DropCounts = Record<DropReason | 'not-forwarding' | 'bad-ppp' | 'tun-write' | 'unprotected', number>;
+/** `bad-offload`: a TUN super-packet or partial checksum whose offsets do not fit the packet. */
+export type DropCounts = Record<DropReason | 'not-forwarding' | 'bad-ppp' | 'tun-write' | 'unprotected' | 'bad-offload', number>;
 
 export class DataPath<S extends DataSession = DataSession> {
   readonly routes = new RouteTable<S>();
@@ -60,6 +64,7 @@ export class DataPath<S extends DataSession = DataSession> {
     'bad-ppp': 0,
     'tun-write': 0,
     unprotected: 0,
+    'bad-offload': 0,
   };
   /** Per-session spoofing drops (keyed by counter slot), for logs and tests. */
   readonly spoofDrops = new Map<number, number>();
@@ -122,15 +127,17 @@ export class DataPath<S extends DataSession = DataSession> {
     else this.drops['tun-write']++;
   }
 
-  /** Frame headers of the packet being sent (L2TP with Ns/Nr: 10, PPP uncompressed: 4). */
-  private readonly head = Buffer.alloc(14);
+  /** Frame headers of the packet being sent (L2TP with Ns/Nr: 10, PPP uncompressed: 4), then a segment's IPv4 and TCP headers (60 + 60 at most). */
+  private readonly head = Buffer.alloc(14 + 120);
+  private readonly segmenter = new GsoSegmenter();
 
   /**
    * A packet the kernel routed into the TUN (the buffer is reused after we return, and ours until
    * then: the MSS clamp edits it in place). The frame's headers and the packet go to the socket as
    * two parts, so the batched socket assembles the frame in its send arena: no buffer per packet.
+   * `offload` (TUN offloads on): a super-packet to segment, or a checksum to complete.
    */
-  fromTun(packet: Uint8Array): void {
+  fromTun(packet: Uint8Array, offload?: TunOffload): void {
     const invalid = checkIpv4Packet(packet);
     if (invalid !== undefined) {
       this.drops[invalid]++;
@@ -143,6 +150,16 @@ export class DataPath<S extends DataSession = DataSession> {
     }
     const total = ipv4TotalLength(packet);
     const ip = total === packet.length ? packet : packet.subarray(0, total);
+    if (offload) {
+      if (offload.gsoType !== GSO_NONE) {
+        this.sendSegments(session, ip, offload);
+        return;
+      }
+      if (offload.needsChecksum && !completeChecksum(ip, total, offload.checksumStart, offload.checksumOffset)) {
+        this.drops['bad-offload']++;
+        return;
+      }
+    }
     clampTcpMss(ip, session.mss);
     const pppHeader = (session.acfc ? 0 : 2) + (session.pfc ? 1 : 2);
     const headLength = (session.dataNs >= 0 ? 10 : 6) + pppHeader;
@@ -150,6 +167,32 @@ export class DataPath<S extends DataSession = DataSession> {
     const peer = session.peer;
     this.socket.sendParts(this.head, headLength, ip, peer.port, peer.address, peer.mark);
     this.counters.addOut(session.counterSlot, total);
+  }
+
+  /**
+   * A GSO super-packet: one frame per segment, its headers (L2TP, PPP, IPv4, TCP/UDP) built in
+   * `head` and its payload a view of the super-packet. No MSS clamp: a SYN is never a super-packet.
+   */
+  private sendSegments(session: DataSession, ip: Uint8Array, offload: TunOffload): void {
+    const segmenter = this.segmenter;
+    const count = segmenter.load(ip, offload.gsoType, offload.gsoSize);
+    if (count === 0) {
+      this.drops['bad-offload']++;
+      return;
+    }
+    const pppHeader = (session.acfc ? 0 : 2) + (session.pfc ? 1 : 2);
+    const frameHead = (session.dataNs >= 0 ? 10 : 6) + pppHeader;
+    const head = this.head;
+    const peer = session.peer;
+    for (let i = 0; i < count; i++) {
+      const start = segmenter.payloadStart(i);
+      const stop = segmenter.payloadStop(i);
+      const headers = segmenter.writeHeaders(i, head, frameHead);
+      const length = headers + stop - start;
+      this.writeHeaders(session, head, PPP_IPV4, pppHeader, length);
+      this.socket.sendParts(head, frameHead + headers, ip.subarray(start, stop), peer.port, peer.address, peer.mark);
+      this.counters.addOut(session.counterSlot, length);
+    }
   }
 
   /** A PPP control frame from the session's engine: always the uncompressed header (RFC 1661 §6.5). */

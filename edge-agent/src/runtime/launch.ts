@@ -41,7 +41,7 @@ export interface LaunchOverrides {
 export async function launchAgent(config: AgentConfig, logger: Logger, overrides: LaunchOverrides = {}): Promise<Agent> {
   let tun: TunDevice;
   try {
-    tun = await openTun({ name: config.tunName });
+    tun = await openTun({ name: config.tunName, offloads: config.tunOffload === 'auto' });
   } catch (error) {
     if (error instanceof TunError && error.code === 'permission') {
       throw new LaunchError(`cannot open TUN device ${config.tunName}: permission denied, CAP_NET_ADMIN is missing (run as root or grant cap_net_admin)`, { cause: error });

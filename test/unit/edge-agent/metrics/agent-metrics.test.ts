@@ -16,7 +16,7 @@ function fakeSource(over: Partial<AgentStats> = {}, sessions: { forwarding: bool
     pendingCalls: 1,
     draining: false,
     totals: { bytesIn: 1000, bytesOut: 2000, packetsIn: 10, packetsOut: 20 },
-    drops: { 'too-short': 0, 'not-ipv4': 0, 'bad-header-length': 0, 'bad-total-length': 0, 'bad-checksum': 0, 'spoofed-source': 3, 'no-route': 1, 'not-forwarding': 0, 'bad-ppp': 0, 'tun-write': 0, unprotected: 0 },
+    drops: { 'too-short': 0, 'not-ipv4': 0, 'bad-header-length': 0, 'bad-total-length': 0, 'bad-checksum': 0, 'spoofed-source': 3, 'no-route': 1, 'not-forwarding': 0, 'bad-ppp': 0, 'tun-write': 0, unprotected: 0, 'bad-offload': 0 },
     controlDrops: { rate: 2, 'per-peer': 0, 'half-open': 0, 'unknown-tunnel': 0, 'wrong-peer': 0, 'no-tunnel-id': 0, unprotected: 0 },
     malformed: 4,
     ...over,

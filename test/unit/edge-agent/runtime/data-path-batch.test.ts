@@ -110,7 +110,7 @@ function setup() {
   const { device, peer } = createFakeTun('tbbatch0');
   const counters = new SessionCounters();
   const path = new DataPath(socket, device, counters);
-  device.onPacket((packet) => path.fromTun(packet));
+  device.onPacket((packet, offload) => path.fromTun(packet, offload));
   return { socket, peer, counters, path };
 }
 
@@ -202,5 +202,77 @@ describe('data path bursts from clients', () => {
     assert.equal(path.spoofDrops.get(b.counterSlot), undefined);
     assert.deepEqual(counters.read(a.counterSlot), { bytesIn: 1400 + 100, bytesOut: 0, packetsIn: 2, packetsOut: 0 });
     assert.deepEqual(counters.read(b.counterSlot), { bytesIn: 64 + 512, bytesOut: 0, packetsIn: 2, packetsOut: 0 });
+  });
+});
+
+describe('data path with TUN offloads (super-packets, partial checksums)', () => {
+  /** An ACK|PSH TCP segment carrying `payload`, checksums right (as a sender without TSO would build it whole). */
+  function tcpSuperPacket(payload: Uint8Array): Buffer {
+    const tcp = Buffer.alloc(20 + payload.length);
+    tcp.writeUInt16BE(443, 0);
+    tcp.writeUInt16BE(51000, 2);
+    tcp.writeUInt32BE(1000, 4);
+    tcp[12] = 5 << 4;
+    tcp[13] = 0x18;
+    tcp.writeUInt16BE(501, 14);
+    tcp.set(payload, 20);
+    const packet = encodeIpv4Packet({ source: parseIpv4('203.0.113.5')!, destination: parseIpv4('10.8.0.2')!, protocol: 6, payload: tcp, identification: 77 });
+    packet.writeUInt16BE(tcpChecksum(packet), 36);
+    return packet;
+  }
+  const tso = (gsoSize: number) => ({ gsoType: 1, gsoSize, needsChecksum: true, checksumStart: 20, checksumOffset: 16 });
+
+  test('a TCP super-packet leaves as one frame per segment: own headers, Ns per frame, valid checksums, counted per segment', () => {
+    const { socket, peer, counters, path } = setup();
+    const a = session('10.8.0.2', { dataNs: 5 });
+    path.routes.add(a);
+    const payload = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 13) & 0xff));
+    peer.inject(tcpSuperPacket(payload), tso(1360));
+
+    assert.equal(socket.sent.length, 3);
+    const inner = socket.sent.map((out, i) => {
+      assert.equal(out.address, a.peer.address);
+      const view = decodeDataHeader(out.bytes);
+      if (view instanceof L2tpDecodeError) assert.fail(`frame ${i}: ${view.message}`);
+      assert.equal(view.ns, 5 + i, `frame ${i} Ns`);
+      assert.deepEqual([...out.bytes.subarray(10, 14)], [0xff, 0x03, 0x00, 0x21]);
+      const ip = out.bytes.subarray(14);
+      assert.equal(ip.readUInt16BE(2), ip.length);
+      assert.equal(ip.readUInt16BE(4), 77 + i, 'IPv4 identification per segment');
+      assert.equal(onesComplementSum(ip, 0, 20), 0xffff, `frame ${i} IPv4 header checksum`);
+      assert.equal(tcpChecksum(ip), ip.readUInt16BE(36), `frame ${i} TCP checksum`);
+      assert.equal(ip.readUInt32BE(24), 1000 + i * 1360, 'sequence number');
+      assert.equal(ip[33], i === 2 ? 0x18 : 0x10, 'PSH on the last segment only');
+      return ip;
+    });
+    assert.deepEqual(Buffer.concat(inner.map((ip) => ip.subarray(40))), payload);
+    assert.deepEqual(counters.read(a.counterSlot), { bytesIn: 0, bytesOut: 3000 + 3 * 40, packetsIn: 0, packetsOut: 3 });
+  });
+
+  test('a partial checksum on an ordinary packet is completed before it leaves', () => {
+    const { socket, peer, path } = setup();
+    path.routes.add(session('10.8.0.2'));
+    const whole = tcpSuperPacket(Buffer.from('hello through the tunnel'));
+    const partial = Buffer.from(whole);
+    const pseudo = Buffer.alloc(12);
+    partial.copy(pseudo, 0, 12, 20);
+    pseudo[9] = 6;
+    pseudo.writeUInt16BE(partial.length - 20, 10);
+    partial.writeUInt16BE(onesComplementSum(pseudo, 0, 12), 36); // what the kernel leaves in the field
+    peer.inject(partial, { gsoType: 0, gsoSize: 0, needsChecksum: true, checksumStart: 20, checksumOffset: 16 });
+    assert.equal(socket.sent.length, 1);
+    assert.deepEqual(socket.sent[0]!.bytes.subarray(10), whole);
+  });
+
+  test('a super-packet or checksum request that does not fit its packet is dropped whole and counted', () => {
+    const { socket, peer, counters, path } = setup();
+    const a = session('10.8.0.2');
+    path.routes.add(a);
+    peer.inject(tcpSuperPacket(Buffer.alloc(3000)), tso(0));
+    peer.inject(tcpSuperPacket(Buffer.alloc(100)), { gsoType: 0, gsoSize: 0, needsChecksum: true, checksumStart: 20, checksumOffset: 500 });
+    peer.inject(udp('203.0.113.5', '10.8.0.2', 1400), tso(1360)); // TCP segmentation asked of a UDP packet
+    assert.equal(socket.sent.length, 0);
+    assert.equal(path.drops['bad-offload'], 3);
+    assert.deepEqual(counters.read(a.counterSlot), { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 });
   });
 });
