@@ -1,6 +1,9 @@
 /**
  * The agent's TUN device: one IFF_TUN | IFF_NO_PI interface shared by every client session.
- * Each read() returns exactly one IPv4/IPv6 packet and each write() injects exactly one.
+ * Each read() returns exactly one IPv4/IPv6 packet and each write() injects exactly one. With
+ * `offloads` (IFF_VNET_HDR + TUNSETOFFLOAD) each packet also has a virtio_net_hdr in front, and a
+ * read may return a TCP/UDP super-packet of up to 64 KiB that the reader segments itself
+ * (datapath/gso.ts): one read(2) for what would otherwise be dozens (issue 21).
  *
  * Reading without blocking the event loop or parking a libuv threadpool thread: the fd is opened
  * O_NONBLOCK and handed to a libuv stream handle (a `Pipe` from `process.binding('pipe_wrap')`,
