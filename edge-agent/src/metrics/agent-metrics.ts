@@ -133,6 +133,11 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
   fromStats('edge_agent_control_drops_total', 'L2TP control messages dropped by a limit or a check, by reason', ['reason'], (s) =>
     Object.entries(s.controlDrops).map(([reason, n]) => [{ reason }, n]),
   );
+  fromStats('edge_agent_tun_offload_total', 'TUN offload work: super-packets cut (TSO/USO), the segments they made, partial checksums completed', ['kind'], (s) => [
+    [{ kind: 'super-packets' }, s.tunOffload.superPackets],
+    [{ kind: 'segments' }, s.tunOffload.segments],
+    [{ kind: 'checksums' }, s.tunOffload.checksums],
+  ]);
   fromStats('edge_agent_malformed_datagrams_total', 'L2TP datagrams that could not be decoded', [], (s) => [[{}, s.malformed]]);
 
   new Gauge({

@@ -97,6 +97,8 @@ export interface AgentStats {
   readonly draining: boolean;
   readonly totals: AgentCounters;
   readonly drops: DataPath['drops'];
+  /** TUN offloads: the kernel's setting, and the super-packets / segments / checksums handled. */
+  readonly tunOffload: { readonly mode: TunDevice['offloads'] } & DataPath['offloaded'];
   readonly controlDrops: TunnelManager['dropped'];
   readonly malformed: number;
 }
@@ -532,6 +534,6 @@ export function createAgent(deps: AgentDeps): Agent {
   function stats(): AgentStats {
     const tunnelPhases: Partial<Record<TunnelPhase, number>> = {};
     for (const t of tunnels.entries()) tunnelPhases[t.state.phase] = (tunnelPhases[t.state.phase] ?? 0) + 1;
-    return { tunnels: tunnels.size, tunnelPhases, sessions: sessions.size, pendingCalls: pendingCalls.size, draining, totals: totalCounters(), drops: { ...dataPath.drops }, controlDrops: { ...tunnels.dropped }, malformed };
+    return { tunnels: tunnels.size, tunnelPhases, sessions: sessions.size, pendingCalls: pendingCalls.size, draining, totals: totalCounters(), drops: { ...dataPath.drops }, tunOffload: { mode: tun.offloads, ...dataPath.offloaded }, controlDrops: { ...tunnels.dropped }, malformed };
   }
 }

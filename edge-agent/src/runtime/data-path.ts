@@ -66,6 +66,8 @@ export class DataPath<S extends DataSession = DataSession> {
     unprotected: 0,
     'bad-offload': 0,
   };
+  /** TUN offload work (process totals): super-packets cut, the segments they made, partial checksums completed. */
+  readonly offloaded = { superPackets: 0, segments: 0, checksums: 0 };
   /** Per-session spoofing drops (keyed by counter slot), for logs and tests. */
   readonly spoofDrops = new Map<number, number>();
 
@@ -155,9 +157,12 @@ export class DataPath<S extends DataSession = DataSession> {
         this.sendSegments(session, ip, offload);
         return;
       }
-      if (offload.needsChecksum && !completeChecksum(ip, total, offload.checksumStart, offload.checksumOffset)) {
-        this.drops['bad-offload']++;
-        return;
+      if (offload.needsChecksum) {
+        if (!completeChecksum(ip, total, offload.checksumStart, offload.checksumOffset)) {
+          this.drops['bad-offload']++;
+          return;
+        }
+        this.offloaded.checksums++;
       }
     }
     clampTcpMss(ip, session.mss);
@@ -180,6 +185,8 @@ export class DataPath<S extends DataSession = DataSession> {
       this.drops['bad-offload']++;
       return;
     }
+    this.offloaded.superPackets++;
+    this.offloaded.segments += count;
     const pppHeader = (session.acfc ? 0 : 2) + (session.pfc ? 1 : 2);
     const frameHead = (session.dataNs >= 0 ? 10 : 6) + pppHeader;
     const head = this.head;
