@@ -39,7 +39,10 @@ export interface DataPathCase {
   readonly ratio: number;
   readonly agentMbps: number;
   readonly relayMbps: number;
-  /** The kernel forwarding the same datagrams between two namespaces (kernel-forward.ts), same rounds. */
+  /**
+   * The kernel forwarding between two namespaces (kernel-forward.ts), same rounds: the from-TUN
+   * case's traffic, or single datagrams for the to-TUN case.
+   */
   readonly kernelPps: number;
   readonly kernelMbps: number;
   /** agentPps / kernelPps. */
@@ -108,7 +111,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
   let relay: ChildRpc | undefined;
   let kernel: KernelForward | undefined;
   const measured: MeasuredCase[] = [];
-  /** Kernel forwarding rate per `${sessions}/${size}`. */
+  /** Kernel forwarding rate per `${sessions}/${size}/${direction}`. */
   const kernelPps = new Map<string, number>();
   try {
     for (const u of under) {
@@ -154,9 +157,11 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
       }
       for (const size of options.sizes) {
         for (const direction of ['to-tun', 'from-tun'] as const) {
-          // Targets: each agent, then the relay; the order rotates every round.
-          // The kernel forwards the from-TUN case's datagrams; its figure serves both directions.
-          const targets = [...under, 'relay' as const, ...(direction === 'from-tun' ? ['kernel' as const] : [])];
+          // Targets: each agent, the relay and the kernel; the order rotates every round. The kernel
+          // forwards the from-TUN case's traffic in its rounds, and single datagrams in the to-TUN
+          // rounds (the simulator's frames are single packets: nothing merges them).
+          const targets = [...under, 'relay' as const, 'kernel' as const];
+          const kernelTraffic: InjectMode = direction === 'from-tun' ? options.inject : 'packets';
           const rounds = new Map<AgentUnderTest | 'relay' | 'kernel', number[]>(targets.map((t) => [t, []]));
           for (let round = 0; round < options.rounds; round++) {
             for (let k = 0; k < targets.length; k++) {
@@ -166,7 +171,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
               let pps: number;
               if (target === 'kernel') {
                 const before = await kernel.received();
-                const sent = await inject(options.inject, u.addresses.map(kern), size, options.seconds);
+                const sent = await inject(kernelTraffic, u.addresses.map(kern), size, options.seconds);
                 await sleep(50);
                 pps = ((await kernel.received()) - before) / sent.seconds;
               } else if (direction === 'to-tun') {
@@ -194,11 +199,9 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
             }
           }
           const relayPps = median(rounds.get('relay')!);
-          if (direction === 'from-tun') {
-            const k = median(rounds.get('kernel')!);
-            kernelPps.set(`${sessions}/${size}`, k);
-            log(`data path ${size} B, ${sessions} sessions, inject=${options.inject}: kernel forwarding between two namespaces ${Math.round(k)} pps`);
-          }
+          const k = median(rounds.get('kernel')!);
+          kernelPps.set(`${sessions}/${size}/${direction}`, k);
+          log(`data path ${direction} ${size} B, ${sessions} sessions, inject=${kernelTraffic}: kernel forwarding between two namespaces ${Math.round(k)} pps`);
           for (const u of under) {
             const agentPps = median(rounds.get(u)!);
             const c: MeasuredCase = {
@@ -228,7 +231,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
     }
   }
   return measured.map((c) => {
-    const k = kernelPps.get(`${c.sessions}/${c.size}`) ?? NaN;
+    const k = kernelPps.get(`${c.sessions}/${c.size}/${c.direction}`) ?? NaN;
     return { ...c, kernelPps: k, kernelMbps: (k * c.size * 8) / 1e6, ratioToKernel: c.agentPps / k };
   });
 

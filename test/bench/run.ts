@@ -196,13 +196,16 @@ try {
         const worst = (d: string) => Math.min(...cases.filter((c) => c.direction === d).map((c) => c.ratio));
         const worstToKernel = (d: string) => Math.min(...cases.filter((c) => c.direction === d).map((c) => c.ratioToKernel));
         const at1400 = (d: string) => cases.filter((c) => c.direction === d && c.size === 1400).reduce((m, c) => Math.min(m, c.agentMbps), Infinity);
+        const kernelAt1400 = (d: string) => cases.filter((c) => c.direction === d && c.size === 1400).reduce((m, c) => Math.min(m, c.kernelMbps), Infinity);
         return {
           mbps1400: round(Math.min(at1400('to-tun'), at1400('from-tun')), 1),
           mbps1400ToTun: round(at1400('to-tun'), 1),
           mbps1400FromTun: round(at1400('from-tun'), 1),
           ratioToTun: round(worst('to-tun')),
           ratioFromTun: round(worst('from-tun')),
-          kernelMbps1400: round(cases.filter((c) => c.size === 1400).reduce((m, c) => Math.min(m, c.kernelMbps), Infinity), 1),
+          kernelMbps1400: round(Math.min(kernelAt1400('to-tun'), kernelAt1400('from-tun')), 1),
+          kernelMbps1400ToTun: round(kernelAt1400('to-tun'), 1),
+          kernelMbps1400FromTun: round(kernelAt1400('from-tun'), 1),
           ratioToTunVsKernel: round(worstToKernel('to-tun')),
           ratioFromTunVsKernel: round(worstToKernel('from-tun')),
         };
