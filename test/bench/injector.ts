@@ -82,13 +82,13 @@ async function injectGso(destinations: readonly string[], ipSize: number, second
     setInt(sys, fd, SOL_SOCKET, SO_SNDBUF, 4 << 20);
     setInt(sys, fd, SOL_UDP, UDP_SEGMENT, ipSize - 28);
     let segments = gsoSegments(ipSize);
-    // Zeros, like the per-packet injector's; its own backing store, whose address the kernel gets.
-    const payload = Buffer.allocUnsafeSlow(segments * (ipSize - 28)).fill(0);
-    const payloadAddress = sys.address(payload);
+    // The message headers, then the one payload every slot points at (zeros, like the per-packet
+    // injector's): one buffer with its own backing store, whose addresses the kernel gets.
     const { slots, size } = slotLayouts(BATCH, 0);
-    const arena = Buffer.allocUnsafeSlow(size).fill(0);
+    const arena = Buffer.allocUnsafeSlow(size + segments * (ipSize - 28)).fill(0);
     const view = new DataView(arena.buffer, arena.byteOffset, arena.length);
     const base = sys.address(arena);
+    const payloadAddress = base + size;
     for (const slot of slots) initSlot(view, base, slot, 0);
 
     const t0 = performance.now();
