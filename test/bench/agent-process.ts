@@ -125,7 +125,10 @@ function tunExists(name: string): boolean {
   }
 }
 
-/** A TUN's kernel counter: rx = packets the process wrote into the kernel, tx = packets the kernel queued for it. */
-export function tunCounter(name: string, counter: 'rx_packets' | 'tx_packets' | 'tx_dropped' | 'rx_dropped'): number {
+/**
+ * A TUN's kernel counter: rx = packets the process wrote into the kernel, tx = what the process read
+ * (per read: a super-packet of a TUN with offloads counts once), tx_dropped = what its full queue refused.
+ */
+export function tunCounter(name: string, counter: 'rx_packets' | 'tx_packets' | 'tx_bytes' | 'tx_dropped' | 'rx_dropped'): number {
   return Number(readFileSync(`/sys/class/net/${name}/statistics/${counter}`, 'utf8'));
 }

@@ -9,11 +9,12 @@
  *
  *   to TUN:   simulator process blasts pre-built frames (UDP from the client's address to the pool
  *             gateway's discard port); counted by the TUN's rx_packets (what the kernel accepted).
- *   from TUN: this process sends UDP datagrams to the client addresses; the kernel routes them into
- *             the TUN; counted by the simulator's sessions as received IPv4 packets.
+ *   from TUN: this process sends UDP to the client addresses (injector.ts: by default UDP GSO
+ *             super-datagrams, as a download arrives after a NIC's GRO; `packets`: one datagram per
+ *             packet); the kernel routes them into the TUN, whole where the TUN has offloads,
+ *             segmented where not; counted by the simulator's sessions as received IPv4 packets.
  * Everything stays on loopback and on the two TUNs the benchmark creates and removes.
  */
-import { openUdp } from '../../edge-agent/src/io/udp';
 import type { ChildRpc } from './child-rpc';
 import { forkChild } from './child-rpc';
 import { startAgentProcess, tunCounter, type AgentProcess } from './agent-process';
@@ -21,6 +22,7 @@ import { median, sleep } from './stats';
 import { execFileSync } from 'node:child_process';
 import { fixturePassword } from '../support/fixture-password';
 import { KERNEL_NET, startKernelForward, type KernelForward } from './kernel-forward';
+import { gsoSegments, inject, type InjectMode } from './injector';
 
 /** The agent's L2TP_MARKS: `auto` = the marked socket where the host can (the default), `off` = node:dgram. */
 export type MarksSetting = 'off' | 'auto';
@@ -37,7 +39,10 @@ export interface DataPathCase {
   readonly ratio: number;
   readonly agentMbps: number;
   readonly relayMbps: number;
-  /** The kernel forwarding the same datagrams between two namespaces (kernel-forward.ts), same rounds. */
+  /**
+   * The kernel forwarding between two namespaces (kernel-forward.ts), same rounds: the from-TUN
+   * case's traffic, or single datagrams for the to-TUN case.
+   */
   readonly kernelPps: number;
   readonly kernelMbps: number;
   /** agentPps / kernelPps. */
@@ -61,6 +66,8 @@ export interface DataPathOptions {
   readonly before?: string;
   /** Node flags of the agent children (`--profile=DIR`). */
   readonly nodeArgs?: readonly string[];
+  /** The from-TUN traffic (injector.ts): GSO super-datagrams or single packets. */
+  readonly inject: InjectMode;
 }
 
 const AGENT_NET = 201;
@@ -69,34 +76,6 @@ const RELAY_NET = 202;
 const OTHER_AGENT_NETS = [204, 205];
 const rel = (address: string) => address.replace(/^10\.201\./, `10.${RELAY_NET}.`);
 const kern = (address: string) => address.replace(/^10\.201\./, `10.${KERNEL_NET}.`);
-
-/**
- * UDP datagrams to `destinations`, round-robin, as fast as the loop allows, for `seconds`. Through
- * the batched native socket (one sendmmsg per 64 datagrams) where the host can, so that the
- * generator is not what limits the figures: with node:dgram (one sendmsg and its JS machinery per
- * datagram) it alone managed ~90k packets/s here, about the relay's rate.
- */
-async function inject(destinations: readonly string[], ipSize: number, seconds: number): Promise<{ sent: number; seconds: number }> {
-  const socket = await openUdp({ address: '0.0.0.0', port: 0, sendBufferSize: 4 << 20, marks: 'auto' });
-  const payload = Buffer.alloc(ipSize - 28);
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  let sent = 0;
-  let i = 0;
-  while (performance.now() < end) {
-    for (let k = 0; k < 256; k++) {
-      socket.send(payload, 9, destinations[i]!);
-      i = i + 1 === destinations.length ? 0 : i + 1;
-    }
-    sent += 256;
-    await new Promise<void>((r) => setImmediate(r));
-  }
-  const elapsed = (performance.now() - t0) / 1000;
-  await socket.close();
-  // The native socket drops what the kernel refuses (send buffer full): those were never sent.
-  const refused = (socket as { dropped?: { sendBufferFull: number } }).dropped?.sendBufferFull ?? 0;
-  return { sent: sent - refused, seconds: elapsed };
-}
 
 interface AgentUnderTest {
   readonly marks: MarksSetting;
@@ -114,6 +93,7 @@ interface AgentUnderTest {
 
 export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, log: (line: string) => void): Promise<DataPathCase[]> {
   const info = await broker.call<{ url: string }>('info');
+  if (options.inject === 'gso') log(`data path: from TUN, UDP GSO super-datagrams of ${options.sizes.map((s) => `${gsoSegments(s)} x ${s} B`).join(', ')}`);
   const settings: { marks: MarksSetting; agent: 'current' | 'before'; checkout?: string }[] = (options.marks ?? ['auto']).map((marks) => ({ marks, agent: 'current' }));
   if (options.before) settings.push({ marks: 'auto', agent: 'before', checkout: options.before });
   const relayTun = `tbbr${process.pid % 10000}`;
@@ -131,7 +111,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
   let relay: ChildRpc | undefined;
   let kernel: KernelForward | undefined;
   const measured: MeasuredCase[] = [];
-  /** Kernel forwarding rate per `${sessions}/${size}`. */
+  /** Kernel forwarding rate per `${sessions}/${size}/${direction}`. */
   const kernelPps = new Map<string, number>();
   try {
     for (const u of under) {
@@ -177,9 +157,11 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
       }
       for (const size of options.sizes) {
         for (const direction of ['to-tun', 'from-tun'] as const) {
-          // Targets: each agent, then the relay; the order rotates every round.
-          // The kernel forwards the from-TUN case's datagrams; its figure serves both directions.
-          const targets = [...under, 'relay' as const, ...(direction === 'from-tun' ? ['kernel' as const] : [])];
+          // Targets: each agent, the relay and the kernel; the order rotates every round. The kernel
+          // forwards the from-TUN case's traffic in its rounds, and single datagrams in the to-TUN
+          // rounds (the simulator's frames are single packets: nothing merges them).
+          const targets = [...under, 'relay' as const, 'kernel' as const];
+          const kernelTraffic: InjectMode = direction === 'from-tun' ? options.inject : 'packets';
           const rounds = new Map<AgentUnderTest | 'relay' | 'kernel', number[]>(targets.map((t) => [t, []]));
           for (let round = 0; round < options.rounds; round++) {
             for (let k = 0; k < targets.length; k++) {
@@ -189,7 +171,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
               let pps: number;
               if (target === 'kernel') {
                 const before = await kernel.received();
-                const sent = await inject(u.addresses.map(kern), size, options.seconds);
+                const sent = await inject(kernelTraffic, u.addresses.map(kern), size, options.seconds);
                 await sleep(50);
                 pps = ((await kernel.received()) - before) / sent.seconds;
               } else if (direction === 'to-tun') {
@@ -201,27 +183,25 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
                 pps = (tunCounter(tun, 'rx_packets') - before) / blast.seconds;
               } else {
                 const tun = toRelay ? relayTun : u.tunName;
-                const queued = tunCounter(tun, 'tx_packets');
-                const full = tunCounter(tun, 'tx_dropped');
+                const before = tunCounters(tun);
                 await u.sim!.call('countStart');
-                const sent = await inject(toRelay ? u.addresses.map(rel) : u.addresses, size, options.seconds);
+                const sent = await inject(options.inject, toRelay ? u.addresses.map(rel) : u.addresses, size, options.seconds);
                 await sleep(50);
                 const counted = await u.sim!.call<{ received: number }>('countStop');
                 pps = counted.received / sent.seconds;
                 // Where the rest was lost: at the TUN's queue (the reader was behind) or after it
                 // (the relay or agent, the loopback or the simulator's socket).
+                const tunSide = tunTraffic(before, tunCounters(tun), size);
                 const k = (n: number) => `${Math.round(n / 1000)}k`;
-                log(`  ${toRelay ? 'relay' : `agent ${u.which} ${u.marks}`} round ${round}: sent ${k(sent.sent)}, TUN took ${k(tunCounter(tun, 'tx_packets') - queued)} and dropped ${k(tunCounter(tun, 'tx_dropped') - full)}, simulator counted ${k(counted.received)}`);
+                log(`  ${toRelay ? 'relay' : `agent ${u.which} ${u.marks}`} round ${round}: sent ${k(sent.sent)}, the TUN's reader took ${k(tunSide.packets)} in ${k(tunSide.reads)} reads, the TUN dropped ${k(tunSide.dropped)} skbs, simulator counted ${k(counted.received)}`);
               }
               rounds.get(target)!.push(pps);
             }
           }
           const relayPps = median(rounds.get('relay')!);
-          if (direction === 'from-tun') {
-            const k = median(rounds.get('kernel')!);
-            kernelPps.set(`${sessions}/${size}`, k);
-            log(`data path ${size} B, ${sessions} sessions: kernel forwarding between two namespaces ${Math.round(k)} pps`);
-          }
+          const k = median(rounds.get('kernel')!);
+          kernelPps.set(`${sessions}/${size}/${direction}`, k);
+          log(`data path ${direction} ${size} B, ${sessions} sessions, inject=${kernelTraffic}: kernel forwarding between two namespaces ${Math.round(k)} pps`);
           for (const u of under) {
             const agentPps = median(rounds.get(u)!);
             const c: MeasuredCase = {
@@ -236,7 +216,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
               agentMbps: (agentPps * size * 8) / 1e6,
               relayMbps: (relayPps * size * 8) / 1e6,
             };
-            log(`data path ${direction} ${size} B, ${sessions} sessions, L2TP_MARKS=${u.marks}${u.which === 'before' ? ', before' : ''}: agent ${Math.round(agentPps)} pps, relay ${Math.round(relayPps)} pps (x${c.ratio.toFixed(2)})`);
+            log(`data path ${direction} ${size} B, ${sessions} sessions, L2TP_MARKS=${u.marks}${u.which === 'before' ? ', before' : ''}${direction === 'from-tun' ? `, inject=${options.inject}` : ''}: agent ${Math.round(agentPps)} pps, relay ${Math.round(relayPps)} pps (x${c.ratio.toFixed(2)})`);
             measured.push(c);
           }
         }
@@ -251,7 +231,7 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
     }
   }
   return measured.map((c) => {
-    const k = kernelPps.get(`${c.sessions}/${c.size}`) ?? NaN;
+    const k = kernelPps.get(`${c.sessions}/${c.size}/${c.direction}`) ?? NaN;
     return { ...c, kernelPps: k, kernelMbps: (k * c.size * 8) / 1e6, ratioToKernel: c.agentPps / k };
   });
 
@@ -259,4 +239,25 @@ export async function benchDataPath(broker: ChildRpc, options: DataPathOptions, 
     // The simulator receives with recvmmsg: with node:dgram it came close to being the ceiling (issue 21).
     return { server: { address: '127.0.0.1', port: u.agent!.port }, username: `bench@${u.tenantId}`, password: fixturePassword('bench'), batchedSocket: true };
   }
+}
+
+interface TunCounters {
+  readonly reads: number;
+  readonly bytes: number;
+  readonly dropped: number;
+}
+
+function tunCounters(tun: string): TunCounters {
+  return { reads: tunCounter(tun, 'tx_packets'), bytes: tunCounter(tun, 'tx_bytes'), dropped: tunCounter(tun, 'tx_dropped') };
+}
+
+/**
+ * What a TUN handed its reader between two readings. tx_packets/tx_bytes count reads
+ * (drivers/net/tun.c, tun_put_user): a super-packet of a TUN with offloads is one read of one
+ * IP+UDP header (28 bytes) and its segments' payloads, so the packets are the payload bytes /
+ * (size - 28). tx_dropped counts skbs the full queue refused: super-packets where offloaded.
+ */
+function tunTraffic(before: TunCounters, after: TunCounters, size: number): { reads: number; packets: number; dropped: number } {
+  const reads = after.reads - before.reads;
+  return { reads, packets: Math.round((after.bytes - before.bytes - 28 * reads) / (size - 28)), dropped: after.dropped - before.dropped };
 }

@@ -2,9 +2,10 @@
  * The data path's second baseline: what the kernel alone does with the same packets. The bench's
  * injector sends the same UDP datagrams as in the from-TUN case, to 10.207.x.y instead of the
  * clients' addresses; the host routes them over a veth into a router namespace, which forwards them
- * (ip_forward, one routing decision per packet, as the agent makes one session lookup) over a
- * second veth into a client namespace, where they are counted by that veth's rx_packets and dropped
- * (not local there). Two namespaces, three hops of kernel forwarding, no user space in the path:
+ * (ip_forward, one routing decision per packet or GSO super-packet, as the agent makes one session
+ * lookup per read) over a second veth into a client namespace, where they are counted by that
+ * veth's rx_packets and dropped (not local there). The router segments super-packets on the way
+ * out, so rx_packets counts packets (without that it counts super-packets: veth passes them whole). Two namespaces, three hops of kernel forwarding, no user space in the path:
  * the ratio to it shows how far the agent is from the machine. Created and removed by the bench.
  */
 import { execFile } from 'node:child_process';
@@ -43,6 +44,11 @@ export async function startKernelForward(): Promise<KernelForward> {
     const inRouter = (...args: string[]) => run('ip', ['netns', 'exec', router.name, ...args]);
     const inSink = (...args: string[]) => run('ip', ['netns', 'exec', sink.name, ...args]);
     await inRouter('ip', 'addr', 'add', `${LINK_NET}.1/30`, 'dev', routerSide);
+    // The injector's UDP GSO super-datagrams cross the first veth whole (veth passes GSO skbs: one
+    // routing decision per super-packet, as a NIC's GRO hands them to a router); at most one
+    // segment per skb here makes the router segment them on the way out, as the agent turns each
+    // into per-packet frames, and the sink's rx_packets then counts packets, not super-packets.
+    await inRouter('ip', 'link', 'set', routerSide, 'gso_max_segs', '1');
     await inRouter('ip', 'link', 'set', routerSide, 'up');
     await inSink('ip', 'addr', 'add', `${LINK_NET}.2/30`, 'dev', sinkSide);
     await inSink('ip', 'link', 'set', sinkSide, 'up');

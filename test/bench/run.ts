@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=control,auth,radius,tunnels,datapath,density,disconnect] [-- --marks=off,auto] [-- --sizes=1400] [-- --before=DIR]`:
+ * `npm run bench [-- --quick] [-- --only=control,auth,radius,tunnels,datapath,density,disconnect] [-- --marks=off,auto] [-- --sizes=1400] [-- --inject=gso|packets] [-- --before=DIR]`:
  * the performance figures of docs/benchmarks.md. Prints a readable table per figure and, as the
  * LAST line, one JSON object.
  * Every figure has a baseline measured in the same run (the machine is shared and noisy): read
@@ -45,6 +45,16 @@ const sizesArg = args.find((a) => a.startsWith('--sizes='));
 const sizes = sizesArg ? sizesArg.slice('--sizes='.length).split(',').map(Number) : undefined;
 if (sizes && (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 28 || n > 1460))) {
   process.stderr.write(`--sizes: expected IP packet sizes from 28 to 1460, got ${sizesArg}\n`);
+  process.exit(2);
+}
+/**
+ * `--inject=gso|packets`: the data path's from-TUN traffic, UDP GSO super-datagrams (the default: a
+ * download after a NIC's GRO) or one datagram per packet (injector.ts).
+ */
+const injectArg = args.find((a) => a.startsWith('--inject='));
+const inject = injectArg ? injectArg.slice('--inject='.length) : 'gso';
+if (inject !== 'gso' && inject !== 'packets') {
+  process.stderr.write(`--inject: expected gso or packets, got ${injectArg}\n`);
   process.exit(2);
 }
 /** `--before=DIR`: also run the agent of the checkout in DIR (e.g. a worktree of the previous commit) in the data path's rounds. */
@@ -169,7 +179,7 @@ try {
     } else {
       const all = await benchDataPath(
         broker,
-        { rounds: quick ? 3 : 5, seconds: quick ? 1 : 3, sizes: sizes ?? [64, 512, 1400], sessionCounts: [1, quick ? 300 : 1000], ...(marks ? { marks: marks as MarksSetting[] } : {}), ...(nodeArgs ? { nodeArgs } : {}), ...(before ? { before } : {}) },
+        { rounds: quick ? 3 : 5, seconds: quick ? 1 : 3, sizes: sizes ?? [64, 512, 1400], sessionCounts: [1, quick ? 300 : 1000], inject, ...(marks ? { marks: marks as MarksSetting[] } : {}), ...(nodeArgs ? { nodeArgs } : {}), ...(before ? { before } : {}) },
         log,
       );
       const beforeCases = all.filter((c) => c.agent === 'before');
@@ -177,7 +187,7 @@ try {
       const compared = new Set(current.map((c) => c.marks)).size > 1;
       tables.push(
         formatTable(
-          'Data path: agent vs bare relay (same UDP/TUN adapters, no L2TP/PPP) and vs kernel forwarding between two namespaces, median of rounds',
+          `Data path: agent vs bare relay (same UDP/TUN adapters, no L2TP/PPP) and vs kernel forwarding between two namespaces, median of rounds; from TUN: ${inject === 'gso' ? 'UDP GSO super-datagrams' : 'single packets'} (--inject=${inject})`,
           ['sessions', 'IP bytes', 'direction', ...(compared ? ['L2TP_MARKS'] : []), ...(before ? ['agent'] : []), 'agent pps', 'relay pps', 'ratio', 'agent Mbit/s', 'relay Mbit/s', 'kernel Mbit/s', 'agent / kernel'],
           all.map((c) => [String(c.sessions), String(c.size), c.direction, ...(compared ? [c.marks] : []), ...(before ? [c.agent] : []), c.agentPps, c.relayPps, c.ratio, c.agentMbps, c.relayMbps, c.kernelMbps, c.ratioToKernel]),
         ),
@@ -186,13 +196,16 @@ try {
         const worst = (d: string) => Math.min(...cases.filter((c) => c.direction === d).map((c) => c.ratio));
         const worstToKernel = (d: string) => Math.min(...cases.filter((c) => c.direction === d).map((c) => c.ratioToKernel));
         const at1400 = (d: string) => cases.filter((c) => c.direction === d && c.size === 1400).reduce((m, c) => Math.min(m, c.agentMbps), Infinity);
+        const kernelAt1400 = (d: string) => cases.filter((c) => c.direction === d && c.size === 1400).reduce((m, c) => Math.min(m, c.kernelMbps), Infinity);
         return {
           mbps1400: round(Math.min(at1400('to-tun'), at1400('from-tun')), 1),
           mbps1400ToTun: round(at1400('to-tun'), 1),
           mbps1400FromTun: round(at1400('from-tun'), 1),
           ratioToTun: round(worst('to-tun')),
           ratioFromTun: round(worst('from-tun')),
-          kernelMbps1400: round(cases.filter((c) => c.size === 1400).reduce((m, c) => Math.min(m, c.kernelMbps), Infinity), 1),
+          kernelMbps1400: round(Math.min(kernelAt1400('to-tun'), kernelAt1400('from-tun')), 1),
+          kernelMbps1400ToTun: round(kernelAt1400('to-tun'), 1),
+          kernelMbps1400FromTun: round(kernelAt1400('from-tun'), 1),
           ratioToTunVsKernel: round(worstToKernel('to-tun')),
           ratioFromTunVsKernel: round(worstToKernel('from-tun')),
         };
@@ -201,6 +214,7 @@ try {
       const headline = current.some((c) => c.marks === 'auto') ? 'auto' : current[0]!.marks;
       const cases = current.filter((c) => c.marks === headline);
       result.dataPath = {
+        inject,
         ...summary(cases),
         cases: all.map((c) => ({ ...(compared ? { marks: c.marks } : {}), ...(before ? { agent: c.agent } : {}), sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio), kernelPps: Math.round(c.kernelPps), ratioToKernel: round(c.ratioToKernel) })),
       };
