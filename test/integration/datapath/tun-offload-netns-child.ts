@@ -208,7 +208,9 @@ onFrame = (frame) => {
   const t = tcpOf(ip);
   const port = t.destinationPort;
   if (t.flags & TCP_SYN) {
-    const peer: TcpPeer = { server: ip.source.split('.').map(Number), serverPort: t.sourcePort, rcvNxt: (t.seq + 1) >>> 0, finSeen: false, synAcks: 0, acks: 0 };
+    // A retransmitted SYN (a slow machine) gets the same SYN-ACK again; the counts add up.
+    const peer: TcpPeer = tcpPeers.get(port) ?? { server: ip.source.split('.').map(Number), serverPort: t.sourcePort, rcvNxt: 0, finSeen: false, synAcks: 0, acks: 0 };
+    peer.rcvNxt = (t.seq + 1) >>> 0;
     tcpPeers.set(port, peer);
     // MSS (RFC 793 §3.1; the data path clamps it to the session's) and window scale 4 (RFC 7323
     // §2); no SACK, no timestamps.

@@ -272,7 +272,7 @@ describe('TUN offloads against the real kernel (namespaces)', { skip: why }, () 
       assert.ok(sent.length > r.reads.filter((x) => x.phase === source.tcp).length, 'no more frames than reads: super-packets were not cut');
       // The client's side went through DataPath.fromClient: every packet accepted and counted in.
       const peer = r.tcpPeers[source.tcp === 'tcp' ? NET.tcpPort : NET.forwardedTcpPort]!;
-      assert.equal(peer.synAcks, 1);
+      assert.ok(peer.synAcks >= 1);
       assert.ok(peer.acks > 0);
       assert.equal(r.snapshots[`${source.tcp}After`]!.packetsIn - r.snapshots[`${source.tcp}Before`]!.packetsIn, peer.synAcks + peer.acks);
     });
