@@ -23,6 +23,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseIpv4 } from '../../../edge-agent/src/datapath/address';
+import type { TunOffload } from '../../../edge-agent/src/datapath/gso';
 import type { DatagramSocket } from '../../../edge-agent/src/io/datagram';
 import { createLinkConfig, execFileRunner } from '../../../edge-agent/src/io/link-config';
 import { openTun, type TunDevice } from '../../../edge-agent/src/io/tun';
@@ -38,7 +39,7 @@ const SENDERS = join(dirname(fileURLToPath(import.meta.url)), 'offload-senders.t
 
 interface ReadRecord {
   phase: Phase;
-  offload: Record<string, unknown> | null;
+  offload: TunOffload | null;
   packet: string;
 }
 interface FrameRecord {
@@ -54,15 +55,9 @@ const frames: FrameRecord[] = [];
 let onFrame: (frame: Buffer) => void = () => {};
 let wake: () => void = () => {};
 
-/** The metadata as plain data (whatever class the adapter uses), or null for a plain packet. */
-function offloadRecord(offload: unknown): Record<string, unknown> | null {
-  if (offload === undefined) return null;
-  const o = offload as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const key of ['gsoType', 'gsoSize', 'needsChecksum', 'checksumStart', 'checksumOffset', 'headerLength', 'hdrLen']) {
-    if (o[key] !== undefined) out[key] = o[key];
-  }
-  return out;
+/** A copy of the metadata (the adapter hands one reused object), or null for a plain packet. */
+function offloadRecord(o: TunOffload | undefined): TunOffload | null {
+  return o ? { gsoType: o.gsoType, gsoSize: o.gsoSize, needsChecksum: o.needsChecksum, checksumStart: o.checksumStart, checksumOffset: o.checksumOffset } : null;
 }
 
 /** A socket that records what the data path sends (headers and packet joined, as on the wire). */
