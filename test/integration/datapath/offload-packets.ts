@@ -104,21 +104,33 @@ export function tcpOf(ip: Ipv4View): TcpView {
   };
 }
 
-/** The MSS option of a SYN (RFC 793 §3.1 kind 2), if any. */
-export function mssOption(options: Uint8Array): number | undefined {
+/** The option of `kind` with exactly `length` bytes (kind and length included), as its data bytes. */
+function findOption(options: Uint8Array, kind: number, length: number): Uint8Array | undefined {
   for (let i = 0; i < options.length; ) {
-    const kind = options[i]!;
-    if (kind === 0) return undefined;
-    if (kind === 1) {
+    const k = options[i]!;
+    if (k === 0) return undefined;
+    if (k === 1) {
       i++;
       continue;
     }
-    const length = options[i + 1] ?? 0;
-    if (length < 2) return undefined;
-    if (kind === 2 && length === 4) return u16(options, i + 2);
-    i += length;
+    const l = options[i + 1] ?? 0;
+    if (l < 2) return undefined;
+    if (k === kind && l === length) return options.subarray(i + 2, i + l);
+    i += l;
   }
   return undefined;
+}
+
+/** The MSS option of a SYN (RFC 793 §3.1 kind 2), if any. */
+export function mssOption(options: Uint8Array): number | undefined {
+  const data = findOption(options, 2, 4);
+  return data && u16(data, 0);
+}
+
+/** The Timestamps option (RFC 7323 §3, kind 8) as [TSval, TSecr], if any. */
+export function timestamps(options: Uint8Array): [number, number] | undefined {
+  const data = findOption(options, 8, 10);
+  return data && [u32(data, 0), u32(data, 4)];
 }
 
 export interface TcpSpec {

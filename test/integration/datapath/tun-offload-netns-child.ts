@@ -29,7 +29,7 @@ import { createLinkConfig, execFileRunner } from '../../../edge-agent/src/io/lin
 import { openTun, type TunDevice } from '../../../edge-agent/src/io/tun';
 import { decodeDataHeader } from '../../../edge-agent/src/l2tp';
 import { DataPath, SessionCounters, type DataSession } from '../../../edge-agent/src/runtime/data-path';
-import { buildTcp, checkIpv4, NET, parseFrame, plainPayload, TCP_ACK, TCP_FIN, TCP_SYN, tcpOf, tcpPayload, udpPayload } from './offload-packets';
+import { buildTcp, checkIpv4, NET, parseFrame, plainPayload, TCP_ACK, TCP_FIN, TCP_SYN, tcpOf, tcpPayload, timestamps, udpPayload } from './offload-packets';
 import { sendSegmented, sendTcp } from './offload-senders';
 
 type Phase = 'setup' | 'udp' | 'plain' | 'tcp' | 'fwd-udp' | 'fwd-tcp' | 'after';
@@ -163,6 +163,10 @@ interface TcpPeer {
   finSeen: boolean;
   synAcks: number;
   acks: number;
+  /** RFC 7323 timestamps in use: the latest TSval received, echoed in TSecr (§4.3). */
+  timestamps: boolean;
+  tsRecent: number;
+  tsVal: number;
 }
 const tcpPeers = new Map<number, TcpPeer>();
 
@@ -179,7 +183,15 @@ function fromClient(packet: Buffer): boolean {
   return counters.read(session.counterSlot).packetsIn === before + 1;
 }
 
-function answer(port: number, peer: TcpPeer, flags: number, seq: number, options: number[] = []): boolean {
+/** NOP, NOP, Timestamps (RFC 7323 §3): the 12 bytes Linux puts on every segment too. */
+function timestampOption(peer: TcpPeer): number[] {
+  const b = Buffer.alloc(8);
+  b.writeUInt32BE(peer.tsVal++ >>> 0, 0);
+  b.writeUInt32BE(peer.tsRecent >>> 0, 4);
+  return [1, 1, 8, 10, ...b];
+}
+
+function answer(port: number, peer: TcpPeer, flags: number, seq: number, options: number[] = peer.timestamps ? timestampOption(peer) : []): boolean {
   return fromClient(
     buildTcp({
       source: NET.client.split('.').map(Number),
@@ -204,17 +216,31 @@ onFrame = (frame) => {
   const port = t.destinationPort;
   if (t.flags & TCP_SYN) {
     // A retransmitted SYN (a slow machine) gets the same SYN-ACK again; the counts add up.
-    const peer: TcpPeer = tcpPeers.get(port) ?? { server: ip.source.split('.').map(Number), serverPort: t.sourcePort, rcvNxt: 0, finSeen: false, synAcks: 0, acks: 0 };
+    const peer: TcpPeer = tcpPeers.get(port) ?? {
+      server: ip.source.split('.').map(Number),
+      serverPort: t.sourcePort,
+      rcvNxt: 0,
+      finSeen: false,
+      synAcks: 0,
+      acks: 0,
+      // Forwarded flow: agree to timestamps, so every segment has 12 bytes of TCP options.
+      timestamps: port === NET.forwardedTcpPort && timestamps(t.options) !== undefined,
+      tsRecent: 0,
+      tsVal: 1,
+    };
     peer.rcvNxt = (t.seq + 1) >>> 0;
+    peer.tsRecent = timestamps(t.options)?.[0] ?? 0;
     tcpPeers.set(port, peer);
-    // MSS (RFC 793 §3.1; the data path clamps it to the session's) and window scale 4 (RFC 7323
-    // §2); no SACK, no timestamps.
-    if (answer(port, peer, TCP_SYN | TCP_ACK, OUR_ISN, [2, 4, NET.mss >> 8, NET.mss & 0xff, 1, 3, 3, 4])) peer.synAcks++;
+    // MSS (RFC 793 §3.1; the data path clamps it to the session's), window scale 4 (RFC 7323 §2),
+    // timestamps on the forwarded flow; no SACK.
+    const options = [2, 4, NET.mss >> 8, NET.mss & 0xff, 1, 3, 3, 4, ...(peer.timestamps ? timestampOption(peer) : [])];
+    if (answer(port, peer, TCP_SYN | TCP_ACK, OUR_ISN, options)) peer.synAcks++;
     return;
   }
   const peer = tcpPeers.get(port);
   if (!peer) return;
   const fin = (t.flags & TCP_FIN) !== 0;
+  if (peer.timestamps) peer.tsRecent = timestamps(t.options)?.[0] ?? peer.tsRecent;
   if (t.seq === peer.rcvNxt) peer.rcvNxt = (peer.rcvNxt + t.payload.length + (fin ? 1 : 0)) >>> 0;
   if (fin) peer.finSeen = true;
   if ((t.payload.length > 0 || fin) && answer(port, peer, TCP_ACK, OUR_ISN + 1)) peer.acks++;

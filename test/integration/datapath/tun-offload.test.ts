@@ -59,8 +59,9 @@ const GSO_ECN = 0x80;
 const PEER = { address: '198.51.100.7', port: 1701, mark: 0x55, tunnelId: 0x4142, sessionId: 0x4344, firstNs: 1000 };
 /** Where the traffic comes from: this host's own sockets, or a server whose packets this host forwards. */
 const SOURCES = [
-  { name: 'local', udp: 'udp', tcp: 'tcp', address: NET.gateway, synMss: NET.mss },
-  { name: 'forwarded', udp: 'fwd-udp', tcp: 'fwd-tcp', address: NET.server, synMss: 1460 }, // veth MTU 1500
+  { name: 'local', udp: 'udp', tcp: 'tcp', address: NET.gateway, synMss: NET.mss, tcpOptions: 0 },
+  // veth MTU 1500; the client agrees to timestamps: 12 bytes of options on every segment
+  { name: 'forwarded', udp: 'fwd-udp', tcp: 'fwd-tcp', address: NET.server, synMss: 1460, tcpOptions: 12 },
 ] as const;
 
 interface Offload {
@@ -192,8 +193,10 @@ describe('TUN offloads against the real kernel (namespaces)', { skip: why }, () 
       assert.deepEqual(r.outcomes[source.tcp], { sent: 'ok', finished: true }, 'the TCP transfer did not finish');
       const supers = superPackets(source.tcp, GSO_TCPV4);
       assert.ok(supers.length >= 1, 'no TCPV4 super-packet was read: offloads are off or the kernel never batched');
-      // The client's SYN-ACK went through the data path's MSS clamp: the kernel cuts at the session's MSS.
-      for (const s of supers) assert.equal(s.offload!.gsoSize, NET.sessionMss);
+      // The client's SYN-ACK went through the data path's MSS clamp: the kernel cuts at the session's
+      // MSS, less the options every segment carries (RFC 7323 timestamps on the forwarded flow).
+      for (const s of supers) assert.equal(s.offload!.gsoSize, NET.sessionMss - source.tcpOptions);
+      for (const s of supers) assert.equal(tcpOf(packetOf(s)).options.length, source.tcpOptions);
       const sent = sentIn(source.tcp);
       for (const [i, s] of sent.entries()) {
         assert.deepEqual([s.ip.source, s.ip.destination, s.ip.protocol], [source.address, NET.client, 6], `frame ${i}`);
@@ -215,6 +218,7 @@ describe('TUN offloads against the real kernel (namespaces)', { skip: why }, () 
           const last = i === segments.length - 1;
           assert.equal(t.seq, seq, `read ${read} segment ${i}: seq`);
           assert.equal(t.ack, whole.ack);
+          assert.deepEqual(t.options, whole.options, `read ${read} segment ${i}: TCP options`);
           assert.equal(t.payload.length, last ? whole.payload.length - o.gsoSize * i : o.gsoSize, `read ${read} segment ${i}: size`);
           let flags = whole.flags;
           if (!last) flags &= ~(TCP_FIN | TCP_PSH);
