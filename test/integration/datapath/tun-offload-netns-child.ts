@@ -257,6 +257,12 @@ await sh('ip', ['-n', SERVER_NS, 'link', 'set', 'tbfwd1', 'up']);
 await sh('ip', ['-n', SERVER_NS, 'link', 'set', 'lo', 'up']);
 await sh('ip', ['-n', SERVER_NS, 'route', 'add', NET.clientRoute, 'via', NET.forwarder]);
 writeFileSync('/proc/sys/net/ipv4/ip_forward', '1'); // this namespace's only
+// A 1 MiB send buffer from the start (per namespace): the 256 KiB write is taken at once and the
+// FIN joins the last unsent data, so the kernel's last super-packet carries FIN (cut: on the last
+// segment only). With the default 16 KiB the FIN mostly left alone, after the data.
+const WMEM = '4096 1048576 4194304';
+writeFileSync('/proc/sys/net/ipv4/tcp_wmem', WMEM);
+await sh('ip', ['netns', 'exec', SERVER_NS, 'sysctl', '-q', '-w', `net.ipv4.tcp_wmem=${WMEM}`]);
 
 const UDP_FRAMES = 41;
 await run('udp', () => sendSegmented(udpPayload(), NET.client, NET.udpPort, NET.udpGsoSize), () => framesIn('udp') >= UDP_FRAMES, 5000);

@@ -204,6 +204,11 @@ describe('TUN offloads against the real kernel (namespaces)', { skip: why }, () 
         assert.ok(tcpOf(s.ip).payload.length <= NET.sessionMss, `frame ${i}: ${tcpOf(s.ip).payload.length} bytes of data > the session's MSS`);
         assert.ok(l4ChecksumValid(s.bytes), `frame ${i}: bad TCP checksum 0x${s.bytes.readUInt16BE(36).toString(16)}`);
       }
+      // The FIN (and PSH) the kernel put on its last super-packet must end up on its last segment
+      // only. Local: the writer's write and shutdown follow each other in this process, before the
+      // client's ACKs let the kernel send it all. Forwarded: another process, scheduling decides.
+      const finSuper = supers.some((x) => tcpOf(packetOf(x)).flags & TCP_FIN);
+      if (source.name === 'local') assert.ok(finSuper, 'no super-packet carried the FIN');
       // Each super-packet against the frames made from it.
       for (const read of new Set(sent.map((s) => s.read))) {
         const o = r.reads[read]!.offload;
