@@ -10,7 +10,8 @@
  *            (DataPath.fromClient, as a frame from the client) and ACKs every segment, so the
  *            kernel's window opens and it sends TSO super-packets
  *   fwd-udp  the same UDP send from a second namespace (argv[3]) behind a veth: this host forwards
- *   fwd-tcp  the same TCP transfer from there: super-packets the host forwards, as in production
+ *   fwd-tcp  the same TCP transfer from there, with RFC 7323 timestamps (12 bytes of options per
+ *            segment): super-packets the host forwards, as in production
  *   nooff    a second TUN opened without offloads gets a GSO send and a plain datagram
  *
  * It only records: every read (offload metadata and a copy of the packet as the TUN gave it) and

@@ -86,6 +86,7 @@ interface Result {
   reads: { phase: string; offload: Offload | null; packet: string }[];
   frames: { phase: string; read: number; frame: string; port: number; address: string; mark: number }[];
   plainReads: { offloadArgument: string; packet: string }[];
+  drops: Record<string, number>;
 }
 
 /** A frame as sent: its Ns, the read it came from, its inner packet (IPv4 header verified). */
@@ -145,6 +146,12 @@ describe('TUN offloads against the real kernel (namespaces)', { skip: why }, () 
 
   test('the TUN opened with offloads reports them on (TCP and, on Linux >= 6.2, UDP)', () => {
     assert.equal(r.offloads, USO ? 'tso+uso' : 'tso');
+  });
+
+  test('the data path refused nothing: no bad-offload, no checksum or length drop (only the kernel\'s IPv6 chatter)', () => {
+    const { 'not-ipv4': _ipv6, ...rest } = r.drops;
+    assert.deepEqual(Object.entries(rest).filter(([, n]) => n !== 0), []);
+    assert.ok('bad-offload' in rest);
   });
 
   test('every frame, segments included, takes the next L2TP Ns (one frame per segment)', () => {
