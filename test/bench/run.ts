@@ -16,6 +16,7 @@ import { freeRadiusUnavailable } from '../support/radius/freeradius';
 import { formatTable, median, round } from './stats';
 import { benchTunnelSetup } from './tunnel-setup';
 import { xl2tpdInstalled } from './xl2tpd-process';
+import { OFFERED_PPS } from './injector';
 
 const roundAll = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 1)]));
 
@@ -215,6 +216,7 @@ try {
       const cases = current.filter((c) => c.marks === headline);
       result.dataPath = {
         inject,
+        offeredPps: OFFERED_PPS,
         ...summary(cases),
         cases: all.map((c) => ({ ...(compared ? { marks: c.marks } : {}), ...(before ? { agent: c.agent } : {}), sessions: c.sessions, size: c.size, direction: c.direction, agentPps: Math.round(c.agentPps), relayPps: Math.round(c.relayPps), ratio: round(c.ratio), kernelPps: Math.round(c.kernelPps), ratioToKernel: round(c.ratioToKernel) })),
       };
