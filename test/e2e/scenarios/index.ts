@@ -5,3 +5,4 @@ export { nat1701Scenarios } from './nat-1701';
 export type { E2eContext } from './context';
 export { cloudNatScenarios } from './cloud-nat';
 export { radiusScenarios } from './radius';
+export { tcpDownloadScenarios } from './tcp-download';
