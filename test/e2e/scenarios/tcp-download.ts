@@ -99,7 +99,7 @@ export async function tcpDownload(ctx: E2eContext, ns: GuestNamespace, user: str
   check(mode !== undefined, 'the server agent logged no "edge agent listening" line with tunOffloads');
   check(
     mode !== 'none',
-    `the agent's TUN runs without offloads (tunOffloads "none": the guest kernel refused IFF_VNET_HDR/TUNSETOFFLOAD), so this download cannot exercise TSO`,
+    `the agent's TUN runs without offloads (it logged tunOffloads "none": the guest kernel refused TUNSETOFFLOAD, or the agent runs with TUN_OFFLOAD=off), so this download cannot exercise TSO`,
   );
   const link = await connectClient(guest, ns, profile(ctx, ns, user, 'mschapv2'));
   const clientAddress = link.localAddress;
