@@ -74,6 +74,9 @@ export function createFakeTun(name = 'faketun0', offloads: TunOffloads = 'none')
       writeHandler(copy);
       return true;
     },
+    writeFrom(buf, start, end) {
+      return device.write(buf.subarray(start, end));
+    },
     writeMany(packets, count = packets.length) {
       let ok = 0;
       for (let i = 0; i < count; i++) {

@@ -36,6 +36,12 @@ export interface TunDevice {
   readonly offloads: TunOffloads;
   /** Inject one packet into the kernel. Returns false when the kernel rejected or dropped it. */
   write(packet: Uint8Array): boolean;
+  /**
+   * Inject the packet buf[start, end) like `write`; the bytes before `start` are the caller's
+   * scratch (already-parsed headers): with offloads the virtio_net_hdr is written there when there
+   * is room, which saves copying the packet.
+   */
+  writeFrom(buf: Uint8Array, start: number, end: number): boolean;
   /** Inject packets[0..count); returns how many the kernel accepted. */
   writeMany(packets: readonly Uint8Array[], count?: number): number;
   /**
@@ -252,6 +258,15 @@ class LinuxTun implements TunDevice {
     out.set(packet, VIRTIO_NET_HDR_SIZE);
     const length = VIRTIO_NET_HDR_SIZE + packet.length;
     return this.ffi.write(this.fd, out, length) === length;
+  }
+
+  writeFrom(buf: Uint8Array, start: number, end: number): boolean {
+    if (!this.vnetHeader || start < VIRTIO_NET_HDR_SIZE) return this.write(buf.subarray(start, end));
+    if (this.closed) return false;
+    const from = start - VIRTIO_NET_HDR_SIZE;
+    buf.fill(0, from, start);
+    const length = end - from;
+    return this.ffi.write(this.fd, from === 0 ? buf : buf.subarray(from), length) === length;
   }
 
   writeMany(packets: readonly Uint8Array[], count = packets.length): number {

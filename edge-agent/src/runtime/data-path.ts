@@ -125,7 +125,8 @@ export class DataPath<S extends DataSession = DataSession> {
     const total = ipv4TotalLength(packet);
     const ip = total === packet.length ? packet : packet.subarray(0, total);
     clampTcpMss(ip, session.mss);
-    if (this.tun.write(ip)) this.counters.addIn(session.counterSlot, total);
+    // The frame's L2TP/PPP headers, parsed by now, are room for the TUN's own header.
+    if (this.tun.writeFrom(buf, at, at + total)) this.counters.addIn(session.counterSlot, total);
     else this.drops['tun-write']++;
   }
 

@@ -171,9 +171,14 @@ interface TcpPeer {
 }
 const tcpPeers = new Map<number, TcpPeer>();
 
-/** A packet from the client as its L2TP data frame (no sequence numbers), into the data path. */
+let clientFrames = 0;
+/**
+ * A packet from the client as its L2TP data frame (no sequence numbers), into the data path. Every
+ * other frame has compressed PPP headers (ACFC + PFC, 7 header bytes): the TUN writes those by
+ * copying behind its virtio_net_hdr, the 10-byte form puts the header in the frame's own room.
+ */
 function fromClient(packet: Buffer): boolean {
-  const head = Buffer.from([0x00, 0x02, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0x21]);
+  const head = clientFrames++ % 2 === 0 ? Buffer.from([0x00, 0x02, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0x21]) : Buffer.from([0x00, 0x02, 0, 0, 0, 0, 0x21]);
   head.writeUInt16BE(session.localTunnelId, 2);
   head.writeUInt16BE(session.localSessionId, 4);
   const frame = Buffer.concat([head, packet]);
