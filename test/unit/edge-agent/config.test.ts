@@ -113,3 +113,10 @@ test('CLOUD_NAT: auto by default, on/off accepted, anything else named; CLOUD_NA
   assert.throws(() => loadAgentConfig(parseArgs([]), { ...required, CLOUD_NAT: 'yes' }), /--cloud-nat \/ CLOUD_NAT/);
   assert.throws(() => loadAgentConfig(parseArgs([]), { ...required, CLOUD_NAT_IPTABLES: 'iptables; rm -rf /' }), /CLOUD_NAT_IPTABLES/);
 });
+
+test('TUN_OFFLOAD: auto by default, off accepted, anything else named', () => {
+  assert.equal(loadAgentConfig(parseArgs([]), required).tunOffload, 'auto');
+  assert.equal(loadAgentConfig(parseArgs(['--tun-offload', 'off']), required).tunOffload, 'off');
+  assert.equal(loadAgentConfig(parseArgs([]), { ...required, TUN_OFFLOAD: 'off' }).tunOffload, 'off');
+  assert.throws(() => loadAgentConfig(parseArgs([]), { ...required, TUN_OFFLOAD: 'on' }), /--tun-offload \/ TUN_OFFLOAD/);
+});
