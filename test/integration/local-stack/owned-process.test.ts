@@ -5,15 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { spawnOwned } from '../../../scripts/lib/owned-process';
 
+/** Running: signalable and not a zombie (an exited process stays signalable until its parent reaps it). */
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone between the two looks
   }
 };
 
@@ -28,7 +35,6 @@ async function waitFor(what: string, probe: () => boolean, timeoutMs: number): P
 
 /** The pid of the command the watchdog runs (its only child). */
 async function commandPid(watchdogPid: number): Promise<number> {
-  const { readFileSync } = await import('node:fs');
   let found: number | undefined;
   await waitFor('the owned command to start', () => {
     const children = readFileSync(`/proc/${watchdogPid}/task/${watchdogPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
