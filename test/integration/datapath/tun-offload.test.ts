@@ -9,11 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { realTunUnavailable } from '../../support/real-tun';
 import {
   checkIpv4,
   l4ChecksumValid,
@@ -34,14 +35,7 @@ import {
   type Ipv4View,
 } from './offload-packets';
 
-const cannotRun =
-  process.getuid?.() !== 0
-    ? 'needs root (CAP_NET_ADMIN for TUN and ip netns)'
-    : !existsSync('/dev/net/tun')
-      ? '/dev/net/tun is missing'
-      : spawnSync('ip', ['-V']).status !== 0
-        ? 'iproute2 (ip) is not installed'
-        : undefined;
+const cannotRun = realTunUnavailable();
 // In CI this must run: a missing prerequisite fails the test instead of skipping it.
 const why = process.env.CI ? undefined : cannotRun;
 if (why) console.log(`# skipping TUN offload tests: ${why}`);

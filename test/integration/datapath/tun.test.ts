@@ -5,21 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseIpv4 } from '../../../edge-agent/src/datapath/address';
 import { encodeIcmpEcho, ICMP_ECHO_REPLY, isEchoReplyTo } from '../../../edge-agent/src/datapath/icmp';
+import { realTunUnavailable } from '../../support/real-tun';
 
-const why =
-  process.getuid?.() !== 0
-    ? 'needs root (CAP_NET_ADMIN for TUN and ip netns)'
-    : !existsSync('/dev/net/tun')
-      ? '/dev/net/tun is missing'
-      : spawnSync('ip', ['-V']).status !== 0
-        ? 'iproute2 (ip) is not installed'
-        : undefined;
+const why = realTunUnavailable();
 if (why) console.log(`# skipping real TUN tests: ${why}`);
 
 const NS = `tbtest-${process.pid}`;
