@@ -48,6 +48,8 @@ export interface AgentConfig {
   readonly l2tpMarks: 'auto' | 'off';
   /** TUN offloads (TCP/UDP super-packets the agent segments itself): auto (what the kernel takes) or off. */
   readonly tunOffload: 'auto' | 'off';
+  /** UDP GSO on the marked L2TP socket (runs of datagrams to one client in one send): auto or off. */
+  readonly udpGso: 'auto' | 'off';
 }
 
 interface SettingSpec {
@@ -146,6 +148,12 @@ export const AGENT_SETTINGS = {
     help: 'Let the kernel hand the TUN reader TCP and UDP super-packets (TSO/USO, as a NIC\'s GRO merged them) that the agent cuts into packets itself, one read for dozens of packets: auto (what the kernel supports) or off',
     defaultValue: 'auto',
   },
+  udpGso: {
+    flag: 'udp-gso',
+    env: 'UDP_GSO',
+    help: 'Send the datagrams of one TUN super-packet to a client as one UDP GSO send (the kernel cuts them apart again) where the route allows it (not IPsec: those go one by one): auto or off',
+    defaultValue: 'auto',
+  },
 } as const satisfies Record<keyof AgentConfig, SettingSpec>;
 
 type SettingName = keyof typeof AGENT_SETTINGS;
@@ -193,6 +201,7 @@ const schema = z.object({
   metricsListen: z.union([z.literal('off'), hostPort]),
   l2tpMarks: z.enum(['auto', 'off']),
   tunOffload: z.enum(['auto', 'off']),
+  udpGso: z.enum(['auto', 'off']),
 });
 
 export class ConfigError extends Error {

@@ -21,6 +21,8 @@ export interface DatagramSocket {
   readonly port: number;
   /** Received datagrams carry their mark and sends can set one (the marked socket). */
   readonly marks: boolean;
+  /** UDP GSO sends (the marked socket with `segmentation`): messages, the datagrams they carried, runs refused. */
+  readonly segmented?: SegmentedSends;
   /**
    * Send one datagram, with packet mark `mark` when not 0 (ignored without `marks`); errors go to
    * the error handler (UDP has no delivery guarantee anyway). The data is copied before return.
@@ -41,6 +43,12 @@ export interface DatagramSocket {
   close(): Promise<void>;
 }
 
+export interface SegmentedSends {
+  readonly messages: number;
+  readonly datagrams: number;
+  readonly refused: number;
+}
+
 export interface OpenUdpOptions {
   readonly address: string;
   readonly port: number;
@@ -52,4 +60,10 @@ export interface OpenUdpOptions {
    * on the result). `off` (default): node:dgram.
    */
   readonly marks?: 'auto' | 'off';
+  /**
+   * The marked socket sends runs of equal-sized datagrams to one client as one UDP GSO message
+   * (UDP_SEGMENT, Linux >= 4.18), falling back to single datagrams where the route refuses it
+   * (IPsec). Default off; node:dgram ignores it.
+   */
+  readonly segmentation?: boolean;
 }

@@ -20,6 +20,9 @@ export const SO_RCVBUF = 8;
 export const SO_MARK = 36;
 /** Deliver each datagram's mark as a SOL_SOCKET/SO_MARK control message (Linux >= 5.19). */
 export const SO_RCVMARK = 75;
+/** UDP generic segmentation offload (Linux >= 4.18): one send of equal-sized datagrams, cut by the kernel. */
+export const SOL_UDP = 17;
+export const UDP_SEGMENT = 103;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_CTRUNC = 0x08;
 export const MSG_TRUNC = 0x20;
@@ -27,10 +30,12 @@ export const MSG_TRUNC = 0x20;
 export const Errno = {
   EPERM: 1,
   EINTR: 4,
+  EIO: 5,
   EAGAIN: 11,
   EACCES: 13,
   EINVAL: 22,
   ENOPROTOOPT: 92,
+  EMSGSIZE: 90,
   EADDRINUSE: 98,
   EADDRNOTAVAIL: 99,
   ENOBUFS: 105,
@@ -46,6 +51,11 @@ export const CONTROL_SIZE = 64;
 /** CMSG_LEN(4): a 16-byte `struct cmsghdr` and the u32; CMSG_SPACE(4) rounds it up to 24. */
 const MARK_CMSG_LEN = 20;
 export const MARK_CMSG_SPACE = 24;
+/** CMSG_LEN(2) for UDP_SEGMENT's u16 (the kernel wants exactly this); CMSG_SPACE(2) = 24. */
+const SEGMENT_CMSG_LEN = 18;
+const SEGMENT_CMSG_SPACE = 24;
+/** Room per segmented message's control buffer: UDP_SEGMENT, then SO_MARK. */
+export const SEGMENTED_CONTROL_SIZE = SEGMENT_CMSG_SPACE + MARK_CMSG_SPACE;
 
 // struct msghdr field offsets
 const MSG_NAME = 0;
@@ -170,6 +180,51 @@ export function prepareSendSlot(view: DataView, base: number, slot: SlotLayout, 
     view.setUint32(slot.control + 16, mark >>> 0, true);
     view.setUint32(slot.control + 20, 0, true);
   }
+}
+
+/**
+ * Writes, at `header` of a second header vector, one message that sends slots[first ..
+ * first + count) of the arena at `base` as ONE datagram train: their iovecs (consecutive in the
+ * arena) gathered, the kernel cutting the joined bytes every `segmentSize` bytes (UDP_SEGMENT), so
+ * each slot leaves as its own datagram. The name is the first slot's, and every slot of the run
+ * must go to it, with mark `mark`, each exactly `segmentSize` bytes but the last (at most that).
+ * `control` (absolute `controlAddress`) is this message's SEGMENTED_CONTROL_SIZE-byte buffer.
+ */
+export function prepareSegmentedMessage(
+  vector: DataView,
+  header: number,
+  arena: DataView,
+  base: number,
+  first: SlotLayout,
+  count: number,
+  segmentSize: number,
+  mark: number,
+  control: number,
+  controlAddress: number,
+): void {
+  setPointer(vector, header + MSG_NAME, base + first.name);
+  vector.setUint32(header + MSG_NAMELEN, arena.getUint32(first.header + MSG_NAMELEN, true), true);
+  vector.setUint32(header + MSG_NAMELEN + 4, 0, true);
+  setPointer(vector, header + MSG_IOV, base + first.iov);
+  setSize(vector, header + MSG_IOVLEN, count);
+  setPointer(vector, header + MSG_CONTROL, controlAddress);
+  setSize(vector, control + 0, SEGMENT_CMSG_LEN);
+  vector.setInt32(control + 8, SOL_UDP, true);
+  vector.setInt32(control + 12, UDP_SEGMENT, true);
+  vector.setUint32(control + 16, segmentSize & 0xffff, true); // u16 value, then padding
+  vector.setUint32(control + 20, 0, true);
+  if (mark === 0) setSize(vector, header + MSG_CONTROLLEN, SEGMENT_CMSG_SPACE);
+  else {
+    const at = control + SEGMENT_CMSG_SPACE;
+    setSize(vector, at, MARK_CMSG_LEN);
+    vector.setInt32(at + 8, SOL_SOCKET, true);
+    vector.setInt32(at + 12, SO_MARK, true);
+    vector.setUint32(at + 16, mark >>> 0, true);
+    vector.setUint32(at + 20, 0, true);
+    setSize(vector, header + MSG_CONTROLLEN, SEGMENTED_CONTROL_SIZE);
+  }
+  vector.setInt32(header + MSG_FLAGS, 0, true);
+  vector.setUint32(header + MSG_LEN, 0, true);
 }
 
 /** Writes a sockaddr_in (16 bytes) or sockaddr_in6 (28 bytes) at `offset`; returns its length. */

@@ -18,6 +18,13 @@
  * wake-up, bounded so the TUN gets its turn); sends are copied into a send arena and leave in one
  * sendmmsg per batch, flushed when the batch is full and at the end of the current task (a
  * microtask), so a TUN burst of N packets costs N/64 system calls instead of N.
+ *
+ * Segmentation (`segmentation`, UDP GSO): datagrams of one batch that follow each other to the
+ * same client with the same mark and size (a TUN super-packet cut into segments is such a run) go
+ * as ONE message: their arena slots gathered, UDP_SEGMENT telling the kernel to cut them apart
+ * again, so the UDP/IP send path runs once per run instead of once per datagram. The kernel
+ * refuses it on IPsec (xfrm) routes (EIO) and above the route's MTU (EINVAL/EMSGSIZE): that run
+ * then leaves datagram by datagram and the destination is not tried again.
  */
 import { lookup } from 'node:dns';
 import { constants as osConstants } from 'node:os';
@@ -41,6 +48,8 @@ import {
   receivedMark,
   resetReceiveSlot,
   slotLayouts,
+  SEGMENTED_CONTROL_SIZE,
+  prepareSegmentedMessage,
   SO_MARK,
   SO_RCVBUF,
   SO_RCVMARK,
@@ -85,6 +94,10 @@ const RECEIVE_ROUNDS = 4;
 const RECEIVE_SLOT = 4096;
 /** Sends up to this size are copied into the arena; larger ones are sent from the caller's buffer. */
 const SEND_SLOT = 4096;
+/** Datagram bytes per segmented send at most: an IPv4 datagram's 65,535 less headers, with room to spare. */
+const SEGMENTED_MAX_BYTES = 65_000;
+/** Destinations remembered as refusing segmentation; past this the memory starts over (a new try each). */
+const REFUSED_MAX = 4096;
 
 let loaded: SocketCalls | MarksUnavailable | undefined;
 
@@ -181,7 +194,7 @@ export async function openMarkedUdp(options: OpenUdpOptions, calls?: SocketCalls
   lengthOut.writeUInt32LE(32);
   name.fill(0);
   const port = sys.getsockname(fd, name, lengthOut) === 0 ? (readSockaddr(nameLength, 0)?.port ?? options.port) : options.port;
-  return new MarkedUdpSocket(sys, fd, bindAddress!, port, local.family);
+  return new MarkedUdpSocket(sys, fd, bindAddress!, port, local.family, options.segmentation === true);
 }
 
 async function resolveLiteral(address: string): Promise<string | undefined> {
@@ -212,6 +225,38 @@ class Arena {
   }
 }
 
+/** The header vector of a segmented batch: one message per run of slots, each with its control buffer. */
+class RunVector {
+  readonly bytes: Buffer;
+  readonly view: DataView;
+  readonly base: number;
+  /** Per message: its first slot and how many slots it carries. */
+  readonly first: Int32Array;
+  readonly count: Int32Array;
+
+  constructor(calls: SocketCalls, private readonly size: number) {
+    this.bytes = Buffer.allocUnsafeSlow(size * (MMSGHDR_SIZE + SEGMENTED_CONTROL_SIZE)).fill(0);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
+    this.base = calls.address(this.bytes);
+    this.first = new Int32Array(size);
+    this.count = new Int32Array(size);
+  }
+
+  header(message: number): number {
+    return message * MMSGHDR_SIZE;
+  }
+
+  control(message: number): number {
+    return this.size * MMSGHDR_SIZE + message * SEGMENTED_CONTROL_SIZE;
+  }
+
+  from(message: number): Buffer {
+    return message === 0 ? this.bytes : this.bytes.subarray(message * MMSGHDR_SIZE);
+  }
+}
+
+const refusalKey = (address: string, mark: number) => `${address}/${mark}`;
+
 class MarkedUdpSocket implements DatagramSocket {
   readonly marks = true;
   private readonly received: Arena;
@@ -233,6 +278,18 @@ class MarkedUdpSocket implements DatagramSocket {
   readonly dropped = { sendBufferFull: 0, truncated: 0 };
   private readonly ipv4Names = new Map<number, string>();
   private readonly destinations = new Map<string, RawAddress>();
+  /** UDP GSO sends: messages, the datagrams they carried, and runs the kernel refused (sent one by one). */
+  readonly segmented = { messages: 0, datagrams: 0, refused: 0 };
+  /** Per queued send slot: where it goes and its length, for finding runs to segment. */
+  private readonly slotTo: (RawAddress | undefined)[] = new Array<RawAddress | undefined>(SEND_BATCH).fill(undefined);
+  private readonly slotAddress: string[] = new Array<string>(SEND_BATCH).fill('');
+  private readonly slotPort = new Int32Array(SEND_BATCH);
+  private readonly slotMark = new Uint32Array(SEND_BATCH);
+  private readonly slotLength = new Int32Array(SEND_BATCH);
+  /** The segmented batch: one message header per run, and each run's UDP_SEGMENT (+ mark) control buffer. */
+  private readonly runs: RunVector | undefined;
+  /** `address/mark` of destinations whose route refused segmentation (IPsec, small MTU). */
+  private readonly refused = new Set<string>();
 
   constructor(
     private readonly sys: SocketCalls,
@@ -240,9 +297,11 @@ class MarkedUdpSocket implements DatagramSocket {
     readonly address: string,
     readonly port: number,
     private readonly family: number,
+    segmentation: boolean,
   ) {
     this.received = new Arena(sys, RECEIVE_BATCH, RECEIVE_SLOT);
     this.outgoing = new Arena(sys, SEND_BATCH, SEND_SLOT);
+    if (segmentation) this.runs = new RunVector(sys, SEND_BATCH);
     this.receiveViews = this.received.slots.map((slot) => this.received.bytes.subarray(slot.data, slot.data + RECEIVE_SLOT));
     this.poller = sys.poll(fd, () => {
       if (this.readScheduled || this.closed) return;
@@ -272,7 +331,7 @@ class MarkedUdpSocket implements DatagramSocket {
       this.pinned.push(data);
       prepareSendSlot(a.view, a.base, slot, to, port, data.length, mark, this.sys.address(data));
     }
-    this.queued();
+    this.queued(to, address, port, mark, data.length);
   }
 
   sendParts(head: Uint8Array, headLength: number, body: Uint8Array, port: number, address: string, mark = 0): void {
@@ -293,7 +352,7 @@ class MarkedUdpSocket implements DatagramSocket {
     for (let i = 0; i < headLength; i++) a.bytes[slot.data + i] = head[i]!;
     a.bytes.set(body, slot.data + headLength);
     prepareSendSlot(a.view, a.base, slot, to, port, length, mark);
-    this.queued();
+    this.queued(to, address, port, mark, length);
   }
 
   /** Not a literal (our peers always are: they come from received datagrams): resolve, then send. */
@@ -305,7 +364,13 @@ class MarkedUdpSocket implements DatagramSocket {
   }
 
   /** One more datagram is in the arena: send the batch when full, else at the end of this task. */
-  private queued(): void {
+  private queued(to: RawAddress, address: string, port: number, mark: number, length: number): void {
+    const i = this.pending;
+    this.slotTo[i] = to;
+    this.slotAddress[i] = address;
+    this.slotPort[i] = port;
+    this.slotMark[i] = mark;
+    this.slotLength[i] = length;
     if (++this.pending === SEND_BATCH) this.flush();
     else if (!this.flushQueued) {
       this.flushQueued = true;
@@ -321,9 +386,81 @@ class MarkedUdpSocket implements DatagramSocket {
   /** Hands the queued datagrams to the kernel; what it refuses is dropped, like on a wire. */
   private flush(): void {
     const count = this.pending;
+    if (!this.runs || count < 2 || !this.flushRuns(count)) this.sendSlots(0, count);
+    this.pending = 0;
+    this.pinned.length = 0;
+    this.slotTo.fill(undefined, 0, count);
+  }
+
+  /**
+   * Segmentation: groups the queued slots into runs (same destination object, port and mark;
+   * every datagram the first's size but the last, which may be shorter) and sends one message per
+   * run. False, having sent nothing, when no run has two datagrams: the plain batch is cheaper.
+   */
+  private flushRuns(count: number): boolean {
+    const runs = this.runs!;
+    const { slotTo: to, slotPort: port, slotMark: mark, slotLength: length } = this;
+    const a = this.outgoing;
+    let messages = 0;
+    for (let i = 0; i < count; ) {
+      const size = length[i]!;
+      let j = i + 1;
+      let bytes = size;
+      while (j < count && to[j] === to[i] && port[j] === port[i] && mark[j] === mark[i] && length[j]! <= size && length[j - 1] === size && bytes + length[j]! <= SEGMENTED_MAX_BYTES) {
+        bytes += length[j]!;
+        j++;
+      }
+      if (j - i > 1 && this.refused.size > 0 && this.refused.has(refusalKey(this.slotAddress[i]!, mark[i]!))) j = i + 1;
+      runs.first[messages] = i;
+      runs.count[messages] = j - i;
+      if (j - i > 1) prepareSegmentedMessage(runs.view, runs.header(messages), a.view, a.base, a.slots[i]!, j - i, size, mark[i]!, runs.control(messages), runs.base + runs.control(messages));
+      else a.bytes.copy(runs.bytes, runs.header(messages), a.slots[i]!.header, a.slots[i]!.header + MMSGHDR_SIZE);
+      messages++;
+      i = j;
+    }
+    if (messages === count) return false;
     let index = 0;
-    while (index < count && !this.closed) {
-      const sent = this.sys.sendmmsg(this.fd, this.outgoing.from(index), count - index, MSG_DONTWAIT);
+    while (index < messages && !this.closed) {
+      const sent = this.sys.sendmmsg(this.fd, runs.from(index), messages - index, MSG_DONTWAIT);
+      if (sent > 0) {
+        for (let m = index; m < index + sent; m++) this.countRun(runs.count[m]!);
+        index += sent;
+        continue;
+      }
+      const errno = this.sys.errno();
+      if (errno === Errno.EINTR) continue;
+      if (errno === Errno.EAGAIN || errno === Errno.ENOBUFS) {
+        for (let m = index; m < messages; m++) this.dropped.sendBufferFull += runs.count[m]!;
+        break;
+      }
+      const first = runs.first[index]!;
+      const n = runs.count[index]!;
+      if (n > 1 && (errno === Errno.EIO || errno === Errno.EINVAL || errno === Errno.EMSGSIZE)) {
+        // This route will not take segments (IPsec, MTU): the run goes datagram by datagram.
+        if (this.refused.size >= REFUSED_MAX) this.refused.clear();
+        this.refused.add(refusalKey(this.slotAddress[first]!, mark[first]!));
+        this.segmented.refused++;
+        this.sendSlots(first, n);
+      } else {
+        this.report(new UdpError(`UDP ${this.address}:${this.port}: send failed: ${errnoError(errno, 'sendmmsg').code}`, this.address, this.port, { cause: errnoError(errno, 'sendmmsg') }));
+      }
+      index++;
+    }
+    return true;
+  }
+
+  private countRun(datagrams: number): void {
+    if (datagrams < 2) return;
+    this.segmented.messages++;
+    this.segmented.datagrams += datagrams;
+  }
+
+  /** Sends slots [first, first + count) as they are, one datagram per message. */
+  private sendSlots(first: number, count: number): void {
+    const end = first + count;
+    let index = first;
+    while (index < end && !this.closed) {
+      const sent = this.sys.sendmmsg(this.fd, this.outgoing.from(index), end - index, MSG_DONTWAIT);
       if (sent > 0) {
         index += sent;
         continue;
@@ -331,15 +468,13 @@ class MarkedUdpSocket implements DatagramSocket {
       const errno = this.sys.errno();
       if (errno === Errno.EINTR) continue;
       if (errno === Errno.EAGAIN || errno === Errno.ENOBUFS) {
-        this.dropped.sendBufferFull += count - index;
+        this.dropped.sendBufferFull += end - index;
         break;
       }
       // This one datagram failed (e.g. no route); the rest may still go.
       this.report(new UdpError(`UDP ${this.address}:${this.port}: send failed: ${errnoError(errno, 'sendmmsg').code}`, this.address, this.port, { cause: errnoError(errno, 'sendmmsg') }));
       index++;
     }
-    this.pending = 0;
-    this.pinned.length = 0;
   }
 
   /** Reads what is queued (a bounded number of batches: epoll is level-triggered, the rest wakes us again). */

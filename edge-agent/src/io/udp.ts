@@ -11,7 +11,7 @@ import { UdpError } from './errors';
 import type { DatagramSocket, OpenUdpOptions, RemoteInfo } from './datagram';
 import { MarksUnavailable, openMarkedUdp } from './native-udp';
 
-export type { DatagramSocket, OpenUdpOptions, RemoteInfo } from './datagram';
+export type { DatagramSocket, OpenUdpOptions, RemoteInfo, SegmentedSends } from './datagram';
 
 /** A bound socket, and why it has no marks when `marks: 'auto'` was asked and could not be had. */
 export type OpenedUdp = DatagramSocket & { readonly marksUnavailable?: string };

@@ -138,6 +138,11 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
     [{ kind: 'segments' }, s.tunOffload.segments],
     [{ kind: 'checksums' }, s.tunOffload.checksums],
   ]);
+  fromStats('edge_agent_udp_gso_total', 'UDP GSO on the L2TP socket: messages sent, the datagrams they carried, runs a route refused (sent one by one: IPsec routes take no GSO)', ['kind'], (s) => [
+    [{ kind: 'messages' }, s.udpGso.messages],
+    [{ kind: 'datagrams' }, s.udpGso.datagrams],
+    [{ kind: 'refused' }, s.udpGso.refused],
+  ]);
   fromStats('edge_agent_malformed_datagrams_total', 'L2TP datagrams that could not be decoded', [], (s) => [[{}, s.malformed]]);
 
   new Gauge({

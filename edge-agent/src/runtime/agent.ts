@@ -9,7 +9,7 @@ import { formatIpv4, SessionCounters, type CounterSnapshot } from '../datapath';
 import type { LinkConfig } from '../io/link-config';
 import type { IpsecController } from '../ipsec';
 import type { TunDevice } from '../io/tun';
-import type { DatagramSocket, RemoteInfo } from '../io/udp';
+import type { DatagramSocket, RemoteInfo, SegmentedSends } from '../io/udp';
 import { CdnResult, decodeDataHeader, GeneralError, L2tpDecodeError, newDataHeaderView, routeDatagram, StopCcnResult, type CloseReason } from '../l2tp';
 import { createPppServerSession, type PppTimings } from '../ppp';
 import type { AgentCounters, EndReason } from '../../../contract/src/values';
@@ -30,6 +30,9 @@ import { SessionRunner, type SessionHost } from './session-runner';
 import { SessionTable } from './session-table';
 import { markAllowed, TunnelManager, type TunnelEntry, type TunnelLimits } from './tunnels';
 import { TunRoutes } from './tun-routes';
+
+/** node:dgram and test sockets send no UDP GSO. */
+const NO_SEGMENTED_SENDS: SegmentedSends = { messages: 0, datagrams: 0, refused: 0 };
 
 export interface AgentOptions {
   readonly capacity: number;
@@ -99,6 +102,8 @@ export interface AgentStats {
   readonly drops: DataPath['drops'];
   /** TUN offloads: the kernel's setting, and the super-packets / segments / checksums handled. */
   readonly tunOffload: { readonly mode: TunDevice['offloads'] } & DataPath['offloaded'];
+  /** UDP GSO on the L2TP socket: messages sent, the datagrams they carried, runs a route refused. */
+  readonly udpGso: SegmentedSends;
   readonly controlDrops: TunnelManager['dropped'];
   readonly malformed: number;
 }
@@ -534,6 +539,6 @@ export function createAgent(deps: AgentDeps): Agent {
   function stats(): AgentStats {
     const tunnelPhases: Partial<Record<TunnelPhase, number>> = {};
     for (const t of tunnels.entries()) tunnelPhases[t.state.phase] = (tunnelPhases[t.state.phase] ?? 0) + 1;
-    return { tunnels: tunnels.size, tunnelPhases, sessions: sessions.size, pendingCalls: pendingCalls.size, draining, totals: totalCounters(), drops: { ...dataPath.drops }, tunOffload: { mode: tun.offloads, ...dataPath.offloaded }, controlDrops: { ...tunnels.dropped }, malformed };
+    return { tunnels: tunnels.size, tunnelPhases, sessions: sessions.size, pendingCalls: pendingCalls.size, draining, totals: totalCounters(), drops: { ...dataPath.drops }, tunOffload: { mode: tun.offloads, ...dataPath.offloaded }, udpGso: { ...(socket.segmented ?? NO_SEGMENTED_SENDS) }, controlDrops: { ...tunnels.dropped }, malformed };
   }
 }

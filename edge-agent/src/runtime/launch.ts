@@ -71,6 +71,7 @@ export async function launchAgent(config: AgentConfig, logger: Logger, overrides
       receiveBufferSize: 4 << 20,
       sendBufferSize: 4 << 20,
       marks: config.l2tpMarks,
+      segmentation: config.udpGso === 'auto',
     });
     // On the listen address, not the cloud NAT's public one: nudges come in through the VPC's NAT,
     // to the private address, like any traffic the agent does not DNAT.

@@ -120,3 +120,10 @@ test('TUN_OFFLOAD: auto by default, off accepted, anything else named', () => {
   assert.equal(loadAgentConfig(parseArgs([]), { ...required, TUN_OFFLOAD: 'off' }).tunOffload, 'off');
   assert.throws(() => loadAgentConfig(parseArgs([]), { ...required, TUN_OFFLOAD: 'on' }), /--tun-offload \/ TUN_OFFLOAD/);
 });
+
+test('UDP_GSO: auto by default, off accepted, anything else named', () => {
+  assert.equal(loadAgentConfig(parseArgs([]), required).udpGso, 'auto');
+  assert.equal(loadAgentConfig(parseArgs(['--udp-gso', 'off']), required).udpGso, 'off');
+  assert.equal(loadAgentConfig(parseArgs([]), { ...required, UDP_GSO: 'off' }).udpGso, 'off');
+  assert.throws(() => loadAgentConfig(parseArgs([]), { ...required, UDP_GSO: 'yes' }), /--udp-gso \/ UDP_GSO/);
+});

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UdpError } from '../../../../edge-agent/src/io/errors';
-import { Errno, SO_MARK, SO_RCVMARK, formatIpv4At, readSockaddr, writeSockaddr, parseAddress } from '../../../../edge-agent/src/io/msghdr';
+import { Errno, SO_MARK, SO_RCVMARK, SOL_SOCKET, SOL_UDP, UDP_SEGMENT, formatIpv4At, readSockaddr, writeSockaddr, parseAddress } from '../../../../edge-agent/src/io/msghdr';
 import { MarksUnavailable, openMarkedUdp, type SocketCalls } from '../../../../edge-agent/src/io/native-udp';
 import type { DatagramSocket, RemoteInfo } from '../../../../edge-agent/src/io/udp';
 
@@ -30,6 +30,8 @@ class ScriptedKernel implements SocketCalls {
   readonly options = new Map<number, number>();
   readonly sent: Sent[] = [];
   readonly sendCalls: number[] = [];
+  /** Per UDP_SEGMENT message the kernel took: datagrams it was cut into, and the segment size. */
+  readonly segmentedSends: { datagrams: number; segment: number }[] = [];
   /** Per sendmmsg call: how many to accept, or -errno. Beyond the script: all. */
   sendScript: number[] = [];
   optionErrno = new Map<number, number>();
@@ -87,21 +89,50 @@ class ScriptedKernel implements SocketCalls {
     for (let i = 0; i < take; i++) {
       const h = i * 64;
       const name = this.resolve(u64(v, h));
-      const iov = this.resolve(u64(v, h + 16));
-      const data = this.resolve(u64(iov.view, iov.at));
-      const length = u64(iov.view, iov.at + 8);
-      const control = u64(v, h + 32);
-      const from = readSockaddr(name.view, name.at)!;
-      let mark = 0;
-      if (control !== 0) {
-        const c = this.resolve(control);
-        assert.equal(u64(v, h + 40), 24);
-        assert.equal(c.view.getInt32(c.at + 12, true), SO_MARK);
-        mark = c.view.getUint32(c.at + 16, true);
+      const iovs = this.resolve(u64(v, h + 16));
+      const iovCount = u64(v, h + 24);
+      // The message's bytes: its iovecs gathered, as the kernel copies them.
+      const parts: Buffer[] = [];
+      for (let k = 0; k < iovCount; k++) {
+        const data = this.resolve(u64(iovs.view, iovs.at + 16 * k));
+        const length = u64(iovs.view, iovs.at + 16 * k + 8);
+        parts.push(Buffer.from(data.buffer.subarray(data.at, data.at + length)));
       }
-      this.sent.push({ to: formatIpv4At(name.view, from.at), port: from.port, mark, data: Buffer.from(data.buffer.subarray(data.at, data.at + length)).toString() });
+      const bytes = Buffer.concat(parts);
+      const { mark, segment } = this.controls(v, h);
+      const from = readSockaddr(name.view, name.at)!;
+      if (segment !== undefined) this.segmentedSends.push({ datagrams: Math.ceil(bytes.length / segment), segment });
+      else assert.equal(iovCount, 1, 'several iovecs only with UDP_SEGMENT');
+      const size = segment ?? bytes.length;
+      for (let at = 0; at < bytes.length; at += size) {
+        this.sent.push({ to: formatIpv4At(name.view, from.at), port: from.port, mark, data: bytes.subarray(at, at + size).toString() });
+      }
     }
     return take;
+  }
+
+  /** The SO_MARK and UDP_SEGMENT control messages of the message at `h`, checked as the kernel would. */
+  private controls(v: DataView, h: number): { mark: number; segment: number | undefined } {
+    const control = u64(v, h + 32);
+    const length = u64(v, h + 40);
+    let mark = 0;
+    let segment: number | undefined;
+    if (control === 0) return { mark, segment };
+    const c = this.resolve(control);
+    for (let at = 0; at + 16 <= length; ) {
+      const cmsgLength = u64(c.view, c.at + at);
+      const level = c.view.getInt32(c.at + at + 8, true);
+      const type = c.view.getInt32(c.at + at + 12, true);
+      if (level === SOL_SOCKET && type === SO_MARK) {
+        assert.equal(cmsgLength, 20);
+        mark = c.view.getUint32(c.at + at + 16, true);
+      } else if (level === SOL_UDP && type === UDP_SEGMENT) {
+        assert.equal(cmsgLength, 18, 'CMSG_LEN(sizeof(u16)), as udp_cmsg_send demands');
+        segment = c.view.getUint16(c.at + at + 16, true);
+      } else assert.fail(`unexpected control message ${level}/${type}`);
+      at += (cmsgLength + 7) & ~7;
+    }
+    return { mark, segment };
   }
 
   recvmmsg(_fd: number, vector: Uint8Array, count: number): number {
@@ -145,8 +176,8 @@ const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLengt
 const u64 = (v: DataView, at: number) => Number(v.getBigUint64(at, true));
 const OPTIONS = { address: '192.0.2.1', port: 1701 };
 
-async function open(kernel: ScriptedKernel): Promise<DatagramSocket> {
-  const socket = await openMarkedUdp(OPTIONS, kernel);
+async function open(kernel: ScriptedKernel, segmentation = false): Promise<DatagramSocket> {
+  const socket = await openMarkedUdp({ ...OPTIONS, segmentation }, kernel);
   assert.ok(!(socket instanceof MarksUnavailable), 'opened');
   return socket;
 }
@@ -264,6 +295,109 @@ describe('marked socket: sending', () => {
     socket.send(Buffer.from('late'), 1701, '198.51.100.1');
     await Promise.resolve();
     assert.equal(kernel.sent.length, 1, 'nothing after close');
+  });
+});
+
+describe('marked socket: segmentation (UDP GSO)', () => {
+  const segmented = (socket: DatagramSocket) => (socket as unknown as { segmented: { messages: number; datagrams: number; refused: number } }).segmented;
+  const frame = (tag: string, length: number) => Buffer.from(tag.padEnd(length, '.'));
+
+  test('runs to one client with one mark and size leave as one UDP_SEGMENT message each; the rest as before', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel, true);
+    const expected: Sent[] = [];
+    const send = (data: Buffer, to: string, mark: number, port = 1701) => {
+      socket.sendParts(data.subarray(0, 3), 3, data.subarray(3), port, to, mark);
+      expected.push({ to, port, mark, data: data.toString() });
+    };
+    for (let i = 0; i < 10; i++) send(frame(`a${i}`, 100), '198.51.100.1', 5);
+    send(frame('a-last', 60), '198.51.100.1', 5); // a shorter last segment ends the run
+    send(frame('a-after-short', 60), '198.51.100.1', 5); // ... so this one starts a new one
+    send(frame('a-after-short2', 60), '198.51.100.1', 5);
+    for (let i = 0; i < 3; i++) send(frame(`b${i}`, 100), '198.51.100.2', 5);
+    send(frame('b-other-mark', 100), '198.51.100.2', 6);
+    send(frame('b-other-port', 100), '198.51.100.2', 6, 4500);
+    send(frame('b-longer', 120), '198.51.100.2', 6, 4500); // longer than the run's size: a run of its own
+    await Promise.resolve();
+    assert.deepEqual(kernel.sendCalls, [6], 'one sendmmsg of 6 messages for 19 datagrams');
+    assert.deepEqual(kernel.segmentedSends, [
+      { datagrams: 11, segment: 100 },
+      { datagrams: 2, segment: 60 },
+      { datagrams: 3, segment: 100 },
+    ]);
+    assert.deepEqual(kernel.sent, expected, 'every datagram, in order, to its destination with its mark');
+    assert.deepEqual(segmented(socket), { messages: 3, datagrams: 16, refused: 0 });
+    await socket.close();
+  });
+
+  test('a batch without a run of two is sent as the plain batch; segmentation off never segments', async () => {
+    for (const on of [true, false]) {
+      const kernel = new ScriptedKernel();
+      const socket = await open(kernel, on);
+      for (let i = 0; i < 5; i++) socket.send(frame(`x${i}`, 50), 1701, `198.51.100.${i}`);
+      for (let i = 0; i < 5; i++) socket.send(frame(`y${i}`, 50), 1701, '198.51.100.9');
+      await Promise.resolve();
+      assert.deepEqual(kernel.sent.map((d) => d.data.slice(0, 2)), ['x0', 'x1', 'x2', 'x3', 'x4', 'y0', 'y1', 'y2', 'y3', 'y4']);
+      assert.deepEqual(kernel.segmentedSends, on ? [{ datagrams: 5, segment: 50 }] : []);
+      await socket.close();
+    }
+  });
+
+  test('a run stops below 64 KiB: 50 datagrams of 1,400 bytes are two messages', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel, true);
+    for (let i = 0; i < 50; i++) socket.send(frame(`s${i}`, 1400), 1701, '198.51.100.1');
+    await Promise.resolve();
+    assert.deepEqual(kernel.segmentedSends, [
+      { datagrams: 46, segment: 1400 },
+      { datagrams: 4, segment: 1400 },
+    ]);
+    assert.equal(kernel.sent.length, 50);
+    await socket.close();
+  });
+
+  test('a route that refuses segments (IPsec: EIO) gets the run one by one, and no segments again; others still do', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel, true);
+    const errors: UdpError[] = [];
+    socket.onError((e) => errors.push(e));
+    kernel.sendScript = [-Errno.EIO];
+    for (let i = 0; i < 4; i++) socket.send(frame(`p${i}`, 80), 1701, '198.51.100.1', 7);
+    await Promise.resolve();
+    assert.deepEqual(kernel.sendCalls, [1, 4], 'the refused message, then its 4 datagrams as a plain batch');
+    assert.deepEqual(kernel.sent.map((d) => `${d.data.slice(0, 2)}#${d.mark}`), ['p0#7', 'p1#7', 'p2#7', 'p3#7']);
+    assert.equal(errors.length, 0, 'a refusal is not an error');
+    assert.deepEqual(segmented(socket), { messages: 0, datagrams: 0, refused: 1 });
+
+    for (let i = 0; i < 4; i++) socket.send(frame(`q${i}`, 80), 1701, '198.51.100.1', 7);
+    for (let i = 0; i < 3; i++) socket.send(frame(`r${i}`, 80), 1701, '198.51.100.1', 8); // same address, another SA
+    await Promise.resolve();
+    assert.deepEqual(kernel.sendCalls.slice(2), [5], 'q0..q3 one by one, r0..r2 as one message');
+    assert.deepEqual(kernel.segmentedSends, [{ datagrams: 3, segment: 80 }]);
+    assert.equal(kernel.sent.length, 11);
+    await socket.close();
+  });
+
+  test('a full send buffer drops the datagrams of every run not sent; another error drops that run only, reported', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel, true);
+    const errors: UdpError[] = [];
+    socket.onError((e) => errors.push(e));
+    kernel.sendScript = [1, -Errno.EAGAIN];
+    for (let i = 0; i < 3; i++) socket.send(frame(`a${i}`, 40), 1701, '198.51.100.1');
+    for (let i = 0; i < 5; i++) socket.send(frame(`b${i}`, 40), 1701, '198.51.100.2');
+    await Promise.resolve();
+    assert.equal(kernel.sent.length, 3);
+    assert.equal((socket as unknown as { dropped: { sendBufferFull: number } }).dropped.sendBufferFull, 5);
+
+    kernel.sendScript = [-101 /* ENETUNREACH */];
+    for (let i = 0; i < 3; i++) socket.send(frame(`c${i}`, 40), 1701, '198.51.100.3');
+    socket.send(frame('d', 40), 1701, '198.51.100.4');
+    await Promise.resolve();
+    assert.deepEqual(kernel.sent.slice(3).map((d) => d.data.slice(0, 1)), ['d']);
+    assert.equal(errors.length, 1);
+    assert.equal(segmented(socket).refused, 0, 'not a refusal of segments');
+    await socket.close();
   });
 });
 

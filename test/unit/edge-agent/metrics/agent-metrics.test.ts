@@ -20,6 +20,7 @@ function fakeSource(over: Partial<AgentStats> = {}, sessions: { forwarding: bool
     controlDrops: { rate: 2, 'per-peer': 0, 'half-open': 0, 'unknown-tunnel': 0, 'wrong-peer': 0, 'no-tunnel-id': 0, unprotected: 0 },
     malformed: 4,
     tunOffload: { mode: 'tso+uso', superPackets: 6, segments: 270, checksums: 9 },
+    udpGso: { messages: 5, datagrams: 200, refused: 2 },
     ...over,
   };
   return { stats: () => stats, sessions: () => sessions, brokerLoop: { registered: true, revoked: false, failures: 0 } };
@@ -54,6 +55,9 @@ test('gauges and counters read the agent at scrape time', async () => {
   assert.equal(s.get('edge_agent_tun_offload_total{kind="super-packets"}'), 6);
   assert.equal(s.get('edge_agent_tun_offload_total{kind="segments"}'), 270);
   assert.equal(s.get('edge_agent_tun_offload_total{kind="checksums"}'), 9);
+  assert.equal(s.get('edge_agent_udp_gso_total{kind="messages"}'), 5);
+  assert.equal(s.get('edge_agent_udp_gso_total{kind="datagrams"}'), 200);
+  assert.equal(s.get('edge_agent_udp_gso_total{kind="refused"}'), 2);
   assert.equal(s.get('edge_agent_broker_outbox_reports'), 7);
   assert.equal(s.get('edge_agent_broker_up'), 1);
   assert.equal(s.get('edge_agent_ipsec_child_sas'), 5);
