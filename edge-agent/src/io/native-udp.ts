@@ -24,7 +24,8 @@
  * as ONE message: their arena slots gathered, UDP_SEGMENT telling the kernel to cut them apart
  * again, so the UDP/IP send path runs once per run instead of once per datagram. The kernel
  * refuses it on IPsec (xfrm) routes (EIO) and above the route's MTU (EINVAL/EMSGSIZE): that run
- * then leaves datagram by datagram and the destination is not tried again.
+ * then leaves datagram by datagram, and the destination (for the MTU: at that size) is not tried
+ * again.
  */
 import { lookup } from 'node:dns';
 import { constants as osConstants } from 'node:os';
@@ -288,7 +289,7 @@ class MarkedUdpSocket implements DatagramSocket {
   private readonly slotLength = new Int32Array(SEND_BATCH);
   /** The segmented batch: one message header per run, and each run's UDP_SEGMENT (+ mark) control buffer. */
   private readonly runs: RunVector | undefined;
-  /** `address/mark` of destinations whose route refused segmentation (IPsec, small MTU). */
+  /** Destinations whose route refused segmentation: `address/mark` (IPsec), `address/mark/size` (MTU). */
   private readonly refused = new Set<string>();
 
   constructor(
@@ -410,7 +411,7 @@ class MarkedUdpSocket implements DatagramSocket {
         bytes += length[j]!;
         j++;
       }
-      if (j - i > 1 && this.refused.size > 0 && this.refused.has(refusalKey(this.slotAddress[i]!, mark[i]!))) j = i + 1;
+      if (j - i > 1 && this.refused.size > 0 && this.isRefused(this.slotAddress[i]!, mark[i]!, size)) j = i + 1;
       runs.first[messages] = i;
       runs.count[messages] = j - i;
       if (j - i > 1) prepareSegmentedMessage(runs.view, runs.header(messages), a.view, a.base, a.slots[i]!, j - i, size, mark[i]!, runs.control(messages), runs.base + runs.control(messages));
@@ -436,9 +437,11 @@ class MarkedUdpSocket implements DatagramSocket {
       const first = runs.first[index]!;
       const n = runs.count[index]!;
       if (n > 1 && (errno === Errno.EIO || errno === Errno.EINVAL || errno === Errno.EMSGSIZE)) {
-        // This route will not take segments (IPsec, MTU): the run goes datagram by datagram.
+        // This route will not take segments: none at all (EIO: IPsec), or none this large (MTU).
+        // The run goes datagram by datagram, and the destination is not asked again.
         if (this.refused.size >= REFUSED_MAX) this.refused.clear();
-        this.refused.add(refusalKey(this.slotAddress[first]!, mark[first]!));
+        const key = refusalKey(this.slotAddress[first]!, mark[first]!);
+        this.refused.add(errno === Errno.EIO ? key : `${key}/${length[first]}`);
         this.segmented.refused++;
         this.sendSlots(first, n);
       } else {
@@ -447,6 +450,11 @@ class MarkedUdpSocket implements DatagramSocket {
       index++;
     }
     return true;
+  }
+
+  private isRefused(address: string, mark: number, size: number): boolean {
+    const key = refusalKey(address, mark);
+    return this.refused.has(key) || this.refused.has(`${key}/${size}`);
   }
 
   private countRun(datagrams: number): void {

@@ -8,6 +8,10 @@
  * checksum errors at the client, super-packets and segments counted by the agent's metrics (a TUN
  * without offloads fails the scenario), the bytes carried by the client's inbound ESP SA, and the
  * broker's session counters after hang-up.
+ *
+ * The segments leave through the L2TP socket with UDP GSO where the route takes it: through IPsec
+ * the kernel refuses it (the agent then sends them one by one, and counts the refusal), without
+ * IPsec (`plain-tcp-download`, the agent restarted with IPSEC=off) the kernel cuts them apart.
  */
 import { resolve } from 'node:path';
 import { connectClient, hangUp, pingOverPpp, resetClient } from '../lib/clients';
@@ -36,6 +40,9 @@ interface OffloadCounters {
   readonly segments: number;
   readonly checksums: number;
   readonly badOffload: number;
+  readonly gsoMessages: number;
+  readonly gsoDatagrams: number;
+  readonly gsoRefused: number;
 }
 
 /** The agent's offload counters and bad-offload drops, read from its Prometheus endpoint. */
@@ -51,6 +58,9 @@ async function offloadCounters(guest: Guest): Promise<OffloadCounters> {
     segments: value('edge_agent_tun_offload_total{kind="segments"}'),
     checksums: value('edge_agent_tun_offload_total{kind="checksums"}'),
     badOffload: value('edge_agent_data_drops_total{reason="bad-offload"}'),
+    gsoMessages: value('edge_agent_udp_gso_total{kind="messages"}'),
+    gsoDatagrams: value('edge_agent_udp_gso_total{kind="datagrams"}'),
+    gsoRefused: value('edge_agent_udp_gso_total{kind="refused"}'),
   };
 }
 
@@ -92,8 +102,10 @@ function parseTransfer(text: string, side: string): Transfer {
   check(false, `${side} of the download reported no result: ${text.trim().slice(-300) || '(nothing)'}`);
 }
 
-export async function tcpDownload(ctx: E2eContext, ns: GuestNamespace, user: string): Promise<string> {
-  if (ctx.ipsec === 'off') throw new ScenarioSkipped('IPsec is off in this run');
+/** `plain`: over L2TP without IPsec, against the agent restarted with IPSEC=off (a plainAgent scenario). */
+export async function tcpDownload(runCtx: E2eContext, ns: GuestNamespace, user: string, plain = false): Promise<string> {
+  if (runCtx.ipsec === 'off' && !plain) throw new ScenarioSkipped('IPsec is off in this run');
+  const ctx: E2eContext = plain ? { ...runCtx, ipsec: 'off' } : runCtx;
   const { guest } = ctx;
   const mode = await agentOffloadMode(guest);
   check(mode !== undefined, 'the server agent logged no "edge agent listening" line with tunOffloads');
@@ -114,7 +126,7 @@ export async function tcpDownload(ctx: E2eContext, ns: GuestNamespace, user: str
 
     const clientSnmp = ['TcpInCsumErrors', 'IpInHdrErrors', 'TcpInSegs'] as const;
     const before = { agent: await offloadCounters(guest), client: await snmp(guest, ns, clientSnmp), server: await snmp(guest, 'server', ['TcpRetransSegs']) };
-    const espBefore = await inboundEspBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '');
+    const espBefore = plain ? 0 : await inboundEspBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '');
     await guest.must(
       'server',
       `rm -f /run/bulk-tcp.ready /run/bulk-tcp.out
@@ -129,7 +141,7 @@ export async function tcpDownload(ctx: E2eContext, ns: GuestNamespace, user: str
     });
     const sent = parseTransfer(served, 'the server (agent namespace)');
     const after = { agent: await offloadCounters(guest), client: await snmp(guest, ns, clientSnmp), server: await snmp(guest, 'server', ['TcpRetransSegs']) };
-    const espIn = (await inboundEspBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '')) - espBefore;
+    const espIn = plain ? 0 : (await inboundEspBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '')) - espBefore;
 
     check(sent.bytes === DOWNLOAD_BYTES, `the server sent ${sent.bytes} bytes, expected ${DOWNLOAD_BYTES}`);
     check(received.bytes === sent.bytes, `the client received ${received.bytes} bytes of the ${sent.bytes} sent`);
@@ -142,6 +154,9 @@ export async function tcpDownload(ctx: E2eContext, ns: GuestNamespace, user: str
       segments: after.agent.segments - before.agent.segments,
       checksums: after.agent.checksums - before.agent.checksums,
       badOffload: after.agent.badOffload - before.agent.badOffload,
+      gsoMessages: after.agent.gsoMessages - before.agent.gsoMessages,
+      gsoDatagrams: after.agent.gsoDatagrams - before.agent.gsoDatagrams,
+      gsoRefused: after.agent.gsoRefused - before.agent.gsoRefused,
     };
     const offloadLine = `agent: +${delta.superPackets} super-packets -> +${delta.segments} segments, +${delta.checksums} checksums completed`;
     if (delta.superPackets === 0) {
@@ -150,7 +165,20 @@ export async function tcpDownload(ctx: E2eContext, ns: GuestNamespace, user: str
     }
     check(delta.segments > delta.superPackets, `${offloadLine}: a super-packet makes at least 2 segments`);
     check(delta.badOffload === 0, `the agent dropped ${delta.badOffload} super-packets or partial checksums as bad-offload`);
-    check(espIn >= DOWNLOAD_BYTES, `the client's inbound ESP SA carried ${espIn} bytes during the download, less than the ${DOWNLOAD_BYTES} downloaded`);
+    const gsoLine = `UDP GSO: +${delta.gsoMessages} messages -> +${delta.gsoDatagrams} datagrams, +${delta.gsoRefused} refused`;
+    if (plain) {
+      // Without IPsec the segments of a super-packet leave as one UDP GSO message each.
+      check(delta.gsoMessages > 0 && delta.gsoDatagrams > delta.gsoMessages, `${gsoLine}: the plain route should take UDP GSO`);
+      check(delta.gsoRefused === 0, `${gsoLine}: the plain route refused UDP GSO`);
+    } else {
+      check(espIn >= DOWNLOAD_BYTES, `the client's inbound ESP SA carried ${espIn} bytes during the download, less than the ${DOWNLOAD_BYTES} downloaded`);
+      // The kernel takes no UDP GSO into an IPsec SA (EIO): the agent learns it at the first run of
+      // equal-sized datagrams to this client (often PPP negotiation already), then sends one by one.
+      check(
+        delta.gsoMessages === 0 && after.agent.gsoRefused >= 1,
+        `${gsoLine} (${after.agent.gsoRefused} refused since the agent started): through IPsec the kernel should refuse UDP GSO and the agent fall back`,
+      );
+    }
 
     await hangUp(guest, ns);
     const stopped = await waitFor(ctx, 'the session stopped at the broker with counters', 20_000, async () => {
@@ -164,8 +192,8 @@ export async function tcpDownload(ctx: E2eContext, ns: GuestNamespace, user: str
     return (
       `${(DOWNLOAD_BYTES / 1048576).toFixed(0)} MiB ${POOL_GATEWAY} -> ${clientAddress} in ${seconds(received.ms)} = ${mbps.toFixed(2)} MB/s, sha256 equal; ` +
       `TUN ${mode}, ${offloadLine} (${(delta.segments / delta.superPackets).toFixed(1)}/super-packet); ` +
-      `client +${after.client.TcpInSegs! - before.client.TcpInSegs!} TCP segments in, 0 csum errors; server ${retrans} retransmits; ` +
-      `esp in ${espIn} B; broker out ${c.packetsOut}p/${c.bytesOut}B`
+      `${gsoLine}; client +${after.client.TcpInSegs! - before.client.TcpInSegs!} TCP segments in, 0 csum errors; server ${retrans} retransmits; ` +
+      `${plain ? 'no IPsec' : `esp in ${espIn} B`}; broker out ${c.packetsOut}p/${c.bytesOut}B`
     );
   } finally {
     await guest.sh('server', 'pid=$(cat /run/bulk-tcp.pid 2>/dev/null) && kill $pid 2>/dev/null; rm -f /run/bulk-tcp.pid; true');
@@ -178,5 +206,11 @@ export const tcpDownloadScenarios: Scenario<E2eContext>[] = [
     name: 'tcp-download',
     title: 'bulk TCP download from the pool gateway: TSO super-packets cut by the agent, bytes intact, through ESP',
     run: (ctx) => tcpDownload(ctx, 'c1', 'dave'),
+  },
+  {
+    name: 'plain-tcp-download',
+    title: 'the same download over L2TP without IPsec: the segments leave as UDP GSO messages (agent restarted with IPSEC=off)',
+    plainAgent: true,
+    run: (ctx) => tcpDownload(ctx, 'c1', 'dave', true),
   },
 ];

@@ -378,6 +378,22 @@ describe('marked socket: segmentation (UDP GSO)', () => {
     await socket.close();
   });
 
+  test('a route refusing a size (MTU: EMSGSIZE) is not asked again at that size, but is at a smaller one', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel, true);
+    kernel.sendScript = [-Errno.EMSGSIZE];
+    for (let i = 0; i < 3; i++) socket.send(frame(`big${i}`, 1400), 1701, '198.51.100.1');
+    await Promise.resolve();
+    for (let i = 0; i < 3; i++) socket.send(frame(`big${i}`, 1400), 1701, '198.51.100.1');
+    for (let i = 0; i < 3; i++) socket.send(frame(`small${i}`, 1000), 1701, '198.51.100.1');
+    await Promise.resolve();
+    assert.deepEqual(kernel.sendCalls, [1, 3, 4], 'refused, one by one; then 3 single messages and one run');
+    assert.deepEqual(kernel.segmentedSends, [{ datagrams: 3, segment: 1000 }]);
+    assert.equal(kernel.sent.length, 9);
+    assert.deepEqual(segmented(socket), { messages: 1, datagrams: 3, refused: 1 });
+    await socket.close();
+  });
+
   test('a full send buffer drops the datagrams of every run not sent; another error drops that run only, reported', async () => {
     const kernel = new ScriptedKernel();
     const socket = await open(kernel, true);
