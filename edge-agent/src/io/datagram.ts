@@ -39,6 +39,13 @@ export interface DatagramSocket {
    * reused buffer, valid only until the handler returns: copy what you keep.
    */
   onMessage(handler: (data: Buffer, remote: RemoteInfo) => void): void;
+  /**
+   * Only on a socket that receives in batches (the marked socket's recvmmsg): `handler` runs after
+   * the message handler has seen the last datagram of each batch, before their buffers are reused,
+   * so views of that batch's datagrams stay valid until it returns (the data path joins a batch's
+   * packets for the TUN, datapath/gro.ts). Replaces any previous handler.
+   */
+  onBatchEnd?(handler: () => void): void;
   onError(handler: (error: UdpError) => void): void;
   close(): Promise<void>;
 }

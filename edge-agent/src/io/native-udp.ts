@@ -266,6 +266,7 @@ class MarkedUdpSocket implements DatagramSocket {
   private readonly receiveViews: Buffer[];
   private readonly poller: { close(): void };
   private handler: (data: Buffer, remote: RemoteInfo) => void = () => {};
+  private batchEndHandler: (() => void) | undefined;
   private errorHandler: (error: UdpError) => void = () => {};
   private pending = 0;
   /** Buffers of oversize sends, referenced until their batch has left. */
@@ -499,17 +500,22 @@ class MarkedUdpSocket implements DatagramSocket {
         }
         return;
       }
-      for (let i = 0; i < n && !this.closed; i++) {
-        const slot = slots[i]!;
-        if ((receivedFlags(view, slot) & MSG_TRUNC) !== 0) {
-          this.dropped.truncated++;
-          continue;
+      try {
+        for (let i = 0; i < n && !this.closed; i++) {
+          const slot = slots[i]!;
+          if ((receivedFlags(view, slot) & MSG_TRUNC) !== 0) {
+            this.dropped.truncated++;
+            continue;
+          }
+          const from = readSockaddr(view, slot.name);
+          if (!from) continue;
+          const remote: RemoteInfo = { address: from.family === AF_INET ? this.ipv4Name(view, from.at) : formatIpv6At(view, from.at), port: from.port, mark: receivedMark(view, slot) };
+          // A handler that throws ends this read (the slots are reset before the next one).
+          this.handler(this.receiveViews[i]!.subarray(0, receivedLength(view, slot)), remote);
         }
-        const from = readSockaddr(view, slot.name);
-        if (!from) continue;
-        const remote: RemoteInfo = { address: from.family === AF_INET ? this.ipv4Name(view, from.at) : formatIpv6At(view, from.at), port: from.port, mark: receivedMark(view, slot) };
-        // A handler that throws ends this read (the slots are reset before the next one).
-        this.handler(this.receiveViews[i]!.subarray(0, receivedLength(view, slot)), remote);
+      } finally {
+        // The batch's views are still valid here; the next recvmmsg reuses the slots.
+        this.batchEndHandler?.();
       }
       if (n < RECEIVE_BATCH) return;
     }
@@ -552,6 +558,10 @@ class MarkedUdpSocket implements DatagramSocket {
 
   onMessage(handler: (data: Buffer, remote: RemoteInfo) => void): void {
     this.handler = handler;
+  }
+
+  onBatchEnd(handler: () => void): void {
+    this.batchEndHandler = handler;
   }
 
   onError(handler: (error: UdpError) => void): void {

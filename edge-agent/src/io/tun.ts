@@ -42,6 +42,12 @@ export interface TunDevice {
    * is room, which saves copying the packet.
    */
   writeFrom(buf: Uint8Array, start: number, end: number): boolean;
+  /**
+   * Inject frame[0, length): a virtio_net_hdr (e.g. a GSO super-packet's, datapath/gro.ts) then
+   * the packet, in one write. Only with `offloads` other than 'none'; false otherwise, and when
+   * the kernel refused it (a header that does not fit the packet: EINVAL) or dropped it.
+   */
+  writeWithHeader(frame: Uint8Array, length: number): boolean;
   /** Inject packets[0..count); returns how many the kernel accepted. */
   writeMany(packets: readonly Uint8Array[], count?: number): number;
   /**
@@ -267,6 +273,11 @@ class LinuxTun implements TunDevice {
     buf.fill(0, from, start);
     const length = end - from;
     return this.ffi.write(this.fd, from === 0 ? buf : buf.subarray(from), length) === length;
+  }
+
+  writeWithHeader(frame: Uint8Array, length: number): boolean {
+    if (this.closed || !this.vnetHeader || length > frame.length || length <= VIRTIO_NET_HDR_SIZE) return false;
+    return this.ffi.write(this.fd, frame, length) === length;
   }
 
   writeMany(packets: readonly Uint8Array[], count = packets.length): number {

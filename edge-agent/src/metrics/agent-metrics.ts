@@ -133,11 +133,18 @@ export function createAgentMetrics(options: AgentMetricsOptions = {}): AgentMetr
   fromStats('edge_agent_control_drops_total', 'L2TP control messages dropped by a limit or a check, by reason', ['reason'], (s) =>
     Object.entries(s.controlDrops).map(([reason, n]) => [{ reason }, n]),
   );
-  fromStats('edge_agent_tun_offload_total', 'TUN offload work: super-packets cut (TSO/USO), the segments they made, partial checksums completed', ['kind'], (s) => [
-    [{ kind: 'super-packets' }, s.tunOffload.superPackets],
-    [{ kind: 'segments' }, s.tunOffload.segments],
-    [{ kind: 'checksums' }, s.tunOffload.checksums],
-  ]);
+  fromStats(
+    'edge_agent_tun_offload_total',
+    'TUN offload work: super-packets read and cut (TSO/USO), the segments they made, partial checksums completed; super-packets written from joined client packets (GRO), the packets joined',
+    ['kind'],
+    (s) => [
+      [{ kind: 'super-packets' }, s.tunOffload.superPackets],
+      [{ kind: 'segments' }, s.tunOffload.segments],
+      [{ kind: 'checksums' }, s.tunOffload.checksums],
+      [{ kind: 'coalesced-writes' }, s.tunOffload.coalescedWrites],
+      [{ kind: 'coalesced-packets' }, s.tunOffload.coalescedPackets],
+    ],
+  );
   fromStats('edge_agent_udp_gso_total', 'UDP GSO on the L2TP socket: messages sent, the datagrams they carried, runs a route refused (sent one by one: IPsec routes take no GSO)', ['kind'], (s) => [
     [{ kind: 'messages' }, s.udpGso.messages],
     [{ kind: 'datagrams' }, s.udpGso.datagrams],

@@ -197,6 +197,8 @@ export function createAgent(deps: AgentDeps): Agent {
       return true;
     },
     ended(session, reason, clearCall) {
+      // Its packets held for the TUN (this batch's) are written and counted before the final read.
+      dataPath.endBatch();
       sessions.remove(session);
       if (session.address !== 0) {
         dataPath.routes.remove(session.address, session);

@@ -9,11 +9,16 @@
  *     mark of the IPsec SA the tunnel's latest datagram came through (its reply path)
  *   With TUN offloads a read may be a GSO super-packet: it is cut into MSS-sized segments
  *     (datapath/gso.ts), each framed and counted as its own packet; a partial checksum is completed.
+ *   With TUN offloads and a socket that receives in batches, a batch's packets to the TUN are held
+ *     until the batch ends, and consecutive packets of one TCP/UDP flow go as one GSO super-packet
+ *     (datapath/gro.ts): one write(2) for many. Checks, the MSS clamp and drops happen per packet
+ *     as they arrive; the counters count each packet when its write succeeds.
  *
  * Non-IPv4 PPP protocols (LCP, IPCP, authentication, CCP...) go to the session's PPP engine.
  */
 import { checkClientPacket, checkIpv4Packet, clampTcpMss, ipv4TotalLength, RouteTable, SessionCounters, type DropReason } from '../datapath';
 import { completeChecksum, GSO_NONE, GsoSegmenter, type TunOffload } from '../datapath/gso';
+import { GroBatch, type GroSink } from '../datapath/gro';
 import type { DatagramSocket } from '../io/udp';
 import type { TunDevice } from '../io/tun';
 import type { PeerPath } from './tunnels';
@@ -66,16 +71,51 @@ export class DataPath<S extends DataSession = DataSession> {
     unprotected: 0,
     'bad-offload': 0,
   };
-  /** TUN offload work (process totals): super-packets cut, the segments they made, partial checksums completed. */
-  readonly offloaded = { superPackets: 0, segments: 0, checksums: 0 };
+  /**
+   * TUN offload work (process totals): super-packets read and cut, the segments they made, partial
+   * checksums completed; super-packets written (joined from clients' packets) and the packets joined.
+   */
+  readonly offloaded = { superPackets: 0, segments: 0, checksums: 0, coalescedWrites: 0, coalescedPackets: 0 };
   /** Per-session spoofing drops (keyed by counter slot), for logs and tests. */
   readonly spoofDrops = new Map<number, number>();
+  /** Packets from clients held until the socket's batch ends (TUN offloads and a batched socket only). */
+  private readonly gro: GroBatch | undefined;
 
   constructor(
     private readonly socket: DatagramSocket,
     private readonly tun: TunDevice,
     readonly counters: SessionCounters,
-  ) {}
+  ) {
+    if (tun.offloads !== 'none' && socket.onBatchEnd) {
+      this.gro = new GroBatch({ tcp: true, udp: tun.offloads === 'tso+uso' });
+      socket.onBatchEnd(() => this.endBatch());
+    }
+  }
+
+  /**
+   * Write the packets held from the batch just received, joined where they can be. The socket
+   * calls it at each batch end; the agent also before a session's counters are read for good.
+   */
+  endBatch(): void {
+    const gro = this.gro;
+    if (gro !== undefined && gro.held > 0) gro.flush(this.tunWriter);
+  }
+
+  private readonly tunWriter: GroSink = {
+    single: (buf, start, end, slot) => {
+      if (this.tun.writeFrom(buf, start, end)) this.counters.addIn(slot, end - start);
+      else this.drops['tun-write']++;
+    },
+    coalesced: (frame, length, slots, lengths, count) => {
+      if (!this.tun.writeWithHeader(frame, length)) {
+        this.drops['tun-write'] += count;
+        return;
+      }
+      this.offloaded.coalescedWrites++;
+      this.offloaded.coalescedPackets += count;
+      for (let i = 0; i < count; i++) this.counters.addIn(slots[i]!, lengths[i]!);
+    },
+  };
 
   /** A data packet from a client, already matched to `session`. */
   fromClient(session: DataSession, buf: Uint8Array, view: DataHeaderView): void {
@@ -125,6 +165,13 @@ export class DataPath<S extends DataSession = DataSession> {
     const total = ipv4TotalLength(packet);
     const ip = total === packet.length ? packet : packet.subarray(0, total);
     clampTcpMss(ip, session.mss);
+    const gro = this.gro;
+    if (gro !== undefined) {
+      // Held as a view of the socket's buffer, valid until the batch ends (endBatch runs then).
+      if (gro.full) this.endBatch();
+      gro.add(buf, at, at + total, session.counterSlot);
+      return;
+    }
     // The frame's L2TP/PPP headers, parsed by now, are room for the TUN's own header.
     if (this.tun.writeFrom(buf, at, at + total)) this.counters.addIn(session.counterSlot, total);
     else this.drops['tun-write']++;

@@ -19,7 +19,7 @@ function fakeSource(over: Partial<AgentStats> = {}, sessions: { forwarding: bool
     drops: { 'too-short': 0, 'not-ipv4': 0, 'bad-header-length': 0, 'bad-total-length': 0, 'bad-checksum': 0, 'spoofed-source': 3, 'no-route': 1, 'not-forwarding': 0, 'bad-ppp': 0, 'tun-write': 0, unprotected: 0, 'bad-offload': 0 },
     controlDrops: { rate: 2, 'per-peer': 0, 'half-open': 0, 'unknown-tunnel': 0, 'wrong-peer': 0, 'no-tunnel-id': 0, unprotected: 0 },
     malformed: 4,
-    tunOffload: { mode: 'tso+uso', superPackets: 6, segments: 270, checksums: 9 },
+    tunOffload: { mode: 'tso+uso', superPackets: 6, segments: 270, checksums: 9, coalescedWrites: 4, coalescedPackets: 130 },
     udpGso: { messages: 5, datagrams: 200, refused: 2 },
     ...over,
   };
@@ -58,6 +58,8 @@ test('gauges and counters read the agent at scrape time', async () => {
   assert.equal(s.get('edge_agent_udp_gso_total{kind="messages"}'), 5);
   assert.equal(s.get('edge_agent_udp_gso_total{kind="datagrams"}'), 200);
   assert.equal(s.get('edge_agent_udp_gso_total{kind="refused"}'), 2);
+  assert.equal(s.get('edge_agent_tun_offload_total{kind="coalesced-writes"}'), 4);
+  assert.equal(s.get('edge_agent_tun_offload_total{kind="coalesced-packets"}'), 130);
   assert.equal(s.get('edge_agent_broker_outbox_reports'), 7);
   assert.equal(s.get('edge_agent_broker_up'), 1);
   assert.equal(s.get('edge_agent_ipsec_child_sas'), 5);
