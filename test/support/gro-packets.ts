@@ -75,11 +75,11 @@ export function udp(payload: Buffer, ip: Ip & { sport?: number; dport?: number; 
 export const ACK = 0x10;
 export const PSH = 0x08;
 
-export function tcp(payload: Buffer, f: Ip & { seq: number; tcpFlags?: number; ack?: number; window?: number; tcpOptions?: number[] }): Buffer {
+export function tcp(payload: Buffer, f: Ip & { seq: number; tcpFlags?: number; ack?: number; window?: number; tcpOptions?: number[]; sport?: number; dport?: number }): Buffer {
   const options = f.tcpOptions ?? [];
   const l4 = Buffer.alloc(20 + options.length + payload.length);
-  l4.writeUInt16BE(51000, 0);
-  l4.writeUInt16BE(443, 2);
+  l4.writeUInt16BE(f.sport ?? 51000, 0);
+  l4.writeUInt16BE(f.dport ?? 443, 2);
   l4.writeUInt32BE(f.seq >>> 0, 4);
   l4.writeUInt32BE(f.ack ?? 0x01020304, 8);
   l4[12] = ((20 + options.length) / 4) << 4;
