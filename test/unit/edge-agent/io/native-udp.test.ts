@@ -449,4 +449,47 @@ describe('marked socket: receiving', () => {
     assert.equal(count, 150);
     await socket.close();
   });
+
+  test('the batch end comes after the last datagram of each recvmmsg, while their views are still intact, and before the next recvmmsg (GRO, issue 21)', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel);
+    const events: string[] = [];
+    let held: Buffer[] = [];
+    socket.onMessage((data) => {
+      events.push(`m${data.toString()}`);
+      held.push(data);
+    });
+    assert.ok(socket.onBatchEnd, 'the marked socket reports batch ends');
+    socket.onBatchEnd!(() => {
+      // Views of this batch's datagrams still say what was received (the slots are not reused yet).
+      events.push(`end:${held.map((d) => d.toString()).join(',')}`);
+      held = [];
+    });
+    const recvmmsg = kernel.recvmmsg.bind(kernel);
+    kernel.recvmmsg = (fd: number, vector: Uint8Array, count: number) => {
+      const n = recvmmsg(fd, vector, count);
+      if (n > 0) events.push(`recv${n}`);
+      return n;
+    };
+    for (let i = 0; i < 66; i++) kernel.incoming.push({ from: '198.51.100.1', port: 1701, mark: 0, data: Buffer.from(String(i).padStart(2, '0')) });
+    await kernel.readable();
+    const first = Array.from({ length: 64 }, (_, i) => String(i).padStart(2, '0'));
+    assert.deepEqual(events, ['recv64', ...first.map((d) => `m${d}`), `end:${first.join(',')}`, 'recv2', 'm64', 'm65', 'end:64,65']);
+    await socket.close();
+  });
+
+  test('a message handler that throws still ends the batch (held packets are written), then the error surfaces', async () => {
+    const kernel = new ScriptedKernel();
+    const socket = await open(kernel);
+    let ends = 0;
+    socket.onMessage((data) => {
+      if (data.toString() === 'bad') throw new Error('handler bug');
+    });
+    socket.onBatchEnd!(() => ends++);
+    kernel.incoming.push({ from: '198.51.100.1', port: 1701, mark: 0, data: Buffer.from('ok') }, { from: '198.51.100.1', port: 1701, mark: 0, data: Buffer.from('bad') });
+    // The read task, run directly (from its setImmediate the error would be an uncaught exception).
+    assert.throws(() => (socket as unknown as { onReadable(): void }).onReadable(), /handler bug/);
+    assert.equal(ends, 1);
+    await socket.close();
+  });
 });
