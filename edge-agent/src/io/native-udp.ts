@@ -17,7 +17,9 @@
  * Batching: each wake-up reads up to RECEIVE_BATCH datagrams per recvmmsg (a few calls per
  * wake-up, bounded so the TUN gets its turn); sends are copied into a send arena and leave in one
  * sendmmsg per batch, flushed when the batch is full and at the end of the current task (a
- * microtask), so a TUN burst of N packets costs N/64 system calls instead of N.
+ * microtask), so a TUN burst of N packets costs N/64 system calls instead of N. After the handler
+ * has seen a recvmmsg's datagrams, the batch-end handler runs (before the slots are reused): the
+ * data path joins a batch's packets into TUN super-packets then (datapath/gro.ts).
  *
  * Segmentation (`segmentation`, UDP GSO): datagrams of one batch that follow each other to the
  * same client with the same mark and size (a TUN super-packet cut into segments is such a run) go
