@@ -26,7 +26,7 @@ import { formatResult, runScenarios, type ScenarioResult } from './lib/runner';
 import { startServer, stopAgent, type IpsecMode } from './lib/server';
 import { createTap, type HostTap } from './lib/tap';
 import { POOL_CIDR, POOL_GATEWAY, type GuestNamespace } from './lib/topology';
-import { cloudNatScenarios, connectScenarios, failureScenarios, nat1701Scenarios, natScenarios, radiusScenarios, tcpDownloadScenarios, type E2eContext } from './scenarios';
+import { cloudNatScenarios, connectScenarios, failureScenarios, nat1701Scenarios, natScenarios, radiusScenarios, tcpDownloadScenarios, tcpUploadScenarios, type E2eContext } from './scenarios';
 
 interface Options {
   readonly ipsec: IpsecMode;
@@ -35,7 +35,7 @@ interface Options {
 }
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina'];
-const ALL = [...connectScenarios, ...tcpDownloadScenarios, ...failureScenarios, ...radiusScenarios, ...natScenarios, ...nat1701Scenarios, ...cloudNatScenarios];
+const ALL = [...connectScenarios, ...tcpDownloadScenarios, ...tcpUploadScenarios, ...failureScenarios, ...radiusScenarios, ...natScenarios, ...nat1701Scenarios, ...cloudNatScenarios];
 /** Whole-run budget at time scale 1 (UML; QEMU with KVM): scenarios not started by then are reported SKIP. */
 const RUN_BUDGET_MS = 15 * 60_000;
 /** Upper bound for one scenario attempt at time scale 1. */

@@ -6,3 +6,4 @@ export type { E2eContext } from './context';
 export { cloudNatScenarios } from './cloud-nat';
 export { radiusScenarios } from './radius';
 export { tcpDownloadScenarios } from './tcp-download';
+export { tcpUploadScenarios } from './tcp-upload';

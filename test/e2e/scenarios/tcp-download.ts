@@ -22,31 +22,33 @@ import { AGENT_TUN } from '../lib/server';
 import { CLIENT_ADDRESSES, POOL_GATEWAY, type GuestNamespace } from '../lib/topology';
 import { check, listSessions, profile, seconds, waitFor, type E2eContext } from './context';
 
-const DOWNLOAD_BYTES = 8 * 1024 * 1024;
+export const DOWNLOAD_BYTES = 8 * 1024 * 1024;
 const PORT = 18021;
-const SCRIPT = resolve(import.meta.dirname, '../guest/bulk-tcp.mjs');
+export const SCRIPT = resolve(import.meta.dirname, '../guest/bulk-tcp.mjs');
 /** The agent's METRICS_LISTEN default (the harness leaves it), loopback of its namespace. */
 const METRICS_URL = 'http://127.0.0.1:9469/metrics';
-const NODE = process.execPath;
+export const NODE = process.execPath;
 
 /** The offload mode the running server agent logged at start (`tunOffloads` of "edge agent listening"). */
-async function agentOffloadMode(guest: Guest): Promise<string | undefined> {
+export async function agentOffloadMode(guest: Guest): Promise<string | undefined> {
   const out = await guest.sh('server', `grep '"edge agent listening"' /run/log/agent.log | tail -1`);
   return /"tunOffloads":"([^"]+)"/.exec(out.stdout)?.[1];
 }
 
-interface OffloadCounters {
+export interface OffloadCounters {
   readonly superPackets: number;
   readonly segments: number;
   readonly checksums: number;
   readonly badOffload: number;
+  readonly coalescedWrites: number;
+  readonly coalescedPackets: number;
   readonly gsoMessages: number;
   readonly gsoDatagrams: number;
   readonly gsoRefused: number;
 }
 
 /** The agent's offload counters and bad-offload drops, read from its Prometheus endpoint. */
-async function offloadCounters(guest: Guest): Promise<OffloadCounters> {
+export async function offloadCounters(guest: Guest): Promise<OffloadCounters> {
   const text = await guest.must('server', `'${NODE}' -e "fetch('${METRICS_URL}').then((r) => r.text()).then((t) => process.stdout.write(t))"`);
   const value = (series: string): number => {
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -58,6 +60,8 @@ async function offloadCounters(guest: Guest): Promise<OffloadCounters> {
     segments: value('edge_agent_tun_offload_total{kind="segments"}'),
     checksums: value('edge_agent_tun_offload_total{kind="checksums"}'),
     badOffload: value('edge_agent_data_drops_total{reason="bad-offload"}'),
+    coalescedWrites: value('edge_agent_tun_offload_total{kind="coalesced-writes"}'),
+    coalescedPackets: value('edge_agent_tun_offload_total{kind="coalesced-packets"}'),
     gsoMessages: value('edge_agent_udp_gso_total{kind="messages"}'),
     gsoDatagrams: value('edge_agent_udp_gso_total{kind="datagrams"}'),
     gsoRefused: value('edge_agent_udp_gso_total{kind="refused"}'),
@@ -65,7 +69,7 @@ async function offloadCounters(guest: Guest): Promise<OffloadCounters> {
 }
 
 /** Kernel SNMP counters of a namespace (`nstat`, absolute, history left alone). */
-async function snmp(guest: Guest, ns: GuestNamespace, names: readonly string[]): Promise<Record<string, number>> {
+export async function snmp(guest: Guest, ns: GuestNamespace, names: readonly string[]): Promise<Record<string, number>> {
   const out = await guest.must(ns, `nstat -saz ${names.join(' ')}`);
   const found: Record<string, number> = {};
   for (const line of out.split('\n')) {
@@ -76,22 +80,24 @@ async function snmp(guest: Guest, ns: GuestNamespace, names: readonly string[]):
   return found;
 }
 
-/** Bytes of the ESP SAs towards `address` (the client's inbound SAs), from `ip -s xfrm state`. */
-async function inboundEspBytes(guest: Guest, ns: GuestNamespace, address: string): Promise<number> {
+/** Bytes of the ESP SAs `to` or `from` `address` (a client's inbound or outbound SAs), from `ip -s xfrm state`. */
+export async function espBytes(guest: Guest, ns: GuestNamespace, address: string, way: 'to' | 'from'): Promise<number> {
   const out = await guest.must(ns, 'ip -s xfrm state');
+  const a = address.replace(/\./g, '\\.');
+  const pattern = way === 'to' ? new RegExp(`^src \\S+ dst ${a}\\s`) : new RegExp(`^src ${a} dst `);
   return out
     .split(/^(?=src )/m)
-    .filter((sa) => new RegExp(`^src \\S+ dst ${address.replace(/\./g, '\\.')}\\s`).test(sa) && /proto esp/.test(sa))
+    .filter((sa) => pattern.test(sa) && /proto esp/.test(sa))
     .reduce((sum, sa) => sum + (Number(/(\d+)\(bytes\)/.exec(sa)?.[1]) || 0), 0);
 }
 
-interface Transfer {
+export interface Transfer {
   readonly bytes: number;
   readonly sha256: string;
   readonly ms: number;
 }
 
-function parseTransfer(text: string, side: string): Transfer {
+export function parseTransfer(text: string, side: string): Transfer {
   const line = text.trim().split('\n').at(-1) ?? '';
   try {
     const t = JSON.parse(line) as Transfer;
@@ -99,7 +105,7 @@ function parseTransfer(text: string, side: string): Transfer {
   } catch {
     // reported below
   }
-  check(false, `${side} of the download reported no result: ${text.trim().slice(-300) || '(nothing)'}`);
+  check(false, `${side} of the transfer reported no result: ${text.trim().slice(-300) || '(nothing)'}`);
 }
 
 /** `plain`: over L2TP without IPsec, against the agent restarted with IPSEC=off (a plainAgent scenario). */
@@ -126,7 +132,7 @@ export async function tcpDownload(runCtx: E2eContext, ns: GuestNamespace, user: 
 
     const clientSnmp = ['TcpInCsumErrors', 'IpInHdrErrors', 'TcpInSegs'] as const;
     const before = { agent: await offloadCounters(guest), client: await snmp(guest, ns, clientSnmp), server: await snmp(guest, 'server', ['TcpRetransSegs']) };
-    const espBefore = plain ? 0 : await inboundEspBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '');
+    const espBefore = plain ? 0 : await espBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '', 'to');
     await guest.must(
       'server',
       `rm -f /run/bulk-tcp.ready /run/bulk-tcp.out
@@ -141,7 +147,7 @@ export async function tcpDownload(runCtx: E2eContext, ns: GuestNamespace, user: 
     });
     const sent = parseTransfer(served, 'the server (agent namespace)');
     const after = { agent: await offloadCounters(guest), client: await snmp(guest, ns, clientSnmp), server: await snmp(guest, 'server', ['TcpRetransSegs']) };
-    const espIn = plain ? 0 : (await inboundEspBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '')) - espBefore;
+    const espIn = plain ? 0 : (await espBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '', 'to')) - espBefore;
 
     check(sent.bytes === DOWNLOAD_BYTES, `the server sent ${sent.bytes} bytes, expected ${DOWNLOAD_BYTES}`);
     check(received.bytes === sent.bytes, `the client received ${received.bytes} bytes of the ${sent.bytes} sent`);
