@@ -7,45 +7,28 @@
  * ends, no checksum or header errors in the server's kernel, joined writes counted by the agent's
  * metrics, the bytes carried by the client's outbound ESP SA, and the broker's session counters.
  */
-import { connectClient, hangUp, pingOverPpp, resetClient } from '../lib/clients';
 import { ScenarioSkipped } from '../lib/errors';
 import type { Scenario } from '../lib/runner';
 import { CLIENT_ADDRESSES, POOL_GATEWAY, type GuestNamespace } from '../lib/topology';
-import { check, listSessions, profile, seconds, waitFor, type E2eContext } from './context';
-import { agentOffloadMode, DOWNLOAD_BYTES as UPLOAD_BYTES, espBytes, NODE, offloadCounters, parseTransfer, SCRIPT, snmp } from './tcp-download';
+import { agentOffloadMode, BULK_BYTES as UPLOAD_BYTES, bulkServerReport, closeBulkSession, espBytes, hangUpForCounters, NODE, offloadCounters, openBulkSession, parseTransfer, SCRIPT, snmp, startBulkServer } from './bulk-tcp';
+import { check, seconds, type E2eContext } from './context';
 
 const PORT = 18022;
 
 async function tcpUpload(ctx: E2eContext, ns: GuestNamespace, user: string): Promise<string> {
   if (ctx.ipsec === 'off') throw new ScenarioSkipped('IPsec is off in this run');
   const { guest } = ctx;
-  const mode = await agentOffloadMode(guest);
+  const mode = await agentOffloadMode(ctx);
   check(mode !== undefined && mode !== 'none', `the agent's TUN runs without offloads (tunOffloads ${mode ?? 'not logged'}), so its writes cannot be joined`);
-  const link = await connectClient(guest, ns, profile(ctx, ns, user, 'mschapv2'));
-  const clientAddress = link.localAddress;
-  const timeoutS = Math.ceil(60 * guest.scale);
+  const { clientAddress, active, timeoutS } = await openBulkSession(ctx, ns, user);
   try {
-    const active = await waitFor(ctx, 'the active session at the broker', 10_000, async () =>
-      (await listSessions(ctx, user)).find((s) => s.state === 'active' && s.assignedIp === clientAddress),
-    );
-    const ping = await pingOverPpp(guest, ns, POOL_GATEWAY, 1);
-    check(ping.received === 1, `no ping reply from ${POOL_GATEWAY} over ppp0: ${ping.detail}`);
-
     const serverSnmp = ['TcpInCsumErrors', 'IpInHdrErrors', 'TcpInSegs'] as const;
     const before = { agent: await offloadCounters(guest), server: await snmp(guest, 'server', serverSnmp), client: await snmp(guest, ns, ['TcpRetransSegs']) };
     const espBefore = await espBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '', 'from');
-    await guest.must(
-      'server',
-      `rm -f /run/bulk-tcp.ready /run/bulk-tcp.out
-       setsid -f sh -c 'echo $$ > /run/bulk-tcp.pid; exec "$0" "$@"' '${NODE}' '${SCRIPT}' sink ${POOL_GATEWAY} ${PORT} /run/bulk-tcp.ready ${timeoutS} >/run/bulk-tcp.out 2>&1 </dev/null
-       i=0; until [ -f /run/bulk-tcp.ready ]; do i=$((i+1)); [ $i -gt $((150*E2E_SCALE)) ] && { cat /run/bulk-tcp.out; exit 1; }; sleep 0.1; done`,
-    );
+    await startBulkServer(guest, `sink ${POOL_GATEWAY} ${PORT}`, timeoutS);
     const pushed = await guest.sh(ns, `'${NODE}' '${SCRIPT}' push ${POOL_GATEWAY} ${PORT} ${UPLOAD_BYTES} ${timeoutS} 2>&1`, { timeoutMs: 70_000 });
     const sent = parseTransfer(pushed.stdout, `the client (${ns})`);
-    const taken = await waitFor(ctx, "the server's report of the upload", 10_000, async () => {
-      const out = await guest.sh('server', 'cat /run/bulk-tcp.out 2>/dev/null');
-      return out.stdout.includes('\n') ? out.stdout : undefined;
-    });
+    const taken = await bulkServerReport(ctx, 'upload');
     const received = parseTransfer(taken, 'the server (agent namespace)');
     const after = { agent: await offloadCounters(guest), server: await snmp(guest, 'server', serverSnmp), client: await snmp(guest, ns, ['TcpRetransSegs']) };
     const espOut = (await espBytes(guest, ns, CLIENT_ADDRESSES[ns] ?? '', 'from')) - espBefore;
@@ -63,12 +46,7 @@ async function tcpUpload(ctx: E2eContext, ns: GuestNamespace, user: string): Pro
     check(after.agent.badOffload === before.agent.badOffload, 'the agent counted bad-offload drops during the upload');
     check(espOut >= UPLOAD_BYTES, `the client's outbound ESP SA carried ${espOut} bytes during the upload, less than the ${UPLOAD_BYTES} uploaded`);
 
-    await hangUp(guest, ns);
-    const stopped = await waitFor(ctx, 'the session stopped at the broker with counters', 20_000, async () => {
-      const s = (await listSessions(ctx, user)).find((x) => x.sessionId === active.sessionId);
-      return s && s.state === 'stopped' ? s : undefined;
-    });
-    const c = stopped.counters;
+    const c = await hangUpForCounters(ctx, ns, user, active.sessionId);
     check(c.bytesIn >= UPLOAD_BYTES, `broker session bytesIn ${c.bytesIn} < ${UPLOAD_BYTES} uploaded`);
     const mbps = sent.bytes / 1e6 / (sent.ms / 1000);
     const retrans = after.client.TcpRetransSegs! - before.client.TcpRetransSegs!;
@@ -78,8 +56,7 @@ async function tcpUpload(ctx: E2eContext, ns: GuestNamespace, user: string): Pro
       `client ${retrans} retransmits; esp out ${espOut} B; broker in ${c.packetsIn}p/${c.bytesIn}B`
     );
   } finally {
-    await guest.sh('server', 'pid=$(cat /run/bulk-tcp.pid 2>/dev/null) && kill $pid 2>/dev/null; rm -f /run/bulk-tcp.pid; true');
-    await resetClient(guest, ns);
+    await closeBulkSession(guest, ns);
   }
 }
 
