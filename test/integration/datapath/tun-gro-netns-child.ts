@@ -21,29 +21,15 @@
 import { createSocket } from 'node:dgram';
 import { createServer, type Socket } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseIpv4 } from '../../../edge-agent/src/datapath/address';
-import type { DatagramSocket } from '../../../edge-agent/src/io/datagram';
 import { createLinkConfig } from '../../../edge-agent/src/io/link-config';
 import { openTun } from '../../../edge-agent/src/io/tun';
 import { decodeDataHeader } from '../../../edge-agent/src/l2tp';
-import { DataPath, SessionCounters, type DataSession } from '../../../edge-agent/src/runtime/data-path';
+import { DataPath, SessionCounters } from '../../../edge-agent/src/runtime/data-path';
+import { batchedSocket, dataSession } from '../../support/data-path-doubles';
 import { GRO_NET as NET, groPhases } from './gro-packets-plan';
 
 const links = createLinkConfig();
-let batchEnd: () => void = () => {};
-const socket: DatagramSocket = {
-  address: '192.0.2.1',
-  port: 1701,
-  marks: true,
-  send() {},
-  sendParts() {},
-  onMessage() {},
-  onBatchEnd(handler) {
-    batchEnd = handler;
-  },
-  onError() {},
-  close: () => Promise.resolve(),
-};
+const socket = batchedSocket();
 
 const tun = await openTun({ name: 'tbgro%d', offloads: true });
 const settings = { name: tun.name, mtu: 1500, addresses: [`${NET.gateway}/32`], routes: [`${NET.client}/32`] };
@@ -55,21 +41,7 @@ writeFileSync('/proc/sys/net/ipv4/ip_forward', '1'); // this namespace's only
 
 const counters = new SessionCounters();
 const dataPath = new DataPath(socket, tun, counters);
-const session: DataSession = {
-  localTunnelId: 7,
-  localSessionId: 100,
-  peerTunnelId: 70,
-  peerSessionId: 700,
-  peer: { address: '198.51.100.7', port: 1701, mark: 0 },
-  address: parseIpv4(NET.client)!,
-  counterSlot: counters.allocate(),
-  forwarding: true,
-  acfc: false,
-  pfc: false,
-  dataNs: -1,
-  mss: 1460,
-  onPppFrame() {},
-};
+const session = dataSession(NET.client, counters.allocate());
 dataPath.routes.add(session);
 
 /** The packets as one received batch: each in its own frame buffer (as in the socket's receive slots), then the batch end. */
@@ -80,7 +52,7 @@ function batch(packets: readonly Buffer[]): void {
     if (!('payloadOffset' in header)) throw new Error('bad test frame');
     dataPath.fromClient(session, frame, header);
   }
-  batchEnd();
+  socket.endBatch();
 }
 
 /** This namespace's /proc/net/snmp row for `proto` (Udp, Tcp) as name -> value. */

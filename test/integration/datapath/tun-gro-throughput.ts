@@ -14,12 +14,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { parseIpv4 } from '../../../edge-agent/src/datapath/address';
-import type { DatagramSocket } from '../../../edge-agent/src/io/datagram';
 import { createLinkConfig } from '../../../edge-agent/src/io/link-config';
 import { openTun } from '../../../edge-agent/src/io/tun';
 import { decodeDataHeader, L2tpDecodeError, type DataHeaderView } from '../../../edge-agent/src/l2tp';
-import { DataPath, SessionCounters, type DataSession } from '../../../edge-agent/src/runtime/data-path';
+import { DataPath, SessionCounters } from '../../../edge-agent/src/runtime/data-path';
+import { batchedSocket, dataSession } from '../../support/data-path-doubles';
 import { ACK, pattern, tcp, udp } from '../../support/gro-packets';
 
 const SIZE = Number(process.env.SIZE ?? 1400);
@@ -34,38 +33,6 @@ ip('link', 'set', 'tbgroeth1', 'up');
 ip('address', 'add', '10.94.0.1/16', 'dev', 'tbgroeth0');
 ip('neigh', 'add', '10.94.0.2', 'lladdr', '02:00:00:00:00:99', 'dev', 'tbgroeth0', 'nud', 'permanent');
 writeFileSync('/proc/sys/net/ipv4/ip_forward', '1'); // this namespace's only
-
-function socket(batches: boolean): DatagramSocket & { end(): void } {
-  let end = () => {};
-  return {
-    address: '192.0.2.1',
-    port: 1701,
-    marks: true,
-    send() {},
-    sendParts() {},
-    onMessage() {},
-    onError() {},
-    close: () => Promise.resolve(),
-    end: () => end(),
-    ...(batches ? { onBatchEnd: (h: () => void) => (end = h) } : {}),
-  };
-}
-
-const session = (counterSlot: number): DataSession => ({
-  localTunnelId: 7,
-  localSessionId: 100,
-  peerTunnelId: 70,
-  peerSessionId: 700,
-  peer: { address: '198.51.100.7', port: 1701, mark: 0 },
-  address: parseIpv4('10.95.1.2')!,
-  counterSlot,
-  forwarding: true,
-  acfc: false,
-  pfc: false,
-  dataNs: -1,
-  mss: 1460,
-  onPppFrame() {},
-});
 
 /** One batch's frames (each its own buffer, as the socket's receive slots) and their parsed headers. */
 function frames(kind: 'udp' | 'tcp' | 'same-id'): { frame: Buffer; view: DataHeaderView }[] {
@@ -92,15 +59,15 @@ const results: Record<string, number[]> = {};
 const written: Record<string, number> = {};
 for (let round = 0; round < 5; round++) {
   for (const [name, mode] of Object.entries(modes)) {
-    const s = socket(mode.batches);
+    const s = batchedSocket(mode.batches);
     const counters = new SessionCounters();
     const path = new DataPath(s, tun, counters);
-    const sess = session(counters.allocate());
+    const sess = dataSession('10.95.1.2', counters.allocate());
     const batch = frames(mode.kind);
     const t = process.hrtime.bigint();
     for (let b = 0; b < BATCHES; b++) {
       for (const f of batch) path.fromClient(sess, f.frame, f.view);
-      s.end();
+      s.endBatch();
     }
     const ns = Number(process.hrtime.bigint() - t);
     const accepted = counters.read(sess.counterSlot).packetsIn;

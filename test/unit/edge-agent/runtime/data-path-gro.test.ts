@@ -8,51 +8,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseIpv4 } from '../../../../edge-agent/src/datapath/address';
 import { GRO_MAX_HELD } from '../../../../edge-agent/src/datapath/gro';
 import { createFakeTun } from '../../../../edge-agent/src/io/fake-tun';
-import type { DatagramSocket } from '../../../../edge-agent/src/io/datagram';
 import type { TunOffloads } from '../../../../edge-agent/src/io/tun';
 import { decodeDataHeader, L2tpDecodeError } from '../../../../edge-agent/src/l2tp';
 import { DataPath, SessionCounters, type DataSession } from '../../../../edge-agent/src/runtime/data-path';
+import { batchedSocket, dataSession } from '../../../support/data-path-doubles';
 import { ACK, pattern, PSH, sum16, tcp, udp } from '../../../support/gro-packets';
-
-/** A socket that receives in batches: the test plays recvmmsg, calling `endBatch` after each batch. */
-function batchedSocket(batches = true): DatagramSocket & { endBatch(): void } {
-  let end: () => void = () => {};
-  const socket: DatagramSocket & { endBatch(): void } = {
-    address: '192.0.2.1',
-    port: 1701,
-    marks: true,
-    send() {},
-    sendParts() {},
-    onMessage() {},
-    onError() {},
-    close: () => Promise.resolve(),
-    endBatch: () => end(),
-  };
-  if (batches) socket.onBatchEnd = (handler) => (end = handler);
-  return socket;
-}
 
 let slots = 0;
 function session(address: string, over: Partial<DataSession> = {}): DataSession {
-  return {
-    localTunnelId: 7,
-    localSessionId: 100 + slots,
-    peerTunnelId: 70,
-    peerSessionId: 200 + slots,
-    peer: { address: `198.51.100.${10 + slots}`, port: 1701, mark: 0 },
-    address: parseIpv4(address)!,
-    counterSlot: slots++,
-    forwarding: true,
-    acfc: false,
-    pfc: false,
-    dataNs: -1,
-    mss: 1360,
-    onPppFrame() {},
-    ...over,
-  };
+  const slot = slots++;
+  return dataSession(address, slot, { localSessionId: 100 + slot, peerSessionId: 200 + slot, peer: { address: `198.51.100.${10 + slot}`, port: 1701, mark: 0 }, mss: 1360, ...over });
 }
 
 function setup(offloads: TunOffloads = 'tso+uso', batches = true) {
